@@ -1,0 +1,3 @@
+from kldigital_site.cli import main
+
+main()
