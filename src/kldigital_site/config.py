@@ -1,0 +1,232 @@
+"""Site settings: ``content/site.yaml`` → ``SiteConfig``.
+
+Input: the settings file and the command-line overrides. Output: a frozen
+``SiteConfig`` or ``BuildFailed`` with every problem and its line. Validated by
+the same field machinery as front matter, so unknown keys, wrong types and
+missing required keys are positioned errors; nothing falls back silently to a
+default on a type error (the Pelican ``configure_settings`` anti-pattern).
+
+Order of dependent keys: ``base_url`` (``--base-url`` wins) fixes ``base_path``;
+``defaults`` refers to ids of ``daten/`` files, which ``model.py`` resolves.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from kldigital_site.content.frontmatter import normalise_text
+from kldigital_site.content.schema import (
+    Field,
+    Invalid,
+    absolute_url,
+    boilerplate_ref,
+    identifier_list,
+    integer,
+    slug,
+    text,
+    text_list,
+    validate_mapping,
+)
+from kldigital_site.content.yamlpos import Located, YamlProblem, load_located
+from kldigital_site.errors import BuildFailed, SiteError
+
+SETTINGS_FILE = "site.yaml"
+
+
+def _timezone(node: Located) -> str:
+    name = text(node)
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise Invalid(f"„{name}“ ist keine bekannte Zeitzone (z. B. Europe/Berlin)") from exc
+    return name
+
+
+def _language(node: Located) -> str:
+    value = text(node)
+    if value != "de":
+        raise Invalid("wird derzeit nur als „de“ unterstützt")
+    return value
+
+
+_DEFAULTS_FIELDS = (
+    Field("location", text, default=None, doc="Ort der Datumszeile von Pressemitteilungen"),
+    Field("contacts", identifier_list, default=(), doc="Standard-Pressekontakte"),
+    Field("boilerplate", boilerplate_ref, default=False, doc="Standard-Presseabbinder"),
+)
+_ORGANISATION_FIELDS = (
+    Field("name", text, required=True),
+    Field("url", absolute_url),
+)
+_URL_FIELDS = (
+    Field("projects", slug, default="projekte", doc="Abschnitt der Projektsteckbriefe"),
+    Field("press", slug, default="presse", doc="Abschnitt der Pressemitteilungen"),
+    Field("topics", slug, default="themen", doc="Abschnitt der Themen"),
+    Field("smart_city", slug, default="smart-city", doc="Liste der Smart-City-Projekte"),
+)
+_NESTED = {"defaults": _DEFAULTS_FIELDS, "organisation": _ORGANISATION_FIELDS, "urls": _URL_FIELDS}
+
+_SITE_FIELDS = (
+    Field("title", text, required=True, doc="Name der Website"),
+    Field("description", text, default="", doc="Ein Satz über die Website"),
+    Field("base_url", absolute_url, required=True, doc="Adresse, unter der die Website liegt"),
+    Field("language", _language, default="de"),
+    Field("timezone", _timezone, default="Europe/Berlin"),
+    Field("organisation", lambda node: node.value, doc="Herausgeber: name, url"),
+    Field("defaults", lambda node: node.value, doc="Standardwerte für Pressemitteilungen"),
+    Field("urls", lambda node: node.value, doc="Abschnittsnamen in Adressen"),
+    Field("press_per_page", integer(1, 100), default=10, doc="Pressemitteilungen je Listenseite"),
+    Field("home_releases", integer(0, 50), default=5, doc="Pressemitteilungen auf der Startseite"),
+    Field("feed_entries", integer(1, 500), default=20, doc="Einträge im Atom-Feed"),
+    Field("iframe_hosts", text_list, default=(), doc="Erlaubte Hosts für eingebettete iframes"),
+)
+
+
+@dataclass(frozen=True, slots=True)
+class SectionNames:
+    projects: str = "projekte"
+    press: str = "presse"
+    topics: str = "themen"
+    smart_city: str = "smart-city"
+
+
+@dataclass(frozen=True, slots=True)
+class SiteConfig:
+    root: Path
+    content_dir: Path
+    templates_dir: Path
+    output_dir: Path
+    title: str
+    base_url: str
+    description: str = ""
+    language: str = "de"
+    timezone: str = "Europe/Berlin"
+    organisation_name: str = ""
+    organisation_url: str | None = None
+    default_location: str | None = None
+    default_contacts: tuple[str, ...] = ()
+    default_boilerplate: str | bool = False
+    default_lines: Mapping[str, int] = field(default_factory=dict)
+    sections: SectionNames = field(default_factory=SectionNames)
+    press_per_page: int = 10
+    home_releases: int = 5
+    feed_entries: int = 20
+    iframe_hosts: tuple[str, ...] = ()
+    include_drafts: bool = False
+    include_future: bool = False
+
+    @property
+    def base_path(self) -> str:
+        """The path of the site root on its server, e.g. "/" or "/sub/"."""
+        return urlsplit(self.base_url).path or "/"
+
+    @property
+    def settings_path(self) -> str:
+        return self.rel(self.content_dir / SETTINGS_FILE)
+
+    def rel(self, path: Path) -> str:
+        """A path as editors see it in messages: relative to the site root."""
+        try:
+            return path.resolve().relative_to(self.root).as_posix()
+        except ValueError:
+            return path.as_posix()
+
+    def fingerprint(self) -> str:
+        """Hash of every setting that can change output (cache key)."""
+        data = asdict(self)
+        for key in ("root", "content_dir", "templates_dir", "output_dir"):
+            data.pop(key)
+        encoded = json.dumps(data, sort_keys=True, default=str).encode()
+        return hashlib.sha256(encoded).hexdigest()
+
+
+def load_config(
+    content_dir: Path,
+    templates_dir: Path,
+    output_dir: Path,
+    *,
+    base_url: str | None = None,
+    drafts: bool = False,
+    future: bool = False,
+) -> SiteConfig:
+    content_dir = content_dir.resolve()
+    root = content_dir.parent
+    settings_file = content_dir / SETTINGS_FILE
+    rel = _relative(settings_file, root)
+    if not content_dir.is_dir():
+        raise BuildFailed([SiteError(rel, 0, f"Der Inhaltsordner {content_dir} existiert nicht.")])
+    if not settings_file.is_file():
+        raise BuildFailed([SiteError(rel, 0, "Die Datei mit den Website-Einstellungen fehlt.")])
+    try:
+        located = load_located(normalise_text(settings_file.read_bytes()), 1)
+    except UnicodeDecodeError:
+        raise BuildFailed([SiteError(rel, 0, "Die Datei ist nicht UTF-8-kodiert.")]) from None
+    except YamlProblem as problem:
+        raise BuildFailed([SiteError(rel, problem.line, str(problem))]) from problem
+
+    result = validate_mapping(located, _SITE_FIELDS, path=rel)
+    errors = list(result.errors)
+    values = result.validated.values
+    nested: dict[str, dict[str, Any]] = {}
+    for name, fields in _NESTED.items():
+        node = located.entries.get(name) if located.is_mapping else None
+        if node is None or node.value is None:
+            nested[name] = validate_mapping(Located({}, 1, 1), fields, path=rel).validated.values
+            continue
+        sub = validate_mapping(node, fields, path=rel)
+        errors.extend(sub.errors)
+        nested[name] = {**sub.validated.values, "_lines": sub.validated.lines}
+    if base_url is not None:
+        try:
+            values["base_url"] = absolute_url(Located(base_url, 0, 0))
+        except Invalid as exc:
+            errors.append(SiteError("--base-url", 0, str(exc)))
+    if errors:
+        raise BuildFailed(errors)
+
+    defaults = nested["defaults"]
+    organisation = nested["organisation"]
+    urls = nested["urls"]
+    sections = SectionNames(**{k: v for k, v in urls.items() if not k.startswith("_")})
+    if len({sections.projects, sections.press, sections.topics, sections.smart_city}) < 4:
+        raise BuildFailed(
+            [SiteError(rel, 0, "Die Abschnittsnamen unter urls: müssen verschieden sein.")]
+        )
+    return SiteConfig(
+        root=root,
+        content_dir=content_dir,
+        templates_dir=templates_dir.resolve(),
+        output_dir=output_dir.resolve(),
+        title=values["title"],
+        base_url=values["base_url"].rstrip("/") + "/",
+        description=values["description"],
+        language=values["language"],
+        timezone=values["timezone"],
+        organisation_name=organisation.get("name") or values["title"],
+        organisation_url=organisation.get("url"),
+        default_location=defaults.get("location"),
+        default_contacts=tuple(defaults.get("contacts") or ()),
+        default_boilerplate=defaults.get("boilerplate", False),
+        default_lines=dict(defaults.get("_lines", {})),
+        sections=sections,
+        press_per_page=values["press_per_page"],
+        home_releases=values["home_releases"],
+        feed_entries=values["feed_entries"],
+        iframe_hosts=tuple(values["iframe_hosts"]),
+        include_drafts=drafts,
+        include_future=future,
+    )
+
+
+def _relative(path: Path, root: Path) -> str:
+    try:
+        return path.resolve().relative_to(root).as_posix()
+    except ValueError:
+        return path.as_posix()

@@ -1,0 +1,1 @@
+"""Reading content: discover files, split front matter, parse YAML with positions, validate."""

@@ -1,0 +1,131 @@
+"""Find the files of a site: ``content/`` → ``list[SourceFile]``.
+
+Input: the content folder. Output: every file sorted by path, classified by
+where it lies (projects, press releases, pages, data, media), and a list of
+problems (files in no known place, links that lead outside ``content/``).
+Sorting makes the rest of the build independent of the order of files on disk.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from enum import StrEnum
+from pathlib import Path
+
+from kldigital_site.errors import SiteError, warning
+
+
+class SourceKind(StrEnum):
+    PROJECT = "projekte"
+    PRESS = "presse"
+    PAGE = "seiten"
+    DATA = "daten"
+    MEDIA = "medien"
+
+
+@dataclass(frozen=True, slots=True)
+class SourceFile:
+    path: Path  # absolute
+    rel_path: str  # relative to the site root, as shown in messages: content/presse/x.md
+    content_path: str  # relative to content/: presse/x.md
+    kind: SourceKind
+
+
+@dataclass(frozen=True, slots=True)
+class Discovery:
+    sources: tuple[SourceFile, ...]
+    problems: tuple[SiteError, ...]
+
+
+_MARKDOWN_KINDS = {SourceKind.PROJECT, SourceKind.PRESS, SourceKind.PAGE}
+
+
+def is_ignored_name(name: str) -> bool:
+    """Hidden files and editor leftovers never count as content."""
+    return (
+        name.startswith((".", "~$", ".#", "#"))
+        or name.endswith(("~", ".swp", ".swo", ".swx", ".tmp", ".bak", ".crdownload"))
+        or name in ("Thumbs.db", "desktop.ini", "4913")
+    )
+
+
+def discover(content_dir: Path, site_root: Path) -> Discovery:
+    content_dir = content_dir.resolve()
+    sources: list[SourceFile] = []
+    problems: list[SiteError] = []
+    for folder, dirnames, filenames in os.walk(content_dir, followlinks=False):
+        here = Path(folder)
+        dirnames[:] = sorted(d for d in dirnames if not is_ignored_name(d))
+        for name in list(dirnames):
+            if (here / name).is_symlink():
+                dirnames.remove(name)
+                if not _inside(here / name, content_dir):
+                    problems.append(_outside_error(here / name, site_root))
+                else:
+                    problems.append(
+                        SiteError(
+                            _rel(here / name, site_root),
+                            0,
+                            "Verknüpfte Ordner (Symlinks) werden nicht unterstützt.",
+                        )
+                    )
+        for name in sorted(filenames):
+            if is_ignored_name(name):
+                continue
+            path = here / name
+            if path.is_symlink() and not _inside(path, content_dir):
+                problems.append(_outside_error(path, site_root))
+                continue
+            content_path = path.relative_to(content_dir).as_posix()
+            kind = _classify(content_path)
+            if kind is None:
+                if content_path != "site.yaml":
+                    problems.append(
+                        warning(
+                            _rel(path, site_root),
+                            0,
+                            "Datei liegt an keinem bekannten Ort und wird ignoriert.",
+                        )
+                    )
+                continue
+            sources.append(SourceFile(path, _rel(path, site_root), content_path, kind))
+    sources.sort(key=lambda s: s.content_path)
+    return Discovery(tuple(sources), tuple(problems))
+
+
+def _classify(content_path: str) -> SourceKind | None:
+    parts = content_path.split("/")
+    top = parts[0]
+    if top == SourceKind.MEDIA.value and len(parts) > 1:
+        return SourceKind.MEDIA
+    if len(parts) != 2:
+        return None
+    name = parts[1]
+    if top == SourceKind.DATA.value and name.endswith((".yaml", ".yml")):
+        return SourceKind.DATA
+    for kind in _MARKDOWN_KINDS:
+        if top == kind.value and name.endswith(".md"):
+            return kind
+    return None
+
+
+def _inside(path: Path, folder: Path) -> bool:
+    try:
+        path.resolve().relative_to(folder)
+    except (ValueError, OSError):
+        return False
+    return True
+
+
+def _outside_error(path: Path, site_root: Path) -> SiteError:
+    return SiteError(
+        _rel(path, site_root), 0, "Verknüpfung (Symlink) zeigt aus dem Ordner content/ heraus."
+    )
+
+
+def _rel(path: Path, site_root: Path) -> str:
+    try:
+        return path.relative_to(site_root).as_posix()
+    except ValueError:
+        return path.as_posix()

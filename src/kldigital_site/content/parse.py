@@ -1,0 +1,222 @@
+"""One source file → one validated ``Document`` (or ``DataFile``), or its errors.
+
+Input: a ``SourceFile`` and its bytes. Output: ``Document`` for Markdown files,
+``DataFile`` for ``daten/*.yaml``, or a list of ``SiteError``. Each file is
+parsed on its own, so every file's problems are reported in the same run and the
+result can be cached by the file's content hash. Checks that need other files
+(references, duplicate slugs) belong to ``model.py``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from kldigital_site.content.discover import SourceFile, SourceKind
+from kldigital_site.content.frontmatter import (
+    FrontMatterMissing,
+    normalise_text,
+    split_front_matter,
+)
+from kldigital_site.content.schema import (
+    CONTACT_FIELDS,
+    PAGE_FIELDS,
+    PRESS_FIELDS,
+    PROJECT_FIELDS,
+    Field,
+    PartialDate,
+    validate_mapping,
+)
+from kldigital_site.content.yamlpos import Located, YamlProblem, load_located
+from kldigital_site.errors import SiteError
+from kldigital_site.slugs import slugify
+
+_FIELDS: Mapping[SourceKind, tuple[Field, ...]] = {
+    SourceKind.PROJECT: PROJECT_FIELDS,
+    SourceKind.PRESS: PRESS_FIELDS,
+    SourceKind.PAGE: PAGE_FIELDS,
+}
+_PRESS_FILE_NAME = re.compile(r"^(\d{4})-(\d{2})-(\d{2})-(.+)\.md$")
+
+CONTACTS_FILE = "daten/kontakte.yaml"
+BOILERPLATES_FILE = "daten/presseabbinder.yaml"
+
+
+@dataclass(frozen=True, slots=True)
+class Document:
+    """A validated Markdown file: typed front matter, key lines, body."""
+
+    rel_path: str
+    content_path: str
+    kind: SourceKind
+    slug: str
+    meta: Mapping[str, Any]
+    lines: Mapping[str, int]
+    body: str
+    body_line: int
+    digest: str
+
+    def line_of(self, key: str) -> int:
+        return self.lines.get(key, 1)
+
+
+@dataclass(frozen=True, slots=True)
+class DataFile:
+    """A validated ``daten/`` file: its entries and the line of each top-level key."""
+
+    rel_path: str
+    content_path: str
+    entries: Mapping[str, Any]
+    lines: Mapping[str, int]
+    digest: str
+
+
+def digest_of(raw: bytes) -> str:
+    return hashlib.sha256(raw).hexdigest()
+
+
+def parse_source(source: SourceFile, raw: bytes) -> Document | DataFile | list[SiteError]:
+    path = source.rel_path
+    try:
+        text = normalise_text(raw)
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        return [
+            SiteError(path, line, "Die Datei ist nicht UTF-8-kodiert (bitte als UTF-8 speichern).")
+        ]
+    if "\x00" in text:
+        line = text[: text.index("\x00")].count("\n") + 1
+        return [SiteError(path, line, "Die Datei enthält ein Nullzeichen (Binärdaten?).")]
+    if source.kind is SourceKind.DATA:
+        return _parse_data(source, text, digest_of(raw))
+    return _parse_markdown(source, text, digest_of(raw))
+
+
+def _parse_markdown(source: SourceFile, text: str, digest: str) -> Document | list[SiteError]:
+    path = source.rel_path
+    try:
+        split = split_front_matter(text)
+        located = load_located(split.yaml_text, split.yaml_first_line)
+    except (FrontMatterMissing, YamlProblem) as problem:
+        return [SiteError(path, problem.line, str(problem))]
+    result = validate_mapping(located, _FIELDS[source.kind], path=path)
+    errors = list(result.errors)
+    meta = result.validated.values
+    lines = result.validated.lines
+    file_name = source.content_path.split("/", 1)[1]
+
+    if meta.get("image") and not meta.get("image_alt"):
+        errors.append(
+            SiteError(path, lines["image"], "Zum Bild fehlt der Alternativtext „image_alt“.")
+        )
+    if meta.get("image_alt") and not meta.get("image"):
+        errors.append(SiteError(path, lines["image_alt"], "„image_alt“ ohne „image“."))
+    default_slug = slugify(file_name.removesuffix(".md"))
+    if source.kind is SourceKind.PRESS:
+        default_slug, name_errors = _check_press_file_name(path, file_name, meta, lines)
+        errors.extend(name_errors)
+    if source.kind is SourceKind.PROJECT:
+        errors.extend(_check_period(path, meta, lines))
+    if errors:
+        return errors
+    slug = meta.get("slug") or default_slug
+    if not slug:
+        return [
+            SiteError(path, 1, "Aus dem Dateinamen entsteht keine Adresse; bitte „slug“ setzen.")
+        ]
+    return Document(
+        rel_path=path,
+        content_path=source.content_path,
+        kind=source.kind,
+        slug=slug,
+        meta=meta,
+        lines=lines,
+        body=split.body,
+        body_line=split.body_first_line,
+        digest=digest,
+    )
+
+
+def _check_press_file_name(
+    path: str, file_name: str, meta: Mapping[str, Any], lines: Mapping[str, int]
+) -> tuple[str, list[SiteError]]:
+    match = _PRESS_FILE_NAME.match(file_name)
+    if match is None:
+        return "", [
+            SiteError(path, 0, "Der Dateiname muss mit dem Datum beginnen: JJJJ-MM-TT-titel.md")
+        ]
+    try:
+        file_date = dt.date(int(match[1]), int(match[2]), int(match[3]))
+    except ValueError:
+        return "", [SiteError(path, 0, "Das Datum im Dateinamen gibt es nicht.")]
+    date = meta.get("date")
+    if isinstance(date, dt.date):
+        day = date.date() if isinstance(date, dt.datetime) else date
+        if day != file_date:
+            return "", [
+                SiteError(
+                    path,
+                    lines["date"],
+                    f"„date“ ({day.isoformat()}) passt nicht zum Datum im Dateinamen "
+                    f"({file_date.isoformat()}).",
+                )
+            ]
+    return slugify(match[4]), []
+
+
+def _check_period(path: str, meta: Mapping[str, Any], lines: Mapping[str, int]) -> list[SiteError]:
+    start, end = meta.get("start"), meta.get("end")
+    if isinstance(start, PartialDate) and isinstance(end, PartialDate):
+        start_key = (start.year, start.month, start.day or 1)
+        end_key = (end.year, end.month, end.day or 31)
+        if end_key < start_key:
+            return [SiteError(path, lines["end"], "„end“ liegt vor „start“.")]
+    return []
+
+
+def _parse_data(source: SourceFile, text: str, digest: str) -> DataFile | list[SiteError]:
+    path = source.rel_path
+    try:
+        located = load_located(text, 1)
+    except YamlProblem as problem:
+        return [SiteError(path, problem.line, str(problem))]
+    if located.value in (None, {}):
+        return DataFile(path, source.content_path, {}, {}, digest)
+    if not located.is_mapping:
+        return [SiteError(path, located.line, "Erwartet wird eine Zuordnung: kennung: …")]
+    errors: list[SiteError] = []
+    entries: dict[str, Any] = {}
+    lines = {key: node.key_line for key, node in located.entries.items()}
+    for key, node in located.entries.items():
+        entry = _data_entry(source.content_path, path, key, node, errors)
+        if entry is not None:
+            entries[key] = entry
+    if errors:
+        return errors
+    return DataFile(path, source.content_path, entries, lines, digest)
+
+
+def _data_entry(
+    content_path: str, path: str, key: str, node: Located, errors: list[SiteError]
+) -> Any:
+    if content_path == CONTACTS_FILE:
+        result = validate_mapping(node, CONTACT_FIELDS, path=path)
+        if not node.is_mapping:
+            errors.append(
+                SiteError(path, node.key_line, f"Kontakt „{key}“: erwartet werden name, email, …")
+            )
+            return None
+        errors.extend(result.errors)
+        return result.validated.values
+    if content_path == BOILERPLATES_FILE:
+        if not isinstance(node.value, str) or not node.value.strip():
+            errors.append(
+                SiteError(path, node.key_line, f"Presseabbinder „{key}“ muss ein Text sein.")
+            )
+            return None
+        return node.value
+    return node.value

@@ -1,0 +1,315 @@
+"""Declarative front-matter and settings schemas.
+
+Input: a ``Located`` mapping from ``yamlpos``. Output: a dict of validated,
+typed values (defaults filled in) plus the line of every key, or a list of
+``SiteError``s — every independent problem of the mapping, not just the first.
+Unknown keys are errors, as in Zola's ``deny_unknown_fields``: a typo such as
+``smartcity:`` must not pass silently. Cross-references (project slugs, contact
+ids, image files) are only checked for form here; ``model.py`` resolves them.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import difflib
+import re
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlsplit
+
+from kldigital_site.content.yamlpos import Located
+from kldigital_site.errors import SiteError
+from kldigital_site.slugs import is_plain_slug
+
+
+class Invalid(ValueError):
+    """A value does not fit its field; the message is German, for editors."""
+
+
+Validator = Callable[[Located], Any]
+
+
+@dataclass(frozen=True, slots=True)
+class PartialDate:
+    """A date given as YYYY-MM or YYYY-MM-DD (project start and end)."""
+
+    year: int
+    month: int
+    day: int | None = None
+
+    def first_day(self) -> dt.date:
+        return dt.date(self.year, self.month, self.day or 1)
+
+
+@dataclass(frozen=True, slots=True)
+class Field:
+    name: str
+    validate: Validator
+    required: bool = False
+    default: Any = None
+    doc: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Validated:
+    values: dict[str, Any]
+    lines: dict[str, int]
+
+
+# --- field types -------------------------------------------------------------
+
+
+def text(node: Located) -> str:
+    value = node.value
+    if isinstance(value, bool) or not isinstance(value, str | int | float):
+        raise Invalid("muss ein Text sein")
+    result = str(value).strip()
+    if not result:
+        raise Invalid("darf nicht leer sein")
+    return result
+
+
+def boolean(node: Located) -> bool:
+    if not isinstance(node.value, bool):
+        raise Invalid("muss true oder false sein")
+    return node.value
+
+
+def integer(minimum: int | None = None, maximum: int | None = None) -> Validator:
+    def validate(node: Located) -> int:
+        value = node.value
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise Invalid("muss eine ganze Zahl sein")
+        if minimum is not None and value < minimum:
+            raise Invalid(f"muss mindestens {minimum} sein")
+        if maximum is not None and value > maximum:
+            raise Invalid(f"darf höchstens {maximum} sein")
+        return value
+
+    return validate
+
+
+def choice(*options: str) -> Validator:
+    def validate(node: Located) -> str:
+        value = node.value
+        if not isinstance(value, str) or value not in options:
+            raise Invalid("muss einer dieser Werte sein: " + ", ".join(options))
+        return value
+
+    return validate
+
+
+def text_list(node: Located) -> tuple[str, ...]:
+    value = node.value
+    if isinstance(value, str):
+        # "tags: Mobilität" instead of a list is a common slip; accept it as one entry.
+        return (text(node),)
+    if not isinstance(value, list):
+        raise Invalid("muss eine Liste sein (z. B. [eins, zwei])")
+    result: list[str] = []
+    for item in node.items:
+        try:
+            entry = text(item)
+        except Invalid as exc:
+            raise Invalid(f"Eintrag „{item.value}“ {exc}") from exc
+        if entry not in result:
+            result.append(entry)
+    return tuple(result)
+
+
+def identifier(node: Located) -> str:
+    value = text(node)
+    if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.-]*", value):
+        raise Invalid(f"„{value}“ ist keine gültige Kennung (Buchstaben, Ziffern, - und _)")
+    return value
+
+
+def identifier_list(node: Located) -> tuple[str, ...]:
+    values = text_list(node)
+    for value in values:
+        identifier(Located(value, node.line, node.key_line))
+    return values
+
+
+def slug(node: Located) -> str:
+    value = text(node)
+    if not is_plain_slug(value):
+        raise Invalid(
+            f"„{value}“ ist kein einfacher Name: nur Kleinbuchstaben a–z, Ziffern und "
+            "Bindestriche, z. B. dritte-orte"
+        )
+    return value
+
+
+def absolute_url(node: Located) -> str:
+    value = text(node)
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise Invalid(f"„{value}“ ist keine vollständige Webadresse (http:// oder https://)")
+    return value
+
+
+def partial_date(node: Located) -> PartialDate:
+    value = node.value
+    if isinstance(value, dt.datetime):
+        raise Invalid("muss ein Datum ohne Uhrzeit sein (JJJJ-MM-TT oder JJJJ-MM)")
+    if isinstance(value, dt.date):
+        return PartialDate(value.year, value.month, value.day)
+    match = re.fullmatch(r"(\d{4})-(\d{2})", str(value)) if isinstance(value, str) else None
+    if match is None or not 1 <= int(match[2]) <= 12:
+        raise Invalid(f"„{value}“ ist kein gültiges Datum (JJJJ-MM-TT oder JJJJ-MM)")
+    return PartialDate(int(match[1]), int(match[2]))
+
+
+def date_or_datetime(node: Located) -> dt.date | dt.datetime:
+    value = node.value
+    if isinstance(value, dt.date):
+        return value
+    raise Invalid(f"„{value}“ ist kein gültiges Datum (JJJJ-MM-TT, optional mit Uhrzeit)")
+
+
+def media_path(node: Located) -> str:
+    value = text(node)
+    parts = value.split("/")
+    if (
+        value.startswith("/")
+        or "\\" in value
+        or parts[0] != "medien"
+        or len(parts) < 2
+        or any(part in ("", ".", "..") for part in parts)
+    ):
+        raise Invalid(
+            f"„{value}“ muss ein Pfad innerhalb von medien/ sein, z. B. medien/projekte/bild.jpg"
+        )
+    return value
+
+
+def boilerplate_ref(node: Located) -> str | bool:
+    if node.value is False:
+        return False
+    return identifier(node)
+
+
+def mapping_of(fields: Sequence[Field]) -> Validator:
+    """A nested mapping (e.g. ``defaults:`` in site.yaml) validated by its own fields."""
+
+    def validate(node: Located) -> dict[str, Any]:
+        result = validate_mapping(node, fields, path="")
+        if result.errors:
+            raise Invalid(result.errors[0].message)
+        return result.validated.values
+
+    return validate
+
+
+# --- validating a mapping ----------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class MappingResult:
+    validated: Validated
+    errors: list[SiteError]
+
+
+def validate_mapping(node: Located, fields: Sequence[Field], *, path: str) -> MappingResult:
+    """Check every key; collect every problem; fill in defaults."""
+    errors: list[SiteError] = []
+    values: dict[str, Any] = {}
+    lines: dict[str, int] = {}
+    if not node.is_mapping:
+        errors.append(
+            SiteError(path, node.line, "Hier wird eine Zuordnung (schlüssel: wert) erwartet.")
+        )
+        return MappingResult(Validated(values, lines), errors)
+    by_name = {f.name: f for f in fields}
+    for key, entry in node.entries.items():
+        spec = by_name.get(key)
+        if spec is None:
+            errors.append(SiteError(path, entry.key_line, _unknown_key_message(key, by_name)))
+            continue
+        lines[key] = entry.key_line
+        if entry.value is None and not spec.required:
+            values[key] = spec.default
+            continue
+        try:
+            values[key] = spec.validate(entry)
+        except Invalid as exc:
+            errors.append(SiteError(path, entry.key_line, f"„{key}“ {exc}"))
+    for spec in fields:
+        if spec.name in values or spec.name in lines:
+            continue
+        if spec.required:
+            errors.append(SiteError(path, max(node.line, 1), f"Pflichtfeld „{spec.name}“ fehlt."))
+        else:
+            values[spec.name] = spec.default
+    return MappingResult(Validated(values, lines), errors)
+
+
+def _unknown_key_message(key: str, known: Mapping[str, Field]) -> str:
+    message = f"Unbekannter Schlüssel „{key}“."
+    close = difflib.get_close_matches(key.lower(), list(known), n=1, cutoff=0.6)
+    if close:
+        message += f" Meinten Sie „{close[0]}“?"
+    else:
+        message += " Erlaubt sind: " + ", ".join(sorted(known)) + "."
+    return message
+
+
+# --- the per-kind schemas ------------------------------------------------------
+
+_IMAGE_FIELDS = (
+    Field("image", media_path, doc="Bild, Pfad relativ zu content/, z. B. medien/projekte/x.jpg"),
+    Field("image_alt", text, doc="Alternativtext des Bildes (Pflicht, wenn image gesetzt ist)"),
+)
+
+PROJECT_FIELDS: tuple[Field, ...] = (
+    Field("title", text, required=True, doc="Titel des Projekts"),
+    Field("summary", text, required=True, doc="Ein bis zwei Sätze für Karten und Suchmaschinen"),
+    Field("smart_city", boolean, default=False, doc="Modellprojekt Smart Cities"),
+    Field("status", choice("geplant", "laufend", "abgeschlossen"), default="laufend"),
+    Field("tags", text_list, default=(), doc="Themen"),
+    Field("start", partial_date, doc="Beginn, JJJJ-MM-TT oder JJJJ-MM"),
+    Field("end", partial_date, doc="Ende, JJJJ-MM-TT oder JJJJ-MM"),
+    Field("partners", text_list, default=(), doc="Partner"),
+    Field("funding", text, doc="Förderung, z. B. das Förderprogramm"),
+    Field("contact", identifier, doc="Kennung aus daten/kontakte.yaml"),
+    Field("website", absolute_url, doc="Webseite des Projekts"),
+    *_IMAGE_FIELDS,
+    Field("weight", integer(), default=0, doc="Reihenfolge in Listen (kleiner zuerst)"),
+    Field("draft", boolean, default=False, doc="Entwurf: wird nicht veröffentlicht"),
+    Field("slug", slug, doc="Adresse; Standard: der Dateiname"),
+)
+
+PRESS_FIELDS: tuple[Field, ...] = (
+    Field("title", text, required=True, doc="Überschrift"),
+    Field("subtitle", text, doc="Unterzeile"),
+    Field("date", date_or_datetime, required=True, doc="Datum, optional mit Uhrzeit (Sperrfrist)"),
+    Field("location", text, doc="Ort der Datumszeile; Standard aus site.yaml"),
+    Field("summary", text, doc="Kurzfassung; Standard: der erste Absatz"),
+    Field("projects", identifier_list, default=(), doc="Kennungen (Slugs) der Projekte"),
+    Field("tags", text_list, default=(), doc="Themen"),
+    Field("contacts", identifier_list, doc="Pressekontakte aus daten/kontakte.yaml"),
+    Field("boilerplate", boilerplate_ref, doc="Presseabbinder aus daten/presseabbinder.yaml"),
+    *_IMAGE_FIELDS,
+    Field("draft", boolean, default=False, doc="Entwurf: wird nicht veröffentlicht"),
+    Field("slug", slug, doc="Adresse; Standard: der Dateiname ohne Datum"),
+)
+
+PAGE_FIELDS: tuple[Field, ...] = (
+    Field("title", text, required=True, doc="Titel der Seite"),
+    Field("summary", text, doc="Kurzbeschreibung für Suchmaschinen"),
+    Field("slug", slug, doc="Adresse; Standard: der Dateiname"),
+    Field("draft", boolean, default=False, doc="Entwurf: wird nicht veröffentlicht"),
+    Field("menu", boolean, default=False, doc="in der Hauptnavigation zeigen"),
+    Field("weight", integer(), default=0, doc="Reihenfolge in Menü und Listen"),
+)
+
+CONTACT_FIELDS: tuple[Field, ...] = (
+    Field("name", text, required=True),
+    Field("organisation", text),
+    Field("role", text),
+    Field("email", text),
+    Field("phone", text),
+    Field("address", text_list, default=()),
+)

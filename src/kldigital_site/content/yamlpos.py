@@ -1,0 +1,139 @@
+"""YAML with positions: every mapping key and value keeps its file line.
+
+Input: YAML text and the file line it starts on. Output: a ``Located`` tree
+(plain Python values plus 1-based lines) or a ``SiteError``. The YAML is
+composed to nodes so that each key's ``start_mark`` survives; line numbers are
+never recovered from error strings (the weak spot of Hugo's
+``line_number_extractors.go``).
+
+Anchors and aliases are refused outright: editors never need them, and refusing
+them is what stops an alias bomb ("billion laughs") before it expands.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import yaml
+from yaml.events import AliasEvent
+from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
+
+# Deep nesting is never legitimate front matter; bounding it keeps hostile
+# input from exhausting the stack.
+_MAX_DEPTH = 20
+
+
+@dataclass(frozen=True, slots=True)
+class Located:
+    """A YAML value with the line of its key (for mapping entries) and of itself."""
+
+    value: Any
+    line: int
+    key_line: int
+    entries: Mapping[str, Located] = field(default_factory=dict)
+    items: tuple[Located, ...] = ()
+
+    @property
+    def is_mapping(self) -> bool:
+        return isinstance(self.value, dict)
+
+
+class YamlProblem(ValueError):
+    def __init__(self, message: str, line: int) -> None:
+        super().__init__(message)
+        self.line = line
+
+
+class _NoAliasLoader(yaml.SafeLoader):
+    def compose_node(self, parent: Node | None, index: Any) -> Node:  # type: ignore[override]
+        if self.check_event(AliasEvent):
+            event = self.peek_event()
+            raise YamlProblem(
+                "YAML-Aliase (*name) werden nicht unterstützt; bitte den Wert ausschreiben.",
+                event.start_mark.line + 1,
+            )
+        return super().compose_node(parent, index)  # type: ignore[no-any-return]
+
+
+def load_located(text: str, first_line: int) -> Located:
+    """Parse ``text``; lines in the result and in errors are file lines."""
+    offset = first_line - 1
+    try:
+        loader = _NoAliasLoader(text)
+        try:
+            root = loader.get_single_node()
+            if root is None:
+                return Located({}, first_line, first_line)
+            return _convert(loader, root, offset, key_line=None, depth=0)
+        finally:
+            loader.dispose()
+    except YamlProblem as problem:
+        raise YamlProblem(str(problem), problem.line + offset) from problem
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line = (mark.line + 1 + offset) if mark is not None else first_line
+        raise YamlProblem(f"YAML-Syntaxfehler: {_explain(exc.problem)}", line) from exc
+    except yaml.YAMLError as exc:
+        raise YamlProblem(f"YAML-Syntaxfehler: {exc}", first_line) from exc
+
+
+# PyYAML's messages are English; editors get the German meaning of the common ones.
+_EXPLANATIONS = (
+    (
+        "mapping values are not allowed",
+        "unerwarteter Doppelpunkt – Text mit „: “ bitte in Anführungszeichen setzen",
+    ),
+    ("could not find expected ':'", "hier fehlt ein Doppelpunkt (Schlüssel: Wert)"),
+    ("found character '\\t'", "Tabulatoren sind nicht erlaubt, bitte Leerzeichen verwenden"),
+    ("expected <block end>", "die Einrückung stimmt nicht"),
+    ("found unexpected end of stream", "ein Anführungszeichen wird nicht geschlossen"),
+    ("found undefined alias", "YAML-Aliase (*name) werden nicht unterstützt"),
+)
+
+
+def _explain(problem: str | None) -> str:
+    text = problem or "ungültiges YAML"
+    for english, german in _EXPLANATIONS:
+        if english in text:
+            return german
+    return text
+
+
+def _convert(
+    loader: yaml.SafeLoader, node: Node, offset: int, key_line: int | None, depth: int
+) -> Located:
+    line = node.start_mark.line + 1 + offset
+    if depth > _MAX_DEPTH:
+        raise YamlProblem("Die YAML-Daten sind zu tief verschachtelt.", line - offset)
+    own_key_line = key_line if key_line is not None else line
+    if isinstance(node, MappingNode):
+        entries: dict[str, Located] = {}
+        for key_node, value_node in node.value:
+            key_line_here = key_node.start_mark.line + 1
+            if not isinstance(key_node, ScalarNode) or key_node.tag != "tag:yaml.org,2002:str":
+                raise YamlProblem(
+                    "Schlüssel müssen einfache Namen sein (z. B. title:).", key_line_here
+                )
+            key = str(key_node.value)
+            if key == "<<":
+                raise YamlProblem(
+                    "YAML-Merge-Schlüssel (<<) werden nicht unterstützt.", key_line_here
+                )
+            if key in entries:
+                raise YamlProblem(f"Der Schlüssel „{key}“ steht doppelt da.", key_line_here)
+            entries[key] = _convert(loader, value_node, offset, key_line_here + offset, depth + 1)
+        plain = {key: located.value for key, located in entries.items()}
+        return Located(plain, line, own_key_line, entries=entries)
+    if isinstance(node, SequenceNode):
+        items = tuple(_convert(loader, item, offset, None, depth + 1) for item in node.value)
+        return Located([item.value for item in items], line, own_key_line, items=items)
+    try:
+        value = loader.construct_object(node, deep=True)
+    except yaml.constructor.ConstructorError as exc:
+        raise YamlProblem(f"Ungültiger Wert: {exc.problem}", line - offset) from exc
+    except ValueError as exc:
+        # PyYAML raises a bare ValueError for impossible dates such as 2021-02-30.
+        raise YamlProblem(f"Ungültiges Datum: {node.value}", line - offset) from exc
+    return Located(value, line, own_key_line)

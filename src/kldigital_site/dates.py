@@ -1,0 +1,56 @@
+"""German dates via Babel, independent of the machine's locale."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from babel.dates import format_date, format_time
+
+from kldigital_site.content.schema import PartialDate
+
+_LOCALE = "de_DE"
+
+
+def _as_date(value: dt.date | dt.datetime) -> dt.date:
+    return value.date() if isinstance(value, dt.datetime) else value
+
+
+def date_long(value: dt.date | dt.datetime) -> str:
+    """25. Juni 2021"""
+    return format_date(_as_date(value), "d. MMMM y", locale=_LOCALE)
+
+
+def date_short(value: dt.date | dt.datetime) -> str:
+    """25.06.2021"""
+    return format_date(_as_date(value), "dd.MM.y", locale=_LOCALE)
+
+
+def month_year(value: dt.date | dt.datetime) -> str:
+    """Juni 2021"""
+    return format_date(_as_date(value), "MMMM y", locale=_LOCALE)
+
+
+def date_time_long(value: dt.datetime) -> str:
+    """1. März 2027, 10:00 Uhr"""
+    return f"{date_long(value)}, {format_time(value, 'HH:mm', locale=_LOCALE)} Uhr"
+
+
+def iso(value: dt.date | dt.datetime) -> str:
+    return value.isoformat()
+
+
+def partial_date_text(value: PartialDate) -> str:
+    if value.day is None:
+        return month_year(value.first_day())
+    return date_long(value.first_day())
+
+
+def period_text(start: PartialDate | None, end: PartialDate | None) -> str | None:
+    """Laufzeit of a project: "Januar 2021 – Dezember 2023", "seit …", "bis …"."""
+    if start and end:
+        return f"{partial_date_text(start)} – {partial_date_text(end)}"
+    if start:
+        return f"seit {partial_date_text(start)}"
+    if end:
+        return f"bis {partial_date_text(end)}"
+    return None

@@ -1,0 +1,103 @@
+"""Machine-readable files: the Atom feed of press releases, sitemap.xml, robots.txt.
+
+Input: ``Site`` and its ``Views``. Output: the bytes of each file. No build time
+appears anywhere: the feed's ``updated`` is the newest release's date, so the
+same content always gives the same bytes.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import xml.etree.ElementTree as ET
+from typing import TYPE_CHECKING
+
+from kldigital_site.content.discover import SourceKind
+
+if TYPE_CHECKING:
+    from kldigital_site.model import Site
+    from kldigital_site.views import Views
+
+ATOM = "http://www.w3.org/2005/Atom"
+SITEMAP = "http://www.sitemaps.org/schemas/sitemap/0.9"
+_EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+
+
+def render_special(kind: str, site: Site, views: Views) -> bytes:
+    if kind == "feed":
+        return atom_feed(site, views)
+    if kind == "sitemap":
+        return sitemap(site, views)
+    return robots(site)
+
+
+def _element(parent: ET.Element, tag: str, text: str | None = None, **attrs: str) -> ET.Element:
+    element = ET.SubElement(parent, tag, attrs)
+    if text is not None:
+        element.text = text
+    return element
+
+
+def atom_feed(site: Site, views: Views) -> bytes:
+    config = site.config
+    press = config.sections.press
+    entries = site.releases[: config.feed_entries]
+    updated = max((site.items[k].date or _EPOCH for k in entries), default=_EPOCH)
+    feed = ET.Element("feed", {"xmlns": ATOM, "xml:lang": config.language})
+    _element(feed, "id", views.absolute(f"{press}/"))
+    _element(feed, "title", f"Pressemitteilungen – {config.title}")
+    _element(feed, "updated", updated.isoformat())
+    _element(
+        feed,
+        "link",
+        rel="self",
+        type="application/atom+xml",
+        href=views.absolute(f"{press}/feed.xml"),
+    )
+    _element(feed, "link", rel="alternate", type="text/html", href=views.absolute(f"{press}/"))
+    author = _element(feed, "author")
+    _element(author, "name", config.organisation_name)
+    for key in entries:
+        item = site.items[key]
+        assert item.date is not None
+        card = views.card(key)
+        entry = _element(feed, "entry")
+        _element(entry, "id", views.absolute(item.url))
+        _element(entry, "title", item.title)
+        _element(entry, "link", rel="alternate", type="text/html", href=views.absolute(item.url))
+        _element(entry, "published", item.date.isoformat())
+        _element(entry, "updated", item.date.isoformat())
+        _element(entry, "summary", card["summary"])
+        # Relative links in the body resolve against the site root (RFC 4287 xml:base).
+        _element(
+            entry,
+            "content",
+            views.bodies.items[key].html,
+            type="html",
+            **{"xml:base": config.base_url},
+        )
+        for tag in card["tags"]:
+            _element(entry, "category", term=tag["name"])
+    return _serialise(feed)
+
+
+def sitemap(site: Site, views: Views) -> bytes:
+    urlset = ET.Element("urlset", {"xmlns": SITEMAP})
+    for route in site.routes:
+        if route.kind in ("feed", "sitemap", "robots", "not_found"):
+            continue
+        url = _element(urlset, "url")
+        _element(url, "loc", views.absolute(route.url))
+        if route.item is not None:
+            item = site.items[route.item]
+            if item.kind is SourceKind.PRESS and item.date is not None:
+                _element(url, "lastmod", item.date.date().isoformat())
+    return _serialise(urlset)
+
+
+def robots(site: Site) -> bytes:
+    return (f"User-agent: *\nAllow: /\nSitemap: {site.config.base_url}sitemap.xml\n").encode()
+
+
+def _serialise(root: ET.Element) -> bytes:
+    ET.indent(root)
+    return ET.tostring(root, encoding="utf-8", xml_declaration=True) + b"\n"

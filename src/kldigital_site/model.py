@@ -1,0 +1,442 @@
+"""The whole site as one immutable model, before anything is rendered.
+
+Input: every parsed ``Document`` and ``DataFile``, the media files and the
+settings. Output: ``Site`` (published items, relations both ways, topics, lists,
+years, every route with its output path) or the list of ``SiteError``s found
+across files: unknown references, duplicate slugs, colliding output paths.
+Relations are stored as item keys (content paths), never object pointers (Zola
+``Library``), so the model is cheap to compare and to cache against.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import unicodedata
+from collections import defaultdict
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from kldigital_site.config import SiteConfig
+from kldigital_site.content.discover import SourceFile, SourceKind
+from kldigital_site.content.parse import BOILERPLATES_FILE, CONTACTS_FILE, DataFile, Document
+from kldigital_site.errors import SiteError
+from kldigital_site.markup import smarten
+from kldigital_site.slugs import slugify
+
+# Plain pages live at /<slug>/; these names belong to the generator.
+RESERVED_PAGE_SLUGS = frozenset({"assets", "medien", "pagefind", "suche", "404", "feed"})
+
+
+@dataclass(frozen=True, slots=True)
+class Item:
+    key: str  # content path, e.g. presse/2021-06-25-x.md: unique and stable
+    doc: Document
+    url: str  # site path without base path: "presse/x/"
+    title: str
+    tag_slugs: tuple[str, ...]
+    date: dt.datetime | None  # press releases: publication time, aware
+    is_draft: bool
+    is_future: bool
+
+    @property
+    def kind(self) -> SourceKind:
+        return self.doc.kind
+
+    @property
+    def meta(self) -> Mapping[str, Any]:
+        return self.doc.meta
+
+
+@dataclass(frozen=True, slots=True)
+class Tag:
+    slug: str
+    name: str
+    item_keys: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Route:
+    """One generated file: what it shows and where it goes."""
+
+    url: str  # site path without base path; "" is the home page
+    kind: str
+    origin: str  # what makes it: a content path or a description, for collision messages
+    item: str | None = None
+    page_number: int = 1
+    year: int | None = None
+    tag: str | None = None
+
+    @property
+    def output_path(self) -> str:
+        return self.url + "index.html" if self.url.endswith("/") or not self.url else self.url
+
+
+@dataclass(frozen=True, slots=True)
+class Site:
+    config: SiteConfig
+    now: dt.datetime
+    items: Mapping[str, Item]
+    projects: tuple[str, ...]  # by weight, then title
+    smart_city_projects: tuple[str, ...]
+    releases: tuple[str, ...]  # newest first
+    pages: tuple[str, ...]  # by weight, then title
+    tags: Mapping[str, Tag]  # by German collation of the name
+    years: Mapping[int, tuple[str, ...]]  # newest year first
+    release_projects: Mapping[str, tuple[str, ...]]
+    project_releases: Mapping[str, tuple[str, ...]]
+    contacts: Mapping[str, Mapping[str, Any]]
+    boilerplates: Mapping[str, str]
+    data: Mapping[str, Any]
+    media: tuple[SourceFile, ...]
+    routes: tuple[Route, ...]
+    url_of_content: Mapping[str, str] = field(default_factory=dict)
+    file_urls: frozenset[str] = frozenset()  # media and theme assets
+    route_urls: frozenset[str] = frozenset()
+
+    def page_count(self) -> int:
+        return len(self.press_pages())
+
+    def press_pages(self) -> list[tuple[str, ...]]:
+        size = self.config.press_per_page
+        return [self.releases[i : i + size] for i in range(0, len(self.releases), size)] or [()]
+
+    def press_page_url(self, number: int) -> str:
+        press = self.config.sections.press
+        return f"{press}/" if number == 1 else f"{press}/seite/{number}/"
+
+    def url_exists(self, url: str) -> bool:
+        return url in self.file_urls or url in self.route_urls
+
+
+def collation_key(text: str) -> str:
+    """German dictionary order (DIN 5007-1): umlauts sort with their base letter."""
+    decomposed = unicodedata.normalize("NFKD", text.casefold().replace("ß", "ss"))
+    return "".join(c for c in decomposed if not unicodedata.combining(c))
+
+
+def build_site(
+    config: SiteConfig,
+    documents: Sequence[Document],
+    data_files: Sequence[DataFile],
+    media: Sequence[SourceFile],
+    asset_urls: Iterable[str],
+    now: dt.datetime,
+) -> Site | list[SiteError]:
+    errors: list[SiteError] = []
+    data = {d.content_path: d for d in data_files}
+    contacts_file = data.get(CONTACTS_FILE)
+    boilerplate_file = data.get(BOILERPLATES_FILE)
+    contacts = dict(contacts_file.entries) if contacts_file else {}
+    boilerplates = dict(boilerplate_file.entries) if boilerplate_file else {}
+    media_paths = {m.content_path for m in media}
+    project_slugs = {d.slug for d in documents if d.kind is SourceKind.PROJECT}
+
+    errors.extend(_check_defaults(config, contacts, boilerplates))
+    for doc in documents:
+        errors.extend(_check_references(doc, contacts, boilerplates, project_slugs, media_paths))
+        if doc.kind is SourceKind.PAGE and doc.slug in RESERVED_PAGE_SLUGS:
+            errors.append(
+                SiteError(
+                    doc.rel_path,
+                    doc.line_of("slug"),
+                    f"Die Adresse „{doc.slug}“ ist für die Website reserviert.",
+                )
+            )
+    errors.extend(_duplicate_slugs(documents))
+
+    zone = ZoneInfo(config.timezone)
+    items: dict[str, Item] = {}
+    for doc in documents:
+        item = _make_item(config, doc, zone, now)
+        if (item.is_draft and not config.include_drafts) or (
+            item.is_future and not config.include_future
+        ):
+            continue
+        items[item.key] = item
+
+    tags, tag_errors = _collect_tags(items.values())
+    errors.extend(tag_errors)
+    if errors:
+        return errors
+
+    by_kind: dict[SourceKind, list[Item]] = defaultdict(list)
+    for item in items.values():
+        by_kind[item.kind].append(item)
+
+    def by_weight(item: Item) -> tuple[int, str, str]:
+        return (item.meta["weight"], collation_key(item.title), item.key)
+
+    projects = tuple(i.key for i in sorted(by_kind[SourceKind.PROJECT], key=by_weight))
+    pages = tuple(i.key for i in sorted(by_kind[SourceKind.PAGE], key=by_weight))
+    releases = tuple(
+        i.key
+        for i in sorted(
+            by_kind[SourceKind.PRESS],
+            key=lambda i: (-(i.date.timestamp() if i.date else 0), collation_key(i.title), i.key),
+        )
+    )
+    slug_to_project = {items[k].doc.slug: k for k in projects}
+    release_projects = {
+        key: tuple(slug_to_project[s] for s in items[key].meta["projects"] if s in slug_to_project)
+        for key in releases
+    }
+    project_releases = {p: tuple(r for r in releases if p in release_projects[r]) for p in projects}
+    years: dict[int, list[str]] = defaultdict(list)
+    for key in releases:
+        date = items[key].date
+        assert date is not None
+        years[date.year].append(key)
+
+    site = Site(
+        config=config,
+        now=now,
+        items=items,
+        projects=projects,
+        smart_city_projects=tuple(k for k in projects if items[k].meta["smart_city"]),
+        releases=releases,
+        pages=pages,
+        tags=tags,
+        years={year: tuple(years[year]) for year in sorted(years, reverse=True)},
+        release_projects=release_projects,
+        project_releases=project_releases,
+        contacts=contacts,
+        boilerplates=boilerplates,
+        data={d.content_path: d.entries for d in data_files},
+        media=tuple(media),
+        routes=(),
+    )
+    routes = _routes(site)
+    file_urls = frozenset([*(m.content_path for m in media), *(f"assets/{a}" for a in asset_urls)])
+    collisions = _collisions(routes, file_urls, items)
+    if collisions:
+        return collisions
+    return Site(
+        **{
+            **{f: getattr(site, f) for f in site.__dataclass_fields__},
+            "routes": routes,
+            "file_urls": file_urls,
+            "route_urls": frozenset(route.url for route in routes),
+            "url_of_content": {key: item.url for key, item in items.items()},
+        }
+    )
+
+
+def _make_item(config: SiteConfig, doc: Document, zone: ZoneInfo, now: dt.datetime) -> Item:
+    sections = config.sections
+    date: dt.datetime | None = None
+    if doc.kind is SourceKind.PROJECT:
+        url = f"{sections.projects}/{doc.slug}/"
+    elif doc.kind is SourceKind.PRESS:
+        url = f"{sections.press}/{doc.slug}/"
+        date = publication_time(doc.meta["date"], zone)
+    else:
+        url = f"{doc.slug}/"
+    tag_slugs = tuple(dict.fromkeys(slugify(t) for t in doc.meta.get("tags", ())))
+    return Item(
+        key=doc.content_path,
+        doc=doc,
+        url=url,
+        title=smarten(doc.meta["title"]),
+        tag_slugs=tag_slugs,
+        date=date,
+        is_draft=bool(doc.meta.get("draft")),
+        is_future=date is not None and date > now,
+    )
+
+
+def publication_time(value: dt.date | dt.datetime, zone: ZoneInfo) -> dt.datetime:
+    """A press date as an aware time: a plain date means midnight in the site's zone."""
+    if isinstance(value, dt.datetime):
+        return value if value.tzinfo else value.replace(tzinfo=zone)
+    return dt.datetime(value.year, value.month, value.day, tzinfo=zone)
+
+
+def _check_defaults(
+    config: SiteConfig, contacts: Mapping[str, Any], boilerplates: Mapping[str, Any]
+) -> list[SiteError]:
+    errors = []
+    path, lines = config.settings_path, config.default_lines
+    for contact in config.default_contacts:
+        if contact not in contacts:
+            errors.append(
+                SiteError(
+                    path,
+                    lines.get("contacts", 0),
+                    _unknown("Kontakt", contact, contacts, CONTACTS_FILE),
+                )
+            )
+    boilerplate = config.default_boilerplate
+    if isinstance(boilerplate, str) and boilerplate not in boilerplates:
+        errors.append(
+            SiteError(
+                path,
+                lines.get("boilerplate", 0),
+                _unknown("Presseabbinder", boilerplate, boilerplates, BOILERPLATES_FILE),
+            )
+        )
+    return errors
+
+
+def _check_references(
+    doc: Document,
+    contacts: Mapping[str, Any],
+    boilerplates: Mapping[str, Any],
+    project_slugs: set[str],
+    media_paths: set[str],
+) -> list[SiteError]:
+    errors: list[SiteError] = []
+    meta, path = doc.meta, doc.rel_path
+    contact_ids = ([meta["contact"]] if meta.get("contact") else []) + list(
+        meta.get("contacts") or []
+    )
+    key = "contact" if doc.kind is SourceKind.PROJECT else "contacts"
+    for contact in contact_ids:
+        if contact not in contacts:
+            errors.append(
+                SiteError(
+                    path, doc.line_of(key), _unknown("Kontakt", contact, contacts, CONTACTS_FILE)
+                )
+            )
+    boilerplate = meta.get("boilerplate")
+    if isinstance(boilerplate, str) and boilerplate not in boilerplates:
+        errors.append(
+            SiteError(
+                path,
+                doc.line_of("boilerplate"),
+                _unknown("Presseabbinder", boilerplate, boilerplates, BOILERPLATES_FILE),
+            )
+        )
+    for slug in meta.get("projects", ()):
+        if slug not in project_slugs:
+            errors.append(
+                SiteError(
+                    path,
+                    doc.line_of("projects"),
+                    f"Unbekanntes Projekt „{slug}“ "
+                    "(kein Steckbrief mit diesem Slug in content/projekte/).",
+                )
+            )
+    image = meta.get("image")
+    if image and image not in media_paths:
+        errors.append(
+            SiteError(path, doc.line_of("image"), f"Bilddatei „content/{image}“ gibt es nicht.")
+        )
+    return errors
+
+
+def _unknown(what: str, ident: str, known: Mapping[str, Any], file: str) -> str:
+    listed = ", ".join(sorted(known)) or "keine"
+    return f"Unbekannter {what} „{ident}“ (nicht in content/{file}; vorhanden: {listed})."
+
+
+def _duplicate_slugs(documents: Sequence[Document]) -> list[SiteError]:
+    seen: dict[tuple[SourceKind, str], list[Document]] = defaultdict(list)
+    for doc in documents:
+        seen[(doc.kind, doc.slug)].append(doc)
+    errors = []
+    for (_, slug), docs in seen.items():
+        if len(docs) > 1:
+            for doc in docs:
+                others = ", ".join(d.rel_path for d in docs if d is not doc)
+                errors.append(
+                    SiteError(
+                        doc.rel_path,
+                        doc.line_of("slug") if "slug" in doc.lines else 1,
+                        f"Der Slug „{slug}“ wird auch von {others} verwendet.",
+                    )
+                )
+    return errors
+
+
+def _collect_tags(items: Iterable[Item]) -> tuple[dict[str, Tag], list[SiteError]]:
+    names: dict[str, set[str]] = defaultdict(set)
+    members: dict[str, list[str]] = defaultdict(list)
+    errors = []
+    for item in sorted(items, key=lambda i: i.key):
+        for name in item.meta.get("tags", ()):
+            slug = slugify(name)
+            if not slug:
+                errors.append(
+                    SiteError(
+                        item.doc.rel_path,
+                        item.doc.line_of("tags"),
+                        f"Aus dem Thema „{name}“ lässt sich keine Adresse bilden.",
+                    )
+                )
+                continue
+            names[slug].add(name)
+            if item.key not in members[slug]:
+                members[slug].append(item.key)
+    tags = {
+        slug: Tag(
+            slug, sorted(names[slug], key=lambda n: (n.islower(), n))[0], tuple(members[slug])
+        )
+        for slug in names
+    }
+    ordered = dict(sorted(tags.items(), key=lambda kv: (collation_key(kv[1].name), kv[0])))
+    return ordered, errors
+
+
+def _routes(site: Site) -> tuple[Route, ...]:
+    s = site.config.sections
+    routes = [
+        Route("", "home", "Startseite"),
+        Route(f"{s.projects}/", "project_list", "Liste der Projekte"),
+        Route(f"{s.smart_city}/", "smart_city", "Liste der Smart-City-Projekte"),
+        Route(f"{s.topics}/", "topics", "Liste der Themen"),
+        Route(f"{s.press}/feed.xml", "feed", "Atom-Feed"),
+        Route("sitemap.xml", "sitemap", "Sitemap"),
+        Route("robots.txt", "robots", "robots.txt"),
+        Route("404.html", "not_found", "Fehlerseite 404"),
+    ]
+    for number in range(1, len(site.press_pages()) + 1):
+        routes.append(
+            Route(
+                site.press_page_url(number),
+                "press_list",
+                "Liste der Pressemitteilungen",
+                page_number=number,
+            )
+        )
+    for year in site.years:
+        routes.append(Route(f"{s.press}/{year}/", "press_year", f"Archiv {year}", year=year))
+    for slug in site.tags:
+        routes.append(Route(f"{s.topics}/{slug}/", "topic", f"Themenseite {slug}", tag=slug))
+    kinds = {
+        SourceKind.PROJECT: "project",
+        SourceKind.PRESS: "press_release",
+        SourceKind.PAGE: "page",
+    }
+    for key in (*site.projects, *site.releases, *site.pages):
+        item = site.items[key]
+        routes.append(Route(item.url, kinds[item.kind], item.doc.rel_path, item=key))
+    return tuple(routes)
+
+
+def _collisions(
+    routes: Sequence[Route], file_urls: frozenset[str], items: Mapping[str, Item]
+) -> list[SiteError]:
+    by_path: dict[str, list[Route]] = defaultdict(list)
+    for route in routes:
+        by_path[route.output_path].append(route)
+    errors = []
+    for output_path, claimants in sorted(by_path.items()):
+        if len(claimants) > 1 or output_path in file_urls:
+            origins = [c.origin for c in claimants] + (
+                ["eine Datei in medien/"] if output_path in file_urls else []
+            )
+            for route in claimants:
+                if route.item is None:
+                    continue
+                others = ", ".join(o for o in origins if o != route.origin)
+                doc = items[route.item].doc
+                errors.append(
+                    SiteError(
+                        route.origin,
+                        doc.lines.get("slug", 1),
+                        f"Die Adresse /{route.url} wird auch erzeugt von: {others}.",
+                    )
+                )
+    return errors

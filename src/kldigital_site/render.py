@@ -1,0 +1,307 @@
+"""Render every route: ``Site`` + ``Bodies`` + templates → ``Output`` files.
+
+Input: the model, the rendered Markdown bodies and the template folder. Output:
+``Output`` values (site-relative path and bytes) in route order, or
+``BuildFailed`` with every template error positioned at the template's path and
+line. Jinja2 runs with autoescaping and ``StrictUndefined``, so a misspelt
+variable is an error rather than blank output (the Lektor ``BadValue``
+anti-pattern). Feeds and the sitemap come from ``feeds.py``.
+"""
+
+from __future__ import annotations
+
+import traceback
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import jinja2
+from markupsafe import Markup
+
+from kldigital_site import dates, feeds
+from kldigital_site.bodies import Bodies
+from kldigital_site.config import SiteConfig
+from kldigital_site.errors import BuildFailed, SiteError
+from kldigital_site.model import Route, Site
+from kldigital_site.views import PAGE_TITLES, Views
+
+ASSETS_DIR = "assets"
+
+TEMPLATES = {
+    "home": "home.html",
+    "project_list": "project_list.html",
+    "smart_city": "project_list.html",
+    "project": "project.html",
+    "press_list": "press_list.html",
+    "press_year": "press_year.html",
+    "press_release": "press_release.html",
+    "topics": "topics.html",
+    "topic": "topic.html",
+    "page": "page.html",
+    "not_found": "404.html",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Output:
+    """One file of the generated site: bytes to write, or a source file to copy."""
+
+    path: str  # relative to the output folder
+    data: bytes | None = None
+    source: Path | None = None
+
+
+def make_environment(config: SiteConfig) -> jinja2.Environment:
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(str(config.templates_dir)),
+        autoescape=jinja2.select_autoescape(("html", "xml"), default_for_string=True),
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
+    env.filters.update(
+        date_long=dates.date_long,
+        date_short=dates.date_short,
+        month_year=dates.month_year,
+        date_time_long=dates.date_time_long,
+        iso=dates.iso,
+    )
+    base = config.base_path
+    env.globals["asset"] = lambda path: f"{base}{ASSETS_DIR}/{path}"
+    return env
+
+
+def asset_files(config: SiteConfig) -> list[str]:
+    """Theme files under templates/assets/, relative to that folder, sorted."""
+    root = config.templates_dir / ASSETS_DIR
+    if not root.is_dir():
+        return []
+    return sorted(
+        p.relative_to(root).as_posix()
+        for p in root.rglob("*")
+        if p.is_file() and not p.name.startswith(".")
+    )
+
+
+def page_context(views: Views, route: Route) -> dict[str, Any]:
+    """The template name's variables for one route (docs/templates.md)."""
+    site = views.site
+    title = PAGE_TITLES.get(route.kind) or ""
+    context: dict[str, Any] = {}
+    page_extra: dict[str, Any] = {}
+    description = ""
+    if route.kind == "home":
+        title = site.config.title
+        description = site.config.description
+        page_extra["json_ld"] = views.organisation_ld()
+        context.update(
+            latest_releases=views.cards(site.releases[: site.config.home_releases]),
+            smart_city_projects=views.cards(site.smart_city_projects),
+            project_count=len(site.projects),
+            release_count=len(site.releases),
+        )
+    elif route.kind in ("project_list", "smart_city"):
+        smart = route.kind == "smart_city"
+        keys = site.smart_city_projects if smart else site.projects
+        description = (
+            "Die Modellprojekte Smart Cities in unserer Stadt."
+            if smart
+            else "Steckbriefe aller Digitalisierungsprojekte."
+        )
+        context.update(
+            projects=views.cards(keys),
+            smart_city_only=smart,
+            heading=title,
+            intro=description,
+        )
+    elif route.kind == "project" and route.item:
+        item = site.items[route.item]
+        project = views.project(route.item)
+        title, description = item.title, project["summary"]
+        context["project"] = project
+        page_extra.update(
+            og_image=views.absolute(item.meta["image"]) if item.meta.get("image") else None,
+            banner=views.banner(item),
+            breadcrumbs=_crumbs(views, ("Projekte", f"{site.config.sections.projects}/")),
+        )
+    elif route.kind == "press_list":
+        pages = site.press_pages()
+        number = route.page_number
+        title = "Pressemitteilungen" + (f" – Seite {number}" if number > 1 else "")
+        description = "Alle Pressemitteilungen, die neuesten zuerst."
+        context.update(
+            releases=views.cards(pages[number - 1]),
+            pagination=_pagination(views, number, len(pages)),
+            years=_years(views, None),
+        )
+    elif route.kind == "press_year" and route.year is not None:
+        title = f"Pressemitteilungen {route.year}"
+        description = f"Pressemitteilungen aus dem Jahr {route.year}."
+        context.update(
+            year=route.year,
+            releases=views.cards(site.years[route.year]),
+            years=_years(views, route.year),
+        )
+        page_extra["breadcrumbs"] = _crumbs(views, ("Presse", f"{site.config.sections.press}/"))
+    elif route.kind == "press_release" and route.item:
+        item = site.items[route.item]
+        release = views.release(route.item)
+        title, description = item.title, release["summary"]
+        context["release"] = release
+        page_extra.update(
+            og_type="article",
+            og_image=views.absolute(item.meta["image"]) if item.meta.get("image") else None,
+            json_ld=views.news_article_ld(item, description),
+            banner=views.banner(item),
+            breadcrumbs=_crumbs(views, ("Presse", f"{site.config.sections.press}/")),
+        )
+    elif route.kind == "topics":
+        description = "Alle Themen, zu denen es Projekte und Pressemitteilungen gibt."
+        context["topics"] = [
+            {
+                "name": tag.name,
+                "url": views.href(f"{site.config.sections.topics}/{slug}/"),
+                "count": len(tag.item_keys),
+            }
+            for slug, tag in site.tags.items()
+        ]
+    elif route.kind == "topic" and route.tag:
+        tag = site.tags[route.tag]
+        title = f"Thema: {tag.name}"
+        description = f"Projekte und Pressemitteilungen zum Thema {tag.name}."
+        members = set(tag.item_keys)
+        context.update(
+            topic={"name": tag.name, "url": views.href(route.url)},
+            projects=views.cards([k for k in site.projects if k in members]),
+            releases=views.cards([k for k in site.releases if k in members]),
+            pages=views.cards([k for k in site.pages if k in members]),
+        )
+        page_extra["breadcrumbs"] = _crumbs(views, ("Themen", f"{site.config.sections.topics}/"))
+    elif route.kind == "page" and route.item:
+        item = site.items[route.item]
+        summary = views.summary(item)
+        title, description = item.title, summary
+        context["content_page"] = {
+            "title": item.title,
+            "summary": views.site.items[route.item].meta.get("summary") and summary,
+            "body_html": Markup(views.bodies.items[route.item].html),
+        }
+        page_extra["banner"] = views.banner(item)
+    context["site"] = views.site_view(route.url)
+    context["page"] = views.page_view(route, title, description, **page_extra)
+    return context
+
+
+def _crumbs(views: Views, *entries: tuple[str, str]) -> list[dict[str, str]]:
+    return [{"title": "Startseite", "url": views.href("")}] + [
+        {"title": title, "url": views.href(url)} for title, url in entries
+    ]
+
+
+def _pagination(views: Views, current: int, total: int) -> dict[str, Any]:
+    site = views.site
+
+    def url(n: int) -> str:
+        return views.href(site.press_page_url(n))
+
+    return {
+        "current": current,
+        "total": total,
+        "prev_url": url(current - 1) if current > 1 else None,
+        "next_url": url(current + 1) if current < total else None,
+        "pages": [
+            {"number": n, "url": url(n), "current": n == current} for n in range(1, total + 1)
+        ],
+    }
+
+
+def _years(views: Views, current: int | None) -> list[dict[str, Any]]:
+    press = views.site.config.sections.press
+    return [
+        {
+            "year": year,
+            "url": views.href(f"{press}/{year}/"),
+            "count": len(keys),
+            "current": year == current,
+        }
+        for year, keys in views.site.years.items()
+    ]
+
+
+def render_site(site: Site, bodies: Bodies, env: jinja2.Environment) -> Iterator[Output]:
+    """Every file of the site, in route order; raises BuildFailed on template errors."""
+    views = Views(site, bodies)
+    errors: list[SiteError] = []
+    outputs: list[Output] = []
+    for route in site.routes:
+        if route.kind in ("feed", "sitemap", "robots"):
+            outputs.append(Output(route.output_path, feeds.render_special(route.kind, site, views)))
+            continue
+        try:
+            html = render_template(env, TEMPLATES[route.kind], page_context(views, route))
+        except TemplateProblem as problem:
+            errors.append(problem.error)
+            continue
+        outputs.append(Output(route.output_path, html.encode("utf-8")))
+    if errors:
+        raise BuildFailed(errors)
+    yield from outputs
+    for media in site.media:
+        yield Output(media.content_path, source=media.path)
+    for asset in asset_files(site.config):
+        yield Output(f"{ASSETS_DIR}/{asset}", source=site.config.templates_dir / ASSETS_DIR / asset)
+
+
+class TemplateProblem(Exception):
+    def __init__(self, error: SiteError) -> None:
+        super().__init__(str(error))
+        self.error = error
+
+
+def render_template(env: jinja2.Environment, name: str, context: dict[str, Any]) -> str:
+    templates_dir = (
+        Path(env.loader.searchpath[0])
+        if isinstance(env.loader, jinja2.FileSystemLoader)
+        else Path()
+    )
+    try:
+        return env.get_template(name).render(context)
+    except jinja2.TemplateSyntaxError as exc:
+        raise TemplateProblem(
+            SiteError(
+                _template_path(templates_dir, exc.filename or name),
+                exc.lineno or 0,
+                f"Template-Syntaxfehler: {exc.message}",
+            )
+        ) from exc
+    except jinja2.TemplateNotFound as exc:
+        raise TemplateProblem(
+            SiteError(
+                _template_path(templates_dir, name), 0, f"Template „{exc.name}“ nicht gefunden."
+            )
+        ) from exc
+    except Exception as exc:
+        path, line = _template_frame(exc, templates_dir, name)
+        raise TemplateProblem(SiteError(path, line, f"Template-Fehler: {exc}")) from exc
+
+
+def _template_path(templates_dir: Path, filename: str) -> str:
+    path = Path(filename)
+    if not path.is_absolute():
+        path = templates_dir / path
+    try:
+        return path.resolve().relative_to(templates_dir.resolve().parent).as_posix()
+    except ValueError:
+        return path.as_posix()
+
+
+def _template_frame(exc: BaseException, templates_dir: Path, name: str) -> tuple[str, int]:
+    """The innermost traceback frame inside templates/: Jinja maps it to the template line."""
+    root = str(templates_dir.resolve())
+    found = (_template_path(templates_dir, name), 0)
+    for frame in traceback.extract_tb(exc.__traceback__):
+        if frame.filename.startswith(root):
+            found = (_template_path(templates_dir, frame.filename), frame.lineno or 0)
+    return found

@@ -1,0 +1,289 @@
+"""Template-facing views: ``Site`` + rendered bodies → plain mappings per page.
+
+Input: ``Site``, ``Bodies`` and a ``Route``. Output: the context mapping a
+template receives (documented in docs/templates.md). Templates never see model
+objects (Zola ``SerializingPage``); plain data also makes a page's inputs
+hashable, which is what the render cache keys on.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+from collections.abc import Mapping
+from typing import Any
+
+from markupsafe import Markup
+
+from kldigital_site.bodies import Bodies
+from kldigital_site.content.discover import SourceKind
+from kldigital_site.dates import date_long, date_time_long, period_text
+from kldigital_site.markup import smarten
+from kldigital_site.model import Item, Route, Site
+
+View = dict[str, Any]
+
+STATUS_LABELS = {"geplant": "Geplant", "laufend": "Laufend", "abgeschlossen": "Abgeschlossen"}
+PAGE_TITLES = {
+    "home": None,
+    "project_list": "Projekte",
+    "smart_city": "Smart-City-Projekte",
+    "press_list": "Pressemitteilungen",
+    "topics": "Themen",
+    "not_found": "Seite nicht gefunden",
+}
+
+
+class Views:
+    """Builds views for one site; card views are memoised because lists repeat them."""
+
+    def __init__(self, site: Site, bodies: Bodies) -> None:
+        self.site = site
+        self.bodies = bodies
+        self.base = site.config.base_path
+        self._cards: dict[str, View] = {}
+
+    # --- urls ------------------------------------------------------------------
+
+    def href(self, url: str) -> str:
+        return self.base + url
+
+    def absolute(self, url: str) -> str:
+        return self.site.config.base_url + url
+
+    # --- shared parts ------------------------------------------------------------
+
+    def site_view(self, current_url: str) -> View:
+        config, s = self.site.config, self.site.config.sections
+        nav_entries = [
+            ("Projekte", f"{s.projects}/"),
+            ("Smart City", f"{s.smart_city}/"),
+            ("Presse", f"{s.press}/"),
+            ("Themen", f"{s.topics}/"),
+        ] + [
+            (self.site.items[k].title, self.site.items[k].url)
+            for k in self.site.pages
+            if self.site.items[k].meta["menu"]
+        ]
+        nav = [
+            {"title": title, "url": self.href(url), "current": current_url.startswith(url)}
+            for title, url in nav_entries
+        ]
+        return {
+            "title": config.title,
+            "description": config.description,
+            "language": config.language,
+            "base_url": config.base_url,
+            "home_url": self.href(""),
+            "feed_url": self.href(f"{s.press}/feed.xml"),
+            "projects_url": self.href(f"{s.projects}/"),
+            "smart_city_url": self.href(f"{s.smart_city}/"),
+            "press_url": self.href(f"{s.press}/"),
+            "topics_url": self.href(f"{s.topics}/"),
+            "nav": nav,
+            "footer_links": [
+                {"title": self.site.items[k].title, "url": self.href(self.site.items[k].url)}
+                for k in self.site.pages
+            ],
+            "organisation": {
+                "name": config.organisation_name,
+                "url": config.organisation_url or config.base_url,
+            },
+        }
+
+    def page_view(self, route: Route, title: str, description: str = "", **extra: Any) -> View:
+        view: View = {
+            "kind": route.kind,
+            "title": title,
+            "description": description,
+            "url": self.href(route.url),
+            "canonical_url": self.absolute(route.url),
+            "og_type": "website",
+            "og_image": None,
+            "json_ld": None,
+            "breadcrumbs": [{"title": "Startseite", "url": self.href("")}] if route.url else [],
+            "banner": None,
+        }
+        view.update(extra)
+        return view
+
+    def tag_links(self, item: Item) -> list[View]:
+        topics = self.site.config.sections.topics
+        return [
+            {"name": self.site.tags[slug].name, "url": self.href(f"{topics}/{slug}/")}
+            for slug in item.tag_slugs
+            if slug in self.site.tags
+        ]
+
+    def image(self, item: Item) -> View | None:
+        path = item.meta.get("image")
+        if not path:
+            return None
+        return {"url": self.href(path), "alt": item.meta["image_alt"]}
+
+    def summary(self, item: Item) -> str:
+        if item.meta.get("summary"):
+            return smarten(item.meta["summary"])
+        return shorten(self.bodies.items[item.key].first_paragraph)
+
+    # --- cards -------------------------------------------------------------------
+
+    def card(self, key: str) -> View:
+        if key not in self._cards:
+            item = self.site.items[key]
+            build = {SourceKind.PROJECT: self._project_card, SourceKind.PRESS: self._press_card}
+            self._cards[key] = build.get(item.kind, self._page_card)(item)
+        return self._cards[key]
+
+    def _project_card(self, item: Item) -> View:
+        meta = item.meta
+        return {
+            "title": item.title,
+            "url": self.href(item.url),
+            "summary": self.summary(item),
+            "smart_city": meta["smart_city"],
+            "status": meta["status"],
+            "status_label": STATUS_LABELS[meta["status"]],
+            "tags": self.tag_links(item),
+            "image": self.image(item),
+            "period": period_text(meta.get("start"), meta.get("end")),
+        }
+
+    def _press_card(self, item: Item) -> View:
+        meta = item.meta
+        projects = self.site.release_projects.get(item.key, ())
+        return {
+            "title": item.title,
+            "subtitle": smarten(meta["subtitle"]) if meta.get("subtitle") else None,
+            "url": self.href(item.url),
+            "date": item.date if _has_time(meta["date"]) else meta["date"],
+            "summary": self.summary(item),
+            "tags": self.tag_links(item),
+            "smart_city": any(self.site.items[p].meta["smart_city"] for p in projects),
+            "image": self.image(item),
+        }
+
+    def _page_card(self, item: Item) -> View:
+        return {"title": item.title, "url": self.href(item.url), "summary": self.summary(item)}
+
+    def cards(self, keys: tuple[str, ...] | list[str]) -> list[View]:
+        return [self.card(k) for k in keys]
+
+    # --- detail views --------------------------------------------------------------
+
+    def contact(self, ident: str) -> View:
+        data: Mapping[str, Any] = self.site.contacts[ident]
+        phone = data.get("phone")
+        return {
+            "name": data["name"],
+            "organisation": data.get("organisation"),
+            "role": data.get("role"),
+            "email": data.get("email"),
+            "phone": phone,
+            "phone_uri": phone_uri(phone) if phone else None,
+            "address": list(data.get("address") or ()),
+        }
+
+    def project(self, key: str) -> View:
+        item = self.site.items[key]
+        meta = item.meta
+        return {
+            **self.card(key),
+            "body_html": Markup(self.bodies.items[key].html),
+            "partners": list(meta["partners"]),
+            "funding": meta.get("funding"),
+            "contact": self.contact(meta["contact"]) if meta.get("contact") else None,
+            "website": meta.get("website"),
+            "press_releases": self.cards(self.site.project_releases.get(key, ())),
+        }
+
+    def release(self, key: str) -> View:
+        item = self.site.items[key]
+        meta, config = item.meta, self.site.config
+        assert item.date is not None
+        location = meta.get("location") or config.default_location
+        day = date_long(item.date)
+        contacts = meta["contacts"] if meta.get("contacts") is not None else config.default_contacts
+        boilerplate = (
+            meta["boilerplate"]
+            if meta.get("boilerplate") is not None
+            else config.default_boilerplate
+        )
+        return {
+            **self.card(key),
+            "dateline": f"{location}, {day} –" if location else f"{day} –",
+            "location": location,
+            "body_html": Markup(self.bodies.items[key].html),
+            "projects": self.cards(self.site.release_projects.get(key, ())),
+            "contacts": [self.contact(c) for c in contacts],
+            "boilerplate_html": Markup(self.bodies.boilerplates[boilerplate].html)
+            if isinstance(boilerplate, str)
+            else None,
+        }
+
+    def banner(self, item: Item) -> str | None:
+        if item.is_draft:
+            return "Entwurf – diese Seite ist nicht veröffentlicht."
+        if item.is_future and item.date is not None:
+            return f"Sperrfrist bis {date_time_long(item.date)} – noch nicht veröffentlicht."
+        return None
+
+    def news_article_ld(self, item: Item, description: str) -> str:
+        config = self.site.config
+        assert item.date is not None
+        publisher = {
+            "@type": "Organization",
+            "name": config.organisation_name,
+            "url": config.organisation_url or config.base_url,
+        }
+        data: dict[str, Any] = {
+            "@context": "https://schema.org",
+            "@type": "NewsArticle",
+            "headline": item.title,
+            "description": description,
+            "datePublished": item.date.isoformat(),
+            "url": self.absolute(item.url),
+            "mainEntityOfPage": self.absolute(item.url),
+            "inLanguage": config.language,
+            "author": publisher,
+            "publisher": publisher,
+        }
+        if item.meta.get("image"):
+            data["image"] = self.absolute(item.meta["image"])
+        return json_ld(data)
+
+    def organisation_ld(self) -> str:
+        config = self.site.config
+        return json_ld(
+            {
+                "@context": "https://schema.org",
+                "@type": "Organization",
+                "name": config.organisation_name,
+                "url": config.organisation_url or config.base_url,
+            }
+        )
+
+
+def shorten(text: str, limit: int = 240) -> str:
+    """A default summary: the first paragraph, cut at a word boundary for cards and meta tags."""
+    if len(text) <= limit:
+        return text
+    cut = text[: limit + 1].rsplit(" ", 1)[0].rstrip(",;:–-")
+    return f"{cut} …"
+
+
+def json_ld(data: Mapping[str, Any]) -> str:
+    # "</" would end the surrounding <script> element early.
+    return json.dumps(data, ensure_ascii=False, sort_keys=True).replace("</", "<\\/")
+
+
+def phone_uri(phone: str) -> str:
+    """ "+49 (0) 631 205 894 70" → "tel:+4963120589470"."""
+    digits = re.sub(r"\(0\)", "", phone)
+    digits = re.sub(r"[^\d+]", "", digits)
+    return f"tel:{digits}"
+
+
+def _has_time(value: Any) -> bool:
+    return isinstance(value, dt.datetime)

@@ -1,0 +1,69 @@
+"""Whole-site golden tests: each fixture site must build to exactly tests/golden/<name>.
+
+Regenerate after an intended change with ``make golden`` and review the diff.
+"""
+
+from __future__ import annotations
+
+import difflib
+import shutil
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import FIXTURES, build_site_at, copy_fixture_site
+
+GOLDEN = Path(__file__).resolve().parent / "golden"
+CASES = {
+    # name: (fixture site, build options)
+    "minimal": ("minimal", {}),
+    "full": ("full", {}),
+    "full-preview": ("full", {"drafts": True, "future": True}),
+}
+
+
+def _tree(root: Path) -> dict[str, bytes]:
+    return {
+        p.relative_to(root).as_posix(): p.read_bytes()
+        for p in sorted(root.rglob("*"))
+        if p.is_file() and p.name != ".kldigital-manifest.json"
+    }
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_site_matches_golden(case: str, tmp_path: Path, update_golden: bool) -> None:
+    fixture, options = CASES[case]
+    if not (FIXTURES / "sites" / fixture).is_dir():
+        pytest.fail(f"fixture site {fixture} is missing")
+    root = copy_fixture_site(fixture, tmp_path / "site")
+    output = tmp_path / "out"
+    build_site_at(root, output=output, **options)
+    actual = _tree(output)
+    golden_dir = GOLDEN / case
+    if update_golden:
+        shutil.rmtree(golden_dir, ignore_errors=True)
+        for rel, data in actual.items():
+            (golden_dir / rel).parent.mkdir(parents=True, exist_ok=True)
+            (golden_dir / rel).write_bytes(data)
+        return
+    expected = _tree(golden_dir)
+    assert sorted(actual) == sorted(expected), "file lists differ (run `make golden` if intended)"
+    diffs = []
+    for rel in sorted(expected):
+        if actual[rel] != expected[rel]:
+            try:
+                old, new = expected[rel].decode(), actual[rel].decode()
+            except UnicodeDecodeError:
+                diffs.append(f"binary file {rel} differs")
+                continue
+            diffs.append(
+                "".join(
+                    difflib.unified_diff(
+                        old.splitlines(keepends=True),
+                        new.splitlines(keepends=True),
+                        f"golden/{case}/{rel}",
+                        f"built/{rel}",
+                    )
+                )
+            )
+    assert not diffs, "\n".join(diffs)[:20000]
