@@ -72,7 +72,7 @@ def load_located(text: str, first_line: int) -> Located:
     except YamlProblem as problem:
         raise YamlProblem(str(problem), problem.line + offset) from problem
     except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
+        mark = _mark_of(exc)
         line = (mark.line + 1 + offset) if mark is not None else first_line
         raise YamlProblem(f"YAML-Syntaxfehler: {_explain(exc.problem)}", line) from exc
     except yaml.YAMLError as exc:
@@ -90,7 +90,24 @@ _EXPLANATIONS = (
     ("expected <block end>", "die Einrückung stimmt nicht"),
     ("found unexpected end of stream", "ein Anführungszeichen wird nicht geschlossen"),
     ("found undefined alias", "YAML-Aliase (*name) werden nicht unterstützt"),
+    ("expected ',' or ']'", "die Liste in [ ] wird nicht mit ] geschlossen oder ein Komma fehlt"),
+    ("expected ',' or '}'", "die Angabe in { } wird nicht mit } geschlossen oder ein Komma fehlt"),
 )
+
+
+# For these, PyYAML's problem mark is where it gave up (often the end of the front
+# matter, i.e. the closing ---); the editor's mistake is where the construct began.
+_REPORT_AT_START = (
+    "while scanning a quoted scalar",
+    "while scanning a simple key",
+    "while parsing a flow",
+)
+
+
+def _mark_of(exc: yaml.MarkedYAMLError) -> yaml.Mark | None:
+    if exc.context_mark is not None and (exc.context or "").startswith(_REPORT_AT_START):
+        return exc.context_mark
+    return exc.problem_mark or exc.context_mark
 
 
 def _explain(problem: str | None) -> str:
