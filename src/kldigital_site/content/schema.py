@@ -235,7 +235,7 @@ def validate_mapping(node: Located, fields: Sequence[Field], *, path: str) -> Ma
         try:
             values[key] = spec.validate(entry)
         except Invalid as exc:
-            errors.append(SiteError(path, entry.key_line, f"„{key}“ {exc}"))
+            errors.append(SiteError(path, entry.key_line, _field_message(key, str(exc))))
     for spec in fields:
         if spec.name in values or spec.name in lines:
             continue
@@ -244,6 +244,12 @@ def validate_mapping(node: Located, fields: Sequence[Field], *, path: str) -> Ma
         else:
             values[spec.name] = spec.default
     return MappingResult(Validated(values, lines), errors)
+
+
+def _field_message(key: str, problem: str) -> str:
+    # "„status“ muss …" reads as a sentence; a problem that starts with the quoted value
+    # needs a colon, or the key and the value run together: "„slug“: „Dritte Orte“ ist …".
+    return f"„{key}“: {problem}" if problem.startswith("„") else f"„{key}“ {problem}"
 
 
 def _unknown_key_message(key: str, known: Mapping[str, Field]) -> str:
