@@ -10,6 +10,7 @@ anti-pattern). Feeds and the sitemap come from ``feeds.py``.
 
 from __future__ import annotations
 
+import re
 import traceback
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -284,7 +285,20 @@ def render_template(env: jinja2.Environment, name: str, context: dict[str, Any])
         ) from exc
     except Exception as exc:
         path, line = _template_frame(exc, templates_dir, name)
-        raise TemplateProblem(SiteError(path, line, f"Template-Fehler: {exc}")) from exc
+        raise TemplateProblem(SiteError(path, line, f"Template-Fehler: {_explain(exc)}")) from exc
+
+
+def _explain(exc: Exception) -> str:
+    """Jinja's messages for the commonest slip, a misspelt name, in German."""
+    message = str(exc)
+    if isinstance(exc, jinja2.UndefinedError):
+        attribute = re.search(r"has no attribute '([^']*)'", message)
+        if attribute:
+            return f"„{attribute[1]}“ gibt es hier nicht (Tippfehler?)."
+        variable = re.fullmatch(r"'([^']*)' is undefined", message)
+        if variable:
+            return f"Die Variable „{variable[1]}“ ist nicht definiert (Tippfehler?)."
+    return message
 
 
 def _template_path(templates_dir: Path, filename: str) -> str:
