@@ -1,0 +1,99 @@
+"""Debian's Chromium, headless, driven by Playwright (never a downloaded browser).
+
+Also: the page types of the content model, told apart by URL, so the
+browser gates visit each type of page rather than every page.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import re
+from collections.abc import Iterator, Mapping
+from typing import TYPE_CHECKING
+
+from gates.core import Site
+from gates.tools import find_chromium
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Browser
+
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    # Only loopback: the gates must never reach out, whatever a page links.
+    "--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE 127.0.0.1",
+]
+LAUNCH_TIMEOUT_MS = 60_000
+DESKTOP = {"width": 1280, "height": 800}
+MOBILE = {"width": 390, "height": 844}
+
+
+@contextlib.contextmanager
+def launch() -> Iterator[Browser]:
+    """A headless Debian Chromium, closed (and Playwright stopped) afterwards."""
+    chromium = find_chromium()
+    from playwright.sync_api import sync_playwright
+
+    # Playwright gives the browser a fresh temporary profile of its own.
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=str(chromium), args=CHROMIUM_ARGS, timeout=LAUNCH_TIMEOUT_MS
+        )
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
+# Page types of the content model (docs/templates.md), by URL relative to the
+# base path. Order matters: the first match wins.
+_PAGE_TYPES: tuple[tuple[str, re.Pattern[str]], ...] = (
+    ("home", re.compile(r"^$")),
+    ("project_list", re.compile(r"^projekte/$")),
+    ("project", re.compile(r"^projekte/[^/]+/$")),
+    ("smart_city", re.compile(r"^smart-city/$")),
+    ("press_list", re.compile(r"^presse/$")),
+    ("press_list_page", re.compile(r"^presse/seite/\d+/$")),
+    ("press_year", re.compile(r"^presse/\d{4}/$")),
+    ("press_release", re.compile(r"^presse/[^/]+/$")),
+    ("topics", re.compile(r"^themen/$")),
+    ("topic", re.compile(r"^themen/[^/]+/$")),
+    ("search", re.compile(r"^suche/$")),
+    ("page", re.compile(r"^[^/]+/$")),
+)
+
+
+def page_type(site: Site, url_path: str) -> str:
+    rel = url_path[len(site.base_path) :] if url_path.startswith(site.base_path) else url_path
+    for name, pattern in _PAGE_TYPES:
+        if pattern.match(rel):
+            return name
+    return "other"
+
+
+def pages_by_type(site: Site) -> dict[str, list[str]]:
+    """URL paths of the site's pages grouped by page type, each list sorted."""
+    groups: dict[str, list[str]] = {}
+    for path in sorted(site.pages()):
+        groups.setdefault(page_type(site, path), []).append(path)
+    return groups
+
+
+def representatives(groups: Mapping[str, list[str]], per_type: int) -> list[tuple[str, str]]:
+    """(type, path) pairs: up to `per_type` pages of each type, spread over the list."""
+    chosen: list[tuple[str, str]] = []
+    for kind in sorted(groups):
+        paths = groups[kind]
+        if len(paths) <= per_type:
+            picks = paths
+        else:
+            step = (len(paths) - 1) / max(per_type - 1, 1)
+            picks = list(dict.fromkeys(paths[round(i * step)] for i in range(per_type)))
+        chosen.extend((kind, path) for path in picks)
+    return chosen
