@@ -240,7 +240,9 @@ def validate_mapping(node: Located, fields: Sequence[Field], *, path: str) -> Ma
         if spec.name in values or spec.name in lines:
             continue
         if spec.required:
-            errors.append(SiteError(path, max(node.line, 1), f"Pflichtfeld „{spec.name}“ fehlt."))
+            errors.append(
+                SiteError(path, max(node.key_line, 1), f"Pflichtfeld „{spec.name}“ fehlt.")
+            )
         else:
             values[spec.name] = spec.default
     return MappingResult(Validated(values, lines), errors)
