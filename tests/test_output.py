@@ -1,0 +1,435 @@
+"""The output folder: atomic, exact, deterministic, keeps foreign files, right under a sub-path."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+from collections import deque
+from collections.abc import Callable, Mapping
+from html.parser import HTMLParser
+from pathlib import Path
+from typing import Any
+from urllib.parse import urldefrag, urlsplit
+from xml.etree import ElementTree
+
+import pytest
+from click.testing import CliRunner, Result
+
+from kldigital_site import output as output_module
+from kldigital_site.cli import cli
+from kldigital_site.output import MANIFEST_NAME
+from tests.conftest import NOW, TEMPLATES, build_site_at, copy_fixture_site, write_files
+
+MakeSite = Callable[[Mapping[str, str | bytes]], Path]
+
+# --- helpers shared with other test modules -------------------------------------------------
+
+
+def run_cli(*args: str | Path) -> Result:
+    """Run the command line in-process, as a user would type it."""
+    return CliRunner().invoke(cli, [str(a) for a in args])
+
+
+def build_cli(root: Path, output: Path, *extra: str | Path, templates: Path = TEMPLATES) -> Result:
+    return run_cli(
+        "build",
+        "--content",
+        root / "content",
+        "--templates",
+        templates,
+        "--output",
+        output,
+        *extra,
+    )
+
+
+def tree_state(root: Path) -> dict[str, tuple[str, ...]]:
+    """Everything about a folder a failed build must not change: entries, bytes, inodes, mtimes."""
+    if not root.exists():
+        return {}
+    state: dict[str, tuple[str, ...]] = {}
+    for path in sorted(root.rglob("*")):
+        rel = path.relative_to(root).as_posix()
+        info = path.lstat()
+        if path.is_dir():
+            state[rel] = ("dir", str(info.st_mtime_ns))
+        else:
+            digest = hashlib.sha256(path.read_bytes()).hexdigest()
+            state[rel] = ("file", digest, str(info.st_ino), str(info.st_mtime_ns))
+    return state
+
+
+def file_tree(root: Path) -> dict[str, bytes]:
+    return {
+        p.relative_to(root).as_posix(): p.read_bytes()
+        for p in sorted(root.rglob("*"))
+        if p.is_file() and p.name != MANIFEST_NAME
+    }
+
+
+class LinkCollector(HTMLParser):
+    """Every URL an HTML page refers to, with the tag and attribute it came from."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.urls: list[tuple[str, str, str]] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        for name, value in attrs:
+            if value is None:
+                continue
+            if name in ("href", "src", "action", "poster", "data"):
+                self.urls.append((tag, name, value))
+            elif name == "srcset":
+                for candidate in value.split(","):
+                    if candidate.strip():
+                        self.urls.append((tag, name, candidate.split()[0]))
+
+
+def page_urls(path: Path) -> list[tuple[str, str, str]]:
+    collector = LinkCollector()
+    collector.feed(path.read_text(encoding="utf-8"))
+    collector.close()
+    return collector.urls
+
+
+def is_external(url: str) -> bool:
+    return url.startswith(("http://", "https://", "mailto:", "tel:", "#", "data:"))
+
+
+def target_file(out: Path, site_path: str) -> Path:
+    """The file a server would answer with for a path below the site root."""
+    site_path = urldefrag(site_path)[0].split("?")[0]
+    candidate = out / site_path
+    if site_path == "" or site_path.endswith("/"):
+        candidate = candidate / "index.html"
+    return candidate
+
+
+# --- atomic and exact -------------------------------------------------------------------
+
+
+def _press(slug: str, day: str, title: str, extra: str = "") -> dict[str, str]:
+    return {
+        f"content/presse/{day}-{slug}.md": f"---\ntitle: {title}\ndate: {day}\n{extra}---\n"
+        f"Text von {title}.\n"
+    }
+
+
+def test_failed_build_leaves_output_exactly_as_it_was(make_site: MakeSite, tmp_path: Path) -> None:
+    root = make_site({})
+    out = tmp_path / "out"
+    assert build_cli(root, out).exit_code == 0
+    before = tree_state(out)
+    assert "index.html" in before and MANIFEST_NAME in before
+    # A change that passes parsing and the model and fails only in the last stage,
+    # the templates: the latest point at which a build can fail before writing.
+    templates = tmp_path / "templates"
+    shutil.copytree(TEMPLATES, templates)
+    page = templates / "page.html"
+    source = page.read_text(encoding="utf-8")
+    assert "{% block content %}" in source
+    broken = source.replace("{% block content %}", "{% block content %}{{ gibt_es_nicht }}")
+    page.write_text(broken, encoding="utf-8")
+    write_files(root, _press("zweite", "2024-06-01", "Zweite Mitteilung"))
+
+    result = build_cli(root, out, templates=templates)
+
+    assert result.exit_code == 1
+    assert "page.html:2: " in result.stderr and "gibt_es_nicht" in result.stderr
+    assert tree_state(out) == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out", "site", "templates"]
+
+
+def test_build_interrupted_while_writing_leaves_old_output(
+    make_site: MakeSite, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root = make_site({})
+    out = tmp_path / "out"
+    build_site_at(root, output=out)
+    before = tree_state(out)
+    write_files(root, _press("zweite", "2024-06-01", "Zweite Mitteilung"))
+    real_copy = shutil.copyfile
+    calls = 0
+
+    def failing_copy(src: Any, dst: Any, **kwargs: Any) -> Any:
+        nonlocal calls
+        calls += 1
+        if calls > 1:
+            raise OSError(28, "No space left on device")
+        return real_copy(src, dst, **kwargs)
+
+    monkeypatch.setattr(output_module.shutil, "copyfile", failing_copy)
+    write_files(root, {"content/medien/a.txt": "a", "content/medien/b.txt": "b"})
+
+    with pytest.raises(OSError, match="No space"):
+        build_site_at(root, output=out)
+
+    assert tree_state(out) == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out", "site"]
+
+
+def test_deleted_press_release_leaves_no_trace(make_site: MakeSite, tmp_path: Path) -> None:
+    root = make_site(
+        {
+            **_press(
+                "abschied",
+                "2023-03-14",
+                "Abschiedsmeldung",
+                "tags: [Ehrenamt]\nprojects: [beispielprojekt]\n",
+            ),
+        }
+    )
+    out = tmp_path / "out"
+    build_site_at(root, output=out)
+    built = file_tree(out)
+    assert "presse/abschied/index.html" in built
+    assert "presse/2023/index.html" in built
+    assert "themen/ehrenamt/index.html" in built
+    mentions = {rel for rel, data in built.items() if b"presse/abschied/" in data}
+    # It is listed on the home page, the press list, the project page, the feed, the sitemap.
+    assert {"index.html", "presse/index.html", "presse/feed.xml", "sitemap.xml"} <= mentions
+    assert "projekte/beispielprojekt/index.html" in mentions
+
+    (root / "content/presse/2023-03-14-abschied.md").unlink()
+    result = build_site_at(root, output=out)
+
+    after = file_tree(out)
+    assert not (out / "presse/abschied").exists()
+    assert not (out / "presse/2023").exists()  # its year had no other release
+    assert not (out / "themen/ehrenamt").exists()  # nor its topic
+    assert [rel for rel, data in after.items() if b"abschied" in data.lower()] == []
+    assert result.report is not None and "presse/abschied/index.html" in result.report.removed
+    assert (out / "presse/erste-mitteilung/index.html").is_file()
+    leftover_dirs = [p for p in out.rglob("*") if p.is_dir() and not any(p.iterdir())]
+    assert leftover_dirs == []
+
+
+def test_foreign_non_empty_folder_is_refused(make_site: MakeSite, tmp_path: Path) -> None:
+    root = make_site({})
+    out = tmp_path / "meine-dateien"
+    write_files(out, {"steuererklaerung.pdf": b"%PDF-1.4 wichtig", "fotos/urlaub.jpg": b"\xff\xd8"})
+    before = tree_state(out)
+
+    result = build_cli(root, out)
+
+    assert result.exit_code == 1
+    assert "nicht leer" in result.stderr and "nicht von kldigital-site angelegt" in result.stderr
+    assert tree_state(out) == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["meine-dateien", "site"]
+
+
+def test_empty_existing_folder_is_accepted(make_site: MakeSite, tmp_path: Path) -> None:
+    root = make_site({})
+    out = tmp_path / "leer"
+    out.mkdir()
+    assert build_cli(root, out).exit_code == 0
+    assert (out / "index.html").is_file()
+
+
+def test_output_that_is_a_file_is_refused(make_site: MakeSite, tmp_path: Path) -> None:
+    root = make_site({})
+    out = tmp_path / "datei"
+    out.write_text("keine Website")
+    result = build_cli(root, out)
+    assert result.exit_code == 1
+    assert "Datei, kein Ordner" in result.stderr
+    assert out.read_text() == "keine Website"
+
+
+def test_files_placed_by_users_survive_rebuilds(make_site: MakeSite, tmp_path: Path) -> None:
+    root = make_site({})
+    out = tmp_path / "out"
+    assert build_cli(root, out).exit_code == 0
+    foreign = {
+        "google1234abcd.html": b"google-site-verification: google1234abcd.html",
+        ".htaccess": b"ErrorDocument 404 /404.html\n",
+        "presse/pressemappe.zip": b"PK\x03\x04",
+        "downloads/flyer.pdf": b"%PDF-1.7",
+    }
+    write_files(out, foreign)
+    write_files(root, _press("zweite", "2024-06-01", "Zweite Mitteilung"))
+    assert build_cli(root, out).exit_code == 0
+    (root / "content/presse/2024-06-01-zweite.md").unlink()
+    assert build_cli(root, out).exit_code == 0
+
+    for rel, data in foreign.items():
+        assert (out / rel).read_bytes() == data, rel
+    assert not (out / "presse/zweite").exists()
+
+
+def test_unchanged_files_are_not_rewritten(make_site: MakeSite, tmp_path: Path) -> None:
+    root = make_site({})
+    out = tmp_path / "out"
+    write_files(root, {"content/medien/plan.pdf": b"%PDF-1.4 plan"})
+    first = build_site_at(root, output=out)
+    before = tree_state(out)
+    before_bytes = file_tree(out)
+
+    # Nothing changed: nothing is written at all.
+    again = build_site_at(root, output=out)
+    assert again.report is not None and again.report.written == ()
+    assert sorted(again.report.unchanged) == sorted(first.report.written if first.report else ())
+    assert tree_state(out) == before
+
+    # One page's text changed: only files whose bytes changed are new.
+    page = root / "content/seiten/impressum.md"
+    page.write_text(page.read_text(encoding="utf-8") + "\nNeue Telefonnummer.\n", encoding="utf-8")
+    third = build_site_at(root, output=out)
+    after = tree_state(out)
+    after_bytes = file_tree(out)
+    changed = {rel for rel in after_bytes if after_bytes[rel] != before_bytes.get(rel)}
+    assert changed == {"impressum/index.html"}
+    assert third.report is not None and set(third.report.written) == changed
+    for rel, data in after_bytes.items():
+        if rel not in changed:
+            assert after[rel] == before[rel], f"{rel} was rewritten although unchanged"
+            assert data == before_bytes[rel]
+
+
+def test_same_input_gives_byte_identical_output(tmp_path: Path) -> None:
+    # Two copies of the site in different places, built into different folders:
+    # no absolute path, build time or random order may leak into the output.
+    first_root = copy_fixture_site("full", tmp_path / "a" / "site")
+    second_root = copy_fixture_site("full", tmp_path / "zweiter ordner" / "site")
+    build_site_at(first_root, output=tmp_path / "out1")
+    build_site_at(second_root, output=tmp_path / "ausgabe 2")
+    first, second = file_tree(tmp_path / "out1"), file_tree(tmp_path / "ausgabe 2")
+    assert len(first) > 40
+    assert first == second
+    for data in first.values():
+        assert str(tmp_path).encode() not in data
+
+
+# --- sub-path: every internal URL resolves, every page is reachable ---------------------
+
+
+@pytest.mark.parametrize(
+    ("fixture", "base_url"),
+    [
+        ("minimal", "https://example.org/sub/"),
+        ("full", "https://example.org/sub/"),
+        ("full", "https://www.example.org/stadt/digital/"),
+    ],
+)
+def test_internal_urls_resolve_under_a_sub_path(
+    fixture: str, base_url: str, tmp_path: Path
+) -> None:
+    root = copy_fixture_site(fixture, tmp_path / "site")
+    out = tmp_path / "out"
+    result = build_cli(root, out, "--base-url", base_url)
+    assert result.exit_code == 0, result.stderr
+    base_path = urlsplit(base_url).path
+    html_files = sorted(out.rglob("*.html"))
+    assert html_files
+    problems: list[str] = []
+    checked = 0
+    for page in html_files:
+        rel = page.relative_to(out).as_posix()
+        for tag, attr, url in page_urls(page):
+            if url.startswith(base_url):
+                site_path = url.removeprefix(base_url)  # canonical, og:url, ...
+            elif is_external(url):
+                continue
+            elif not url.startswith(base_path):
+                problems.append(f"{rel}: <{tag} {attr}={url!r}> is not under {base_path}")
+                continue
+            else:
+                site_path = url.removeprefix(base_path)
+            checked += 1
+            if not target_file(out, site_path).is_file():
+                problems.append(f"{rel}: <{tag} {attr}={url!r}> points at nothing")
+    assert problems == []
+    assert checked > 10 * len(html_files)
+
+    for xml_name in ("sitemap.xml", "presse/feed.xml"):
+        tree = ElementTree.parse(out / xml_name)
+        locations = [e.text or "" for e in tree.iter() if e.tag.endswith("}loc")] + [
+            e.get("href", "") for e in tree.iter() if e.tag.endswith("}link")
+        ]
+        assert locations
+        for url in locations:
+            assert url.startswith(base_url), (xml_name, url)
+            assert target_file(out, url.removeprefix(base_url)).is_file(), (xml_name, url)
+    robots = (out / "robots.txt").read_text(encoding="utf-8")
+    assert f"Sitemap: {base_url}sitemap.xml" in robots
+
+
+@pytest.mark.parametrize("fixture", ["minimal", "full"])
+def test_every_page_is_reachable_from_the_home_page(fixture: str, tmp_path: Path) -> None:
+    root = copy_fixture_site(fixture, tmp_path / "site")
+    out = tmp_path / "out"
+    base_url = "https://example.org/sub/"
+    assert build_cli(root, out, "--base-url", base_url).exit_code == 0
+    base_path = urlsplit(base_url).path
+    seen = {"index.html"}
+    queue = deque(["index.html"])
+    while queue:
+        current = out / queue.popleft()
+        for tag, _attr, url in page_urls(current):
+            if tag != "a" or is_external(url) or not url.startswith(base_path):
+                continue
+            target = target_file(out, url.removeprefix(base_path))
+            rel = target.relative_to(out).as_posix()
+            if rel.endswith(".html") and target.is_file() and rel not in seen:
+                seen.add(rel)
+                queue.append(rel)
+    pages = {p.relative_to(out).as_posix() for p in out.rglob("*.html")}
+    assert pages - seen == {"404.html"}
+
+
+# --- clean ------------------------------------------------------------------------------
+
+
+def test_clean_removes_output_and_cache_but_keeps_foreign_files(
+    make_site: MakeSite, tmp_path: Path
+) -> None:
+    root = make_site({})
+    out = root / "output"
+    assert build_cli(root, out).exit_code == 0
+    write_files(out, {"google1234abcd.html": "verification", "presse/notiz.txt": "meine Notiz"})
+    cache = root / ".kldigital-cache"
+    write_files(cache, {"cache.json": "{}"})
+    generated = [p for p in out.rglob("*") if p.is_file()]
+    assert len(generated) > 5
+
+    result = run_cli("clean", "--content", root / "content", "--output", out)
+
+    assert result.exit_code == 0, result.output
+    remaining = sorted(p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file())
+    assert remaining == ["google1234abcd.html", "presse/notiz.txt"]
+    assert not cache.exists()
+    assert (root / "content/site.yaml").is_file()
+
+
+def test_clean_removes_the_folder_when_only_generated_files_are_in_it(
+    make_site: MakeSite, tmp_path: Path
+) -> None:
+    root = make_site({})
+    out = tmp_path / "out"
+    assert build_cli(root, out).exit_code == 0
+    assert run_cli("clean", "--content", root / "content", "--output", out).exit_code == 0
+    assert not out.exists()
+
+
+def test_clean_never_touches_a_folder_it_did_not_create(
+    make_site: MakeSite, tmp_path: Path
+) -> None:
+    root = make_site({})
+    out = tmp_path / "fremd"
+    write_files(out, {"index.html": "<p>von Hand</p>", "bilder/a.png": b"\x89PNG"})
+    before = tree_state(out)
+    assert run_cli("clean", "--content", root / "content", "--output", out).exit_code == 0
+    assert tree_state(out) == before
+
+
+def test_build_after_clean_starts_afresh(make_site: MakeSite, tmp_path: Path) -> None:
+    root = make_site({})
+    out = tmp_path / "out"
+    build_site_at(root, output=out, now=NOW)
+    first = file_tree(out)
+    assert run_cli("clean", "--content", root / "content", "--output", out).exit_code == 0
+    build_site_at(root, output=out, now=NOW)
+    assert file_tree(out) == first
+    assert os.path.isfile(out / MANIFEST_NAME)
