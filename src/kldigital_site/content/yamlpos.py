@@ -95,6 +95,7 @@ _EXPLANATIONS = (
     ),
     ("could not find expected ':'", "hier fehlt ein Doppelpunkt (Schlüssel: Wert)"),
     ("found character '\\t'", "Tabulatoren sind nicht erlaubt, bitte Leerzeichen verwenden"),
+    ("found a tab character", "Tabulatoren sind nicht erlaubt, bitte Leerzeichen verwenden"),
     ("expected <block end>", "die Einrückung stimmt nicht"),
     ("did not find expected key", "die Einrückung stimmt nicht"),
     ("did not find expected node content", "hier fehlt ein Wert"),
