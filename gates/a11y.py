@@ -18,7 +18,7 @@ mobile viewport).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
@@ -152,6 +152,8 @@ class _PageEvents:
         url = request.url
         if url.startswith(("data:", "blob:")):
             return
+        if request.failure == "net::ERR_ABORTED":
+            return  # cancelled by the next navigation (a late favicon, say)
         if self._same_origin(url):
             self.failed.append(f"{urlsplit(url).path} failed: {request.failure or 'unknown'}")
         else:
@@ -247,8 +249,13 @@ class _Checker:
         )
 
 
-def check_a11y(sites: Sequence[Site], browser: Browser, *, per_type: int = 2) -> GateResult:
-    """Run axe and the keyboard check on every page type of every site."""
+def check_a11y(
+    sites: Sequence[Site], browser: Browser, *, per_type: int = 2, only: Collection[str] = ()
+) -> GateResult:
+    """Run axe and the keyboard check on every page type of every site.
+
+    `only` (URL paths) narrows the pages visited, for tests of one page.
+    """
     axe_js = find_axe_js()
     checker = _Checker()
     pages = 0
@@ -256,6 +263,8 @@ def check_a11y(sites: Sequence[Site], browser: Browser, *, per_type: int = 2) ->
     for site in sites:
         targets = representatives(pages_by_type(site), per_type)
         targets.append(("not_found", site.base_path + UNKNOWN_PATH))
+        if only:
+            targets = [(kind, path) for kind, path in targets if path in only]
         pages += len(targets)
         kinds.update(kind for kind, _ in targets)
         for label, viewport, mobile in (("1280px", DESKTOP, False), ("390px", MOBILE, True)):

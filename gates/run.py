@@ -81,7 +81,8 @@ def build_site(build: Build, site: Site, *, explicit_base_url: bool) -> tuple[bo
     site.root.parent.mkdir(parents=True, exist_ok=True)
     command = [
         sys.executable, "-m", "kldigital_site", "build",
-        "--content", str(build.content), "--output", str(site.root), *build.flags,
+        "--content", str(build.content), "--output", str(site.root), "--no-cache",
+        *build.flags,
     ]  # fmt: skip
     if explicit_base_url:
         command += ["--base-url", site.base_url]
