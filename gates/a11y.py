@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-from gates.browser import DESKTOP, MOBILE, pages_by_type, representatives
+from gates.browser import DESKTOP, MOBILE, choose_pages
 from gates.core import Finding, GateResult, Site
 from gates.links import UNKNOWN_PATH
 from gates.tools import find_axe_js
@@ -261,7 +261,7 @@ def check_a11y(
     pages = 0
     kinds: set[str] = set()
     for site in sites:
-        targets = representatives(pages_by_type(site), per_type)
+        targets = choose_pages(site, per_type)
         targets.append(("not_found", site.base_path + UNKNOWN_PATH))
         if only:
             targets = [(kind, path) for kind, path in targets if path in only]

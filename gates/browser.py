@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import re
 from collections.abc import Iterator, Mapping
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from gates.core import Site
@@ -96,4 +97,45 @@ def representatives(groups: Mapping[str, list[str]], per_type: int) -> list[tupl
             step = (len(paths) - 1) / max(per_type - 1, 1)
             picks = list(dict.fromkeys(paths[round(i * step)] for i in range(per_type)))
         chosen.extend((kind, path) for path in picks)
+    return chosen
+
+
+# Markup in <main> worth seeing at least once per page type: a page type's
+# pages differ by what editors put in them (images, tables, footnotes ...) and
+# by banners (drafts, future items).
+FEATURES = (
+    "<img", "<picture", "<table", "footnote", "<iframe", "<figure", "<pre",
+    "<blockquote", "<video", "<audio", "<dl", "<form", "<details", "<ol", "<sup",
+    "<aside", "<svg", 'role="status"', 'class="banner"', "<nav",
+)  # fmt: skip
+
+
+def main_features(file: Path) -> frozenset[str]:
+    """Which of FEATURES the page's <main> contains."""
+    html = file.read_text(encoding="utf-8", errors="replace").lower()
+    start, end = html.find("<main"), html.rfind("</main>")
+    part = html[start:end] if 0 <= start < end else html
+    return frozenset(feature for feature in FEATURES if feature in part)
+
+
+def choose_pages(site: Site, per_type: int) -> list[tuple[str, str]]:
+    """(type, path) pairs: `per_type` pages of each type spread over its list,
+    plus as few more as cover every feature that pages of the type show."""
+    groups = pages_by_type(site)
+    pages = site.pages()
+    spread = representatives(groups, per_type)
+    chosen: list[tuple[str, str]] = []
+    for kind in sorted(groups):
+        picked = [path for k, path in spread if k == kind]
+        covered: set[str] = set()
+        for path in picked:
+            covered |= main_features(pages[path])
+        features = {p: main_features(pages[p]) for p in groups[kind] if p not in picked}
+        while features:
+            best = max(features, key=lambda p: len(features[p] - covered))
+            if not features[best] - covered:
+                break
+            picked.append(best)
+            covered |= features.pop(best)
+        chosen.extend((kind, path) for path in picked)
     return chosen

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 from gates import a11y, feeds, html, links, tools
-from gates.browser import launch, page_type, representatives
+from gates.browser import choose_pages, launch, page_type, representatives
 from gates.core import Finding, GateResult, Site, is_noindex
 from gates.server import ServerError, render_server_block, serve
 
@@ -396,3 +396,22 @@ def test_representatives_spread_over_each_type() -> None:
     groups = {"project": [f"/p/{i}/" for i in range(10)], "home": ["/"]}
     assert representatives(groups, 2) == [("home", "/"), ("project", "/p/0/"), ("project", "/p/9/")]
     assert len(representatives(groups, 3)) == 4
+
+
+def test_chosen_pages_cover_every_feature_of_a_type(tmp_path: Path) -> None:
+    bodies = {
+        "a": "<p>Text</p>",
+        "b": "<table><tr><td>1</td></tr></table>",
+        "c": "<p>Text</p>",
+        "d": '<p class="banner" role="status">Entwurf</p><img src="x.png" alt="x">',
+    }
+    for slug, body in bodies.items():
+        page = tmp_path / "projekte" / slug / "index.html"
+        page.parent.mkdir(parents=True)
+        page.write_text(f"<body><main>{body}</main></body>")
+    site = Site("s", tmp_path, "https://example.org/")
+    assert choose_pages(site, 1) == [
+        ("project", "/projekte/a/"),
+        ("project", "/projekte/d/"),
+        ("project", "/projekte/b/"),
+    ]
