@@ -1,34 +1,69 @@
 """Markdown bodies of every published item, with links checked against the model.
 
-Input: ``Site`` and a ``MarkdownRenderer``. Output: ``Bodies`` (rendered HTML per
-item key and per boilerplate id) and the problems found: links that point at
-nothing are errors at the line of the link, sanitiser removals are warnings.
+Input: ``Site``, the optional ``BuildCache`` and the number of jobs. Output:
+``Bodies`` — per item and per boilerplate a ``BodyInfo`` (cache key, plain
+first paragraph, problems) and a ``BodyStore`` that yields the HTML on demand.
 A link may name another content file by relative path
 (``../projekte/dritte-orte.md``) or a site URL (``/projekte/dritte-orte/``);
-both become paths under the base path, so they work on any sub-path.
+both become paths under the base path, and one that points at nothing is an
+error at the line of the link.
+
+A body is rendered again only when its file changed or when one of its links
+now resolves differently (a page moved or vanished); otherwise the cached result
+is used, which is what keeps a one-file edit cheap.
 """
 
 from __future__ import annotations
 
+import hashlib
 import posixpath
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from typing import Any
 
-from kldigital_site.errors import SiteError
+from kldigital_site.cache import BuildCache, tool_fingerprint
+from kldigital_site.content.parse import BOILERPLATES_FILE, load_body
+from kldigital_site.errors import Severity, SiteError
 from kldigital_site.markup import MarkdownRenderer, RenderedMarkdown
 from kldigital_site.model import Site
+from kldigital_site.workers import run_parallel
 
-BodyRenderer = Callable[[str, str, int, Callable[[str], str | None]], RenderedMarkdown]
+LinkResolver = Callable[[str], str | None]
+
+
+@dataclass(frozen=True, slots=True)
+class BodyInfo:
+    key: str
+    first_paragraph: str
+    problems: tuple[SiteError, ...]
+
+
+class BodyStore:
+    """HTML by body key: fresh renders from memory, the rest from the cache."""
+
+    def __init__(self, fresh: Mapping[str, str], cache: BuildCache | None) -> None:
+        self._fresh = dict(fresh)
+        self._cache = cache
+
+    def html(self, key: str) -> str:
+        if key in self._fresh:
+            return self._fresh[key]
+        cached = self._cache.body(key) if self._cache is not None else None
+        if cached is None or not isinstance(cached.get("html"), str):
+            raise LookupError(f"rendered body {key} is missing from the cache")
+        return str(cached["html"])
 
 
 @dataclass(frozen=True, slots=True)
 class Bodies:
-    items: Mapping[str, RenderedMarkdown]
-    boilerplates: Mapping[str, RenderedMarkdown]
+    items: Mapping[str, BodyInfo]
+    boilerplates: Mapping[str, BodyInfo]
+    store: BodyStore
     problems: tuple[SiteError, ...]
+    rendered: frozenset[str]  # item keys and boilerplate ids rendered in this build
 
 
-def link_resolver(site: Site, content_path: str) -> Callable[[str], str | None]:
+def link_resolver(site: Site, content_path: str) -> LinkResolver:
     """Resolve link targets written in the file at ``content_path`` (relative to content/)."""
     base = site.config.base_path
 
@@ -61,27 +96,105 @@ def _known_url(site: Site, url: str) -> str | None:
     return None
 
 
-def render_bodies(site: Site, renderer: MarkdownRenderer) -> Bodies:
-    problems: list[SiteError] = []
-    items: dict[str, RenderedMarkdown] = {}
+@dataclass(frozen=True, slots=True)
+class _Task:
+    key: str
+    path: str  # for messages
+    first_line: int
+    link_base: str  # content path the links are relative to
+    text: str | None  # None: read the item's file
+    item: str | None
+
+
+def _body_key(*parts: str) -> str:
+    return hashlib.sha256("\0".join((tool_fingerprint(), *parts)).encode()).hexdigest()
+
+
+def _render_task(state: tuple[Site, dict[str, MarkdownRenderer]], task: _Task) -> dict[str, Any]:
+    site, renderers = state
+    # One renderer per process: each forked worker fills its own copy of the slot.
+    renderer = renderers.get("renderer")
+    if renderer is None:
+        renderer = renderers["renderer"] = MarkdownRenderer(iframe_hosts=site.config.iframe_hosts)
+    text = task.text
+    if text is None and task.item is not None:
+        doc = site.items[task.item].doc
+        text = load_body(doc, site.config.content_dir.joinpath(doc.content_path).read_bytes())
+    resolver = link_resolver(site, task.link_base)
+    rendered: RenderedMarkdown = renderer.render(
+        text or "", path=task.path, first_line=task.first_line, resolve_link=resolver
+    )
+    return {
+        "html": rendered.html,
+        "first_paragraph": rendered.first_paragraph,
+        "resolved": {target: resolver(target) for target in rendered.links},
+        "problems": [[p.path, p.line, p.message, p.severity.value] for p in rendered.problems],
+    }
+
+
+def _still_valid(cached: Mapping[str, Any], resolver: LinkResolver) -> bool:
+    resolved = cached.get("resolved")
+    if not isinstance(resolved, dict) or not isinstance(cached.get("first_paragraph"), str):
+        return False
+    return all(resolver(target) == url for target, url in resolved.items())
+
+
+def _info(key: str, payload: Mapping[str, Any]) -> BodyInfo:
+    problems = tuple(
+        SiteError(str(p[0]), int(p[1]), str(p[2]), Severity(p[3])) for p in payload["problems"]
+    )
+    return BodyInfo(key, str(payload["first_paragraph"]), problems)
+
+
+def render_bodies(site: Site, cache: BuildCache | None, jobs: int = 1) -> Bodies:
+    config = site.config
+    settings = f"{config.base_url}\0{','.join(config.iframe_hosts)}"
+    tasks: list[_Task] = []
     for key, item in site.items.items():
-        rendered = renderer.render(
-            item.doc.body,
-            path=item.doc.rel_path,
-            first_line=item.doc.body_line,
-            resolve_link=link_resolver(site, key),
+        doc = item.doc
+        tasks.append(
+            _Task(
+                _body_key(settings, doc.rel_path, doc.digest),
+                doc.rel_path,
+                doc.body_line,
+                key,
+                doc.body,
+                key,
+            )
         )
-        items[key] = rendered
-        problems.extend(rendered.problems)
-    boilerplates: dict[str, RenderedMarkdown] = {}
-    boilerplate_file = "daten/presseabbinder.yaml"
+    boilerplate_path = config.rel(config.content_dir / BOILERPLATES_FILE)
+    boilerplate_keys: dict[str, str] = {}
     for ident, text in site.boilerplates.items():
-        rendered = renderer.render(
-            text,
-            path=f"{site.config.rel(site.config.content_dir)}/{boilerplate_file}",
-            first_line=1,
-            resolve_link=link_resolver(site, boilerplate_file),
-        )
-        boilerplates[ident] = rendered
-        problems.extend(rendered.problems)
-    return Bodies(items, boilerplates, tuple(problems))
+        key = _body_key(settings, boilerplate_path, ident, text)
+        boilerplate_keys[ident] = key
+        # A block scalar ("kennung: |") starts on the line after its key.
+        first_line = site.boilerplate_lines.get(ident, 1) + (1 if "\n" in text.strip() else 0)
+        tasks.append(_Task(key, boilerplate_path, first_line, BOILERPLATES_FILE, text, None))
+
+    cached = cache.body_summaries(t.key for t in tasks) if cache is not None else {}
+    infos: dict[str, BodyInfo] = {}
+    missing: list[_Task] = []
+    for task in tasks:
+        entry = cached.get(task.key)
+        if entry is not None and _still_valid(entry, link_resolver(site, task.link_base)):
+            infos[task.key] = _info(task.key, entry)
+        else:
+            missing.append(task)
+
+    renderers: dict[str, MarkdownRenderer] = {}
+    fresh: dict[str, str] = {}
+    new_entries: dict[str, dict[str, Any]] = {}
+    for task, payload in zip(
+        missing, run_parallel(_render_task, (site, renderers), missing, jobs), strict=True
+    ):
+        infos[task.key] = _info(task.key, payload)
+        fresh[task.key] = payload["html"]
+        new_entries[task.key] = payload
+    if cache is not None:
+        cache.store_bodies(new_entries)
+
+    item_infos = {t.item: infos[t.key] for t in tasks if t.item is not None}
+    boilerplate_infos = {ident: infos[key] for ident, key in boilerplate_keys.items()}
+    problems = tuple(p for info in infos.values() for p in info.problems)
+    rendered = frozenset(t.item or t.key for t in missing)
+    return Bodies(item_infos, boilerplate_infos, BodyStore(fresh, cache), problems, rendered)

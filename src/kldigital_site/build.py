@@ -1,27 +1,41 @@
 """The only module that knows the order of the stages (MkDocs ``commands/build.py``).
 
-Input: ``SiteConfig``, the time that counts as "now", and whether to write.
-Output: ``BuildResult`` or ``BuildFailed`` with every problem of the first stage
-that had any. Gather everything, then write: nothing touches the output folder
-until the whole site has rendered without an error.
+Input: ``SiteConfig``, the time that counts as "now", and how to build (write
+or only check, jobs, cache). Output: ``BuildResult`` or ``BuildFailed`` with
+every problem of the first stage that had any. Gather everything, then write:
+nothing reaches the output folder until the whole site has rendered without an
+error, and then all of it at once (``output.TreeWriter``).
+
+Incremental builds: the model is always rebuilt whole from all documents —
+cheap, and where staleness bugs would otherwise come from. Only parsing (by
+content hash), Markdown (by body and link targets) and rendering (by page
+fingerprint) are skipped when their inputs are unchanged.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
+from kldigital_site import search
 from kldigital_site.bodies import render_bodies
+from kldigital_site.cache import CACHE_DIR_NAME, BuildCache, PageRecord, tool_fingerprint
 from kldigital_site.config import SiteConfig
 from kldigital_site.content.discover import SourceFile, SourceKind, discover
-from kldigital_site.content.parse import DataFile, Document, parse_source
-from kldigital_site.errors import BuildFailed, SiteError, sort_problems
-from kldigital_site.markup import MarkdownRenderer
+from kldigital_site.content.parse import DataFile, Document, digest_of, parse_source
+from kldigital_site.errors import BuildFailed, Severity, SiteError, sort_problems
 from kldigital_site.model import Site, build_site
-from kldigital_site.output import WriteReport, check_output_dir, write_tree
-from kldigital_site.render import asset_files, make_environment, render_site
+from kldigital_site.output import Output, TreeWriter, WriteReport, file_digest
+from kldigital_site.pages import render_pages, template_digests
+from kldigital_site.render import asset_files, copied_files, make_environment
+from kldigital_site.workers import default_jobs, run_parallel
+
+Progress = Callable[[str, int, int], None]
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,6 +44,7 @@ class BuildResult:
     pages: int
     report: WriteReport | None
     warnings: list[SiteError]
+    rendered: frozenset[str] = frozenset()  # output paths rendered in this build
     timings: dict[str, float] = field(default_factory=dict)
 
 
@@ -40,6 +55,36 @@ def build(
     write: bool = True,
     strict: bool = False,
     out_dir: Path | None = None,
+    jobs: int | None = None,
+    use_cache: bool = True,
+    progress: Progress | None = None,
+) -> BuildResult:
+    cache = BuildCache(config.root / CACHE_DIR_NAME) if use_cache else None
+    try:
+        return _build(
+            config,
+            now,
+            write,
+            strict,
+            out_dir or config.output_dir,
+            jobs or default_jobs(),
+            cache,
+            progress,
+        )
+    finally:
+        if cache is not None:
+            cache.close()
+
+
+def _build(
+    config: SiteConfig,
+    now: dt.datetime,
+    write: bool,
+    strict: bool,
+    target: Path,
+    jobs: int,
+    cache: BuildCache | None,
+    progress: Progress | None,
 ) -> BuildResult:
     timings: dict[str, float] = {}
     clock = time.perf_counter()
@@ -49,65 +94,193 @@ def build(
         timings[stage] = time.perf_counter() - clock
         clock = time.perf_counter()
 
-    target = out_dir or config.output_dir
-    if write:
-        check_output_dir(target)
+    writer = TreeWriter(target, config.root / CACHE_DIR_NAME) if write else None
+    try:
+        discovery = discover(config.content_dir, config.root)
+        warnings = [p for p in discovery.problems if not p.is_error]
+        errors = [p for p in discovery.problems if p.is_error]
+        documents, data_files, media, digests = _parse_all(discovery.sources, cache, jobs, errors)
+        lap("parse")
+        if errors:
+            raise BuildFailed(errors)
 
-    discovery = discover(config.content_dir, config.root)
-    warnings = [p for p in discovery.problems if not p.is_error]
-    errors = [p for p in discovery.problems if p.is_error]
-    documents, data_files, media = _parse_all(discovery.sources, errors)
-    lap("parse")
-    if errors:
-        raise BuildFailed(errors)
+        site_or_errors = build_site(config, documents, data_files, media, asset_files(config), now)
+        if isinstance(site_or_errors, list):
+            raise BuildFailed(site_or_errors)
+        site = site_or_errors
+        lap("model")
 
-    site_or_errors = build_site(config, documents, data_files, media, asset_files(config), now)
-    if isinstance(site_or_errors, list):
-        raise BuildFailed(site_or_errors)
-    site = site_or_errors
-    lap("model")
+        target_key = str(target.absolute())
+        build_key = _build_key(site, digests)
+        last = cache.last_build(target_key) if cache is not None and writer is not None else None
+        if (
+            writer is not None
+            and last is not None
+            and last.get("key") == build_key
+            and _intact(writer)
+        ):
+            writer.abort()
+            old_warnings = [
+                SiteError(p, ln, m, Severity(s)) for p, ln, m, s in last.get("warnings", [])
+            ]
+            warnings.extend(old_warnings)
+            _fail_if_strict(strict, warnings)
+            unchanged = tuple(sorted(writer.previous_digests))
+            pages = sum(1 for p in unchanged if p.endswith(".html"))
+            report = WriteReport((), unchanged, ())
+            return BuildResult(site, pages, report, sort_problems(warnings), frozenset(), timings)
 
-    bodies = render_bodies(site, MarkdownRenderer(iframe_hosts=config.iframe_hosts))
-    warnings.extend(p for p in bodies.problems if not p.is_error)
-    body_errors = [p for p in bodies.problems if p.is_error]
-    if body_errors:
-        raise BuildFailed(body_errors)
-    lap("markdown")
+        bodies = render_bodies(site, cache, jobs)
+        body_warnings = [p for p in bodies.problems if not p.is_error]
+        body_errors = [p for p in bodies.problems if p.is_error]
+        if body_errors:
+            raise BuildFailed(body_errors)
+        warnings.extend(body_warnings)
+        lap("markdown")
 
-    outputs = list(render_site(site, bodies, make_environment(config)))
-    lap("render")
+        # `check` renders every page: it must find every template error.
+        previous = cache.pages(target_key) if cache is not None and writer is not None else {}
+        on_disk = writer.previous_digests if writer is not None else {}
+        records: dict[str, PageRecord] = {}
+        rendered: set[str] = set()
+        template_errors: list[SiteError] = []
+        html_pages = 0
+        for result in render_pages(
+            site,
+            bodies,
+            make_environment(config),
+            previous=previous,
+            on_disk=on_disk,
+            jobs=jobs,
+            progress=(lambda done, total: progress("render", done, total)) if progress else None,
+        ):
+            if result.error is not None:
+                template_errors.append(result.error)
+                continue
+            html_pages += result.path.endswith(".html")
+            if result.record is not None:
+                records[result.path] = result.record
+            if result.data is not None:
+                rendered.add(result.path)
+            if writer is not None:
+                writer.add(result.path, digest=result.digest, data=result.data)
+        if template_errors:
+            raise BuildFailed(template_errors)
+        lap("render")
+        _fail_if_strict(strict, warnings)
+
+        if writer is None:
+            return BuildResult(
+                site, html_pages, None, sort_problems(warnings), frozenset(rendered), timings
+            )
+        for output in copied_files(site):
+            writer.add_output(output)
+        for output in _search_index(site, writer):
+            writer.add_output(output)
+        lap("search")
+        report = writer.commit()
+        writer = None
+        lap("write")
+    except BaseException:
+        if writer is not None:
+            writer.abort()
+        raise
+
+    if cache is not None:
+        cache.store_pages(target_key, records)
+        cache.forget_pages_except(target_key, records)
+        cache.store_build(
+            target_key,
+            {
+                "key": build_key,
+                "warnings": [[w.path, w.line, w.message, w.severity.value] for w in body_warnings],
+            },
+        )
+    return BuildResult(
+        site, html_pages, report, sort_problems(warnings), frozenset(rendered), timings
+    )
+
+
+def _search_index(site: Site, writer: TreeWriter) -> list[Output]:
+    """The search bundle, from the pages as they were just staged."""
+    pages = [
+        Output(route.output_path, writer.staged_path(route.output_path).read_bytes())
+        for route in site.routes
+        if route.kind in search.INDEXED_KINDS
+    ]
+    return search.build_search_index(site, pages)
+
+
+def _fail_if_strict(strict: bool, warnings: list[SiteError]) -> None:
     if strict and warnings:
         raise BuildFailed(
             SiteError(w.path, w.line, f"{w.message} (--strict: Warnungen gelten als Fehler)")
             for w in warnings
         )
 
-    report = write_tree(outputs, target) if write else None
-    lap("write")
-    pages = sum(1 for o in outputs if o.path.endswith(".html"))
-    return BuildResult(site, pages, report, sort_problems(warnings), timings)
+
+def _intact(writer: TreeWriter) -> bool:
+    """The published files are all still there (nobody deleted any by hand)."""
+    return bool(writer.previous_digests) and all(
+        (writer.out_dir / rel).is_file() for rel in writer.previous_digests
+    )
+
+
+def _build_key(site: Site, digests: dict[str, str]) -> str:
+    """Everything a build's output depends on; equal keys give identical trees."""
+    config = site.config
+    digest = hashlib.sha256()
+    parts: list[Any] = [tool_fingerprint(), config.fingerprint(), config.base_url]
+    parts += sorted(digests.items())
+    parts += sorted(template_digests(config.templates_dir).items())
+    parts += [(a, file_digest(config.templates_dir / "assets" / a)) for a in asset_files(config)]
+    parts += sorted((key, item.is_draft, item.is_future) for key, item in site.items.items())
+    for part in parts:
+        digest.update(repr(part).encode())
+    return digest.hexdigest()
+
+
+def _parse_task(_: None, task: tuple[SourceFile, bytes]) -> Document | DataFile | list[SiteError]:
+    return parse_source(*task)
 
 
 def _parse_all(
-    sources: tuple[SourceFile, ...], errors: list[SiteError]
-) -> tuple[list[Document], list[DataFile], list[SourceFile]]:
+    sources: tuple[SourceFile, ...], cache: BuildCache | None, jobs: int, errors: list[SiteError]
+) -> tuple[list[Document], list[DataFile], list[SourceFile], dict[str, str]]:
+    cached = cache.documents() if cache is not None else {}
     documents: list[Document] = []
     data_files: list[DataFile] = []
     media: list[SourceFile] = []
+    digests: dict[str, str] = {}
+    to_parse: list[tuple[SourceFile, bytes]] = []
     for source in sources:
-        if source.kind is SourceKind.MEDIA:
-            media.append(source)
-            continue
         try:
             raw = source.path.read_bytes()
         except OSError as exc:
             errors.append(SiteError(source.rel_path, 0, f"Datei nicht lesbar: {exc.strerror}"))
             continue
-        parsed = parse_source(source, raw)
+        digest = digest_of(raw)
+        digests[source.rel_path] = digest
+        if source.kind is SourceKind.MEDIA:
+            media.append(source)
+            continue
+        hit = cached.get(source.rel_path)
+        if hit is not None and hit[0] == digest and source.kind is not SourceKind.DATA:
+            documents.append(hit[1])
+        else:
+            to_parse.append((source, raw))
+    fresh: list[Document] = []
+    for parsed in run_parallel(_parse_task, None, to_parse, jobs):
         if isinstance(parsed, list):
             errors.extend(parsed)
         elif isinstance(parsed, DataFile):
             data_files.append(parsed)
         else:
-            documents.append(parsed)
-    return documents, data_files, media
+            fresh.append(parsed)
+    documents.extend(fresh)
+    documents.sort(key=lambda d: d.content_path)
+    data_files.sort(key=lambda d: d.content_path)
+    if cache is not None:
+        cache.store_documents(fresh)
+        cache.forget_documents_except(s.rel_path for s in sources)
+    return documents, data_files, media, digests

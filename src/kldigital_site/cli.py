@@ -1,7 +1,9 @@
-"""Command line: ``kldigital-site build | check | clean``.
+"""Command line: ``kldigital-site build | check | serve | new | status | clean``.
 
 The only module that prints problems and chooses exit codes: 0 success, 1
 content, reference or template errors, 2 wrong usage (click's own code).
+``--now`` (before or after the command name) sets the clock every command
+uses, for reproducible builds and for testing embargoes.
 """
 
 from __future__ import annotations
@@ -12,7 +14,8 @@ import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+from zoneinfo import ZoneInfo
 
 import click
 
@@ -20,12 +23,48 @@ from kldigital_site import __version__
 from kldigital_site.build import BuildResult, build
 from kldigital_site.config import SiteConfig, load_config
 from kldigital_site.errors import BuildFailed, SiteError
-from kldigital_site.output import MANIFEST_NAME, read_manifest
+from kldigital_site.output import remove_tree
+from kldigital_site.scaffold import ScaffoldError, ScaffoldKind, create
+from kldigital_site.status import collect_status, format_status
+
+if TYPE_CHECKING:
+    from kldigital_site.server import BuildOutcome
 
 CACHE_DIR_NAME = ".kldigital-cache"
+# Naive --now values are German time, like naive dates in front matter.
+CLOCK_ZONE = ZoneInfo("Europe/Berlin")
+_NOW_KEY = "kldigital_now"
 
 
-def _site_options(command: Callable[..., Any]) -> Callable[..., Any]:
+def parse_now(text: str) -> dt.datetime:
+    """``--now``: ISO date or date and time; without an offset it is German time."""
+    try:
+        value = dt.datetime.fromisoformat(text.strip())
+    except ValueError:
+        raise click.BadParameter(
+            f"„{text}“ ist kein Zeitpunkt; Beispiele: 2027-03-01, 2027-03-01T10:00, "
+            "2027-03-01T10:00+01:00"
+        ) from None
+    return value if value.tzinfo else value.replace(tzinfo=CLOCK_ZONE)
+
+
+def _store_now(ctx: click.Context, param: click.Parameter, value: str | None) -> None:
+    if value is not None:
+        ctx.find_root().meta[_NOW_KEY] = parse_now(value)
+
+
+_now_option = click.option(
+    "--now",
+    metavar="ZEIT",
+    expose_value=False,
+    is_eager=True,
+    callback=_store_now,
+    help="Uhrzeit festlegen, die als „jetzt“ gilt (z. B. 2027-03-01T10:00; ohne Zone: deutsche "
+    "Zeit). Für reproduzierbare Builds und zum Prüfen von Sperrfristen.",
+)
+
+
+def _site_options(command: Callable[..., Any], *, serve: bool = False) -> Callable[..., Any]:
     options = [
         click.option(
             "--content",
@@ -44,19 +83,7 @@ def _site_options(command: Callable[..., Any]) -> Callable[..., Any]:
             help="Ordner mit den Templates.",
         ),
         click.option(
-            "--output",
-            "output_dir",
-            type=click.Path(path_type=Path),
-            default=Path("output"),
-            show_default=True,
-            help="Zielordner der erzeugten Website.",
-        ),
-        click.option(
             "--base-url", help="Adresse der Website (überschreibt base_url in site.yaml)."
-        ),
-        click.option("--drafts", is_flag=True, help="Entwürfe mit veröffentlichen."),
-        click.option(
-            "--future", is_flag=True, help="Beiträge mit Datum in der Zukunft mit veröffentlichen."
         ),
         click.option("--strict", is_flag=True, help="Warnungen als Fehler behandeln."),
         click.option(
@@ -66,10 +93,49 @@ def _site_options(command: Callable[..., Any]) -> Callable[..., Any]:
             help="Anzahl paralleler Prozesse (Standard: Zahl der CPUs).",
         ),
         click.option("--no-cache", is_flag=True, help="Zwischenspeicher nicht verwenden."),
+        _now_option,
     ]
+    if not serve:
+        # serve never writes output/ and always shows drafts and embargoed items.
+        options[2:2] = [
+            click.option(
+                "--output",
+                "output_dir",
+                type=click.Path(path_type=Path),
+                default=Path("output"),
+                show_default=True,
+                help="Zielordner der erzeugten Website.",
+            ),
+        ]
+        options[4:4] = [
+            click.option("--drafts", is_flag=True, help="Entwürfe mit veröffentlichen."),
+            click.option(
+                "--future",
+                is_flag=True,
+                help="Beiträge mit Datum in der Zukunft (Sperrfrist) mit veröffentlichen.",
+            ),
+        ]
     for option in reversed(options):
         command = option(command)
     return command
+
+
+def _serve_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    command = click.option(
+        "--poll",
+        is_flag=True,
+        help="Dateien regelmäßig abfragen statt benachrichtigen lassen (Netzlaufwerke).",
+    )(command)
+    command = click.option(
+        "--port", type=click.IntRange(0, 65535), default=8000, show_default=True, help="Port."
+    )(command)
+    command = click.option(
+        "--host",
+        default="127.0.0.1",
+        show_default=True,
+        help="Adresse, an der die Vorschau lauscht (Standard: nur dieser Rechner).",
+    )(command)
+    return _site_options(command, serve=True)
 
 
 def _print_problems(problems: list[SiteError]) -> None:
@@ -88,8 +154,16 @@ def _load(options: dict[str, Any]) -> SiteConfig:
     )
 
 
+def _fixed_now() -> dt.datetime | None:
+    ctx = click.get_current_context(silent=True)
+    if ctx is None:
+        return None
+    value = ctx.find_root().meta.get(_NOW_KEY)
+    return value if isinstance(value, dt.datetime) else None
+
+
 def _now() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
+    return _fixed_now() or dt.datetime.now(dt.UTC)
 
 
 def _run(options: dict[str, Any], *, write: bool) -> BuildResult:
@@ -123,6 +197,7 @@ def _number(value: int) -> str:
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="kldigital-site")
+@_now_option
 def cli() -> None:
     """Statische Website aus Projektsteckbriefen, Pressemitteilungen und Seiten."""
 
@@ -141,21 +216,133 @@ def check_command(**options: Any) -> None:
     _run(options, write=False)
 
 
+@cli.command("serve")
+@_serve_options
+def serve_command(**options: Any) -> None:
+    """Vorschau mit automatischem Neuladen (http://127.0.0.1:8000/).
+
+    Zeigt Entwürfe und Beiträge mit Sperrfrist mit einem Hinweis. Schreibt nie
+    nach output/. Beenden mit Strg+C.
+    """
+    from kldigital_site.server import DevServer, ServeOptions  # watchdog only when serving
+
+    content_dir: Path = options["content_dir"]
+    if not content_dir.is_dir():
+        click.echo(f"Der Inhaltsordner {content_dir} existiert nicht.", err=True)
+        sys.exit(1)
+    serve_options = ServeOptions(
+        content_dir=content_dir,
+        templates_dir=options["templates_dir"],
+        host=options["host"],
+        port=options["port"],
+        base_url=options["base_url"],
+        strict=options["strict"],
+        polling=options["poll"],
+        now=_fixed_now(),
+    )
+    try:
+        server = DevServer(serve_options, on_build=_print_outcome, on_ready=_print_ready)
+    except OSError as exc:
+        click.echo(
+            f"Die Vorschau kann {options['host']}:{options['port']} nicht öffnen "
+            f"({exc.strerror or exc}). Ist dort schon eine Vorschau gestartet? "
+            "Ein anderer Port: --port 8001",
+            err=True,
+        )
+        sys.exit(1)
+    server.serve_forever()
+    click.echo("Vorschau beendet.")
+
+
+def _print_ready(url: str) -> None:
+    click.echo(
+        f"Vorschau: {url}\n"
+        "Entwürfe und Beiträge mit Sperrfrist sind mit Hinweis sichtbar. "
+        "Gespeicherte Änderungen erscheinen von selbst. Beenden mit Strg+C."
+    )
+
+
+def _print_outcome(outcome: BuildOutcome) -> None:
+    stamp = time.strftime("%H:%M:%S")
+    seconds = f"{outcome.seconds:.1f}".replace(".", ",")
+    if outcome.result is None:
+        _print_problems(list(outcome.problems))
+        click.echo(
+            f"[{stamp}] {outcome.reason}: {len(outcome.problems)} Fehler ({seconds} s) – "
+            "die Vorschau zeigt weiter den letzten fehlerfreien Stand.",
+            err=True,
+        )
+        return
+    _print_problems(outcome.result.warnings)
+    report = outcome.result.report
+    changed = f", {_number(len(report.written))} Dateien neu" if report is not None else ""
+    click.echo(
+        f"[{stamp}] {outcome.reason}: {_number(outcome.result.pages)} Seiten{changed} "
+        f"({seconds} s)."
+    )
+
+
+@cli.command("new")
+@click.argument("kind", type=click.Choice([k.value for k in ScaffoldKind]))
+@click.argument("title")
+@click.option(
+    "--content",
+    "content_dir",
+    type=click.Path(path_type=Path),
+    default=Path("content"),
+    show_default=True,
+    help="Ordner mit den Inhalten.",
+)
+@_now_option
+def new_command(kind: str, title: str, content_dir: Path) -> None:
+    """Neue Datei anlegen: press (Pressemitteilung), project (Steckbrief), page (Seite).
+
+    Beispiel: kldigital-site new press "Neue Radwege in der Innenstadt"
+    """
+    try:
+        path = create(content_dir, ScaffoldKind(kind), title, _now())
+    except ScaffoldError as exc:
+        click.echo(str(exc), err=True)
+        sys.exit(1)
+    click.echo(path.as_posix())
+
+
+@cli.command("status")
+@click.option(
+    "--content",
+    "content_dir",
+    type=click.Path(path_type=Path),
+    default=Path("content"),
+    show_default=True,
+    help="Ordner mit den Inhalten.",
+)
+@_now_option
+def status_command(content_dir: Path) -> None:
+    """Was ist veröffentlicht, was ist Entwurf, was erscheint wann (Sperrfrist)?"""
+    try:
+        config = load_config(content_dir, Path("templates"), Path("output"))
+    except BuildFailed as failed:
+        _print_problems(failed.problems)
+        sys.exit(1)
+    report = collect_status(config, _now())
+    click.echo(format_status(report))
+    if report.problems:
+        click.echo("", err=True)
+        _print_problems(list(report.problems))
+        click.echo(
+            f"{len(report.problems)} Fehler: Solange sie bestehen, bricht jeder Build ab.",
+            err=True,
+        )
+        sys.exit(1)
+
+
 @cli.command("clean")
 @click.option("--content", "content_dir", type=click.Path(path_type=Path), default=Path("content"))
 @click.option("--output", "output_dir", type=click.Path(path_type=Path), default=Path("output"))
+@_now_option
 def clean_command(content_dir: Path, output_dir: Path) -> None:
     """Ausgabe und Zwischenspeicher löschen (nur, was kldigital-site erzeugt hat)."""
-    manifest = read_manifest(output_dir)
-    if manifest is not None:
-        for rel in manifest:
-            (output_dir / rel).unlink(missing_ok=True)
-        (output_dir / MANIFEST_NAME).unlink(missing_ok=True)
-        for folder in sorted((p for p in output_dir.rglob("*") if p.is_dir()), reverse=True):
-            if not any(folder.iterdir()):
-                folder.rmdir()
-        if not any(output_dir.iterdir()):
-            output_dir.rmdir()
+    if remove_tree(output_dir):
         click.echo(f"Gelöscht: {output_dir}")
     cache = content_dir.resolve().parent / CACHE_DIR_NAME
     if cache.is_dir():

@@ -71,7 +71,7 @@ def atom_feed(site: Site, views: Views) -> bytes:
         _element(
             entry,
             "content",
-            views.bodies.items[key].html,
+            views.bodies.store.html(views.bodies.items[key].key),
             type="html",
             **{"xml:base": config.base_url},
         )
@@ -100,4 +100,5 @@ def robots(site: Site) -> bytes:
 
 def _serialise(root: ET.Element) -> bytes:
     ET.indent(root)
-    return ET.tostring(root, encoding="utf-8", xml_declaration=True) + b"\n"
+    data: bytes = ET.tostring(root, encoding="utf-8", xml_declaration=True)
+    return data + b"\n"

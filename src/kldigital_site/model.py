@@ -27,6 +27,7 @@ from kldigital_site.slugs import slugify
 
 # Plain pages live at /<slug>/; these names belong to the generator.
 RESERVED_PAGE_SLUGS = frozenset({"assets", "medien", "pagefind", "suche", "404", "feed"})
+SEARCH_URL = "suche/"  # the full-text search page (search.py builds its index)
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,6 +89,7 @@ class Site:
     project_releases: Mapping[str, tuple[str, ...]]
     contacts: Mapping[str, Mapping[str, Any]]
     boilerplates: Mapping[str, str]
+    boilerplate_lines: Mapping[str, int]
     data: Mapping[str, Any]
     media: tuple[SourceFile, ...]
     routes: tuple[Route, ...]
@@ -203,6 +205,7 @@ def build_site(
         project_releases=project_releases,
         contacts=contacts,
         boilerplates=boilerplates,
+        boilerplate_lines=dict(boilerplate_file.lines) if boilerplate_file else {},
         data={d.content_path: d.entries for d in data_files},
         media=tuple(media),
         routes=(),
@@ -390,6 +393,7 @@ def _routes(site: Site) -> tuple[Route, ...]:
         Route("sitemap.xml", "sitemap", "Sitemap"),
         Route("robots.txt", "robots", "robots.txt"),
         Route("404.html", "not_found", "Fehlerseite 404"),
+        Route(SEARCH_URL, "search", "Suchseite"),
     ]
     for number in range(1, len(site.press_pages()) + 1):
         routes.append(

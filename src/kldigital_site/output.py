@@ -1,13 +1,22 @@
-"""Write the generated tree atomically: ``Output``s → ``output/`` → ``WriteReport``.
+"""Write the generated tree atomically: files → staging folder → ``output/``.
 
-Input: every ``Output`` of a successful render. Output: a ``WriteReport`` of the
-files written, left unchanged and removed. The new tree is assembled in a
-staging folder beside ``output/`` — unchanged files are hard-linked from the old
-tree, so they are not rewritten — and then exchanged with ``output/`` in one
-atomic ``renameat2(RENAME_EXCHANGE)``. A build that fails or is killed at any
-point leaves ``output/`` as the complete old site (Lektor ``Artifact._commit``,
-at tree level). Files the tool did not write survive every build; a non-empty
-folder the tool did not create is refused.
+Input: the files of a successful render, added one by one (new bytes, a file
+to copy, or "unchanged" with its digest). Output: a ``WriteReport`` of the
+files written, left unchanged and removed.
+
+The new tree is assembled in a staging folder beside ``output/`` and then
+exchanged with it in one atomic ``renameat2(RENAME_EXCHANGE)``, so a build that
+fails or is killed at any point leaves ``output/`` as the complete old site
+(Lektor ``Artifact._commit``, at tree level). After the exchange the staging
+folder holds the previous site; the next build brings it up to date by
+touching only what differs, so an edit to one page costs a handful of file
+operations even at 10,000 pages, not a copy of the tree. Unchanged files are
+hard links to the very inode already published, so they are never rewritten.
+A journal in the staging folder lists every path before it is touched, so a
+killed build leaves nothing there that the next one would trust by mistake.
+
+Files the tool did not write survive every build; a non-empty folder the tool
+did not create is refused.
 """
 
 from __future__ import annotations
@@ -22,10 +31,19 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
 from kldigital_site.errors import BuildFailed, SiteError
-from kldigital_site.render import Output
 
 MANIFEST_NAME = ".kldigital-manifest.json"
-_MANIFEST_VERSION = 1
+_JOURNAL_NAME = ".kldigital-journal"
+_MANIFEST_VERSION = 2
+
+
+@dataclass(frozen=True, slots=True)
+class Output:
+    """One file of the generated site: bytes to write, or a source file to copy."""
+
+    path: str  # relative to the output folder
+    data: bytes | None = None
+    source: Path | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,24 +53,48 @@ class WriteReport:
     removed: tuple[str, ...]
 
 
-def staging_dir_for(out_dir: Path) -> Path:
+@dataclass(frozen=True, slots=True)
+class Manifest:
+    files: dict[str, str]  # path → sha256 of what the tool wrote
+    foreign: frozenset[str]  # files found in the folder that the tool did not write
+
+
+def staging_dir_for(out_dir: Path, work_dir: Path | None = None) -> Path:
+    """Where the next tree is assembled: in the tool's work folder when that lies on the
+    same file system as the output folder (a rename cannot cross file systems), else
+    beside the output folder."""
+    out_dir = out_dir.absolute()
+    if work_dir is not None:
+        work_dir.mkdir(parents=True, exist_ok=True)
+        probe = out_dir if out_dir.exists() else out_dir.parent
+        if probe.exists() and os.stat(probe).st_dev == os.stat(work_dir).st_dev:
+            name = hashlib.sha256(str(out_dir).encode()).hexdigest()[:16]
+            return work_dir / f"staging-{name}"
     return out_dir.parent / f".{out_dir.name}.kldigital-staging"
 
 
 def read_manifest(out_dir: Path) -> dict[str, str] | None:
-    """The previous build's files and hashes; None when the folder is not ours."""
-    path = out_dir / MANIFEST_NAME
+    """The files of the build in ``out_dir``; None when the folder is not ours."""
+    manifest = _read_manifest(out_dir)
+    return None if manifest is None else manifest.files
+
+
+def _read_manifest(folder: Path) -> Manifest | None:
+    path = folder / MANIFEST_NAME
     if not path.is_file():
         return None
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
         files = data["files"]
         if data.get("version") != _MANIFEST_VERSION or not isinstance(files, dict):
-            return {}
-        return {str(k): str(v) for k, v in files.items()}
-    except (OSError, ValueError, KeyError, TypeError):
+            return Manifest({}, frozenset())
+        return Manifest(
+            {str(k): str(v) for k, v in files.items()},
+            frozenset(str(p) for p in data.get("foreign", [])),
+        )
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
         # A damaged manifest is never trusted: every file counts as changed.
-        return {}
+        return Manifest({}, frozenset())
 
 
 def check_output_dir(out_dir: Path) -> None:
@@ -60,7 +102,7 @@ def check_output_dir(out_dir: Path) -> None:
         raise BuildFailed(
             [SiteError(str(out_dir), 0, "Das Ausgabeziel ist eine Datei, kein Ordner.")]
         )
-    if out_dir.is_dir() and read_manifest(out_dir) is None and any(out_dir.iterdir()):
+    if out_dir.is_dir() and _read_manifest(out_dir) is None and any(out_dir.iterdir()):
         raise BuildFailed(
             [
                 SiteError(
@@ -73,18 +115,14 @@ def check_output_dir(out_dir: Path) -> None:
         )
 
 
-def _safe_relative(path: str) -> str:
+def safe_relative(path: str) -> str:
     pure = PurePosixPath(path)
     if pure.is_absolute() or any(part in ("", ".", "..") for part in path.split("/")):
         raise BuildFailed([SiteError(path, 0, "Ausgabepfad verlässt den Ausgabeordner.")])
     return pure.as_posix()
 
 
-def _hash_bytes(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
-
-
-def _hash_file(path: Path) -> str:
+def file_digest(path: Path) -> str:
     digest = hashlib.sha256()
     with path.open("rb") as stream:
         for chunk in iter(lambda: stream.read(1 << 20), b""):
@@ -92,88 +130,206 @@ def _hash_file(path: Path) -> str:
     return digest.hexdigest()
 
 
-def write_tree(outputs: Iterable[Output], out_dir: Path) -> WriteReport:
-    out_dir = out_dir.absolute()
-    check_output_dir(out_dir)
-    previous = read_manifest(out_dir) or {}
-    planned: dict[str, tuple[str, Output]] = {}
-    for output in outputs:
-        rel = _safe_relative(output.path)
-        digest = (
-            _hash_bytes(output.data) if output.data is not None else _hash_file(_source(output))
-        )
-        planned[rel] = (digest, output)
+class TreeWriter:
+    """Collects the files of one build in the staging folder; ``commit`` publishes them."""
 
-    unchanged = sorted(
-        rel
-        for rel, (digest, _) in planned.items()
-        if previous.get(rel) == digest and (out_dir / rel).is_file()
-    )
-    written = sorted(set(planned) - set(unchanged))
-    removed = sorted(set(previous) - set(planned))
-    if not written and not removed and out_dir.is_dir():
-        return WriteReport((), tuple(unchanged), ())
+    def __init__(self, out_dir: Path, work_dir: Path | None = None) -> None:
+        self.out_dir = out_dir.absolute()
+        check_output_dir(self.out_dir)
+        self.out_dir.parent.mkdir(parents=True, exist_ok=True)
+        self.staging = staging_dir_for(self.out_dir, work_dir)
+        self.published = _read_manifest(self.out_dir) or Manifest({}, frozenset())
+        self._planned: dict[str, str] = {}
+        self._staged = self._prepare_staging()
+        self._journal = (self.staging / _JOURNAL_NAME).open("a", encoding="utf-8")
 
-    staging = staging_dir_for(out_dir)
-    if staging.exists():
-        shutil.rmtree(staging)  # left over from a killed build
-    staging.mkdir(parents=True)
-    try:
-        unchanged_set = set(unchanged)
-        for rel in sorted(planned):
-            digest, output = planned[rel]
-            target = staging / rel
-            target.parent.mkdir(parents=True, exist_ok=True)
-            if rel in unchanged_set:
-                _link_or_copy(out_dir / rel, target)
-            elif output.data is not None:
-                target.write_bytes(output.data)
+    @property
+    def previous_digests(self) -> dict[str, str]:
+        """Digests of the files now published in the output folder."""
+        return self.published.files
+
+    def _prepare_staging(self) -> Manifest:
+        """The staging folder's trustworthy contents, after undoing an interrupted build."""
+        if not self.staging.is_dir():
+            self.staging.mkdir(parents=True)
+            return Manifest({}, frozenset())
+        manifest = _read_manifest(self.staging)
+        if manifest is None:
+            shutil.rmtree(self.staging)
+            self.staging.mkdir(parents=True)
+            return Manifest({}, frozenset())
+        journal = self.staging / _JOURNAL_NAME
+        if journal.is_file():
+            touched = set(journal.read_text(encoding="utf-8").splitlines())
+            for rel in touched:
+                _remove_file(self.staging, rel)
+            journal.unlink()
+            files = {k: v for k, v in manifest.files.items() if k not in touched}
+            manifest = Manifest(files, manifest.foreign - touched)
+        return manifest
+
+    def _touch(self, rel: str) -> Path:
+        self._journal.write(rel + "\n")
+        self._journal.flush()
+        target = self.staging / rel
+        target.parent.mkdir(parents=True, exist_ok=True)
+        return target
+
+    def _place(self, rel: str, digest: str, data: bytes | None, source: Path | None) -> None:
+        if self._staged.files.get(rel) == digest and rel not in self._staged.foreign:
+            return
+        target = self._touch(rel)
+        temporary = target.with_name(f".{target.name}.kldigital-tmp")
+        published = self.out_dir / rel
+        if self.published.files.get(rel) == digest and published.is_file():
+            _link_or_copy(published, temporary)
+        elif data is not None:
+            temporary.write_bytes(data)
+        elif source is not None:
+            shutil.copyfile(source, temporary)
+        else:
+            raise ValueError(f"no content for {rel}")
+        os.replace(temporary, target)
+
+    def add(
+        self, path: str, *, digest: str, data: bytes | None = None, source: Path | None = None
+    ) -> None:
+        """One file of the new site; ``data`` and ``source`` may be omitted when unchanged."""
+        rel = safe_relative(path)
+        self._planned[rel] = digest
+        self._place(rel, digest, data, source)
+
+    def add_output(self, output: Output) -> None:
+        if output.data is not None:
+            self.add(output.path, digest=hashlib.sha256(output.data).hexdigest(), data=output.data)
+        elif output.source is not None:
+            self.add(output.path, digest=file_digest(output.source), source=output.source)
+        else:
+            raise ValueError(f"no content for {output.path}")
+
+    def staged_path(self, rel: str) -> Path:
+        """Where an added file lies until commit (to read back what was written)."""
+        return self.staging / rel
+
+    def commit(self) -> WriteReport:
+        planned = self._planned
+        previous = self.published.files
+        unchanged = tuple(sorted(p for p, d in planned.items() if previous.get(p) == d))
+        written = tuple(sorted(p for p in planned if previous.get(p) != planned[p]))
+        removed = tuple(sorted(set(previous) - set(planned)))
+        foreign = self._foreign_files()
+        if (
+            not written
+            and not removed
+            and self.out_dir.is_dir()
+            and foreign == self.published.foreign
+        ):
+            self._journal.close()
+            (self.staging / _JOURNAL_NAME).unlink(missing_ok=True)
+            return WriteReport((), unchanged, ())
+        for rel in sorted(set(self._staged.files) | self._staged.foreign):
+            if rel not in planned and rel not in foreign:
+                self._touch(rel)
+                _remove_file(self.staging, rel)
+        for rel in sorted(foreign):
+            staged = self.staging / rel
+            if (
+                rel in self._staged.foreign
+                and staged.exists()
+                and _same_file(staged, self.out_dir / rel)
+            ):
+                continue
+            target = self._touch(rel)
+            source = self.out_dir / rel
+            if target.exists() or target.is_symlink():
+                target.unlink()
+            if source.is_symlink():
+                os.symlink(os.readlink(source), target)
             else:
-                shutil.copyfile(_source(output), target)
-        if out_dir.is_dir():
-            _keep_foreign_files(out_dir, staging, previous, planned)
+                _link_or_copy(source, target)
         manifest = {
             "version": _MANIFEST_VERSION,
-            "files": {rel: planned[rel][0] for rel in sorted(planned)},
+            "files": dict(sorted(planned.items())),
+            "foreign": sorted(foreign),
         }
-        (staging / MANIFEST_NAME).write_text(
-            json.dumps(manifest, indent=0, sort_keys=True), encoding="utf-8"
-        )
-        _swap_into_place(staging, out_dir)
-    finally:
-        if staging.exists():
-            shutil.rmtree(staging, ignore_errors=True)
-    return WriteReport(tuple(written), tuple(unchanged), tuple(removed))
+        (self.staging / MANIFEST_NAME).write_text(json.dumps(manifest, indent=0), encoding="utf-8")
+        self._journal.close()
+        (self.staging / _JOURNAL_NAME).unlink()
+        _swap_into_place(self.staging, self.out_dir)
+        return WriteReport(written, unchanged, removed)
+
+    def abort(self) -> None:
+        """Leave the output folder as it was; the journal marks what staging lost."""
+        self._journal.close()
+
+    def _foreign_files(self) -> frozenset[str]:
+        if not self.out_dir.is_dir():
+            return frozenset()
+        ours = self.published.files
+        found = set()
+        for folder, dirnames, filenames in os.walk(self.out_dir):
+            dirnames.sort()
+            for name in filenames:
+                rel = os.path.relpath(os.path.join(folder, name), self.out_dir).replace(os.sep, "/")
+                if rel != MANIFEST_NAME and rel not in ours:
+                    found.add(rel)
+        return frozenset(found)
 
 
-def _source(output: Output) -> Path:
-    assert output.source is not None
-    return output.source
+def write_tree(
+    outputs: Iterable[Output], out_dir: Path, work_dir: Path | None = None
+) -> WriteReport:
+    """Write a whole set of outputs (convenience for callers without a cache)."""
+    writer = TreeWriter(out_dir, work_dir)
+    try:
+        for output in outputs:
+            writer.add_output(output)
+    except BaseException:
+        writer.abort()
+        raise
+    return writer.commit()
+
+
+def remove_tree(out_dir: Path, work_dir: Path | None = None) -> bool:
+    """Delete what the tool wrote into ``out_dir`` (and its staging folder); keep the rest."""
+    staging = staging_dir_for(out_dir, work_dir)
+    if staging.is_dir() and _read_manifest(staging) is not None:
+        shutil.rmtree(staging)
+    manifest = read_manifest(out_dir)
+    if manifest is None:
+        return False
+    for rel in manifest:
+        _remove_file(out_dir, rel)
+    (out_dir / MANIFEST_NAME).unlink(missing_ok=True)
+    if out_dir.is_dir() and not any(out_dir.iterdir()):
+        out_dir.rmdir()
+    return True
+
+
+def _remove_file(root: Path, rel: str) -> None:
+    path = root / rel
+    if path.is_file() or path.is_symlink():
+        path.unlink()
+    parent = path.parent
+    while parent != root and parent.is_dir() and not any(parent.iterdir()):
+        parent.rmdir()
+        parent = parent.parent
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    try:
+        return os.path.samefile(a, b)
+    except OSError:
+        return False
 
 
 def _link_or_copy(source: Path, target: Path) -> None:
+    if target.exists() or target.is_symlink():
+        target.unlink()
     try:
         os.link(source, target)
     except OSError:
         shutil.copy2(source, target)
-
-
-def _keep_foreign_files(
-    out_dir: Path, staging: Path, previous: dict[str, str], planned: dict[str, tuple[str, Output]]
-) -> None:
-    """Files someone else put into output/ are carried over, never deleted."""
-    for path in sorted(out_dir.rglob("*")):
-        if not path.is_file() and not path.is_symlink():
-            continue
-        rel = path.relative_to(out_dir).as_posix()
-        if rel == MANIFEST_NAME or rel in previous or rel in planned:
-            continue
-        target = staging / rel
-        target.parent.mkdir(parents=True, exist_ok=True)
-        if path.is_symlink():
-            os.symlink(os.readlink(path), target)
-        else:
-            _link_or_copy(path, target)
 
 
 _AT_FDCWD = -100
@@ -185,15 +341,14 @@ def _swap_into_place(staging: Path, out_dir: Path) -> None:
         os.rename(staging, out_dir)
         return
     if _exchange(staging, out_dir):
-        shutil.rmtree(staging)  # now holds the old tree
-        return
+        return  # staging now holds the previous site, kept for the next build
     # No atomic exchange on this system: two renames, with a short window.
     old = out_dir.parent / f".{out_dir.name}.kldigital-old"
     if old.exists():
         shutil.rmtree(old)
     os.rename(out_dir, old)
     os.rename(staging, out_dir)
-    shutil.rmtree(old, ignore_errors=True)
+    os.rename(old, staging)
 
 
 def _exchange(a: Path, b: Path) -> bool:

@@ -12,19 +12,16 @@ from __future__ import annotations
 
 import re
 import traceback
-from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import jinja2
-from markupsafe import Markup
 
-from kldigital_site import dates, feeds
-from kldigital_site.bodies import Bodies
+from kldigital_site import dates
 from kldigital_site.config import SiteConfig
-from kldigital_site.errors import BuildFailed, SiteError
+from kldigital_site.errors import SiteError
 from kldigital_site.model import Route, Site
+from kldigital_site.output import Output
 from kldigital_site.views import PAGE_TITLES, Views
 
 ASSETS_DIR = "assets"
@@ -41,20 +38,29 @@ TEMPLATES = {
     "topic": "topic.html",
     "page": "page.html",
     "not_found": "404.html",
+    "search": "search.html",
 }
 
 
-@dataclass(frozen=True, slots=True)
-class Output:
-    """One file of the generated site: bytes to write, or a source file to copy."""
+class RecordingEnvironment(jinja2.Environment):
+    """Records the name of every template loaded while ``recorded`` is a set.
 
-    path: str  # relative to the output folder
-    data: bytes | None = None
-    source: Path | None = None
+    Jinja loads extended, included and imported templates through
+    ``_load_template`` (cache hits included), so this sees exactly what one
+    render used (Lektor ``_load_template``). Jinja offers no way to pass the set
+    explicitly, hence the field; ``pages.py`` sets and clears it around a render.
+    """
+
+    recorded: set[str] | None = None
+
+    def _load_template(self, name: Any, globals: Any) -> jinja2.Template:
+        if self.recorded is not None and isinstance(name, str):
+            self.recorded.add(name)
+        return super()._load_template(name, globals)
 
 
-def make_environment(config: SiteConfig) -> jinja2.Environment:
-    env = jinja2.Environment(
+def make_environment(config: SiteConfig) -> RecordingEnvironment:
+    env = RecordingEnvironment(
         loader=jinja2.FileSystemLoader(str(config.templates_dir)),
         autoescape=jinja2.select_autoescape(("html", "xml"), default_for_string=True),
         undefined=jinja2.StrictUndefined,
@@ -187,9 +193,12 @@ def page_context(views: Views, route: Route) -> dict[str, Any]:
         context["content_page"] = {
             "title": item.title,
             "summary": views.site.items[route.item].meta.get("summary") and summary,
-            "body_html": Markup(views.bodies.items[route.item].html),
+            "body_html": views.body_html(route.item),
         }
         page_extra["banner"] = views.banner(item)
+    elif route.kind == "search":
+        description = "Volltextsuche über Projekte, Pressemitteilungen und Seiten."
+        context["search"] = views.search_view()
     context["site"] = views.site_view(route.url)
     context["page"] = views.page_view(route, title, description, **page_extra)
     return context
@@ -231,28 +240,14 @@ def _years(views: Views, current: int | None) -> list[dict[str, Any]]:
     ]
 
 
-def render_site(site: Site, bodies: Bodies, env: jinja2.Environment) -> Iterator[Output]:
-    """Every file of the site, in route order; raises BuildFailed on template errors."""
-    views = Views(site, bodies)
-    errors: list[SiteError] = []
-    outputs: list[Output] = []
-    for route in site.routes:
-        if route.kind in ("feed", "sitemap", "robots"):
-            outputs.append(Output(route.output_path, feeds.render_special(route.kind, site, views)))
-            continue
-        try:
-            html = render_template(env, TEMPLATES[route.kind], page_context(views, route))
-        except TemplateProblem as problem:
-            errors.append(problem.error)
-            continue
-        outputs.append(Output(route.output_path, html.encode("utf-8")))
-    if errors:
-        raise BuildFailed(errors)
-    yield from outputs
-    for media in site.media:
-        yield Output(media.content_path, source=media.path)
-    for asset in asset_files(site.config):
-        yield Output(f"{ASSETS_DIR}/{asset}", source=site.config.templates_dir / ASSETS_DIR / asset)
+def copied_files(site: Site) -> list[Output]:
+    """Media from content/medien/ and theme files from templates/assets/, copied verbatim."""
+    outputs = [Output(media.content_path, source=media.path) for media in site.media]
+    assets = site.config.templates_dir / ASSETS_DIR
+    outputs += [
+        Output(f"{ASSETS_DIR}/{name}", source=assets / name) for name in asset_files(site.config)
+    ]
+    return outputs
 
 
 class TemplateProblem(Exception):

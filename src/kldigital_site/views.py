@@ -14,13 +14,11 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from markupsafe import Markup
-
-from kldigital_site.bodies import Bodies
+from kldigital_site.bodies import Bodies, BodyStore
 from kldigital_site.content.discover import SourceKind
 from kldigital_site.dates import date_long, date_time_long, period_text
 from kldigital_site.markup import smarten
-from kldigital_site.model import Item, Route, Site
+from kldigital_site.model import SEARCH_URL, Item, Route, Site
 
 View = dict[str, Any]
 
@@ -32,7 +30,32 @@ PAGE_TITLES = {
     "press_list": "Pressemitteilungen",
     "topics": "Themen",
     "not_found": "Seite nicht gefunden",
+    "search": "Suche",
 }
+
+
+class LazyHtml:
+    """Rendered HTML fetched only when a template prints it.
+
+    Jinja calls ``__html__`` when the value is output, so pages whose
+    fingerprint is unchanged never load their body; the fingerprint itself
+    sees only the body's cache key (``fingerprint_value``).
+    """
+
+    __slots__ = ("key", "store")
+
+    def __init__(self, store: BodyStore, key: str) -> None:
+        self.store = store
+        self.key = key
+
+    def __html__(self) -> str:
+        return self.store.html(self.key)
+
+    def __str__(self) -> str:
+        return self.__html__()
+
+    def fingerprint_value(self) -> str:
+        return f"body:{self.key}"
 
 
 class Views:
@@ -81,6 +104,7 @@ class Views:
             "smart_city_url": self.href(f"{s.smart_city}/"),
             "press_url": self.href(f"{s.press}/"),
             "topics_url": self.href(f"{s.topics}/"),
+            "search_url": self.href(SEARCH_URL),
             "nav": nav,
             "footer_links": [
                 {"title": self.site.items[k].title, "url": self.href(self.site.items[k].url)}
@@ -127,6 +151,9 @@ class Views:
             return smarten(item.meta["summary"])
         return shorten(self.bodies.items[item.key].first_paragraph)
 
+    def body_html(self, key: str) -> LazyHtml:
+        return LazyHtml(self.bodies.store, self.bodies.items[key].key)
+
     # --- cards -------------------------------------------------------------------
 
     def card(self, key: str) -> View:
@@ -170,6 +197,39 @@ class Views:
     def cards(self, keys: tuple[str, ...] | list[str]) -> list[View]:
         return [self.card(k) for k in keys]
 
+    def search_view(self) -> View:
+        """The search page: where Pagefind's script is, and the filters it offers.
+
+        Filter names and values must match the ``data-pagefind-filter``
+        attributes of the detail templates (docs/search.md).
+        """
+        return {
+            "pagefind_url": self.href("pagefind/pagefind.js"),
+            "filters": [
+                {
+                    "name": "typ",
+                    "legend": "Art",
+                    "options": [
+                        {"value": "Projekt", "label": "Projekte"},
+                        {"value": "Pressemitteilung", "label": "Pressemitteilungen"},
+                        {"value": "Seite", "label": "Seiten"},
+                    ],
+                },
+                {
+                    "name": "smart_city",
+                    "legend": "Smart City",
+                    "options": [{"value": "Smart City", "label": "Nur Smart-City-Projekte"}],
+                },
+                {
+                    "name": "thema",
+                    "legend": "Themen",
+                    "options": [
+                        {"value": t.name, "label": t.name} for t in self.site.tags.values()
+                    ],
+                },
+            ],
+        }
+
     # --- detail views --------------------------------------------------------------
 
     def contact(self, ident: str) -> View:
@@ -190,7 +250,7 @@ class Views:
         meta = item.meta
         return {
             **self.card(key),
-            "body_html": Markup(self.bodies.items[key].html),
+            "body_html": self.body_html(key),
             "partners": list(meta["partners"]),
             "funding": meta.get("funding"),
             "contact": self.contact(meta["contact"]) if meta.get("contact") else None,
@@ -214,10 +274,12 @@ class Views:
             **self.card(key),
             "dateline": f"{location}, {day} –" if location else f"{day} –",
             "location": location,
-            "body_html": Markup(self.bodies.items[key].html),
+            "body_html": self.body_html(key),
             "projects": self.cards(self.site.release_projects.get(key, ())),
             "contacts": [self.contact(c) for c in contacts],
-            "boilerplate_html": Markup(self.bodies.boilerplates[boilerplate].html)
+            "boilerplate_html": LazyHtml(
+                self.bodies.store, self.bodies.boilerplates[boilerplate].key
+            )
             if isinstance(boilerplate, str)
             else None,
         }

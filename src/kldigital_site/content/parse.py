@@ -56,7 +56,7 @@ class Document:
     slug: str
     meta: Mapping[str, Any]
     lines: Mapping[str, int]
-    body: str
+    body: str | None  # None: not loaded (a document from the cache); see load_body()
     body_line: int
     digest: str
 
@@ -73,6 +73,13 @@ class DataFile:
     entries: Mapping[str, Any]
     lines: Mapping[str, int]
     digest: str
+
+
+def load_body(doc: Document, raw: bytes) -> str:
+    """The Markdown body of ``doc``, re-read from the file's bytes when it was not kept."""
+    if doc.body is not None:
+        return doc.body
+    return split_front_matter(normalise_text(raw)).body
 
 
 def digest_of(raw: bytes) -> str:

@@ -1,0 +1,322 @@
+"""The incremental build cache in ``<site root>/.kldigital-cache/cache.sqlite``.
+
+Input: what earlier builds stored. Output: parsed documents by content hash,
+rendered Markdown by body hash, and per output file the fingerprint of
+everything it was made from (its view data and the templates it loaded). The
+database is keyed on a fingerprint of the tool's own source code, so a new
+version never reads an old cache; every row carries a checksum, and a row
+that does not match it, or a database that cannot be read, is discarded —
+never trusted (a stale cache would publish stale pages). JSON, not pickle, so
+nothing in it can run code (Pelican ``cache.py`` is the anti-pattern).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import logging
+import sqlite3
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from kldigital_site.content.discover import SourceKind
+from kldigital_site.content.parse import Document
+from kldigital_site.content.schema import PartialDate
+
+log = logging.getLogger(__name__)
+
+CACHE_DIR_NAME = ".kldigital-cache"
+_DB_NAME = "cache.sqlite"
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS info (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS documents (
+    path TEXT PRIMARY KEY, digest TEXT NOT NULL, payload TEXT NOT NULL, checksum TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS bodies (
+    key TEXT PRIMARY KEY, payload TEXT NOT NULL, checksum TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS pages (
+    target TEXT NOT NULL, path TEXT NOT NULL, fingerprint TEXT NOT NULL,
+    templates TEXT NOT NULL, digest TEXT NOT NULL, PRIMARY KEY (target, path));
+CREATE TABLE IF NOT EXISTS builds (target TEXT PRIMARY KEY, payload TEXT NOT NULL);
+"""
+
+
+@cache
+def tool_fingerprint() -> str:
+    """Hash of the package's own source files: any code change invalidates the cache."""
+    digest = hashlib.sha256()
+    package = Path(__file__).resolve().parent
+    for path in sorted(package.rglob("*.py")):
+        digest.update(path.relative_to(package).as_posix().encode())
+        digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
+def _checksum(payload: str) -> str:
+    return hashlib.sha256(payload.encode()).hexdigest()[:32]
+
+
+@dataclass(frozen=True, slots=True)
+class PageRecord:
+    fingerprint: str
+    templates: tuple[str, ...]
+    digest: str
+
+
+class BuildCache:
+    """One open cache database; after any database error it acts as an empty cache."""
+
+    def __init__(self, directory: Path) -> None:
+        self.directory = directory
+        self.enabled = True
+        self._db = self._open()
+
+    # --- opening, validating, discarding ----------------------------------------
+
+    def _open(self) -> sqlite3.Connection | None:
+        self.directory.mkdir(parents=True, exist_ok=True)
+        path = self.directory / _DB_NAME
+        for attempt in (1, 2):
+            try:
+                db = sqlite3.connect(path, timeout=10, isolation_level=None)
+                db.execute("PRAGMA journal_mode=WAL")
+                db.execute("PRAGMA synchronous=NORMAL")
+                db.executescript(_SCHEMA)
+                row = db.execute("SELECT value FROM info WHERE key='tool'").fetchone()
+                if row is None or row[0] != tool_fingerprint():
+                    db.executescript(
+                        "DELETE FROM documents; DELETE FROM bodies; DELETE FROM pages;"
+                        "DELETE FROM builds; DELETE FROM info;"
+                    )
+                    db.execute("INSERT INTO info VALUES ('tool', ?)", (tool_fingerprint(),))
+                return db
+            except sqlite3.DatabaseError as exc:
+                log.warning("Zwischenspeicher beschädigt, wird neu angelegt: %s", exc)
+                self._remove_files(path)
+                if attempt == 2:
+                    break
+        self.enabled = False
+        return None
+
+    @staticmethod
+    def _remove_files(path: Path) -> None:
+        for suffix in ("", "-wal", "-shm", "-journal"):
+            Path(f"{path}{suffix}").unlink(missing_ok=True)
+
+    def _query(self, sql: str, params: Iterable[Any] = ()) -> list[Any]:
+        if self._db is None:
+            return []
+        try:
+            return self._db.execute(sql, tuple(params)).fetchall()
+        except sqlite3.DatabaseError as exc:
+            self._discard(exc)
+            return []
+
+    def _write(self, sql: str, rows: Iterable[Iterable[Any]]) -> None:
+        if self._db is None:
+            return
+        try:
+            self._db.execute("BEGIN")
+            self._db.executemany(sql, [tuple(r) for r in rows])
+            self._db.execute("COMMIT")
+        except sqlite3.DatabaseError as exc:
+            self._discard(exc)
+
+    def _discard(self, exc: Exception) -> None:
+        log.warning("Zwischenspeicher nicht lesbar, wird verworfen: %s", exc)
+        if self._db is not None:
+            self._db.close()
+        self._db = None
+        self._remove_files(self.directory / _DB_NAME)
+        self.enabled = False
+
+    def close(self) -> None:
+        if self._db is not None:
+            self._db.close()
+            self._db = None
+
+    # --- parsed documents --------------------------------------------------------
+
+    def documents(self) -> dict[str, tuple[str, Document]]:
+        """Every cached document by site-relative path, with the digest it was parsed from."""
+        result: dict[str, tuple[str, Document]] = {}
+        for path, digest, payload, checksum in self._query(
+            "SELECT path, digest, payload, checksum FROM documents"
+        ):
+            if _checksum(payload) != checksum:
+                continue
+            try:
+                result[path] = (digest, decode_document(payload))
+            except (ValueError, KeyError, TypeError):
+                continue
+        return result
+
+    def store_documents(self, documents: Iterable[Document]) -> None:
+        rows = []
+        for doc in documents:
+            payload = encode_document(doc)
+            rows.append((doc.rel_path, doc.digest, payload, _checksum(payload)))
+        if rows:
+            self._write("INSERT OR REPLACE INTO documents VALUES (?, ?, ?, ?)", rows)
+
+    def forget_documents_except(self, paths: Iterable[str]) -> None:
+        keep = set(paths)
+        stale = [(p,) for (p,) in self._query("SELECT path FROM documents") if p not in keep]
+        if stale:
+            self._write("DELETE FROM documents WHERE path = ?", stale)
+
+    # --- rendered bodies ---------------------------------------------------------
+
+    def body(self, key: str) -> dict[str, Any] | None:
+        rows = self._query("SELECT payload, checksum FROM bodies WHERE key = ?", (key,))
+        if not rows or _checksum(rows[0][0]) != rows[0][1]:
+            return None
+        try:
+            value = json.loads(rows[0][0])
+        except ValueError:
+            return None
+        return value if isinstance(value, dict) else None
+
+    def body_summaries(self, keys: Iterable[str]) -> dict[str, dict[str, Any]]:
+        """Cached bodies without their HTML, for many keys at once."""
+        wanted = set(keys)
+        result: dict[str, dict[str, Any]] = {}
+        for key, payload, checksum in self._query("SELECT key, payload, checksum FROM bodies"):
+            if key not in wanted or _checksum(payload) != checksum:
+                continue
+            try:
+                value = json.loads(payload)
+            except ValueError:
+                continue
+            if isinstance(value, dict):
+                value.pop("html", None)
+                result[key] = value
+        return result
+
+    def store_bodies(self, bodies: Mapping[str, dict[str, Any]]) -> None:
+        rows = []
+        for key, value in bodies.items():
+            payload = json.dumps(value, ensure_ascii=False, sort_keys=True)
+            rows.append((key, payload, _checksum(payload)))
+        if rows:
+            self._write("INSERT OR REPLACE INTO bodies VALUES (?, ?, ?)", rows)
+
+    # --- rendered pages ----------------------------------------------------------
+
+    def pages(self, target: str) -> dict[str, PageRecord]:
+        result = {}
+        for path, fingerprint, templates, digest in self._query(
+            "SELECT path, fingerprint, templates, digest FROM pages WHERE target = ?", (target,)
+        ):
+            try:
+                names = tuple(json.loads(templates))
+            except ValueError:
+                continue
+            result[path] = PageRecord(fingerprint, names, digest)
+        return result
+
+    def store_pages(self, target: str, records: Mapping[str, PageRecord]) -> None:
+        self._write(
+            "INSERT OR REPLACE INTO pages VALUES (?, ?, ?, ?, ?)",
+            (
+                (target, path, r.fingerprint, json.dumps(list(r.templates)), r.digest)
+                for path, r in records.items()
+            ),
+        )
+
+    def forget_pages_except(self, target: str, paths: Iterable[str]) -> None:
+        keep = set(paths)
+        stale = [
+            (target, p)
+            for (p,) in self._query("SELECT path FROM pages WHERE target = ?", (target,))
+            if p not in keep
+        ]
+        if stale:
+            self._write("DELETE FROM pages WHERE target = ? AND path = ?", stale)
+
+    # --- whole builds ------------------------------------------------------------
+
+    def last_build(self, target: str) -> dict[str, Any] | None:
+        rows = self._query("SELECT payload FROM builds WHERE target = ?", (target,))
+        try:
+            value = json.loads(rows[0][0]) if rows else None
+        except ValueError:
+            return None
+        return value if isinstance(value, dict) else None
+
+    def store_build(self, target: str, value: Mapping[str, Any]) -> None:
+        self._write(
+            "INSERT OR REPLACE INTO builds VALUES (?, ?)",
+            [(target, json.dumps(value, ensure_ascii=False, sort_keys=True))],
+        )
+
+
+# --- JSON codec for documents ------------------------------------------------------
+
+
+def _encode_value(value: Any) -> Any:
+    if isinstance(value, dt.datetime):
+        return {"$dt": value.isoformat()}
+    if isinstance(value, dt.date):
+        return {"$d": value.isoformat()}
+    if isinstance(value, PartialDate):
+        return {"$p": [value.year, value.month, value.day]}
+    if isinstance(value, tuple):
+        return {"$t": [_encode_value(v) for v in value]}
+    if isinstance(value, list):
+        return [_encode_value(v) for v in value]
+    if isinstance(value, dict):
+        return {"$m": {k: _encode_value(v) for k, v in value.items()}}
+    return value
+
+
+def _decode_value(value: Any) -> Any:
+    if isinstance(value, list):
+        return [_decode_value(v) for v in value]
+    if not isinstance(value, dict):
+        return value
+    if "$dt" in value:
+        return dt.datetime.fromisoformat(value["$dt"])
+    if "$d" in value:
+        return dt.date.fromisoformat(value["$d"])
+    if "$p" in value:
+        year, month, day = value["$p"]
+        return PartialDate(year, month, day)
+    if "$t" in value:
+        return tuple(_decode_value(v) for v in value["$t"])
+    return {k: _decode_value(v) for k, v in value["$m"].items()}
+
+
+def encode_document(doc: Document) -> str:
+    return json.dumps(
+        {
+            "rel_path": doc.rel_path,
+            "content_path": doc.content_path,
+            "kind": doc.kind.value,
+            "slug": doc.slug,
+            "meta": {k: _encode_value(v) for k, v in doc.meta.items()},
+            "lines": dict(doc.lines),
+            "body_line": doc.body_line,
+            "digest": doc.digest,
+        },
+        ensure_ascii=False,
+        sort_keys=True,
+    )
+
+
+def decode_document(payload: str) -> Document:
+    data = json.loads(payload)
+    return Document(
+        rel_path=data["rel_path"],
+        content_path=data["content_path"],
+        kind=SourceKind(data["kind"]),
+        slug=data["slug"],
+        meta={k: _decode_value(v) for k, v in data["meta"].items()},
+        lines={k: int(v) for k, v in data["lines"].items()},
+        body=None,  # re-read from the file only when the body must be rendered again
+        body_line=int(data["body_line"]),
+        digest=data["digest"],
+    )
