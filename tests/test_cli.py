@@ -1,0 +1,191 @@
+"""The command line as editors use it: build, check, flags, exit codes, any locale."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from collections.abc import Callable, Mapping
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import TEMPLATES
+from tests.test_output import build_cli, run_cli, tree_state
+
+MakeSite = Callable[[Mapping[str, str | bytes]], Path]
+
+SUMMER = {
+    "content/presse/2021-06-25-sommerfest.md": """\
+    ---
+    title: Sommerfest im Rathaus
+    date: 2021-06-25
+    ---
+    Das Fest beginnt um 15 Uhr.
+    """
+}
+
+
+def test_build_reports_what_it_did(make_site: MakeSite, tmp_path: Path) -> None:
+    root = make_site({})
+    out = tmp_path / "out"
+    first = build_cli(root, out)
+    assert first.exit_code == 0, first.stderr
+    assert first.stdout.startswith("Fertig: ")
+    assert " 0 unverändert, 0 entfernt" in first.stdout
+    assert first.stderr == ""
+    again = build_cli(root, out)
+    assert again.exit_code == 0
+    assert " 0 neu, " in again.stdout
+
+
+def test_defaults_are_content_templates_output_in_the_current_folder(
+    make_site: MakeSite, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root = make_site({})
+    shutil.copytree(TEMPLATES, root / "templates")
+    monkeypatch.chdir(root)
+    result = run_cli("build")
+    assert result.exit_code == 0, result.stderr
+    assert (root / "output/index.html").is_file()
+
+
+def test_check_writes_nothing(make_site: MakeSite, tmp_path: Path) -> None:
+    root = make_site({})
+    out = tmp_path / "out"
+    site_before = tree_state(root)
+    result = run_cli(
+        "check", "--content", root / "content", "--templates", TEMPLATES, "--output", out
+    )
+    assert result.exit_code == 0, result.stderr
+    assert result.stdout.startswith("Geprüft: ") and "keine Fehler" in result.stdout
+    assert not out.exists()
+    assert tree_state(root) == site_before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["site"]
+
+    # Nor does it touch an existing build, even when the content has changed since.
+    assert build_cli(root, out).exit_code == 0
+    output_before = tree_state(out)
+    page = root / "content/seiten/impressum.md"
+    page.write_text(page.read_text(encoding="utf-8") + "\nNeu.\n", encoding="utf-8")
+    result = run_cli(
+        "check", "--content", root / "content", "--templates", TEMPLATES, "--output", out
+    )
+    assert result.exit_code == 0
+    assert tree_state(out) == output_before
+
+
+def test_check_finds_template_errors_too(make_site: MakeSite, tmp_path: Path) -> None:
+    root = make_site({})
+    templates = tmp_path / "templates"
+    shutil.copytree(TEMPLATES, templates)
+    base = templates / "base.html"
+    base.write_text(base.read_text(encoding="utf-8") + "{% endif %}\n", encoding="utf-8")
+    result = run_cli(
+        "check", "--content", root / "content", "--templates", templates, "--output", tmp_path
+    )
+    assert result.exit_code == 1
+    assert result.stderr.startswith("templates/base.html:")
+
+
+def test_drafts_and_future_need_their_flags(make_site: MakeSite, tmp_path: Path) -> None:
+    root = make_site(
+        {
+            "content/projekte/entwurf.md": "---\ntitle: E\nsummary: S.\ndraft: true\n---\nT.\n",
+            "content/presse/2099-01-01-zukunft.md": "---\ntitle: Z\ndate: 2099-01-01\n---\nT.\n",
+        }
+    )
+    cases = {(): (False, False), ("--drafts",): (True, False), ("--future",): (False, True)}
+    cases[("--drafts", "--future")] = (True, True)
+    for flags, (draft_shown, future_shown) in cases.items():
+        out = tmp_path / ("out" + "".join(flags))
+        assert build_cli(root, out, *flags).exit_code == 0
+        assert (out / "projekte/entwurf/index.html").is_file() is draft_shown, flags
+        assert (out / "presse/zukunft/index.html").is_file() is future_shown, flags
+        feed = (out / "presse/feed.xml").read_text(encoding="utf-8")
+        assert ("presse/zukunft/" in feed) is future_shown, flags
+
+
+def test_strict_turns_warnings_into_errors(make_site: MakeSite, tmp_path: Path) -> None:
+    root = make_site({"content/notizen.txt": "liegt an keinem bekannten Ort"})
+    out = tmp_path / "out"
+    lenient = build_cli(root, out)
+    assert lenient.exit_code == 0
+    assert "content/notizen.txt: Warnung: Datei liegt an keinem bekannten Ort" in lenient.stderr
+    before = tree_state(out)
+    strict = build_cli(root, out, "--strict")
+    assert strict.exit_code == 1
+    assert "content/notizen.txt: " in strict.stderr and "--strict" in strict.stderr
+    assert tree_state(out) == before
+
+
+def test_missing_content_folder_is_exit_1(tmp_path: Path) -> None:
+    result = build_cli(tmp_path / "nirgends", tmp_path / "out")
+    assert result.exit_code == 1
+    assert "existiert nicht" in result.stderr
+    assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize("args", [["--help"], ["build", "--help"], ["--version"]])
+def test_help_and_version(args: list[str]) -> None:
+    result = run_cli(*args)
+    assert result.exit_code == 0
+    assert result.stdout
+
+
+def test_bom_and_crlf_files_build(make_site: MakeSite, tmp_path: Path) -> None:
+    lines = ["---", "title: Mit BOM", "date: 2024-06-01", "---", "Erste Zeile,", "zweite Zeile."]
+    release = "\ufeff" + "\r\n".join([*lines, "", "Zweiter Absatz.", ""])
+    root = make_site({"content/presse/2024-06-01-bom.md": release.encode("utf-8")})
+    out = tmp_path / "out"
+    result = build_cli(root, out)
+    assert result.exit_code == 0, result.stderr
+    html = (out / "presse/bom/index.html").read_bytes()
+    assert b"\r" not in html and "\ufeff".encode() not in html
+    assert b"<h1>Mit BOM</h1>" in html
+    assert b"Erste Zeile,\nzweite Zeile.</p>" in html
+    assert b"<p>Zweiter Absatz.</p>" in html
+
+
+# --- locale independence ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "locale_env",
+    [
+        {"LC_ALL": "C", "LANG": "C"},
+        {"LC_ALL": "", "LANG": "en_US.UTF-8"},
+        {"LC_ALL": "C", "LANG": "en_US.UTF-8"},
+        {"LC_ALL": "", "LANG": "", "LC_TIME": "en_US.UTF-8"},
+    ],
+    ids=["C", "en_US", "C+en_US", "LC_TIME"],
+)
+def test_german_dates_and_messages_in_any_locale(
+    make_site: MakeSite, tmp_path: Path, locale_env: dict[str, str]
+) -> None:
+    root = make_site(SUMMER)
+    out = tmp_path / "out"
+    env = {**os.environ, **locale_env}
+    env.pop("PYTHONIOENCODING", None)
+    env.pop("PYTHONUTF8", None)
+    command = [sys.executable, "-m", "kldigital_site", "build", "--content", str(root / "content")]
+    command += ["--templates", str(TEMPLATES), "--output", str(out)]
+
+    done = subprocess.run(command, env=env, capture_output=True, check=False, timeout=120)
+
+    assert done.returncode == 0, done.stderr.decode(errors="replace")
+    page = (out / "presse/sommerfest/index.html").read_text(encoding="utf-8")
+    assert "Kaiserslautern, 25. Juni 2021 –" in page
+    assert "25. Juni 2021" in (out / "presse/index.html").read_text(encoding="utf-8")
+    assert "June" not in page and "Jun 25" not in page
+
+    # An error message with umlauts and German quotes reaches the terminal intact.
+    (root / "content/seiten/impressum.md").write_text(
+        "---\ntitel: Impressum\n---\nText.\n", encoding="utf-8"
+    )
+    failed = subprocess.run(command, env=env, capture_output=True, check=False, timeout=120)
+    assert failed.returncode == 1
+    stderr = failed.stderr.decode("utf-8")
+    assert "content/seiten/impressum.md:2: Unbekannter Schlüssel „titel“." in stderr
+    assert "Traceback" not in stderr
