@@ -1,0 +1,262 @@
+"""``kldigital-site new``: a new content file with every front matter field.
+
+Input: the content folder, the kind (press, project, page), the title the
+editor typed and the current time. Output: the path of the file written —
+``presse/<date>-<slug>.md``, ``projekte/<slug>.md`` or ``seiten/<slug>.md`` —
+or ``ScaffoldError`` with a German message; an existing file is never
+overwritten.
+
+Every field of the kind's schema is in the file: required ones filled in,
+optional ones commented out with a one-line German explanation, so editors
+uncomment instead of looking names up. New files start as drafts (as Hugo's
+archetypes do): the placeholder text cannot go live by accident, while
+``serve`` shows the file at once with its "Entwurf" banner.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from enum import StrEnum
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import yaml
+
+from kldigital_site.content.parse import BOILERPLATES_FILE, CONTACTS_FILE
+from kldigital_site.content.schema import PAGE_FIELDS, PRESS_FIELDS, PROJECT_FIELDS, Field
+from kldigital_site.model import RESERVED_PAGE_SLUGS
+from kldigital_site.slugs import slugify
+
+# Long titles make long addresses; cut at a word boundary (the editor may
+# rename the file or set slug: at any time).
+MAX_SLUG_LENGTH = 60
+COMMENT_COLUMN = 40
+
+
+class ScaffoldKind(StrEnum):
+    PRESS = "press"
+    PROJECT = "project"
+    PAGE = "page"
+
+
+class ScaffoldError(Exception):
+    """The file cannot be created; the message is German, for editors."""
+
+
+@dataclass(frozen=True, slots=True)
+class SiteHints:
+    """Real ids from the site, so the commented examples are ones that work."""
+
+    contacts: Sequence[str] = ()
+    boilerplates: Sequence[str] = ()
+    projects: Sequence[str] = ()
+    location: str | None = None
+
+
+_FOLDERS = {
+    ScaffoldKind.PRESS: "presse",
+    ScaffoldKind.PROJECT: "projekte",
+    ScaffoldKind.PAGE: "seiten",
+}
+_SCHEMAS: dict[ScaffoldKind, tuple[Field, ...]] = {
+    ScaffoldKind.PRESS: PRESS_FIELDS,
+    ScaffoldKind.PROJECT: PROJECT_FIELDS,
+    ScaffoldKind.PAGE: PAGE_FIELDS,
+}
+
+
+def make_slug(title: str) -> str:
+    slug = slugify(title)
+    if len(slug) > MAX_SLUG_LENGTH:
+        cut = slug[: MAX_SLUG_LENGTH + 1]
+        slug = cut.rsplit("-", 1)[0] if "-" in cut else cut[:MAX_SLUG_LENGTH]
+    return slug.strip("-")
+
+
+def target_path(content_dir: Path, kind: ScaffoldKind, title: str, today: dt.date) -> Path:
+    slug = make_slug(title)
+    if not slug:
+        raise ScaffoldError(
+            f"Aus dem Titel „{title}“ lässt sich kein Dateiname bilden; "
+            "bitte Buchstaben oder Ziffern verwenden."
+        )
+    if kind is ScaffoldKind.PAGE and slug in RESERVED_PAGE_SLUGS:
+        raise ScaffoldError(
+            f"Die Adresse „{slug}“ ist für die Website reserviert; "
+            "bitte einen anderen Titel wählen."
+        )
+    name = f"{today.isoformat()}-{slug}.md" if kind is ScaffoldKind.PRESS else f"{slug}.md"
+    return content_dir / _FOLDERS[kind] / name
+
+
+def create(content_dir: Path, kind: ScaffoldKind, title: str, now: dt.datetime) -> Path:
+    """Write the new file and return its path; refuses to overwrite anything."""
+    title = " ".join(title.split())
+    if not title:
+        raise ScaffoldError('Bitte einen Titel angeben, z. B. kldigital-site new press "Titel".')
+    if not content_dir.is_dir():
+        raise ScaffoldError(f"Der Inhaltsordner {content_dir} existiert nicht.")
+    today = now.astimezone(ZoneInfo("Europe/Berlin")).date()
+    path = target_path(content_dir, kind, title, today)
+    if path.exists():
+        raise ScaffoldError(f"{path} gibt es schon; die Datei bleibt unverändert.")
+    if kind is ScaffoldKind.PRESS:
+        _refuse_same_slug(path)
+    text = render(kind, title, today, read_hints(content_dir))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        with path.open("x", encoding="utf-8", newline="\n") as stream:  # "x": never overwrite
+            stream.write(text)
+    except FileExistsError:
+        raise ScaffoldError(f"{path} gibt es schon; die Datei bleibt unverändert.") from None
+    return path
+
+
+def _refuse_same_slug(path: Path) -> None:
+    # presse/2025-01-01-x.md and presse/2026-11-26-x.md would both claim /presse/x/.
+    suffix = path.name[len("2026-11-26") :]
+    for other in sorted(path.parent.glob(f"????-??-??{suffix}")):
+        raise ScaffoldError(
+            f"{other} hat schon dieselbe Adresse; bitte einen anderen Titel wählen "
+            "(oder in der neuen Datei slug: setzen)."
+        )
+
+
+def read_hints(content_dir: Path) -> SiteHints:
+    """Ids from site.yaml and daten/; anything unreadable just gives no hint."""
+    contacts = _keys(content_dir / CONTACTS_FILE)
+    boilerplates = _keys(content_dir / BOILERPLATES_FILE)
+    projects = sorted(p.stem for p in (content_dir / "projekte").glob("*.md"))
+    location = None
+    settings = _load(content_dir / "site.yaml")
+    if isinstance(settings, dict) and isinstance(settings.get("defaults"), dict):
+        value = settings["defaults"].get("location")
+        location = value if isinstance(value, str) else None
+    return SiteHints(contacts, boilerplates, projects, location)
+
+
+def _load(path: Path) -> object:
+    try:
+        return yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, yaml.YAMLError):
+        return None
+
+
+def _keys(path: Path) -> list[str]:
+    data = _load(path)
+    return sorted(str(k) for k in data) if isinstance(data, dict) else []
+
+
+# --- the file text --------------------------------------------------------------------
+
+
+def yaml_text(value: str) -> str:
+    """A YAML scalar for ``value``: plain when that reads back the same, else quoted."""
+    try:
+        if yaml.safe_load(f"key: {value}") == {"key": value} and "#" not in value:
+            return value
+    except yaml.YAMLError:
+        pass
+    return json.dumps(value, ensure_ascii=False)  # a JSON string is a YAML string
+
+
+def _flow(values: Sequence[str], fallback: str) -> str:
+    return "[" + ", ".join(values[:2]) + "]" if values else fallback
+
+
+def _examples(kind: ScaffoldKind, hints: SiteHints, today: dt.date) -> dict[str, tuple[str, str]]:
+    """Per optional field: (example value, one-line explanation)."""
+    contacts = _flow(hints.contacts, "[kennung]")
+    contact = hints.contacts[0] if hints.contacts else "kennung"
+    boilerplate = hints.boilerplates[0] if hints.boilerplates else "kennung"
+    project = _flow(hints.projects[:1], "[projekt-slug]")
+    default_location = f"; ohne Angabe: {hints.location}" if hints.location else ""
+    month = today.strftime("%Y-%m")
+    return {
+        "subtitle": ("Unterzeile", "Unterzeile unter der Überschrift"),
+        "location": ("Kaiserslautern", f"Ort in der Datumszeile{default_location}"),
+        "summary": (
+            "Ein bis zwei Sätze.",
+            "Kurzfassung für Übersichten und Suchmaschinen"
+            + ("; ohne Angabe: der erste Absatz" if kind is ScaffoldKind.PRESS else ""),
+        ),
+        "projects": (project, "Projekte (Dateinamen in content/projekte/ ohne .md)"),
+        "tags": ("[Beteiligung, Mobilität]", "Themen, frei wählbar"),
+        "contacts": (contacts, "Pressekontakte aus content/daten/kontakte.yaml"),
+        "boilerplate": (boilerplate, "Presseabbinder aus daten/presseabbinder.yaml; false: keiner"),
+        "image": (
+            f"medien/{_FOLDERS[kind]}/bild.jpg",
+            "Bild: Pfad in content/medien/ (die Datei muss dort liegen)",
+        ),
+        "image_alt": (
+            "Was auf dem Bild zu sehen ist",
+            "Bildbeschreibung; Pflicht, wenn image gesetzt",
+        ),
+        "slug": ("kurzer-name", "Adresse der Seite; ohne Angabe: aus dem Dateinamen"),
+        "smart_city": ("true", "Modellprojekt Smart Cities: Kennzeichnung und Liste /smart-city/"),
+        "status": ("laufend", "geplant, laufend oder abgeschlossen; ohne Angabe: laufend"),
+        "start": (month, "Beginn: JJJJ-MM oder JJJJ-MM-TT"),
+        "end": (f"{today.year + 1}-12", "Ende: JJJJ-MM oder JJJJ-MM-TT, nicht vor start"),
+        "partners": ("[Stadtverwaltung Kaiserslautern]", "Partner"),
+        "funding": ("Modellprojekte Smart Cities", "Förderung, z. B. das Förderprogramm"),
+        "contact": (contact, "Ansprechperson aus content/daten/kontakte.yaml"),
+        "website": ("https://www.example.org/", "Webseite des Projekts (vollständige Adresse)"),
+        "weight": ("10", "Reihenfolge in Listen: kleinere Zahl zuerst; ohne Angabe: 0"),
+        "menu": ("true", "in der Hauptnavigation zeigen"),
+    }
+
+
+def _line(key: str, value: str, note: str, *, commented: bool) -> str:
+    text = f"{'# ' if commented else ''}{key}: {value}"
+    return f"{text.ljust(COMMENT_COLUMN - 1)} # {note}"
+
+
+def render(kind: ScaffoldKind, title: str, today: dt.date, hints: SiteHints) -> str:
+    examples = _examples(kind, hints, today)
+    lines = ["---", _line("title", yaml_text(title), "Pflicht: Überschrift", commented=False)]
+    for spec in _SCHEMAS[kind]:
+        name = spec.name
+        if name in ("title", "draft"):
+            continue
+        if name == "date":
+            day = today.isoformat()
+            lines.append(_line("date", day, "Pflicht: muss zum Dateinamen passen", commented=False))
+            lines.append(
+                _line(
+                    "date", f"{day} 10:00:00", "stattdessen: Sperrfrist bis dahin", commented=True
+                )
+            )
+        elif spec.required:  # the project summary
+            lines.append(
+                _line(name, yaml_text(_PROJECT_SUMMARY), "Pflicht: für Karten", commented=False)
+            )
+        else:
+            value, note = examples.get(name, ("", spec.doc))
+            lines.append(_line(name, value, note or spec.doc, commented=True))
+    # Last, where it is seen: the placeholder text must not go live by accident.
+    lines.append(
+        _line("draft", "true", "Entwurf: Zeile löschen zum Veröffentlichen", commented=False)
+    )
+    lines.append("---")
+    return "\n".join(lines) + "\n" + _BODIES[kind]
+
+
+_PROJECT_SUMMARY = "Worum es im Projekt geht, in ein bis zwei Sätzen."
+
+_BODIES = {
+    ScaffoldKind.PRESS: (
+        "Der erste Absatz sagt das Wichtigste: wer, was, wann, wo und warum. Er "
+        "erscheint auch in der Übersicht der Pressemitteilungen.\n\n"
+        "## Zwischenüberschrift\n\n"
+        "Weitere Einzelheiten, Zitate und Hintergründe.\n"
+    ),
+    ScaffoldKind.PROJECT: (
+        "Worum geht es, wer macht mit, was ist das Ziel? Ein kurzer Absatz zum Einstieg.\n\n"
+        "## Was sich ändert\n\n"
+        "Was das Projekt für die Menschen in Kaiserslautern bringt.\n"
+    ),
+    ScaffoldKind.PAGE: "Text der Seite.\n",
+}
