@@ -3,9 +3,14 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 SITE_ARGS ?=
+# make deploy DEPLOY_TARGET=web@server:/var/www/kldigital/output/ (see docs/deployment.md)
 DEPLOY_TARGET ?=
+# Files readable by the web server whatever the local umask; extra options
+# (e.g. RSYNC_FLAGS='-e "ssh -p 2222"') go into RSYNC_FLAGS.
+RSYNC_CHMOD ?= --chmod=D755,F644
+RSYNC_FLAGS ?=
 
-.PHONY: install install-test build serve check test lint golden gates bench deploy clean
+.PHONY: install install-test build serve check test lint golden gates bench deploy deploy-target clean
 
 $(BIN)/kldigital-site: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -38,6 +43,24 @@ lint: install-test
 	$(BIN)/ruff check src tests
 	$(BIN)/ruff format --check src tests
 	$(BIN)/mypy
+
+# Build, then copy output/ to the server. --delete removes pages that no longer
+# exist; --delay-updates puts every changed file in place at the very end, so
+# visitors never see half a deployment. The tool's own bookkeeping stays home.
+deploy: deploy-target install
+	$(BIN)/kldigital-site build $(SITE_ARGS)
+	rsync -a --delete --delay-updates $(RSYNC_CHMOD) \
+		--exclude /.kldigital-manifest.json --exclude /.kldigital-journal \
+		--exclude '.*.kldigital-tmp' \
+		$(RSYNC_FLAGS) output/ $(DEPLOY_TARGET)
+
+deploy-target:
+	@if [ -z "$(DEPLOY_TARGET)" ]; then \
+		echo "make deploy: Bitte das Ziel angeben, z. B." >&2; \
+		echo "  make deploy DEPLOY_TARGET=web@server.example.org:/var/www/kldigital/output/" >&2; \
+		echo "(siehe docs/deployment.md)" >&2; \
+		exit 2; \
+	fi
 
 golden: install-test
 	$(BIN)/pytest -q tests/test_golden.py --update-golden

@@ -412,6 +412,8 @@ class ServeOptions:
     strict: bool = False
     polling: bool = False
     now: dt.datetime | None = None  # fixed clock (--now); None = real time at each build
+    jobs: int | None = None
+    use_cache: bool = True  # the incremental cache: a save re-renders only what it affects
     quiet: float = 0.15
 
 
@@ -519,6 +521,8 @@ class DevServer:
                 write=True,
                 strict=self.options.strict,
                 out_dir=self.site_dir,
+                jobs=self.options.jobs,
+                use_cache=self.options.use_cache,
             )
         except BuildFailed as failed:
             problems = list(failed.problems)
