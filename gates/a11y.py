@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-from gates.browser import DESKTOP, MOBILE, choose_pages
+from gates.browser import DESKTOP, FONTS_READY, MOBILE, choose_pages
 from gates.core import Finding, GateResult, Site
 from gates.links import UNKNOWN_PATH
 from gates.tools import find_axe_js
@@ -34,14 +34,18 @@ if TYPE_CHECKING:
 GATE = "a11y"
 AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
 PAGE_TIMEOUT_MS = 20_000
+AXE_TIMEOUT_MS = 90_000
 MAX_NODES_SHOWN = 3
 
 _AXE_RUN = """
-async (tags) => {
-  const result = await axe.run(document, {
+async ([tags, timeoutMs]) => {
+  // Playwright's evaluate has no timeout of its own: bound axe here.
+  const timeout = new Promise((_, reject) => setTimeout(
+    () => reject(new Error(`axe-core did not finish within ${timeoutMs} ms`)), timeoutMs));
+  const result = await Promise.race([timeout, axe.run(document, {
     runOnly: {type: "tag", values: tags},
     resultTypes: ["violations"],
-  });
+  })]);
   return result.violations.map((v) => ({
     id: v.id,
     impact: v.impact,
@@ -172,7 +176,7 @@ class _Checker:
     def run_axe(self, page: Page, site: Site, where: str) -> None:
         if not self.axe_version:
             self.axe_version = str(page.evaluate("() => axe.version"))
-        violations: list[dict[str, Any]] = page.evaluate(_AXE_RUN, AXE_TAGS)
+        violations: list[dict[str, Any]] = page.evaluate(_AXE_RUN, [AXE_TAGS, AXE_TIMEOUT_MS])
         for violation in violations:
             nodes = violation["nodes"]
             shown = "; ".join(n["target"] for n in nodes[:MAX_NODES_SHOWN])
@@ -233,7 +237,7 @@ class _Checker:
         events.reset(site.origin + path)
         try:
             page.goto(site.origin + path, wait_until="load")
-            page.evaluate("() => document.fonts.ready.then(() => true)")
+            page.evaluate(FONTS_READY)
             self.run_axe(page, site, where)
             if mobile:
                 self.check_reflow(page, site, where, MOBILE["width"])

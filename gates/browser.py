@@ -31,6 +31,8 @@ CHROMIUM_ARGS = [
     "--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE 127.0.0.1",
 ]
 LAUNCH_TIMEOUT_MS = 60_000
+#: Waits for web fonts, 5 s at most (Playwright's evaluate() never times out).
+FONTS_READY = "() => Promise.race([document.fonts.ready, new Promise(r => setTimeout(r, 5000))])"
 DESKTOP = {"width": 1280, "height": 800}
 MOBILE = {"width": 390, "height": 844}
 

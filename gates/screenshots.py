@@ -11,7 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from gates.browser import DESKTOP, MOBILE, pages_by_type
+from gates.browser import DESKTOP, FONTS_READY, MOBILE, pages_by_type
 from gates.core import Finding, GateResult, Site
 
 if TYPE_CHECKING:
@@ -63,7 +63,7 @@ def take_screenshots(site: Site, browser: Browser, out_dir: Path) -> GateResult:
                 target = out_dir / f"{name}-{label}.png"
                 try:
                     page.goto(site.origin + path, wait_until="load")
-                    page.evaluate("() => document.fonts.ready.then(() => true)")
+                    page.evaluate(FONTS_READY)
                     page.screenshot(path=str(target), full_page=True)
                 except Exception as exc:  # reported, the other shots still taken
                     findings.append(
