@@ -24,6 +24,7 @@ from kldigital_site.build import BuildResult, build
 from kldigital_site.config import SiteConfig, load_config
 from kldigital_site.errors import BuildFailed, SiteError
 from kldigital_site.output import remove_tree
+from kldigital_site.progress import BuildProgress
 from kldigital_site.scaffold import ScaffoldError, ScaffoldKind, create
 from kldigital_site.status import collect_status, format_status
 
@@ -170,7 +171,16 @@ def _run(options: dict[str, Any], *, write: bool) -> BuildResult:
     started = time.perf_counter()
     try:
         config = _load(options)
-        result = build(config, now=_now(), write=write, strict=options["strict"])
+        with BuildProgress() as progress:
+            result = build(
+                config,
+                now=_now(),
+                write=write,
+                strict=options["strict"],
+                jobs=options["jobs"],
+                use_cache=not options["no_cache"],
+                progress=progress,
+            )
     except BuildFailed as failed:
         _print_problems(failed.problems)
         errors = sum(1 for p in failed.problems if p.is_error)
@@ -239,6 +249,8 @@ def serve_command(**options: Any) -> None:
         strict=options["strict"],
         polling=options["poll"],
         now=_fixed_now(),
+        jobs=options["jobs"],
+        use_cache=not options["no_cache"],
     )
     try:
         server = DevServer(serve_options, on_build=_print_outcome, on_ready=_print_ready)
@@ -273,11 +285,12 @@ def _print_outcome(outcome: BuildOutcome) -> None:
             err=True,
         )
         return
-    _print_problems(outcome.result.warnings)
-    report = outcome.result.report
-    changed = f", {_number(len(report.written))} Dateien neu" if report is not None else ""
+    result = outcome.result
+    _print_problems(result.warnings)
+    written = len(result.report.written) if result.report is not None else 0
     click.echo(
-        f"[{stamp}] {outcome.reason}: {_number(outcome.result.pages)} Seiten{changed} "
+        f"[{stamp}] {outcome.reason}: {_number(result.pages)} Seiten, "
+        f"{_number(len(result.rendered))} neu erzeugt, {_number(written)} Dateien geschrieben "
         f"({seconds} s)."
     )
 

@@ -182,6 +182,8 @@ class TreeWriter:
         temporary = target.with_name(f".{target.name}.kldigital-tmp")
         published = self.out_dir / rel
         if self.published.files.get(rel) == digest and published.is_file():
+            if _same_file(published, target):
+                return  # rename() between two links to one file would do nothing at all
             _link_or_copy(published, temporary)
         elif data is not None:
             temporary.write_bytes(data)

@@ -94,8 +94,10 @@ def _fingerprint(state: _State, context_json: str, templates: tuple[str, ...]) -
 def _render_route(state: _State, route: Route) -> PageResult:
     path = route.output_path
     if route.kind in SPECIAL_KINDS:
+        # Cheap to make, so they are always made; only new bytes count as rendered.
         data = feeds.render_special(route.kind, state.site, state.views)
-        return PageResult(path, hashlib.sha256(data).hexdigest(), data, None)
+        digest = hashlib.sha256(data).hexdigest()
+        return PageResult(path, digest, None if state.on_disk.get(path) == digest else data, None)
     context = page_context(state.views, route)
     context_json = json.dumps(context, default=_json_default, sort_keys=True, ensure_ascii=False)
     previous = state.previous.get(path)

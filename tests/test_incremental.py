@@ -1,0 +1,241 @@
+"""Incremental builds, proven by counting work (Hugo ``AssertRenderCountPage``).
+
+After each kind of edit, exactly the pages that show what changed are rendered
+again, only changed files are rewritten, and the result is byte-for-byte what a
+clean build of the same input gives.
+"""
+
+from __future__ import annotations
+
+import random
+import re
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from kldigital_site.build import BuildResult, build
+from kldigital_site.config import load_config
+from tests.conftest import NOW, TEMPLATES, copy_fixture_site
+
+RELEASE = "content/presse/2025-08-26-digitale-sprechstunde.md"
+RELEASE_PAGE = "presse/digitale-sprechstunde/index.html"
+
+
+class Site:
+    """A copy of the full fixture site with its own templates, built with the cache."""
+
+    def __init__(self, tmp_path: Path) -> None:
+        self.root = copy_fixture_site("full", tmp_path / "site")
+        self.templates = tmp_path / "templates"
+        shutil.copytree(TEMPLATES, self.templates)
+        self.output = tmp_path / "out"
+
+    def build(
+        self, *, use_cache: bool = True, output: Path | None = None, jobs: int = 1
+    ) -> BuildResult:
+        config = load_config(self.root / "content", self.templates, output or self.output)
+        return build(config, now=NOW, jobs=jobs, use_cache=use_cache)
+
+    def edit(self, rel: str, change: Callable[[str], str]) -> None:
+        path = self.root / rel if rel.startswith("content/") else self.templates / rel
+        path.write_text(change(path.read_text(encoding="utf-8")), encoding="utf-8")
+
+    def pages_showing(self, result: BuildResult, item_key: str) -> set[str]:
+        """Every HTML page whose view lists the item (from the model, not hard-coded)."""
+        site = result.site
+        item = site.items[item_key]
+        config = site.config
+        pages = {item.url + "index.html"}
+        if (
+            item_key in site.releases[: config.home_releases]
+            or item_key in site.smart_city_projects
+        ):
+            pages.add("index.html")
+        for number, keys in enumerate(site.press_pages(), 1):
+            if item_key in keys:
+                pages.add(site.press_page_url(number) + "index.html")
+        for year, keys in site.years.items():
+            if item_key in keys:
+                pages.add(f"{config.sections.press}/{year}/index.html")
+        for slug in item.tag_slugs:
+            pages.add(f"{config.sections.topics}/{slug}/index.html")
+        for project in site.release_projects.get(item_key, ()):
+            pages.add(site.items[project].url + "index.html")
+        return pages
+
+
+def tree(folder: Path) -> dict[str, bytes]:
+    return {
+        p.relative_to(folder).as_posix(): p.read_bytes()
+        for p in sorted(folder.rglob("*"))
+        if p.is_file()
+        and not p.name.startswith(".kldigital")
+        # Pagefind's own filter files are not byte-stable across runs (see search.py).
+        and not p.relative_to(folder).as_posix().startswith("pagefind/")
+    }
+
+
+@pytest.fixture
+def site(tmp_path: Path) -> Site:
+    s = Site(tmp_path)
+    first = s.build()
+    assert first.report is not None and first.report.written
+    return s
+
+
+def test_nothing_changed_renders_and_writes_nothing(site: Site) -> None:
+    before = {p: p.stat().st_mtime_ns for p in site.output.rglob("*") if p.is_file()}
+    result = site.build()
+    assert result.rendered == frozenset()
+    assert result.report is not None
+    assert result.report.written == () and result.report.removed == ()
+    assert {p: p.stat().st_mtime_ns for p in site.output.rglob("*") if p.is_file()} == before
+
+
+def test_body_edit_renders_only_that_release(site: Site) -> None:
+    site.edit(RELEASE, lambda text: text + "\nEin neuer letzter Absatz.\n")
+    result = site.build()
+    # The feed carries the body, so it has new bytes too.
+    assert result.rendered == {RELEASE_PAGE, "presse/feed.xml"}
+    assert result.report is not None
+    html_written = {p for p in result.report.written if p.endswith(".html")}
+    assert html_written == {RELEASE_PAGE}
+
+
+def test_title_change_renders_the_release_and_every_page_that_lists_it(site: Site) -> None:
+    site.edit(
+        RELEASE,
+        lambda t: t.replace(
+            "title: Digitale Sprechstunde jeden Dienstag",
+            "title: Sprechstunde jetzt auch mittwochs",
+        ),
+    )
+    result = site.build()
+    key = "presse/2025-08-26-digitale-sprechstunde.md"
+    expected = site.pages_showing(result, key)
+    assert result.rendered - {"presse/feed.xml", "sitemap.xml"} == expected
+    page = (site.output / RELEASE_PAGE).read_text(encoding="utf-8")
+    assert "Sprechstunde jetzt auch mittwochs" in page
+    listing = (site.output / "themen/buergerbeteiligung/index.html").read_text(encoding="utf-8")
+    assert "Sprechstunde jetzt auch mittwochs" in listing
+
+
+def test_template_change_renders_exactly_the_pages_that_use_it(site: Site) -> None:
+    releases = {site_url + "index.html" for site_url in _urls(site, "press_release")}
+    site.edit("press_release.html", lambda t: t.replace("</article>", "</article>\n", 1))
+    result = site.build()
+    assert result.rendered == releases
+
+
+def test_base_template_change_renders_every_page(site: Site) -> None:
+    site.edit("base.html", lambda t: t.replace("</body>", "<!-- neu -->\n</body>", 1))
+    result = site.build()
+    html = {p.relative_to(site.output).as_posix() for p in site.output.rglob("*.html")}
+    assert result.rendered == html
+
+
+def test_deleted_release_disappears_from_every_list_and_its_files_are_removed(site: Site) -> None:
+    (site.root / RELEASE).unlink()
+    result = site.build()
+    assert result.report is not None
+    assert RELEASE_PAGE in result.report.removed
+    assert not (site.output / RELEASE_PAGE).exists()
+    for page in site.output.rglob("*"):
+        if page.is_file() and page.suffix in (".html", ".xml"):
+            assert "digitale-sprechstunde" not in page.read_text(encoding="utf-8"), page
+
+
+def test_incremental_build_equals_clean_build_after_each_edit(site: Site, tmp_path: Path) -> None:
+    rng = random.Random(4711)
+    edits = _edit_kinds(site, rng)
+    for step in range(12):
+        name, edit = rng.choice(edits)
+        edit()
+        site.build()
+        clean = tmp_path / f"clean-{step}"
+        site.build(use_cache=False, output=clean)
+        assert tree(site.output) == tree(clean), f"after edit {step}: {name}"
+
+
+def test_parallel_build_is_byte_identical_to_one_process(tmp_path: Path) -> None:
+    from bench.corpus import generate
+
+    root = generate(120, tmp_path / "corpus")
+    outputs = []
+    for jobs in (1, 2):
+        out = tmp_path / f"out-{jobs}"
+        config = load_config(root / "content", TEMPLATES, out)
+        build(config, now=NOW, jobs=jobs, use_cache=False)
+        outputs.append(tree(out))
+    assert outputs[0] == outputs[1]
+    assert len(outputs[0]) > 150
+
+
+def _urls(site: Site, kind: str) -> set[str]:
+    config = load_config(site.root / "content", site.templates, site.output)
+    from kldigital_site.build import build as run
+
+    result = run(config, now=NOW, write=False, jobs=1, use_cache=False)
+    return {route.url for route in result.site.routes if route.kind == kind}
+
+
+def _edit_kinds(site: Site, rng: random.Random) -> list[tuple[str, Callable[[], None]]]:
+    presse = site.root / "content/presse"
+    counter = iter(range(1000))
+
+    def files() -> list[Path]:
+        return sorted(p for p in presse.glob("*.md") if not p.name.startswith("2027"))
+
+    def retitle() -> None:
+        path = rng.choice(files())
+        text = path.read_text(encoding="utf-8")
+        path.write_text(
+            re.sub(
+                r"^title: .*$", f"title: Neuer Titel {next(counter)}", text, count=1, flags=re.M
+            ),
+            encoding="utf-8",
+        )
+
+    def append_body() -> None:
+        path = rng.choice(files())
+        path.write_text(
+            path.read_text(encoding="utf-8") + f"\nNachtrag {next(counter)}.\n", encoding="utf-8"
+        )
+
+    def delete() -> None:
+        candidates = [p for p in files() if "sprechstunde" not in p.name]
+        if len(candidates) > 4:
+            rng.choice(candidates).unlink()
+
+    def add() -> None:
+        n = next(counter)
+        (presse / f"2024-03-{1 + n % 28:02d}-neu-{n}.md").write_text(
+            f"---\ntitle: Neue Mitteilung {n}\ndate: 2024-03-{1 + n % 28:02d}\n"
+            f"tags: [Thema {n % 3}]\n---\nText {n} mit Link zur [Sprechstunde]"
+            "(2025-08-26-digitale-sprechstunde.md).\n",
+            encoding="utf-8",
+        )
+
+    def retag() -> None:
+        path = rng.choice(files())
+        text = path.read_text(encoding="utf-8")
+        path.write_text(
+            text.replace("---\n", f"---\ntags: [Neu {next(counter) % 2}]\n", 1)
+            if "\ntags:" not in text
+            else re.sub(r"^tags: .*$", "tags: [Umgestellt]", text, count=1, flags=re.M),
+            encoding="utf-8",
+        )
+
+    def template() -> None:
+        site.edit("partials/cards.html", lambda t: t + f"\n{{# {next(counter)} #}}\n")
+
+    return [
+        ("retitle", retitle),
+        ("append", append_body),
+        ("delete", delete),
+        ("add", add),
+        ("retag", retag),
+        ("template", template),
+    ]
