@@ -5,6 +5,7 @@ BIN := $(VENV)/bin
 SITE_ARGS ?=
 # make deploy DEPLOY_TARGET=web@server:/var/www/kldigital/output/ (see docs/deployment.md)
 DEPLOY_TARGET ?=
+BENCH_ARGS ?= --items 1000 --items 10000
 # Files readable by the web server whatever the local umask; extra options
 # (e.g. RSYNC_FLAGS='-e "ssh -p 2222"') go into RSYNC_FLAGS.
 RSYNC_CHMOD ?= --chmod=D755,F644
@@ -61,6 +62,13 @@ deploy-target:
 		echo "(siehe docs/deployment.md)" >&2; \
 		exit 2; \
 	fi
+
+# Quality gates (see gates/README.md): real validators, nginx, a browser.
+gates: install-test
+	$(BIN)/python -m gates
+
+bench: install
+	$(BIN)/python bench/run.py $(BENCH_ARGS)
 
 golden: install-test
 	$(BIN)/pytest -q tests/test_golden.py --update-golden

@@ -1,0 +1,195 @@
+"""``make bench``: how fast the build is at 1,000 and 10,000 items, against a floor.
+
+For each corpus size (bench/corpus.py, deterministic) it measures, as the
+median of several runs, each in a fresh process: a cold build (no output, no
+cache), a rebuild with nothing changed, a rebuild after editing one release's
+body, after changing one release's title and after changing the base
+template; and the peak memory of the largest build process. In the same run
+it measures the floor: rendering every Markdown body with plain
+Python-Markdown over the same number of processes. It prints each figure's
+ratio to the floor and writes a Markdown table to bench/RESULTS.md.
+
+    python bench/run.py --items 1000 --items 10000 --runs 3
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import resource
+import shutil
+import statistics
+import subprocess
+import sys
+import textwrap
+import time
+from dataclasses import dataclass, field
+from multiprocessing import Pool
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+REPO = HERE.parent
+sys.path.insert(0, str(REPO))
+
+from bench.corpus import generate  # noqa: E402
+
+
+@dataclass
+class Figures:
+    items: int
+    floor: float = 0.0
+    times: dict[str, float] = field(default_factory=dict)
+    memory_mb: float = 0.0
+
+
+def _render_one(body: str) -> int:
+    import markdown
+
+    return len(markdown.markdown(body))
+
+
+def _bodies(content: Path) -> list[str]:
+    bodies = []
+    for path in sorted(content.glob("*/*.md")):
+        text = path.read_text(encoding="utf-8")
+        bodies.append(text.split("\n---\n", 1)[1] if text.startswith("---\n") else text)
+    return bodies
+
+
+def measure_floor(content: Path, jobs: int) -> float:
+    bodies = _bodies(content)
+    started = time.perf_counter()
+    with Pool(jobs) as pool:
+        pool.map(_render_one, bodies, chunksize=64)
+    return time.perf_counter() - started
+
+
+def run_build(site: Path, templates: Path, output: Path, jobs: int) -> tuple[float, float]:
+    """Wall time and peak RSS (MB, largest process of the build) of one build in a fresh process."""
+    probe = textwrap.dedent(
+        """
+        import resource, subprocess, sys, time
+        started = time.perf_counter()
+        done = subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        elapsed = time.perf_counter() - started
+        if done.returncode != 0:
+            sys.stderr.write(done.stderr.decode()[-2000:])
+            sys.exit(done.returncode)
+        print(elapsed, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)
+        """
+    )
+    command = [
+        sys.executable, "-c", probe, sys.executable, "-m", "kldigital_site", "build",
+        "--content", str(site / "content"), "--templates", str(templates),
+        "--output", str(output), "--jobs", str(jobs),
+    ]
+    done = subprocess.run(command, capture_output=True, text=True, check=True, cwd=site)
+    elapsed, rss_kb = done.stdout.split()
+    return float(elapsed), int(rss_kb) / 1024
+
+
+def _edit(path: Path, old: str, new: str) -> None:
+    text = path.read_text(encoding="utf-8")
+    path.write_text(text.replace(old, new, 1), encoding="utf-8")
+
+
+def bench_size(items: int, runs: int, jobs: int, workdir: Path) -> Figures:
+    site = workdir / f"site-{items}"
+    print(f"== {items} Einträge: Korpus erzeugen …", flush=True)
+    generate(items, site)
+    templates = workdir / f"templates-{items}"
+    shutil.rmtree(templates, ignore_errors=True)
+    shutil.copytree(REPO / "templates", templates)
+    output = workdir / f"output-{items}"
+    figures = Figures(items)
+    memory: list[float] = []
+
+    floors = [measure_floor(site / "content", jobs) for _ in range(runs)]
+    figures.floor = statistics.median(floors)
+    print(f"   Untergrenze (nur Markdown, {jobs} Prozesse): {figures.floor:.2f} s", flush=True)
+
+    def timed(name: str, prepare: list, count: int) -> None:
+        samples = []
+        for i in range(count):
+            prepare[0](i)
+            elapsed, rss = run_build(site, templates, output, jobs)
+            samples.append(elapsed)
+            memory.append(rss)
+        figures.times[name] = statistics.median(samples)
+        print(f"   {name}: {figures.times[name]:.2f} s", flush=True)
+
+    def cold(_: int) -> None:
+        shutil.rmtree(output, ignore_errors=True)
+        shutil.rmtree(site / ".kldigital-cache", ignore_errors=True)
+
+    releases = sorted((site / "content" / "presse").glob("*.md"))
+
+    def body_edit(i: int) -> None:
+        path = releases[(i * 7919) % len(releases)]
+        path.write_text(path.read_text(encoding="utf-8") + f"\nNachtrag {i}.\n", encoding="utf-8")
+
+    def title_edit(i: int) -> None:
+        path = releases[(i * 104729) % len(releases)]
+        _edit(path, "title: \"", f"title: \"Geändert {i} ")
+
+    def template_edit(i: int) -> None:
+        _edit(templates / "base.html", "</body>", f"<!-- bench {i} -->\n</body>")
+
+    timed("kalt", [cold], runs)
+    timed("unverändert", [lambda i: None], max(runs, 3))
+    timed("Text geändert", [body_edit], max(runs, 3))
+    timed("Titel geändert", [title_edit], max(runs, 3))
+    timed("Basis-Template geändert", [template_edit], runs)
+    figures.memory_mb = max(memory)
+    print(f"   Spitzenspeicher (größter Prozess): {figures.memory_mb:.0f} MB", flush=True)
+    return figures
+
+
+def write_results(all_figures: list[Figures], jobs: int, path: Path) -> str:
+    names = list(all_figures[0].times)
+    lines = [
+        "# Benchmark results",
+        "",
+        f"Machine: {platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}; "
+        f"`--jobs {jobs}`; median of several runs per figure; written by `make bench`.",
+        "Floor: plain Python-Markdown over every body with the same number of processes, "
+        "measured in the same run. Memory: peak RSS of the largest build process.",
+        "",
+        "| items | figure | seconds | × floor |",
+        "|---:|---|---:|---:|",
+    ]
+    for f in all_figures:
+        lines.append(f"| {f.items} | floor (Markdown only) | {f.floor:.2f} | 1.00 |")
+        for name in names:
+            lines.append(f"| {f.items} | {name} | {f.times[name]:.2f} | {f.times[name] / f.floor:.2f} |")
+        lines.append(f"| {f.items} | peak memory | {f.memory_mb:.0f} MB | |")
+    if len(all_figures) > 1:
+        small, large = all_figures[0], all_figures[-1]
+        lines += ["", f"Scaling {small.items} → {large.items} items (×{large.items // small.items}):", ""]
+        for name in names:
+            lines.append(f"- {name}: ×{large.times[name] / small.times[name]:.1f}")
+    text = "\n".join(lines) + "\n"
+    path.write_text(text, encoding="utf-8")
+    return text
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--items", type=int, action="append", help="corpus size (repeatable)")
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1)
+    parser.add_argument("--workdir", type=Path, default=HERE / "work")
+    parser.add_argument("--results", type=Path, default=HERE / "RESULTS.md")
+    args = parser.parse_args()
+    sizes = args.items or [1000, 10000]
+    args.workdir.mkdir(parents=True, exist_ok=True)
+    figures = [bench_size(n, args.runs, args.jobs, args.workdir) for n in sorted(sizes)]
+    print()
+    print(write_results(figures, args.jobs, args.results))
+    print(json.dumps({f.items: {"floor": f.floor, **f.times, "memory_mb": f.memory_mb} for f in figures}))
+
+
+if __name__ == "__main__":
+    main()
