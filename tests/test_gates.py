@@ -151,7 +151,7 @@ def test_clean_site_passes_a11y(a11y_result: GateResult) -> None:
 @pytest.mark.browser
 def test_summary_lines_on_the_clean_site(served: list[Site], a11y_result: GateResult) -> None:
     clean = [s for s in served if s.name == "clean"]
-    assert html.check_html(clean).summary_line.startswith("html: 0 errors in 7 files")
+    assert html.check_html(clean).summary_line.startswith("html: 0 errors in 8 files")
     assert links.check_links(clean).summary_line.startswith(
         "links: 0 broken, 0 orphans; 404 page ok"
     )
@@ -159,7 +159,7 @@ def test_summary_lines_on_the_clean_site(served: list[Site], a11y_result: GateRe
     assert feeds.check_sitemap(clean).summary_line.startswith("sitemap: 0 problems")
     # The fixture's summary line is the one of its run over the clean site.
     assert a11y_result.summary_line.startswith(
-        "a11y: 0 violations on 7 pages at 1280 px and 390 px"
+        "a11y: 0 violations on 8 pages at 1280 px and 390 px"
     )
 
 
