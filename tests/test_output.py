@@ -298,9 +298,19 @@ def test_same_input_gives_byte_identical_output(tmp_path: Path) -> None:
     build_site_at(second_root, output=tmp_path / "ausgabe 2")
     first, second = file_tree(tmp_path / "out1"), file_tree(tmp_path / "ausgabe 2")
     assert len(first) > 40
-    assert first == second
+    assert len(first) == len(second)
+    stable = {rel: data for rel, data in first.items() if not _pagefind_unstable(rel)}
+    assert stable == {rel: data for rel, data in second.items() if not _pagefind_unstable(rel)}
     for data in first.values():
         assert str(tmp_path).encode() not in data
+
+
+def _pagefind_unstable(rel: str) -> bool:
+    """Pagefind 1.5 orders filter values by a per-process random hash (see search.py), so its
+    filter chunks, the meta file and the entry file naming them differ from run to run."""
+    return rel.startswith("pagefind/filter/") or (
+        rel.startswith("pagefind/pagefind") and rel.endswith((".pf_meta", "-entry.json"))
+    )
 
 
 # --- sub-path: every internal URL resolves, every page is reachable ---------------------
@@ -368,8 +378,10 @@ def test_every_page_is_reachable_from_the_home_page(fixture: str, tmp_path: Path
     queue = deque(["index.html"])
     while queue:
         current = out / queue.popleft()
-        for tag, _attr, url in page_urls(current):
-            if tag != "a" or is_external(url) or not url.startswith(base_path):
+        for tag, attr, url in page_urls(current):
+            # Links, and forms that navigate with GET (the search box in the header).
+            followed = (tag, attr) in (("a", "href"), ("form", "action"))
+            if not followed or is_external(url) or not url.startswith(base_path):
                 continue
             target = target_file(out, url.removeprefix(base_path))
             rel = target.relative_to(out).as_posix()
@@ -432,5 +444,9 @@ def test_build_after_clean_starts_afresh(make_site: MakeSite, tmp_path: Path) ->
     first = file_tree(out)
     assert run_cli("clean", "--content", root / "content", "--output", out).exit_code == 0
     build_site_at(root, output=out, now=NOW)
-    assert file_tree(out) == first
+    again = file_tree(out)
+    assert len(again) == len(first)
+    assert {k: v for k, v in again.items() if not _pagefind_unstable(k)} == {
+        k: v for k, v in first.items() if not _pagefind_unstable(k)
+    }
     assert os.path.isfile(out / MANIFEST_NAME)
