@@ -169,6 +169,16 @@ def test_build_interrupted_while_writing_leaves_old_output(
     assert tree_state(out) == before
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out", "site"]
 
+    # The next build must not trust anything the interrupted one left half done.
+    monkeypatch.undo()
+    build_site_at(root, output=out)
+    build_site_at(root, output=tmp_path / "fresh")
+    rebuilt, fresh = file_tree(out), file_tree(tmp_path / "fresh")
+    assert sorted(rebuilt) == sorted(fresh)
+    assert {k: v for k, v in rebuilt.items() if not _pagefind_unstable(k)} == {
+        k: v for k, v in fresh.items() if not _pagefind_unstable(k)
+    }
+
 
 def test_deleted_press_release_leaves_no_trace(make_site: MakeSite, tmp_path: Path) -> None:
     root = make_site(
