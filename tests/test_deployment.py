@@ -1,0 +1,66 @@
+"""Deployment: the documented server configurations and ``make deploy``.
+
+examples/nginx.conf must stay the template the quality gates serve every build
+with (gates/nginx.conf.template), filled in; ``make deploy`` must refuse to run
+without a target before it builds anything.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import REPO
+
+EXAMPLE_VALUES = {
+    "listen": "80",
+    "server_name": "www.herzlich-digital.de",
+    "root": "/var/www/kldigital/output",
+    "base_path": "/",
+}
+
+
+def _server_block(text: str) -> str:
+    return text[text.index("\nserver {") + 1 :]
+
+
+def test_nginx_example_is_the_gates_template_filled_in() -> None:
+    template = (REPO / "gates" / "nginx.conf.template").read_text(encoding="utf-8")
+    for key, value in EXAMPLE_VALUES.items():
+        template = template.replace("{{" + key + "}}", value)
+    example = (REPO / "examples" / "nginx.conf").read_text(encoding="utf-8")
+    assert _server_block(example) == _server_block(template), (
+        "examples/nginx.conf differs from gates/nginx.conf.template: regenerate the "
+        "example's server block from the template with the values in its header"
+    )
+
+
+def test_apache_example_covers_what_nginx_does() -> None:
+    apache = (REPO / "examples" / "apache.conf").read_text(encoding="utf-8")
+    for needle in (
+        "ErrorDocument 404 /404.html",
+        'Header set Cache-Control "no-cache"',
+        '<LocationMatch "^/(assets|medien)/">',
+        "max-age=604800",
+        "application/atom+xml",
+        "nosniff",
+        "DirectoryIndex index.html",
+        "Alias /sub/",  # the documented sub-path variant
+    ):
+        assert needle in apache
+
+
+@pytest.mark.skipif(shutil.which("make") is None, reason="make is not installed")
+def test_make_deploy_without_target_fails_before_building(tmp_path: Path) -> None:
+    result = subprocess.run(
+        ["make", "--no-print-directory", "-C", str(REPO), "deploy", "DEPLOY_TARGET="],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode != 0
+    assert "DEPLOY_TARGET=" in result.stderr and "Bitte das Ziel angeben" in result.stderr
+    assert "kldigital-site build" not in result.stdout  # nothing was built
