@@ -8,32 +8,36 @@ failed check of our own:
   whose target is (in) `<main>`, and activating it must move focus there
   (focus lands in the target, or the next Tab does),
 * `reflow` (WCAG 1.4.10): at 390 px the page must not scroll sideways,
-* `script-error`: an uncaught JavaScript exception while the page loads,
+* `script-error`: an uncaught JavaScript exception or a console error while
+  the page loads,
 * `failed-request`: a same-origin request the page makes answering >= 400.
 
-Every page type of the content model is visited (a few pages of each, and
-the 404 page at an unknown URL) at 1280 px and at 390 px (a phone: touch,
+Every page type of the content model is visited (a few pages of each, the
+404 page at an unknown URL, and the search page with a query, once its
+script has shown the results) at 1280 px and at 390 px (a phone: touch,
 mobile viewport).
 """
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-from gates.browser import DESKTOP, FONTS_READY, MOBILE, choose_pages
+from gates.browser import DESKTOP, FONTS_READY, MOBILE, choose_pages, search_results_target
 from gates.core import Finding, GateResult, Site
 from gates.links import UNKNOWN_PATH
 from gates.tools import find_axe_js
 
 if TYPE_CHECKING:
-    from playwright.sync_api import Browser, Page, Request, Response
+    from playwright.sync_api import Browser, ConsoleMessage, Page, Request, Response
 
 GATE = "a11y"
 AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
 PAGE_TIMEOUT_MS = 20_000
+SETTLE_TIMEOUT_MS = 10_000
 AXE_TIMEOUT_MS = 90_000
 MAX_NODES_SHOWN = 3
 
@@ -136,6 +140,11 @@ class _PageEvents:
         self.failed.clear()
         self.external.clear()
 
+    def on_console(self, message: ConsoleMessage) -> None:
+        # Failed loads are reported precisely by on_response/on_request_failed.
+        if message.type == "error" and not message.text.startswith("Failed to load resource"):
+            self.errors.append(f"console error: {message.text[:200]}")
+
     def on_page_error(self, error: Any) -> None:
         self.errors.append(str(error).splitlines()[0][:200] if str(error) else repr(error))
 
@@ -233,10 +242,15 @@ class _Checker:
     def check_page(
         self, page: Page, events: _PageEvents, site: Site, path: str, label: str, mobile: bool
     ) -> None:
+        from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
         where = f"{path} @{label}"
         events.reset(site.origin + path)
         try:
             page.goto(site.origin + path, wait_until="load")
+            if "?" in path:  # results made by script: let it fetch and render them
+                with contextlib.suppress(PlaywrightTimeout):
+                    page.wait_for_load_state("networkidle", timeout=SETTLE_TIMEOUT_MS)
             page.evaluate(FONTS_READY)
             self.run_axe(page, site, where)
             if mobile:
@@ -266,6 +280,9 @@ def check_a11y(
     kinds: set[str] = set()
     for site in sites:
         targets = choose_pages(site, per_type)
+        search = search_results_target(site)
+        if search:
+            targets.append(("search_results", search))
         targets.append(("not_found", site.base_path + UNKNOWN_PATH))
         if only:
             targets = [(kind, path) for kind, path in targets if path in only]
@@ -288,6 +305,7 @@ def check_a11y(
                 page = context.new_page()
                 events = _PageEvents(site.origin)
                 page.on("pageerror", events.on_page_error)
+                page.on("console", events.on_console)
                 page.on("response", events.on_response)
                 page.on("requestfailed", events.on_request_failed)
                 for _kind, path in targets:

@@ -11,6 +11,7 @@ import re
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING
+from urllib.parse import quote
 
 from gates.core import Site
 from gates.tools import find_chromium
@@ -141,3 +142,24 @@ def choose_pages(site: Site, per_type: int) -> list[tuple[str, str]]:
             covered |= features.pop(best)
         chosen.extend((kind, path) for path in picked)
     return chosen
+
+
+def search_results_target(site: Site) -> str | None:
+    """`/suche/?q=<word>` for a word from a page title, when the site has a search
+    page: the results are made by script, so they need a look of their own."""
+    groups = pages_by_type(site)
+    if not groups.get("search"):
+        return None
+    pages = site.pages()
+    for kind in ("project", "press_release", "page"):
+        for path in groups.get(kind, []):
+            html = pages[path].read_text(encoding="utf-8", errors="replace")
+            match = re.search(r"<h1[^>]*>(.*?)</h1>", html, re.DOTALL)
+            words = (
+                re.findall(r"[^\W\d_]{5,}", re.sub(r"<[^>]+>", " ", match.group(1)))
+                if match
+                else []
+            )
+            if words:
+                return f"{groups['search'][0]}?q={quote(max(words, key=len))}"
+    return None

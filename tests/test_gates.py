@@ -18,7 +18,13 @@ from typing import TYPE_CHECKING
 
 import pytest
 from gates import a11y, feeds, html, links, tools
-from gates.browser import choose_pages, launch, page_type, representatives
+from gates.browser import (
+    choose_pages,
+    launch,
+    page_type,
+    representatives,
+    search_results_target,
+)
 from gates.core import Finding, GateResult, Site, is_noindex
 from gates.server import ServerError, render_server_block, serve
 
@@ -34,6 +40,7 @@ A11Y_CASES = {
     "skip-link-not-first": "/",
     "wide-page": "/impressum/",
     "script-error": "/",
+    "console-error": "/impressum/",
 }
 
 
@@ -159,7 +166,7 @@ def test_summary_lines_on_the_clean_site(served: list[Site], a11y_result: GateRe
     assert feeds.check_sitemap(clean).summary_line.startswith("sitemap: 0 problems")
     # The fixture's summary line is the one of its run over the clean site.
     assert a11y_result.summary_line.startswith(
-        "a11y: 0 violations on 8 pages at 1280 px and 390 px"
+        "a11y: 0 violations on 9 pages at 1280 px and 390 px"
     )
 
 
@@ -251,6 +258,13 @@ def test_a11y_gate_reports_a_script_error(a11y_result: GateResult) -> None:
     found = of(a11y_result, "script-error")
     assert found and {f.rule for f in found} == {"script-error"}
     assert any("undefinedFunctionOfTheTheme" in f.message for f in found)
+
+
+@pytest.mark.browser
+def test_a11y_gate_reports_a_console_error(a11y_result: GateResult) -> None:
+    found = of(a11y_result, "console-error")
+    assert {f.rule for f in found} == {"script-error"}
+    assert {f.message for f in found} == {"console error: Suche nicht verfügbar: kein Index"}
 
 
 @pytest.mark.browser
@@ -415,3 +429,10 @@ def test_chosen_pages_cover_every_feature_of_a_type(tmp_path: Path) -> None:
         ("project", "/projekte/d/"),
         ("project", "/projekte/b/"),
     ]
+
+
+def test_search_results_are_visited_with_a_word_from_a_title(tmp_path: Path) -> None:
+    site = make_tree("clean", tmp_path)
+    assert search_results_target(site) == "/suche/?q=Beispielprojekt"
+    shutil.rmtree(site.root / "suche")
+    assert search_results_target(site) is None
