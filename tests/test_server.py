@@ -3,6 +3,7 @@ state, and the whole dev server (real watcher, real builds) on a free port."""
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import re
 import threading
@@ -11,6 +12,7 @@ import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -417,3 +419,33 @@ def test_swap_files_do_not_trigger_a_build(running: Running) -> None:
     (running.root / "content/presse/.2024-05-02-erste-mitteilung.md.swp").write_bytes(b"x")
     (running.root / "content/presse/4913").write_bytes(b"")
     assert running.server.state.wait_newer(before, 0.8).state == before
+
+
+def test_an_embargo_that_ends_while_serving_loses_its_banner(tmp_path: Path) -> None:
+    # The real clock this time: the server rebuilds by itself when the time comes.
+    root = copy_fixture_site("minimal", tmp_path / "site")
+    berlin = ZoneInfo("Europe/Berlin")
+    goes_live = (dt.datetime.now(berlin) + dt.timedelta(seconds=3)).replace(microsecond=0)
+    _write(
+        root,
+        {
+            f"content/presse/{goes_live:%Y-%m-%d}-gleich.md": "---\ntitle: Gleich\n"
+            f"date: {goes_live:%Y-%m-%d %H:%M:%S}\n---\nText.\n"
+        },
+    )
+    options = ServeOptions(content_dir=root / "content", templates_dir=TEMPLATES, port=0)
+    ready = threading.Event()
+    server = DevServer(options, on_ready=lambda url: ready.set())
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        assert ready.wait(30)
+        running = Running(server, root)
+        assert "Sperrfrist bis" in running.get("/presse/gleich/")[1]
+        running.wait_for(
+            lambda: "Sperrfrist bis" not in running.get("/presse/gleich/")[1],
+            "the banner to go at the embargo time",
+        )
+    finally:
+        server.stop()
+        thread.join(10)
