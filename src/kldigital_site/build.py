@@ -175,7 +175,7 @@ def _build(
             )
         for output in copied_files(site):
             writer.add_output(output)
-        for output in _search_index(site, writer):
+        for output in _search_index(site, writer, use_cache=cache is not None):
             writer.add_output(output)
         lap("search")
         report = writer.commit()
@@ -201,14 +201,14 @@ def _build(
     )
 
 
-def _search_index(site: Site, writer: TreeWriter) -> list[Output]:
+def _search_index(site: Site, writer: TreeWriter, *, use_cache: bool) -> list[Output]:
     """The search bundle, from the pages as they were just staged."""
     pages = [
         Output(route.output_path, writer.staged_path(route.output_path).read_bytes())
         for route in site.routes
         if route.kind in search.INDEXED_KINDS
     ]
-    return search.build_search_index(site, pages)
+    return search.build_search_index(site, pages, use_cache=use_cache)
 
 
 def _fail_if_strict(strict: bool, warnings: list[SiteError]) -> None:

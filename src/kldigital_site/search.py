@@ -32,16 +32,17 @@ from __future__ import annotations
 import asyncio
 import base64
 import binascii
+import concurrent.futures
 import hashlib
 import json
 import logging
 import os
 import tempfile
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Coroutine, Mapping, Sequence
 from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
-from typing import Any, cast
+from typing import Any, TypeVar, cast
 
 from pagefind.index import IndexConfig
 from pagefind.service import PagefindService
@@ -52,6 +53,7 @@ from kldigital_site.model import Route, Site
 from kldigital_site.output import Output
 
 log = logging.getLogger(__name__)
+_T = TypeVar("_T")
 
 BUNDLE_DIR = "pagefind"
 CACHE_SUBDIR = Path(".kldigital-cache") / "search"
@@ -120,7 +122,11 @@ def _is_indexed(site: Site, route: Route) -> bool:
 
 
 def build_search_index(
-    site: Site, outputs: Sequence[Output], *, cache_dir: Path | None = None
+    site: Site,
+    outputs: Sequence[Output],
+    *,
+    use_cache: bool = True,
+    cache_dir: Path | None = None,
 ) -> list[Output]:
     """The Pagefind bundle for a build that holds every rendered page in ``outputs``.
 
@@ -129,7 +135,7 @@ def build_search_index(
     """
     html = {o.path: o.data for o in outputs if o.data is not None}
     digests = {path: hashlib.sha256(data).hexdigest() for path, data in html.items()}
-    return search_index(site, digests, html.__getitem__, cache_dir=cache_dir)
+    return search_index(site, digests, html.__getitem__, use_cache=use_cache, cache_dir=cache_dir)
 
 
 def search_index(
@@ -137,6 +143,7 @@ def search_index(
     digests: Mapping[str, str],
     read: Callable[[str], bytes],
     *,
+    use_cache: bool = True,
     cache_dir: Path | None = None,
 ) -> list[Output]:
     """The Pagefind bundle as ``Output``s under ``pagefind/``.
@@ -145,17 +152,19 @@ def search_index(
     its bytes; ``read(path)`` returns those bytes. Pages are only read when the
     index has to be rebuilt, so a build that renders nothing new (a render
     cache) costs no reading at all. ``cache_dir`` defaults to
-    ``<site root>/.kldigital-cache/search``. Raises ``BuildFailed`` when
+    ``<site root>/.kldigital-cache/search``; ``use_cache=False`` (``--no-cache``)
+    neither reads nor writes it. Raises ``BuildFailed`` when
     Pagefind is missing or fails; the problem names the content file whose page
     it rejected.
     """
     pages = [p for p in search_pages(site) if p.output_path in digests]
     folder = cache_dir if cache_dir is not None else site.config.root / CACHE_SUBDIR
     key = _cache_key([(p.url, digests[p.output_path]) for p in pages])
-    files = _read_cache(folder, key)
+    files = _read_cache(folder, key) if use_cache else None
     if files is None:
         files = run_pagefind([(p, read(p.output_path).decode("utf-8")) for p in pages])
-        _write_cache(folder, key, files)
+        if use_cache:
+            _write_cache(folder, key, files)
     else:
         log.debug("search index unchanged: %d files from the cache", len(files))
     return [Output(f"{BUNDLE_DIR}/{path}", data) for path, data in sorted(files.items())]
@@ -164,7 +173,7 @@ def search_index(
 def run_pagefind(pages: Sequence[tuple[SearchPage, str]]) -> dict[str, bytes]:
     """Index (page, HTML) pairs with Pagefind; returns the bundle files by path in ``pagefind/``."""
     try:
-        files = asyncio.run(asyncio.wait_for(_index(pages), TIMEOUT_SECONDS))
+        files = _run_in_own_loop(lambda: asyncio.wait_for(_index(pages), TIMEOUT_SECONDS))
     except _PageProblem as problem:
         raise _failed(f"Pagefind lehnt die Seite ab: {problem}", problem.origin) from problem
     except FileNotFoundError as exc:
@@ -177,6 +186,21 @@ def run_pagefind(pages: Sequence[tuple[SearchPage, str]]) -> dict[str, bytes]:
     except (OSError, _ServiceDied, ValueError, KeyError, RuntimeError) as exc:
         raise _failed(f"Pagefind ist fehlgeschlagen: {exc}") from exc
     return {path: data for path, data in files.items() if not path.startswith(_UNUSED_PREFIXES)}
+
+
+def _run_in_own_loop(make: Callable[[], Coroutine[Any, Any, _T]]) -> _T:
+    """Run a coroutine to completion from synchronous code.
+
+    When this thread already runs an event loop (an async caller, Playwright's
+    sync API in the tests, a notebook), ``asyncio.run`` refuses; Pagefind's
+    client then gets a thread and a loop of its own.
+    """
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.run(make())
+    with concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="pagefind") as pool:
+        return pool.submit(lambda: asyncio.run(make())).result()
 
 
 def _failed(message: str, path: str = _PROBLEM_PATH) -> BuildFailed:
