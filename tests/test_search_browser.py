@@ -1,0 +1,365 @@
+"""Issue 5: the search page in real Chromium (Debian's, driven by Playwright).
+
+Builds the sample site (content/) at the server root and the full fixture site
+under /sub/, serves both with the standard library on 127.0.0.1 and searches
+them as a visitor would: German words and their inflected forms, the filters,
+?q= in the address, the header field, no JavaScript, drafts. Every page is
+served with a strict Content-Security-Policy (as meta tag if the templates
+lack one, and as header, which also binds Pagefind's web worker); a request
+to any other host or a CSP violation fails the test. If the quality gates'
+axe-core is installed (gates/node_modules), the page must have no WCAG 2.1 A/AA
+violations.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import re
+import shutil
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+
+from kldigital_site.build import build
+from kldigital_site.config import load_config
+from tests.conftest import FIXTURES, NOW, REPO, TEMPLATES
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Browser, Page
+
+pytestmark = pytest.mark.browser
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE 127.0.0.1",
+]
+# What the search needs beyond a plain strict policy: 'wasm-unsafe-eval' for
+# Pagefind's WebAssembly, connect-src 'self' for its index files, worker-src
+# 'self' for its web worker.
+CSP = (
+    "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; style-src 'self'; "
+    "img-src 'self' data:; connect-src 'self'; worker-src 'self'; object-src 'none'; "
+    "base-uri 'none'; form-action 'self'"
+)
+AXE = REPO / "gates" / "node_modules" / "axe-core" / "axe.min.js"
+AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
+TIMEOUT_MS = 15_000
+
+
+@dataclass
+class Served:
+    url: str  # site root, e.g. http://127.0.0.1:4711/sub/
+    out: Path
+    requests: list[str] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+
+
+def _templates_with_csp(target: Path) -> Path:
+    """The project's templates, with the CSP as meta tag if base.html has none."""
+    shutil.copytree(TEMPLATES, target)
+    base = target / "base.html"
+    html = base.read_text(encoding="utf-8")
+    if "Content-Security-Policy" not in html:
+        tag = f'<meta http-equiv="Content-Security-Policy" content="{CSP}">'
+        html = html.replace('<meta charset="utf-8">', f'<meta charset="utf-8">\n{tag}', 1)
+        assert tag in html, "base.html has no <meta charset> to put the CSP after"
+        base.write_text(html, encoding="utf-8")
+    return target
+
+
+class _Handler(SimpleHTTPRequestHandler):
+    def end_headers(self) -> None:
+        self.send_header("Content-Security-Policy", CSP)
+        super().end_headers()
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+
+@contextlib.contextmanager
+def _serve(www: Path) -> Iterator[int]:
+    server = ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(_Handler, directory=str(www)))
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield server.server_address[1]
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def _build(content: Path, templates: Path, out: Path, base_url: str) -> None:
+    config = load_config(content, templates, out, base_url=base_url)
+    build(config, now=NOW, use_cache=False)
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    if not CHROMIUM.is_file():
+        pytest.fail(f"{CHROMIUM} is missing: install Debian's chromium (apt-get install chromium)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            yield launched
+        finally:
+            launched.close()
+
+
+@pytest.fixture(scope="module")
+def www(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, int]]:
+    """One server: the sample site at /, the full fixture site at /sub/."""
+    work = tmp_path_factory.mktemp("search-browser")
+    templates = _templates_with_csp(work / "templates")
+    www = work / "www"
+    _build(REPO / "content", templates, www, "https://www.example.org/")
+    full = work / "full"
+    shutil.copytree(FIXTURES / "sites" / "full", full)
+    _build(full / "content", templates, www / "sub", "https://example.org/sub/")
+    with _serve(www) as port:
+        yield www, port
+
+
+@pytest.fixture(scope="module")
+def sample(www: tuple[Path, int]) -> Served:
+    root, port = www
+    return Served(f"http://127.0.0.1:{port}/", root)
+
+
+@pytest.fixture(scope="module")
+def subpath(www: tuple[Path, int]) -> Served:
+    root, port = www
+    return Served(f"http://127.0.0.1:{port}/sub/", root / "sub")
+
+
+@pytest.fixture
+def page(browser: Browser) -> Iterator[Page]:
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    opened = context.new_page()
+    seen: list[str] = []
+    problems: list[str] = []
+    opened.on("request", lambda request: seen.append(request.url))
+    opened.on("pageerror", lambda error: problems.append(f"script error: {error}"))
+    opened.on(
+        "console",
+        lambda message: (
+            problems.append(f"console: {message.text}")
+            if message.type == "error" or "Content Security Policy" in message.text
+            else None
+        ),
+    )
+    yield opened
+    context.close()
+    foreign = [url for url in seen if urlsplit(url).hostname not in ("127.0.0.1", None)]
+    assert not foreign, f"requests to other hosts: {foreign}"
+    assert not problems, "\n".join(problems)
+
+
+def _search(page: Page, url: str) -> list[dict[str, str]]:
+    """Open a search URL and wait for the result count to be announced."""
+    page.goto(url)
+    return _results(page)
+
+
+def _results(page: Page) -> list[dict[str, str]]:
+    status = page.locator("[data-search-status]")
+    status.filter(has_text=re.compile(r"Treffer")).wait_for(timeout=TIMEOUT_MS)
+    page.wait_for_function(
+        "() => !document.querySelector('[data-search-results]').hasAttribute('aria-busy')",
+        timeout=TIMEOUT_MS,
+    )
+    return page.eval_on_selector_all(
+        ".search-result",
+        """items => items.map(item => ({
+            title: item.querySelector('.search-result-title a').textContent,
+            href: item.querySelector('.search-result-title a').getAttribute('href'),
+            meta: (item.querySelector('.search-result-meta') || {textContent: ''}).textContent,
+            excerpt: item.querySelector('.search-result-excerpt').innerHTML,
+        }))""",
+    )
+
+
+def test_dritte_finds_the_project_dritte_orte(page: Page, sample: Served) -> None:
+    results = _search(page, sample.url + "suche/?q=Dritte")
+    titles = [r["title"] for r in results]
+    assert titles[0] == "Dritte Orte", titles
+    first = results[0]
+    assert first["href"] == "/projekte/dritte-orte/"
+    assert "Projekt" in first["meta"] and "Smart City" in first["meta"]
+    assert "<mark>Dritte</mark>" in first["excerpt"]
+    assert page.locator("#suchbegriff").input_value() == "Dritte"
+    assert "für „Dritte“" in page.locator("[data-search-status]").inner_text()
+
+
+def test_an_inflected_form_finds_its_page(page: Page, sample: Served) -> None:
+    # The profile says "Treffpunkt" and "Treffpunkte", never "Treffpunkten".
+    source = (REPO / "content" / "projekte" / "dritte-orte.md").read_text(encoding="utf-8")
+    assert "Treffpunkte" in source and "Treffpunkten" not in source
+    results = _search(page, sample.url + "suche/?q=Treffpunkten")
+    assert "Dritte Orte" in [r["title"] for r in results]
+    # ... and a singular finds the plural: "Workshop" → "Workshops".
+    assert re.search(r"\bWorkshop\b", source) is None and "Workshops" in source
+    assert "Dritte Orte" in [r["title"] for r in _search(page, sample.url + "suche/?q=Workshop")]
+
+
+def test_the_smart_city_filter_narrows_to_smart_city_projects(page: Page, sample: Served) -> None:
+    everything = _search(page, sample.url + "suche/?q=Stadt")
+    page.get_by_label("Nur Smart-City-Projekte").check()
+    page.wait_for_function(
+        "() => location.search.includes('smart_city=Smart+City')", timeout=TIMEOUT_MS
+    )
+    narrowed = _results(page)
+    smart_city = {
+        "/projekte/dialog-zivilgesellschaft/",
+        "/projekte/dritte-orte/",
+        "/projekte/lokaler-lieferdienst/",
+    }
+    assert narrowed, "some Smart-City projects mention the city"
+    assert len(narrowed) < len(everything)
+    for result in narrowed:
+        assert result["href"] in smart_city, result
+        assert "Smart City" in result["meta"] and "Projekt" in result["meta"]
+    # Only the filter, no word: every Smart-City project, nothing else.
+    only_filter = _search(page, sample.url + "suche/?smart_city=Smart+City")
+    assert {r["href"] for r in only_filter} == smart_city
+
+
+def test_type_and_topic_filters(page: Page, sample: Served) -> None:
+    results = _search(page, sample.url + "suche/?q=Innenstadt&typ=Pressemitteilung")
+    assert results and all("Pressemitteilung" in r["meta"] for r in results)
+    assert page.get_by_label(re.compile("^Pressemitteilungen")).is_checked()
+    topic = _search(page, sample.url + "suche/?thema=Beteiligung")
+    assert "Dritte Orte" in [r["title"] for r in topic]
+
+
+def test_a_drafts_unique_word_finds_nothing(page: Page, sample: Served) -> None:
+    # "Kolibri" occurs only in the draft. (A compound such as "aufbereitet",
+    # also unique to it, would find "auf" elsewhere: Pagefind splits German
+    # compounds into words it knows.)
+    draft = REPO / "content" / "presse" / "2026-10-12-neue-online-dienste-der-stadtverwaltung.md"
+    assert "draft: true" in draft.read_text(encoding="utf-8")
+    assert "Kolibri" in draft.read_text(encoding="utf-8")
+    others = [p for p in (REPO / "content").rglob("*.md") if p != draft]
+    assert not any("Kolibri" in p.read_text(encoding="utf-8") for p in others)
+    assert _search(page, sample.url + "suche/?q=Kolibri") == []
+    assert "Keine Treffer" in page.locator("[data-search-status]").inner_text()
+
+
+def test_typing_updates_the_address_for_linking(page: Page, sample: Served) -> None:
+    page.goto(sample.url + "suche/")
+    page.locator("#suchbegriff").wait_for(state="visible", timeout=TIMEOUT_MS)
+    history = page.evaluate("history.length")
+    page.locator("#suchbegriff").fill("Orte")
+    page.wait_for_function("() => location.search === '?q=Orte'", timeout=TIMEOUT_MS)
+    assert _results(page)[0]["title"] == "Dritte Orte"
+    assert page.evaluate("history.length") == history, "replaceState, not a new entry"
+
+
+def test_the_header_field_leads_to_the_search(page: Page, sample: Served) -> None:
+    page.goto(sample.url)
+    field = page.get_by_role("search", name="Website durchsuchen").get_by_label("Suche")
+    field.fill("Dritte")
+    field.press("Enter")
+    page.wait_for_url(re.compile(r"/suche/\?q=Dritte$"), timeout=TIMEOUT_MS)
+    assert _results(page)[0]["title"] == "Dritte Orte"
+
+
+def test_without_javascript_the_page_points_to_the_lists(browser: Browser, sample: Served) -> None:
+    context = browser.new_context(java_script_enabled=False)
+    try:
+        page = context.new_page()
+        page.goto(sample.url + "suche/?q=Dritte")
+        fallback = page.locator("[data-search-fallback]")
+        assert fallback.is_visible()
+        assert "JavaScript" in fallback.inner_text()
+        links = fallback.locator("a").evaluate_all("links => links.map(a => a.pathname)")
+        assert {"/projekte/", "/presse/", "/themen/"} <= set(links)
+        assert not page.locator("[data-search-app]").is_visible()
+    finally:
+        context.close()
+
+
+def test_search_works_under_a_sub_path(page: Page, subpath: Served) -> None:
+    results = _search(page, subpath.url + "suche/?q=Mobilit%C3%A4t")
+    assert results
+    assert all(r["href"].startswith("/sub/") for r in results)
+    assert "Mobilitätsdaten & Verkehr" in [r["title"] for r in results]
+    page.get_by_role("link", name="Mobilitätsdaten & Verkehr").first.click()
+    page.wait_for_url("**/sub/projekte/mobilitaetsdaten/", timeout=TIMEOUT_MS)
+    assert page.locator("h1").inner_text() == "Mobilitätsdaten & Verkehr"
+    # The full fixture's draft project is not found either.
+    assert _search(page, subpath.url + "suche/?q=Entwurfsprojekt") == []
+
+
+def test_more_results_by_keyboard(page: Page, subpath: Served) -> None:
+    # The full fixture has 13 published press releases: more than one batch of 10.
+    results = _search(page, subpath.url + "suche/?typ=Pressemitteilung")
+    more = page.locator("[data-search-more]")
+    assert len(results) == 10 and more.is_visible()
+    assert "13 Treffer" in page.locator("[data-search-status]").inner_text()
+    more.focus()
+    page.keyboard.press("Enter")
+    page.wait_for_function(
+        "() => document.querySelectorAll('.search-result').length > 10", timeout=TIMEOUT_MS
+    )
+    focused = page.evaluate(
+        "[...document.querySelectorAll('.search-result')].indexOf("
+        "document.activeElement.closest('.search-result'))"
+    )
+    assert focused == 10, "focus moves to the first new result"
+    assert page.locator(".search-result").count() == 13
+    assert not more.is_visible()
+
+
+def _axe(page: Page) -> list[str]:
+    page.add_script_tag(path=str(AXE))
+    violations = page.evaluate(
+        """async (tags) => (await axe.run(document, {
+            runOnly: {type: 'tag', values: tags}, resultTypes: ['violations']
+        })).violations.map(v => `${v.id}: ${v.help} (${v.nodes.map(n => n.target).join(', ')})`)""",
+        AXE_TAGS,
+    )
+    return list(violations)
+
+
+@pytest.mark.parametrize("width", [1280, 390])
+def test_search_page_has_no_accessibility_violations(
+    browser: Browser, sample: Served, width: int
+) -> None:
+    if not AXE.is_file():
+        pytest.skip(f"axe-core not installed ({AXE}); run the gates setup")
+    context = browser.new_context(viewport={"width": width, "height": 900}, bypass_csp=True)
+    try:
+        page = context.new_page()
+        for address in ("suche/", "suche/?q=Stadt&typ=Projekt", "suche/?q=xyzzy"):
+            page.goto(sample.url + address)
+            page.locator("[data-search-status]").filter(has_text=re.compile(r"\w")).wait_for(
+                timeout=TIMEOUT_MS
+            )
+            violations = _axe(page)
+            assert not violations, f"{address} at {width}px:\n" + "\n".join(violations)
+    finally:
+        context.close()
+
+
+def test_result_addresses_keep_query_parameters_parseable(page: Page, sample: Served) -> None:
+    page.goto(sample.url + "suche/?q=Orte&typ=Projekt&thema=Innenstadt")
+    _results(page)
+    query = parse_qs(urlsplit(page.url).query)
+    assert query == {"q": ["Orte"], "typ": ["Projekt"], "thema": ["Innenstadt"]}
