@@ -30,6 +30,7 @@ CHROMIUM_ARGS = [
     "--disable-sync",
     # Only loopback: the gates must never reach out, whatever a page links.
     "--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE 127.0.0.1",
+    "--no-proxy-server",
 ]
 LAUNCH_TIMEOUT_MS = 60_000
 #: Waits for web fonts, 5 s at most (Playwright's evaluate() never times out).

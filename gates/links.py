@@ -104,7 +104,10 @@ class Fetcher:
     deadline: float = field(default_factory=lambda: time.monotonic() + MAX_SECONDS)
     cache: dict[str, Response] = field(default_factory=dict)
     _opener: urllib.request.OpenerDirector = field(
-        default_factory=lambda: urllib.request.build_opener(_NoRedirect)
+        # No proxy, whatever the environment says: the server is on loopback.
+        default_factory=lambda: urllib.request.build_opener(
+            urllib.request.ProxyHandler({}), _NoRedirect
+        )
     )
 
     def get(self, url: str) -> Response:

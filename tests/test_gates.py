@@ -319,9 +319,12 @@ def test_sitemap_gate_sees_the_orphan_too(sitemap_result: GateResult) -> None:
 # --- the server: the documented nginx block, root and sub-path --------------------------
 
 
+_OPENER = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+
+
 def _get(url: str) -> tuple[int, dict[str, str], bytes]:
     try:
-        with urllib.request.urlopen(url, timeout=10) as reply:
+        with _OPENER.open(url, timeout=10) as reply:
             return reply.status, dict(reply.headers), reply.read()
     except urllib.error.HTTPError as exc:
         return exc.code, dict(exc.headers), exc.read()
@@ -348,7 +351,7 @@ def test_nginx_serves_a_sub_path_build_like_production(
         status, _, _ = _get(served.entry_url + "impressum")  # redirect to impressum/
         assert status == 200
     with pytest.raises(urllib.error.URLError):
-        urllib.request.urlopen(served.entry_url, timeout=5)  # stopped by its pid
+        _OPENER.open(served.entry_url, timeout=5)  # stopped by its pid
 
 
 def test_server_block_needs_a_slashed_base_path(tmp_path: Path) -> None:
