@@ -77,5 +77,9 @@ def take_screenshots(site: Site, browser: Browser, out_dir: Path) -> GateResult:
         finally:
             context.close()
     shown = ", ".join(f"{n}={p}" for n, p in targets)
-    summary = f"{len(written)} PNGs written to {out_dir}/ ({shown})"
+    try:
+        folder = out_dir.resolve().relative_to(Path.cwd())
+    except ValueError:
+        folder = out_dir
+    summary = f"{len(written)} PNGs written to {folder}/ ({shown})"
     return GateResult(GATE, summary, findings)
