@@ -34,6 +34,7 @@ from markdown.treeprocessors import Treeprocessor
 from markdown.util import AMP_SUBSTITUTE, HTML_PLACEHOLDER_RE, AtomicString
 
 from kldigital_site.errors import SiteError, warning
+from kldigital_site.mdlimits import bound_scans
 from kldigital_site.slugs import slugify
 
 LinkResolver = Callable[[str], str | None]
@@ -442,6 +443,7 @@ class MarkdownRenderer:
                 SaneListExtension(),
             ],
         )
+        bound_scans(self._md)  # hostile bodies must not take quadratic time (issue 7)
         self._md.ESCAPED_CHARS.extend(['"', "'"])  # \" keeps a straight quote
         self._md.treeprocessors.register(_Typography(self._md), "kldigital-typography", 6)
         self._inspector = _Inspector(self._md)
@@ -475,6 +477,11 @@ class MarkdownRenderer:
         self._inspector.doc = doc
         try:
             html = self._md.convert(source)
+        except RecursionError:
+            # Python-Markdown recurses once per nesting level (lists in lists ...): hundreds
+            # of levels are junk, and they must fail as the editor's error, not a traceback.
+            message = "Der Text ist zu tief verschachtelt (Listen oder Zitate in Hunderten Ebenen)."
+            return RenderedMarkdown("", "", "", (), (SiteError(path, first_line, message),))
         finally:
             self._inspector.doc = None
             self._md.reset()
