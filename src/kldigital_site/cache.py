@@ -69,10 +69,29 @@ class PageRecord:
 class BuildCache:
     """One open cache database; after any database error it acts as an empty cache."""
 
-    def __init__(self, directory: Path) -> None:
+    def __init__(self, directory: Path, *, read_only: bool = False) -> None:
         self.directory = directory
+        self.read_only = read_only
         self.enabled = True
-        self._db = self._open()
+        self._db = self._open_read_only() if read_only else self._open()
+
+    def _open_read_only(self) -> sqlite3.Connection | None:
+        """For ``check``, which must write nothing: use the cache if it is there and current."""
+        path = self.directory / _DB_NAME
+        if not path.is_file():
+            self.enabled = False
+            return None
+        try:
+            db = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=10)
+            row = db.execute("SELECT value FROM info WHERE key='tool'").fetchone()
+        except sqlite3.DatabaseError:
+            self.enabled = False
+            return None
+        if row is None or row[0] != tool_fingerprint():
+            db.close()
+            self.enabled = False
+            return None
+        return db
 
     # --- opening, validating, discarding ----------------------------------------
 
@@ -116,7 +135,7 @@ class BuildCache:
             return []
 
     def _write(self, sql: str, rows: Iterable[Iterable[Any]]) -> None:
-        if self._db is None:
+        if self._db is None or self.read_only:
             return
         try:
             self._db.execute("BEGIN")
@@ -130,7 +149,8 @@ class BuildCache:
         if self._db is not None:
             self._db.close()
         self._db = None
-        self._remove_files(self.directory / _DB_NAME)
+        if not self.read_only:
+            self._remove_files(self.directory / _DB_NAME)
         self.enabled = False
 
     def close(self) -> None:
