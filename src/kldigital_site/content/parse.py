@@ -31,7 +31,13 @@ from kldigital_site.content.schema import (
     PartialDate,
     validate_mapping,
 )
-from kldigital_site.content.yamlpos import Located, YamlProblem, load_located
+from kldigital_site.content.yamlpos import (
+    CONTROL_CHARACTERS,
+    Located,
+    YamlProblem,
+    control_character_message,
+    load_located,
+)
 from kldigital_site.errors import SiteError
 from kldigital_site.slugs import slugify
 
@@ -98,6 +104,9 @@ def parse_source(source: SourceFile, raw: bytes) -> Document | DataFile | list[S
     if "\x00" in text:
         line = text[: text.index("\x00")].count("\n") + 1
         return [SiteError(path, line, "Die Datei enthält ein Nullzeichen (Binärdaten?).")]
+    if (control := CONTROL_CHARACTERS.search(text)) is not None:
+        line = text.count("\n", 0, control.start()) + 1
+        return [SiteError(path, line, control_character_message(control.group()) or "")]
     if source.kind is SourceKind.DATA:
         return _parse_data(source, text, digest_of(raw))
     return _parse_markdown(source, text, digest_of(raw))

@@ -12,6 +12,7 @@ them is what stops an alias bomb ("billion laughs") before it expands.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -23,6 +24,23 @@ from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 # Deep nesting is never legitimate front matter; bounding it keeps hostile
 # input from exhausting the stack.
 _MAX_DEPTH = 20
+
+# Characters no editor means to write: C0 controls other than tab and line ends,
+# DEL, C1 controls (mis-decoded Windows text) and the noncharacters U+FFFE/FFFF.
+# XML 1.0 forbids most of them, so one in a title breaks the Atom feed for every
+# reader; raw in a file or as a YAML escape ("\x1b") they are an error.
+CONTROL_CHARACTERS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ufffe\uffff]")
+
+
+def control_character_message(text: str) -> str | None:
+    """The editor's message for the first control character in ``text``, if any."""
+    found = CONTROL_CHARACTERS.search(text)
+    if found is None:
+        return None
+    return (
+        f"Unsichtbares Steuerzeichen U+{ord(found.group()):04X} "
+        "(oft aus Word oder PDF mitkopiert); bitte entfernen."
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,6 +114,7 @@ _EXPLANATIONS = (
     ("could not find expected ':'", "hier fehlt ein Doppelpunkt (Schlüssel: Wert)"),
     ("found character '\\t'", "Tabulatoren sind nicht erlaubt, bitte Leerzeichen verwenden"),
     ("found a tab character", "Tabulatoren sind nicht erlaubt, bitte Leerzeichen verwenden"),
+    ("exceeded maximum nesting depth", "die YAML-Daten sind zu tief verschachtelt"),
     ("expected <block end>", "die Einrückung stimmt nicht"),
     ("did not find expected key", "die Einrückung stimmt nicht"),
     ("did not find expected node content", "hier fehlt ein Wert"),
@@ -158,6 +177,8 @@ def _convert(
                     "Schlüssel müssen einfache Namen sein (z. B. title:).", key_line_here
                 )
             key = str(key_node.value)
+            if (message := control_character_message(key)) is not None:
+                raise YamlProblem(message, key_line_here)
             if key == "<<":
                 raise YamlProblem(
                     "YAML-Merge-Schlüssel (<<) werden nicht unterstützt.", key_line_here
@@ -179,6 +200,11 @@ def _convert(
             f"Ungültiger Wert: unbekannter YAML-Typ {node.tag}", line - offset
         ) from exc
     except ValueError as exc:
-        # PyYAML raises a bare ValueError for impossible dates such as 2021-02-30.
-        raise YamlProblem(f"Ungültiges Datum: {node.value}", line - offset) from exc
+        # PyYAML raises a bare ValueError for impossible dates such as 2021-02-30, and
+        # for integers beyond Python's 4300-digit conversion limit.
+        what = "Ungültige Zahl" if node.tag.endswith(":int") else "Ungültiges Datum"
+        shown = node.value if len(node.value) <= 40 else node.value[:40] + " …"
+        raise YamlProblem(f"{what}: {shown}", line - offset) from exc
+    if isinstance(value, str) and (message := control_character_message(value)) is not None:
+        raise YamlProblem(message, line - offset)
     return Located(value, line, own_key_line)
