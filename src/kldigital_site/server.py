@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import functools
 import json
 import logging
 import mimetypes
@@ -574,8 +575,22 @@ def _terminate_as_interrupt() -> signal.Handlers | Callable[..., object] | int |
     """SIGTERM stops the server the same clean way as Ctrl-C."""
     if threading.current_thread() is not threading.main_thread():
         return None
+    _reset_sigterm_after_fork()
+    return signal.signal(signal.SIGTERM, _interrupt)
 
-    def interrupt(signum: int, frame: object) -> None:
-        raise KeyboardInterrupt
 
-    return signal.signal(signal.SIGTERM, interrupt)
+@functools.cache  # at-fork hooks cannot be removed: register once per process
+def _reset_sigterm_after_fork() -> None:
+    os.register_at_fork(after_in_child=_default_sigterm_in_child)
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
+def _default_sigterm_in_child() -> None:
+    # Forked build workers must not inherit the handler: the pool ends them
+    # with SIGTERM, and a Python-level handler can miss a signal that arrives
+    # just before a blocking wait, leaving the worker (and the build) hanging.
+    if signal.getsignal(signal.SIGTERM) is _interrupt:
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
