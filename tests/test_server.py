@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
 import re
+import signal
 import threading
 import time
 import urllib.error
@@ -23,6 +25,7 @@ from kldigital_site.server import (
     DevSite,
     LiveState,
     ServeOptions,
+    _terminate_as_interrupt,
     inject_script,
 )
 from kldigital_site.server_assets import CALLBACK, POLL_URL, SCRIPT_URL, STYLE_URL
@@ -449,3 +452,18 @@ def test_an_embargo_that_ends_while_serving_loses_its_banner(tmp_path: Path) -> 
     finally:
         server.stop()
         thread.join(10)
+
+
+def test_forked_build_workers_do_not_inherit_the_sigterm_handler() -> None:
+    # The build's process pool ends workers with SIGTERM; a Python-level handler
+    # inherited from serve could make a worker miss it and hang the build.
+    previous = _terminate_as_interrupt()
+    try:
+        assert signal.getsignal(signal.SIGTERM) is not signal.SIG_DFL
+        pid = os.fork()
+        if pid == 0:  # the child: report by exit code, never return into pytest
+            os._exit(0 if signal.getsignal(signal.SIGTERM) is signal.SIG_DFL else 1)
+        _, status = os.waitpid(pid, 0)
+        assert os.waitstatus_to_exitcode(status) == 0
+    finally:
+        signal.signal(signal.SIGTERM, previous)
