@@ -8,6 +8,7 @@ import json
 import os
 import re
 import signal
+import socket
 import threading
 import time
 import urllib.error
@@ -467,3 +468,44 @@ def test_forked_build_workers_do_not_inherit_the_sigterm_handler() -> None:
         assert os.waitstatus_to_exitcode(status) == 0
     finally:
         signal.signal(signal.SIGTERM, previous)
+
+
+def test_a_site_broken_at_start_appears_once_fixed(tmp_path: Path) -> None:
+    root = copy_fixture_site("minimal", tmp_path / "site")
+    # The same port in both sessions, as with the default 8000: then the
+    # earlier session's build is byte for byte what the fixed site builds.
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    options = ServeOptions(
+        content_dir=root / "content", templates_dir=TEMPLATES, port=port, now=NOW, quiet=0.05
+    )
+
+    def start() -> tuple[DevServer, threading.Thread]:
+        ready = threading.Event()
+        server = DevServer(options, on_ready=lambda url: ready.set())
+        thread = threading.Thread(target=server.serve_forever, daemon=True)
+        thread.start()
+        assert ready.wait(30)
+        return server, thread
+
+    # An earlier session left a complete build in the staging folder.
+    server, thread = start()
+    server.stop()
+    thread.join(10)
+
+    release = root / RELEASE
+    good = release.read_text(encoding="utf-8")
+    release.write_text(good.replace("title:", "titel:"), encoding="utf-8")
+    server, thread = start()
+    try:
+        running = Running(server, root)
+        assert server.state.snapshot.problems
+        assert running.get("/presse/erste-mitteilung/")[0] == 503
+        release.write_text(good, encoding="utf-8")
+        running.wait_for(
+            lambda: running.get("/presse/erste-mitteilung/")[0] == 200, "the site once fixed"
+        )
+    finally:
+        server.stop()
+        thread.join(10)

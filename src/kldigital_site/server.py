@@ -531,8 +531,12 @@ class DevServer:
             log.exception("build crashed")
             problems = [SiteError("kldigital-site", 0, f"Interner Fehler: {exc!r}")]
         finally:
+            # Tabs reload when the site differs from what they show; the first
+            # good build always counts (the staging folder may hold an identical
+            # tree from an earlier session, while tabs show "no site yet").
             changed = result is not None and (
                 initial
+                or self.state.snapshot.site == 0
                 or result.report is None
                 or bool(result.report.written or result.report.removed)
             )
