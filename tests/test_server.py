@@ -1,5 +1,5 @@
-"""server.py: request handling without a socket (``DevSite.respond``), the live
-state, and the whole dev server (real watcher, real builds) on a free port."""
+"""serving.py and server.py: request handling without a socket (``DevSite.respond``),
+the live state, and the whole dev server (real watcher, real builds) on a free port."""
 
 from __future__ import annotations
 
@@ -20,16 +20,9 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from kldigital_site.errors import SiteError
-from kldigital_site.server import (
-    SERVE_DIR,
-    DevServer,
-    DevSite,
-    LiveState,
-    ServeOptions,
-    _terminate_as_interrupt,
-    inject_script,
-)
+from kldigital_site.server import SERVE_DIR, DevServer, ServeOptions, _terminate_as_interrupt
 from kldigital_site.server_assets import CALLBACK, POLL_URL, SCRIPT_URL, STYLE_URL
+from kldigital_site.serving import DevSite, LiveState, inject_script
 from tests.conftest import NOW, TEMPLATES, copy_fixture_site
 
 SECRET = "streng geheim"
