@@ -104,6 +104,8 @@ class _HTTPServer6(_HTTPServer):
 
 @dataclass(frozen=True, slots=True)
 class ServeOptions:
+    """What ``kldigital-site serve`` was asked for (command-line options)."""
+
     content_dir: Path
     templates_dir: Path
     host: str = "127.0.0.1"

@@ -318,7 +318,8 @@ def _redirect(location: str) -> Response:
 _NO_SITE_YET = """<!DOCTYPE html>
 <html lang="de"><head><meta charset="utf-8"><title>Vorschau – noch keine Website</title></head>
 <body><main><h1>Die Website konnte noch nicht erzeugt werden</h1>
-<p>Bitte die unten genannten Fehler beheben; die Seite lädt dann von selbst neu.</p></main>
+<p>Die Fehler stehen im Kasten auf dieser Seite und im Terminal. Sobald die Datei
+korrigiert und gespeichert ist, lädt die Seite von selbst neu.</p></main>
 </body></html>
 """
 _NOT_FOUND = """<!DOCTYPE html>
