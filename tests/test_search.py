@@ -9,9 +9,10 @@ ranking in the browser are checked in test_search_browser.py.
 from __future__ import annotations
 
 import gzip
+import hashlib
 import json
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import pytest
 from click.testing import CliRunner
@@ -207,10 +208,10 @@ def test_unchanged_site_reuses_the_cached_index(
     cache_file = root / ".kldigital-cache" / "search" / search.CACHE_FILE
     assert cache_file.is_file()
 
-    def no_pagefind(pages: object) -> dict[str, bytes]:
+    def no_pagefind() -> None:
         raise AssertionError("Pagefind ran although no indexed page changed")
 
-    monkeypatch.setattr(search, "run_pagefind", no_pagefind)
+    monkeypatch.setattr(search, "PagefindSession", no_pagefind)
     build_site_at(root, output=tmp_path / "b")  # a fresh output folder: only our cache helps
     bundle_a = _bundle(tmp_path / "a")
     assert bundle_a == _bundle(tmp_path / "b"), "byte-identical bundle from the cache"
@@ -333,3 +334,54 @@ def test_pagefind_failure_is_a_clear_build_error(
     assert result.exit_code == 1
     assert "pagefind: Suchindex: Das Programm pagefind fehlt" in result.output
     assert "Traceback" not in result.output
+
+
+class _FakeSession:
+    """Records what the indexer hands to Pagefind."""
+
+    started: ClassVar[list[_FakeSession]] = []
+
+    def __init__(self) -> None:
+        self.fed: list[str] = []
+        _FakeSession.started.append(self)
+
+    def feed(self, url: str, html: str, origin: str) -> None:
+        self.fed.append(url)
+
+    def seal(self) -> None:
+        pass
+
+    def abort(self) -> None:
+        pass
+
+    def result(self) -> dict[str, bytes]:
+        return {"pagefind.js": b"//"}
+
+
+def test_pagefind_starts_at_the_first_page_that_differs_from_the_cache(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root = copy_fixture_site("full", tmp_path / "site")
+    site = build_site_at(root, output=tmp_path / "out").site
+    pages = search.search_pages(site)
+    html = {p.output_path: (tmp_path / "out" / p.output_path).read_bytes() for p in pages}
+
+    def feed_all(indexer: search.SearchIndexer, changed: str | None = None) -> None:
+        for page in pages:
+            data = html[page.output_path] + (b"x" if page.output_path == changed else b"")
+            indexer.add(page.output_path, hashlib.sha256(data).hexdigest(), data)
+            indexer.add("presse/index.html", "0" * 64, b"a list: ignored")
+
+    monkeypatch.setattr(search, "PagefindSession", _FakeSession)
+    _FakeSession.started.clear()
+    unchanged = search.SearchIndexer(site)
+    feed_all(unchanged)
+    assert unchanged.finish(), "the cached bundle"
+    assert _FakeSession.started == [], "nothing changed: Pagefind is not started"
+
+    third = pages[2].output_path
+    changed = search.SearchIndexer(site)
+    feed_all(changed, changed=third)
+    changed.finish()
+    assert len(_FakeSession.started) == 1
+    assert _FakeSession.started[0].fed == [p.url for p in pages], "every page, in order"

@@ -30,7 +30,7 @@ from kldigital_site.content.discover import SourceFile, SourceKind, discover
 from kldigital_site.content.parse import DataFile, Document, digest_of, parse_source
 from kldigital_site.errors import BuildFailed, Severity, SiteError, sort_problems
 from kldigital_site.model import Site, build_site
-from kldigital_site.output import Output, TreeWriter, WriteReport, file_digest
+from kldigital_site.output import TreeWriter, WriteReport, file_digest
 from kldigital_site.pages import render_pages, template_digests
 from kldigital_site.render import asset_files, copied_files, make_environment
 from kldigital_site.workers import default_jobs, run_parallel
@@ -95,6 +95,7 @@ def _build(
         clock = time.perf_counter()
 
     writer = TreeWriter(target, config.root / CACHE_DIR_NAME) if write else None
+    indexer: search.SearchIndexer | None = None
     try:
         discovery = discover(config.content_dir, config.root)
         warnings = [p for p in discovery.problems if not p.is_error]
@@ -145,6 +146,9 @@ def _build(
         rendered: set[str] = set()
         template_errors: list[SiteError] = []
         html_pages = 0
+        # Pagefind indexes in its own process while the pages render (search.py).
+        if writer is not None:
+            indexer = search.SearchIndexer(site, use_cache=cache is not None)
         for result in render_pages(
             site,
             bodies,
@@ -164,6 +168,11 @@ def _build(
                 rendered.add(result.path)
             if writer is not None:
                 writer.add(result.path, digest=result.digest, data=result.data)
+            if writer is not None and indexer is not None:
+                staged = writer.staged_path(result.path)
+                indexer.add(result.path, result.digest, result.data or staged.read_bytes)
+        if indexer is not None:
+            indexer.seal()
         if template_errors:
             raise BuildFailed(template_errors)
         lap("render")
@@ -175,7 +184,8 @@ def _build(
             )
         for output in copied_files(site):
             writer.add_output(output)
-        for output in _search_index(site, writer, use_cache=cache is not None):
+        assert indexer is not None
+        for output in indexer.finish():
             writer.add_output(output)
         lap("search")
         report = writer.commit()
@@ -184,6 +194,8 @@ def _build(
     except BaseException:
         if writer is not None:
             writer.abort()
+        if indexer is not None:
+            indexer.abort()
         raise
 
     if cache is not None:
@@ -199,16 +211,6 @@ def _build(
     return BuildResult(
         site, html_pages, report, sort_problems(warnings), frozenset(rendered), timings
     )
-
-
-def _search_index(site: Site, writer: TreeWriter, *, use_cache: bool) -> list[Output]:
-    """The search bundle, from the pages as they were just staged."""
-    pages = [
-        Output(route.output_path, writer.staged_path(route.output_path).read_bytes())
-        for route in site.routes
-        if route.kind in search.INDEXED_KINDS
-    ]
-    return search.build_search_index(site, pages, use_cache=use_cache)
 
 
 def _fail_if_strict(strict: bool, warnings: list[SiteError]) -> None:

@@ -3,8 +3,8 @@
 Input: ``Site``, ``Bodies``, the Jinja environment, what the previous build
 recorded per output file (``PageRecord``: fingerprint, templates loaded,
 digest) and the digests of the files now in the output folder. Output: one
-``PageResult`` per route, in route order — new bytes, or "unchanged" with the
-digest of the file that stays.
+``PageResult`` per route, detail pages first — new bytes, or "unchanged" with
+the digest of the file that stays.
 
 A page's fingerprint hashes the data its template receives (the view, with
 bodies represented by their cache keys) plus every template file it loaded
@@ -131,7 +131,11 @@ def render_pages(
     jobs: int,
     progress: Callable[[int, int], None] | None = None,
 ) -> Iterator[PageResult]:
-    """A ``PageResult`` for every route, in route order."""
+    """A ``PageResult`` for every route: detail pages first, then the rest, each in route order.
+
+    Detail pages come first because the search index is built from them in a
+    process of its own (search.py): it then works while the lists render.
+    """
     state = _State(
         site=site,
         views=Views(site, bodies),
@@ -141,8 +145,9 @@ def render_pages(
         template_digests=template_digests(site.config.templates_dir),
         salt=site.config.fingerprint(),
     )
-    total = len(site.routes)
-    for done, result in enumerate(run_parallel(_render_route, state, site.routes, jobs), 1):
+    routes = sorted(site.routes, key=lambda route: route.item is None)  # stable
+    total = len(routes)
+    for done, result in enumerate(run_parallel(_render_route, state, routes, jobs), 1):
         if progress is not None:
             progress(done, total)
         yield result

@@ -1,94 +1,72 @@
 """Full-text search index: rendered pages → Pagefind bundle ``Output``s under ``pagefind/``.
 
-Input: the ``Site`` and every ``Output`` of a successful render. Output: the
-files of a Pagefind search bundle (``pagefind/pagefind.js``, the WebAssembly
-search engine, index, filter and fragment chunks) as ``Output`` values, so that
-``write_tree`` writes them atomically together with the pages they describe;
-or ``BuildFailed`` with a positioned problem when Pagefind fails.
+Input: the ``Site`` and its rendered pages, handed over one by one while the
+site renders (``SearchIndexer``) or all at once (``build_search_index``).
+Output: the files of a Pagefind search bundle (``pagefind/pagefind.js``, the
+WebAssembly engine, index, filter and fragment chunks) as ``Output`` values,
+written atomically together with the pages they describe; or ``BuildFailed``
+with a positioned problem when Pagefind fails.
 
 Only published detail pages are indexed (projects, press releases, plain
-pages), and of those only the element marked ``data-pagefind-body`` by the
-theme. Lists are left out on purpose: the home page, project and press lists,
-year archives and topic pages only repeat titles and summaries of the detail
-pages, so they would push duplicates above the page a visitor is looking for;
-topics are offered as a filter instead. Drafts and embargoed releases are left
-out even in ``--drafts``/``--future`` preview builds, because the search must
-never reveal what is not published.
+pages), and of those only the element the theme marks ``data-pagefind-body``.
+Lists are left out on purpose: the home page, project and press lists, year
+archives and topic pages only repeat titles and summaries of the detail pages,
+so they would push duplicates above the page a visitor is looking for; topics
+are offered as a filter instead. Drafts and embargoed releases are left out
+even in ``--drafts``/``--future`` preview builds: the search must never reveal
+what is not published.
 
-Pagefind is driven through its Python API (``pagefind[bin]`` from PyPI) with
-the language forced to German, so its stemmer finds inflected forms ("Projekt"
-finds "Projekte"). The index comes back in memory (``get_files``), nothing is
-written by Pagefind itself.
+Pagefind runs through its Python API (``pagefind[bin]`` from PyPI; the client
+lives in ``pagefind_client.py``) with the language forced to German, so its
+stemmer finds inflected forms ("Projekt" finds "Projekte"). It indexes in a
+process of its own while the build goes on rendering; its files come back as
+``Output``s, so Pagefind never writes into the output folder.
 
-Cache: when the indexed HTML, the Pagefind version and the settings are the
-same as last time, the previous bundle is taken from
-``<site root>/.kldigital-cache/search/`` instead of starting Pagefind again.
-That also keeps unchanged builds byte-identical, which Pagefind alone does not
-guarantee (see ``_KNOWN_NONDETERMINISM``).
+Cache: when the indexed pages (URL and HTML digest), the Pagefind version and
+the settings are the same as last time, the bundle is taken from
+``<site root>/.kldigital-cache/search/`` instead of running Pagefind. That also
+keeps unchanged builds byte-identical, which Pagefind alone does not: it writes
+its filter chunks in a random order (see ``pagefind_client.py``).
 """
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import binascii
-import concurrent.futures
 import hashlib
 import json
 import logging
 import os
 import tempfile
-from collections.abc import Callable, Coroutine, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
-from typing import Any, TypeVar, cast
-
-from pagefind.index import IndexConfig
-from pagefind.service import PagefindService
-from pagefind.service.types import InternalResponsePayload
 
 from kldigital_site.errors import BuildFailed, SiteError
 from kldigital_site.model import Route, Site
 from kldigital_site.output import Output
+from kldigital_site.pagefind_client import (
+    INDEX_CONFIG,
+    TIMEOUT_SECONDS,
+    UNUSED_PREFIXES,
+    PagefindSession,
+    PageRejected,
+)
 
 log = logging.getLogger(__name__)
-_T = TypeVar("_T")
 
 BUNDLE_DIR = "pagefind"
 CACHE_SUBDIR = Path(".kldigital-cache") / "search"
 CACHE_FILE = "index.json"
 # Bump when the cache file layout or the choice of indexed pages changes.
-CACHE_FORMAT = 1
+CACHE_FORMAT = 2
 # Route kinds whose pages are search results (see the module docstring for why
 # lists are not).
 INDEXED_KINDS = frozenset({"project", "press_release", "page"})
-# Pagefind settings. The pages carry lang="de" already; forcing it keeps one
-# German index even if a page ever declares another language.
-INDEX_CONFIG: Mapping[str, Any] = {"force_language": "de"}
-# Pagefind also returns its ready-made user interfaces, the highlighting
-# script and a fallback engine for pages without a known language. The site
-# uses its own UI (assets/js/search.js: no inline styles, so a strict CSP
-# holds) and one German index, so these are never loaded and are not shipped.
-_UNUSED_PREFIXES = (
-    "pagefind-ui.",
-    "pagefind-modular-ui.",
-    "pagefind-component-ui.",
-    "pagefind-highlight.",
-    "wasm.unknown.",
-    "playground/",
-)
-# Why two cold builds may differ in pagefind/ (reported, not hidden): Pagefind
-# 1.5 keeps filters in a hash map with a random seed per process (pagefind
-# src/index/mod.rs, "TODO: Change filter indexes to BTree to give them a stable
-# hash"), so the order of filter values in filter/*.pf_filter and of filters
-# in pagefind.de_*.pf_meta, their hashed names and the meta hash in
-# pagefind-entry.json change from run to run. The search results are the same.
-# Everything else (fragments, word index, scripts) is byte-identical.
-# A generous upper bound for one Pagefind run, so a hanging process cannot
-# hang the build (the sample site takes well under a second).
-TIMEOUT_SECONDS = 300.0
 _PROBLEM_PATH = "pagefind"  # where a failure not tied to one page is reported
+
+Html = bytes | Callable[[], bytes]  # the page, or how to read it when needed
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,17 +79,16 @@ class SearchPage:
 
 
 def search_pages(site: Site) -> list[SearchPage]:
-    """The published detail pages of ``site``, sorted by URL.
+    """The published detail pages of ``site``, in route order.
 
-    Sorted, because Pagefind numbers pages in the order they are added and the
-    bundle should not depend on route order.
+    Pagefind numbers pages in the order it receives them; route order is
+    deterministic, and it is the order in which the pages render.
     """
-    pages = [
+    return [
         SearchPage("/" + route.url, route.output_path, route.origin)
         for route in site.routes
         if _is_indexed(site, route)
     ]
-    return sorted(pages, key=lambda p: p.url)
 
 
 def _is_indexed(site: Site, route: Route) -> bool:
@@ -121,6 +98,104 @@ def _is_indexed(site: Site, route: Route) -> bool:
     return not (item.is_draft or item.is_future)
 
 
+@dataclass(frozen=True, slots=True)
+class _Cached:
+    key: str
+    pages: list[tuple[str, str]]  # (URL, HTML digest) in indexing order
+    files: dict[str, bytes]
+
+
+class SearchIndexer:
+    """Builds the search bundle while the site renders.
+
+    ``add`` every rendered file as it comes (files that are not search pages
+    are ignored), call ``seal`` when rendering is done, then ``finish`` for the
+    bundle. Pagefind starts at the first page that differs from the cached
+    index and works in a process of its own, so indexing overlaps rendering
+    instead of adding to it (issue 5 allows the index 10 % of a cold build).
+    ``abort`` stops Pagefind when the build fails elsewhere.
+    """
+
+    def __init__(
+        self, site: Site, *, use_cache: bool = True, cache_dir: Path | None = None
+    ) -> None:
+        self._pages = {page.output_path: page for page in search_pages(site)}
+        self._use_cache = use_cache
+        self._folder = cache_dir if cache_dir is not None else site.config.root / CACHE_SUBDIR
+        self._cached = _read_cache(self._folder) if use_cache else None
+        self._seen: list[tuple[SearchPage, str, Html]] = []
+        self._session: PagefindSession | None = None
+        self._sealed = False
+        if self._cached is None and self._pages:
+            # Nothing to reuse: start Pagefind now, so that it is up before
+            # the first page arrives.
+            self._start()
+
+    def add(self, path: str, digest: str, html: Html) -> None:
+        """One rendered file: its output path, the sha256 of its bytes, the bytes or a reader."""
+        page = self._pages.get(path)
+        if page is None:
+            return
+        self._seen.append((page, digest, html))
+        if self._session is not None:
+            self._session.feed(page.url, _read(html), page.origin)
+        elif not self._matches_cache():
+            self._start()
+        if len(self._seen) == len(self._pages):
+            # The last search page: Pagefind builds the index while the build
+            # renders the lists (pages.py renders detail pages first).
+            self.seal()
+
+    def seal(self) -> None:
+        """No more pages: Pagefind (if it has to run) assembles the index in the background."""
+        if self._sealed:
+            return
+        self._sealed = True
+        if self._session is None and not self._cache_hit():
+            self._start()
+        if self._session is not None:
+            self._session.seal()
+
+    def finish(self) -> list[Output]:
+        """The bundle as ``Output``s under ``pagefind/``; ``BuildFailed`` if Pagefind failed."""
+        self.seal()
+        if self._session is None:
+            assert self._cached is not None
+            log.debug("search index unchanged: %d files from the cache", len(self._cached.files))
+            files = self._cached.files
+        else:
+            files = _result(self._session)
+            if self._use_cache:
+                _write_cache(self._folder, self._key(), self._digests(), files)
+        return [Output(f"{BUNDLE_DIR}/{path}", data) for path, data in sorted(files.items())]
+
+    def abort(self) -> None:
+        if self._session is not None:
+            self._session.abort()
+
+    def _digests(self) -> list[tuple[str, str]]:
+        return [(page.url, digest) for page, digest, _ in self._seen]
+
+    def _key(self) -> str:
+        return _cache_key(self._digests())
+
+    def _matches_cache(self) -> bool:
+        """The pages so far are the cached index's first pages."""
+        cached, count = self._cached, len(self._seen)
+        if cached is None or count > len(cached.pages):
+            return False
+        page, digest, _ = self._seen[-1]
+        return cached.pages[count - 1] == (page.url, digest)
+
+    def _cache_hit(self) -> bool:
+        return self._cached is not None and self._cached.key == self._key()
+
+    def _start(self) -> None:
+        self._session = PagefindSession()
+        for page, _, html in self._seen:
+            self._session.feed(page.url, _read(html), page.origin)
+
+
 def build_search_index(
     site: Site,
     outputs: Sequence[Output],
@@ -128,53 +203,29 @@ def build_search_index(
     use_cache: bool = True,
     cache_dir: Path | None = None,
 ) -> list[Output]:
-    """The Pagefind bundle for a build that holds every rendered page in ``outputs``.
-
-    Returns ``Output``s under ``pagefind/``. See ``search_index`` for the
-    cache and the errors.
-    """
-    html = {o.path: o.data for o in outputs if o.data is not None}
-    digests = {path: hashlib.sha256(data).hexdigest() for path, data in html.items()}
-    return search_index(site, digests, html.__getitem__, use_cache=use_cache, cache_dir=cache_dir)
-
-
-def search_index(
-    site: Site,
-    digests: Mapping[str, str],
-    read: Callable[[str], bytes],
-    *,
-    use_cache: bool = True,
-    cache_dir: Path | None = None,
-) -> list[Output]:
-    """The Pagefind bundle as ``Output``s under ``pagefind/``.
-
-    ``digests`` maps the output path of every rendered page to the sha256 of
-    its bytes; ``read(path)`` returns those bytes. Pages are only read when the
-    index has to be rebuilt, so a build that renders nothing new (a render
-    cache) costs no reading at all. ``cache_dir`` defaults to
-    ``<site root>/.kldigital-cache/search``; ``use_cache=False`` (``--no-cache``)
-    neither reads nor writes it. Raises ``BuildFailed`` when
-    Pagefind is missing or fails; the problem names the content file whose page
-    it rejected.
-    """
-    pages = [p for p in search_pages(site) if p.output_path in digests]
-    folder = cache_dir if cache_dir is not None else site.config.root / CACHE_SUBDIR
-    key = _cache_key([(p.url, digests[p.output_path]) for p in pages])
-    files = _read_cache(folder, key) if use_cache else None
-    if files is None:
-        files = run_pagefind([(p, read(p.output_path).decode("utf-8")) for p in pages])
-        if use_cache:
-            _write_cache(folder, key, files)
-    else:
-        log.debug("search index unchanged: %d files from the cache", len(files))
-    return [Output(f"{BUNDLE_DIR}/{path}", data) for path, data in sorted(files.items())]
-
-
-def run_pagefind(pages: Sequence[tuple[SearchPage, str]]) -> dict[str, bytes]:
-    """Index (page, HTML) pairs with Pagefind; returns the bundle files by path in ``pagefind/``."""
+    """The bundle for a build that holds every rendered page in ``outputs``."""
+    indexer = SearchIndexer(site, use_cache=use_cache, cache_dir=cache_dir)
+    by_path = {o.path: o.data for o in outputs if o.data is not None}
     try:
-        files = _run_in_own_loop(lambda: asyncio.wait_for(_index(pages), TIMEOUT_SECONDS))
-    except _PageProblem as problem:
+        for page in search_pages(site):
+            data = by_path.get(page.output_path)
+            if data is not None:
+                indexer.add(page.output_path, hashlib.sha256(data).hexdigest(), data)
+        return indexer.finish()
+    except BaseException:
+        indexer.abort()
+        raise
+
+
+def _read(html: Html) -> str:
+    return (html if isinstance(html, bytes) else html()).decode("utf-8")
+
+
+def _result(session: PagefindSession) -> dict[str, bytes]:
+    """Pagefind's files, or its failure as a positioned problem."""
+    try:
+        return session.result()
+    except PageRejected as problem:
         raise _failed(f"Pagefind lehnt die Seite ab: {problem}", problem.origin) from problem
     except FileNotFoundError as exc:
         raise _failed(
@@ -183,120 +234,12 @@ def run_pagefind(pages: Sequence[tuple[SearchPage, str]]) -> dict[str, bytes]:
         ) from exc
     except TimeoutError as exc:
         raise _failed(f"Pagefind hat nach {TIMEOUT_SECONDS:.0f} s nicht geantwortet.") from exc
-    except (OSError, _ServiceDied, ValueError, KeyError, RuntimeError) as exc:
+    except Exception as exc:
         raise _failed(f"Pagefind ist fehlgeschlagen: {exc}") from exc
-    return {path: data for path, data in files.items() if not path.startswith(_UNUSED_PREFIXES)}
-
-
-def _run_in_own_loop(make: Callable[[], Coroutine[Any, Any, _T]]) -> _T:
-    """Run a coroutine to completion from synchronous code.
-
-    When this thread already runs an event loop (an async caller, Playwright's
-    sync API in the tests, a notebook), ``asyncio.run`` refuses; Pagefind's
-    client then gets a thread and a loop of its own.
-    """
-    try:
-        asyncio.get_running_loop()
-    except RuntimeError:
-        return asyncio.run(make())
-    with concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="pagefind") as pool:
-        return pool.submit(lambda: asyncio.run(make())).result()
 
 
 def _failed(message: str, path: str = _PROBLEM_PATH) -> BuildFailed:
     return BuildFailed([SiteError(path, 0, f"Suchindex: {message}")])
-
-
-class _PageProblem(Exception):
-    def __init__(self, origin: str, message: str) -> None:
-        super().__init__(message)
-        self.origin = origin
-
-
-class _ServiceDied(Exception):
-    pass
-
-
-async def _index(pages: Sequence[tuple[SearchPage, str]]) -> dict[str, bytes]:
-    service = await _Service().launch()
-    try:
-        index = await service.create_index(cast(IndexConfig, dict(INDEX_CONFIG)))
-        # One page after the other, not gathered: Pagefind numbers pages in the
-        # order it receives them, so this keeps that order stable.
-        for page, html in pages:
-            try:
-                await index.add_html_file(content=html, url=page.url)
-            except _ServiceDied:
-                raise
-            except Exception as exc:  # the wrapper raises bare Exception(message)
-                raise _PageProblem(page.origin, str(exc.args[0] if exc.args else exc)) from exc
-        return {str(f["path"]): bytes(f["content"]) for f in await index.get_files()}
-    finally:
-        await service.close()
-
-
-class _Service(PagefindService):
-    """Pagefind's service client with a reader that does not sleep.
-
-    pagefind 1.5.2's ``PagefindService._wait_for_responses`` sleeps 100 ms
-    before reading each response, so indexing the 31 pages of the sample
-    site took 3.3 s instead of 0.1 s; it also waits for ever when the
-    process dies, and reads at most 2 MiB per message. This reader takes
-    whatever has arrived, splits it at the protocol's commas and fails
-    every open request when the process ends. The protocol (base64 JSON
-    messages separated by commas) and everything else are Pagefind's own.
-    """
-
-    async def _wait_for_responses(self) -> None:
-        stdout = self._backend.stdout
-        assert stdout is not None
-        buffer = bytearray()
-        while True:
-            chunk = await stdout.read(1 << 20)
-            if not chunk:
-                self._fail_all(_ServiceDied("Pagefind wurde unerwartet beendet."))
-                return
-            scanned = len(buffer)  # no comma before this: don't search it again
-            buffer += chunk
-            while (end := buffer.find(b",", scanned)) >= 0:
-                message = bytes(buffer[:end])
-                del buffer[: end + 1]
-                scanned = 0
-                self._dispatch(message)
-
-    def _dispatch(self, message: bytes) -> None:
-        try:
-            response = json.loads(base64.b64decode(message))
-        except (binascii.Error, ValueError):
-            # Not a protocol message: stderr shares the pipe. Only logged,
-            # because a failed request is reported through its own response.
-            log.debug("pagefind printed: %r", message[:200])
-            return
-        message_id = response.get("message_id")
-        payload = response.get("payload") or {}
-        if message_id is None and payload.get("original_message"):
-            # A message Pagefind could not parse comes back without its id.
-            message_id = json.loads(payload["original_message"]).get("message_id")
-        future = self._responses.get(message_id)
-        if future is None or future.done():
-            return
-        if payload.get("type") == "Error":
-            future.set_exception(Exception(payload.get("message", "unbekannter Fehler")))
-        else:
-            future.set_result(cast(InternalResponsePayload, payload))
-
-    def _fail_all(self, exc: Exception) -> None:
-        for future in self._responses.values():
-            if not future.done():
-                future.set_exception(exc)
-
-    async def close(self) -> None:
-        # The upstream close() waits up to 5 s for open requests and
-        # re-raises their errors; here every request has finished or failed.
-        self._poll_task.cancel()
-        if self._backend.returncode is None:
-            self._backend.terminate()
-        await self._backend.wait()
 
 
 # --- cache -----------------------------------------------------------------------
@@ -310,7 +253,7 @@ def _cache_key(pages: Sequence[tuple[str, str]]) -> str:
         "pagefind": _version("pagefind"),
         "binary": _version("pagefind_bin"),
         "config": dict(INDEX_CONFIG),
-        "unused": _UNUSED_PREFIXES,
+        "unused": UNUSED_PREFIXES,
     }
     digest.update(json.dumps(header, sort_keys=True).encode())
     for url, page_digest in pages:
@@ -325,8 +268,8 @@ def _version(distribution: str) -> str:
         return "-"
 
 
-def _read_cache(folder: Path, key: str) -> dict[str, bytes] | None:
-    """The cached bundle for ``key``; None when missing, stale or damaged."""
+def _read_cache(folder: Path) -> _Cached | None:
+    """The last bundle with the pages it was made from; None when missing or damaged."""
     path = folder / CACHE_FILE
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
@@ -336,7 +279,8 @@ def _read_cache(folder: Path, key: str) -> dict[str, bytes] | None:
         _discard(path, "unreadable")
         return None
     try:
-        if data["format"] != CACHE_FORMAT or data["key"] != key:
+        if data["format"] != CACHE_FORMAT:
+            _discard(path, f"format {data['format']}")
             return None
         files = {}
         for name, entry in data["files"].items():
@@ -344,10 +288,11 @@ def _read_cache(folder: Path, key: str) -> dict[str, bytes] | None:
             if hashlib.sha256(content).hexdigest() != entry["sha256"]:
                 raise ValueError(f"checksum of {name}")
             files[str(name)] = content
+        pages = [(str(url), str(digest)) for url, digest in data["pages"]]
+        return _Cached(str(data["key"]), pages, files)
     except (KeyError, TypeError, AttributeError, ValueError, binascii.Error) as exc:
         _discard(path, str(exc))
         return None
-    return files
 
 
 def _discard(path: Path, reason: str) -> None:
@@ -355,11 +300,14 @@ def _discard(path: Path, reason: str) -> None:
     path.unlink(missing_ok=True)
 
 
-def _write_cache(folder: Path, key: str, files: Mapping[str, bytes]) -> None:
+def _write_cache(
+    folder: Path, key: str, pages: Sequence[tuple[str, str]], files: Mapping[str, bytes]
+) -> None:
     """Store the bundle atomically; a cache that cannot be written is only a lost speed-up."""
     payload = {
         "format": CACHE_FORMAT,
         "key": key,
+        "pages": [list(page) for page in pages],
         "files": {
             name: {
                 "sha256": hashlib.sha256(content).hexdigest(),
