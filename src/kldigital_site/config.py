@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -47,6 +48,19 @@ def _timezone(node: Located) -> str:
     except (ZoneInfoNotFoundError, ValueError) as exc:
         raise Invalid(f"„{name}“ ist keine bekannte Zeitzone (z. B. Europe/Berlin)") from exc
     return name
+
+
+_HOST_NAME = re.compile(r"[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)+")
+
+
+def _host_names(node: Located) -> tuple[str, ...]:
+    # The hosts go verbatim into the pages' Content-Security-Policy (frame-src), so
+    # anything but a plain host name could widen it ("*", "https:", "x; script-src *").
+    hosts = tuple(host.lower() for host in text_list(node))
+    for host in hosts:
+        if not _HOST_NAME.fullmatch(host):
+            raise Invalid(f"„{host}“ ist kein Hostname (z. B. www.youtube-nocookie.com)")
+    return hosts
 
 
 def _language(node: Located) -> str:
@@ -85,7 +99,7 @@ _SITE_FIELDS = (
     Field("press_per_page", integer(1, 100), default=10, doc="Pressemitteilungen je Listenseite"),
     Field("home_releases", integer(0, 50), default=5, doc="Pressemitteilungen auf der Startseite"),
     Field("feed_entries", integer(1, 500), default=20, doc="Einträge im Atom-Feed"),
-    Field("iframe_hosts", text_list, default=(), doc="Erlaubte Hosts für eingebettete iframes"),
+    Field("iframe_hosts", _host_names, default=(), doc="Erlaubte Hosts für eingebettete iframes"),
 )
 
 
