@@ -9,6 +9,7 @@ uses, for reproducible builds and for testing embargoes.
 from __future__ import annotations
 
 import datetime as dt
+import os
 import shutil
 import sys
 import time
@@ -164,7 +165,26 @@ def _fixed_now() -> dt.datetime | None:
 
 
 def _now() -> dt.datetime:
-    return _fixed_now() or dt.datetime.now(dt.UTC)
+    return _fixed_now() or _source_date_epoch() or dt.datetime.now(dt.UTC)
+
+
+def _source_date_epoch() -> dt.datetime | None:
+    """The reproducible-builds clock (reproducible-builds.org/specs/source-date-epoch).
+
+    The output embeds no build time; the clock only decides which embargoed releases
+    are published, so the same sources and the same SOURCE_DATE_EPOCH give the same
+    site on any day. ``--now`` wins over it.
+    """
+    value = os.environ.get("SOURCE_DATE_EPOCH")
+    if value is None or not value.strip():
+        return None
+    try:
+        return dt.datetime.fromtimestamp(int(value), dt.UTC)
+    except (ValueError, OverflowError, OSError):
+        # The specification asks to fail rather than to fall back to the real time.
+        raise click.UsageError(
+            f"SOURCE_DATE_EPOCH={value!r} ist keine Zahl von Sekunden seit 1970."
+        ) from None
 
 
 def _run(options: dict[str, Any], *, write: bool) -> BuildResult:
