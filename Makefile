@@ -69,6 +69,7 @@ gates: install-test
 
 bench: install
 	$(BIN)/python bench/run.py $(BENCH_ARGS)
+	$(BIN)/python bench/search_overhead.py
 
 golden: install-test
 	$(BIN)/pytest -q tests/test_golden.py --update-golden

@@ -1,0 +1,159 @@
+"""``make bench``: what the search index adds to a cold build of the sample site.
+
+Issue 5 allows the Pagefind index at most 10 % of a cold build. This builds
+the sample site (content/) cold — empty output folder, no cache, a fresh
+process each time, as `make build` on a fresh checkout — alternately with the
+index and with the indexer replaced by a no-op, and reports both, the
+difference, and Pagefind's own share as the build measures it
+(``BuildResult.timings["search"]``). Runs alternate so that a busy machine
+slows both alike; the minimum is the least disturbed figure, the median the
+typical one.
+
+    python bench/search_overhead.py --runs 15
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import textwrap
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+REPO = HERE.parent
+LIMIT = 0.10
+
+# One cold build in a fresh process; prints the search stage's time.
+_PROBE = textwrap.dedent(
+    """
+    import datetime as dt, json, resource, sys
+    from pathlib import Path
+    from kldigital_site import search
+    from kldigital_site.build import build
+    from kldigital_site.config import load_config
+    class NoIndex:  # the same build without a search index
+        def __init__(self, *args, **kwargs): pass
+        def add(self, *args): pass
+        def seal(self): pass
+        def finish(self): return []
+        def abort(self): pass
+    if sys.argv[1] == "without":
+        search.SearchIndexer = NoIndex
+    site = Path(sys.argv[2])
+    config = load_config(site / "content", Path(sys.argv[3]), site / "output")
+    result = build(config, now=dt.datetime.now(dt.UTC))
+    me = resource.getrusage(resource.RUSAGE_SELF)
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    child_cpu = children.ru_utime + children.ru_stime
+    print(json.dumps({"search": result.timings.get("search", 0.0), "child_cpu": child_cpu,
+                      "cpu": me.ru_utime + me.ru_stime + child_cpu}))
+    """
+)
+
+
+def _cold(site: Path, mode: str) -> dict[str, float]:
+    shutil.rmtree(site / "output", ignore_errors=True)
+    shutil.rmtree(site / ".kldigital-cache", ignore_errors=True)
+    shutil.rmtree(site / ".output.kldigital-staging", ignore_errors=True)
+    started = time.perf_counter()
+    done = subprocess.run(
+        [sys.executable, "-c", _PROBE, mode, str(site), str(REPO / "templates")],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=site,
+    )
+    wall = time.perf_counter() - started  # what a user waits for, interpreter start included
+    figures: dict[str, float] = json.loads(done.stdout.strip().splitlines()[-1])
+    return {"wall": wall, **figures}
+
+
+def measure(runs: int) -> dict[str, float]:
+    with tempfile.TemporaryDirectory(prefix="kldigital-search-bench-") as work:
+        site = Path(work) / "site"
+        shutil.copytree(REPO / "content", site / "content")
+        _cold(site, "with")  # warm the OS file cache once, not counted
+        with_index, without, stage, pagefind_cpu = [], [], [], []
+        cpu: dict[str, list[float]] = {"with": [], "without": []}
+        for _ in range(runs):
+            for mode in ("with", "without"):
+                figures = _cold(site, mode)
+                (with_index if mode == "with" else without).append(figures["wall"])
+                cpu[mode].append(figures["cpu"])
+                if mode == "with":
+                    stage.append(figures["search"])
+                    pagefind_cpu.append(figures["child_cpu"])
+    return {
+        "with_min": min(with_index),
+        "with_median": statistics.median(with_index),
+        "without_min": min(without),
+        "without_median": statistics.median(without),
+        "search_min": min(stage),
+        "search_median": statistics.median(stage),
+        "pagefind_cpu_median": statistics.median(pagefind_cpu),
+        "cpu_with_median": statistics.median(cpu["with"]),
+        "cpu_without_median": statistics.median(cpu["without"]),
+        "load": os.getloadavg()[0],
+    }
+
+
+def report(figures: dict[str, float], runs: int) -> str:
+    overhead_min = figures["with_min"] / figures["without_min"] - 1
+    overhead_median = figures["with_median"] / figures["without_median"] - 1
+    share = figures["search_median"] / figures["without_median"]
+    cpu_overhead = figures["cpu_with_median"] / figures["cpu_without_median"] - 1
+    verdict = "innerhalb" if overhead_median <= LIMIT else "ÜBER"
+    return "\n".join(
+        [
+            "# Suchindex: Anteil am kalten Build der Beispielseite",
+            "",
+            f"{platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}; "
+            f"{runs} Läufe je Variante, abwechselnd, jeder in einem neuen Prozess; "
+            f"Systemlast danach {figures['load']:.1f}.",
+            "",
+            "| | Minimum | Median |",
+            "|---|---:|---:|",
+            f"| kalter Build ohne Index | {figures['without_min']:.3f} s "
+            f"| {figures['without_median']:.3f} s |",
+            f"| kalter Build mit Index | {figures['with_min']:.3f} s "
+            f"| {figures['with_median']:.3f} s |",
+            f"| Mehraufwand | {overhead_min:+.1%} | {overhead_median:+.1%} |",
+            f"| Warten auf Pagefind nach dem Rendern (Stufe „search“) "
+            f"| {figures['search_min']:.3f} s | {figures['search_median']:.3f} s ({share:.1%}) |",
+            f"| CPU-Zeit des Pagefind-Prozesses (parallel zum Rendern) | "
+            f"| {figures['pagefind_cpu_median']:.3f} s |",
+            f"| CPU-Zeit des ganzen Builds ohne / mit Index | "
+            f"| {figures['cpu_without_median']:.3f} s / {figures['cpu_with_median']:.3f} s "
+            f"({cpu_overhead:+.1%}) |",
+            "",
+            f"Grenze laut Issue 5: {LIMIT:.0%} – der Median liegt {verdict} der Grenze. "
+            "Pagefind arbeitet in einem eigenen Prozess, während die Seiten rendern; "
+            "auf einem ausgelasteten Rechner (Last ≥ CPUs) fehlt ihm der freie Kern, "
+            "dann zählt eher der CPU-Anteil.",
+            "",
+        ]
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--runs", type=int, default=15)
+    parser.add_argument("--results", type=Path, default=HERE / "RESULTS-search.md")
+    args = parser.parse_args()
+    text = report(measure(args.runs), args.runs)
+    args.results.write_text(text, encoding="utf-8")
+    print(text)
+
+
+if __name__ == "__main__":
+    main()
