@@ -238,3 +238,17 @@ def test_media_path_must_stay_inside_medien() -> None:
     ):
         with pytest.raises(Invalid, match="innerhalb von medien/"):
             media_path(node(bad))
+
+
+def test_press_time_without_seconds_is_accepted_as_editors_write_it() -> None:
+    """YAML needs seconds for a timestamp; "2027-03-01 10:00" must still mean 10:00."""
+    import datetime as dt
+
+    from kldigital_site.content.schema import date_or_datetime
+    from kldigital_site.content.yamlpos import Located
+
+    assert date_or_datetime(Located("2027-03-01 10:00", 3, 3)) == dt.datetime(2027, 3, 1, 10, 0)
+    with_offset = date_or_datetime(Located("2027-03-01T10:00+01:00", 3, 3))
+    assert isinstance(with_offset, dt.datetime) and with_offset.utcoffset() == dt.timedelta(hours=1)
+    with pytest.raises(Invalid):
+        date_or_datetime(Located("2027-03-01 25:00", 3, 3))

@@ -162,10 +162,26 @@ def partial_date(node: Located) -> PartialDate:
     return PartialDate(int(match[1]), int(match[2]))
 
 
+# YAML only recognises a time with seconds; editors write "2027-03-01 10:00".
+_SHORT_DATETIME = re.compile(
+    r"(\d{4})-(\d{2})-(\d{2})[ T](\d{1,2}):(\d{2})(?::(\d{2}))?\s*(Z|[+-]\d{2}:?\d{2})?"
+)
+
+
 def date_or_datetime(node: Located) -> dt.date | dt.datetime:
     value = node.value
     if isinstance(value, dt.date):
         return value
+    match = _SHORT_DATETIME.fullmatch(value.strip()) if isinstance(value, str) else None
+    if match is not None:
+        try:
+            parsed = dt.datetime(*(int(g) for g in match.groups()[:5]), int(match[6] or 0))
+        except ValueError:
+            raise Invalid(f"„{value}“ ist kein gültiges Datum") from None
+        if match[7]:
+            offset = dt.datetime.strptime(match[7].replace("Z", "+0000").replace(":", ""), "%z")
+            parsed = parsed.replace(tzinfo=offset.tzinfo)
+        return parsed
     raise Invalid(f"„{value}“ ist kein gültiges Datum (JJJJ-MM-TT, optional mit Uhrzeit)")
 
 
