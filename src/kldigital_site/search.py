@@ -125,11 +125,10 @@ class SearchIndexer:
         self._cached = _read_cache(self._folder) if use_cache else None
         self._seen: list[tuple[SearchPage, str, Html]] = []
         self._session: PagefindSession | None = None
+        # Pagefind's thread starts with the first page, not here: rendering
+        # may fork worker processes first (workers.py), and forking a process
+        # that runs other threads can deadlock the children.
         self._sealed = False
-        if self._cached is None and self._pages:
-            # Nothing to reuse: start Pagefind now, so that it is up before
-            # the first page arrives.
-            self._start()
 
     def add(self, path: str, digest: str, html: Html) -> None:
         """One rendered file: its output path, the sha256 of its bytes, the bytes or a reader."""
