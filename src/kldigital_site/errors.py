@@ -9,9 +9,21 @@ Modelled on Hugo's ``FileError``/``text.Position``.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import StrEnum
+
+# A problem is one line of output: tools (and editors' IDEs) parse `path:line: message`.
+# Line breaks in quoted keys or values become spaces; other control characters, from
+# file names or YAML escapes, are shown escaped, never sent to the terminal.
+_LINE_BREAKS = re.compile(r"\r\n|[\n\r\v\f\x1c-\x1e\x85\u2028\u2029]")
+_CONTROLS = re.compile(r"[\x00-\x08\x0e-\x1f\x7f-\x9f]")
+
+
+def _one_line(text: str) -> str:
+    text = _LINE_BREAKS.sub(" ", text)
+    return _CONTROLS.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
 
 
 class Severity(StrEnum):
@@ -29,9 +41,10 @@ class SiteError:
     severity: Severity = Severity.ERROR
 
     def __str__(self) -> str:
-        location = f"{self.path}:{self.line}" if self.line > 0 else self.path
+        path = _one_line(self.path)
+        location = f"{path}:{self.line}" if self.line > 0 else path
         prefix = "Warnung: " if self.severity is Severity.WARNING else ""
-        return f"{location}: {prefix}{self.message}"
+        return f"{location}: {prefix}{_one_line(self.message)}"
 
     @property
     def is_error(self) -> bool:
