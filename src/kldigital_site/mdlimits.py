@@ -6,11 +6,19 @@ whose scan is bounded. Upstream Python-Markdown scans from each ``[``, ``(`` or
 backtick to the end of the paragraph in a Python loop (Python-Markdown #798,
 "someday-maybe"), so 10 KB of ``[`` took 25 s and 40 KB seven minutes; the
 same family made ``![``, ``[a](``, ``\\``\\``, ``<![CDATA[`` and repeated
-footnote references slow. The bounded versions give the same result for every
+footnote references slow, and every level of nested lists re-parses all of its
+content. The bounded versions give the same result for every
 construct an editor writes and treat the absurd remainder (link text with more
 than ``MAX_BRACKETS`` brackets, a link target with more than ``MAX_SPECIALS``
 parentheses or quotes, a code span closed only after ``MAX_TICK_RUNS`` other
-backtick runs) as plain text.
+backtick runs, lists or quotes nested beyond ``MAX_NESTING``) as plain text.
+
+Still quadratic, in C and so only for much larger junk: Python-Markdown's
+inline engine rebuilds a paragraph's string for each match (tens of thousands
+of emphasis marks in one paragraph: about 3 s per 80 KB), block processors that
+peel one line off a long block (``---`` lines without blank lines: about 3 s per
+40 KB), and the standard library's HTML parser before CPython gh-135462 on
+unclosed start tags ("<a " repeated: about 2 s per 20 KB).
 
 The processors are switched to a subclass in place (``__class__``), so their
 registration, priority and state stay exactly as the extensions made them.
@@ -22,6 +30,7 @@ import re
 from typing import Any
 
 import markdown
+from markdown.blockprocessors import BlockProcessor
 from markdown.extensions.footnotes import RE_REF_ID, FootnoteExtension
 from markdown.extensions.tables import TableProcessor
 from markdown.inlinepatterns import BacktickInlineProcessor, LinkInlineProcessor
@@ -29,6 +38,7 @@ from markdown.inlinepatterns import BacktickInlineProcessor, LinkInlineProcessor
 MAX_BRACKETS = 16  # "[" and "]" inside one link text
 MAX_SPECIALS = 16  # "(", ")", quotes inside one link target and title
 MAX_TICK_RUNS = 32  # backtick runs between a code span's opening and closing ticks
+MAX_NESTING = 100  # parser states (about two per level of lists or quotes)
 
 _BRACKET = re.compile(r"[\[\]]")
 _LINK_SPECIAL = re.compile(r"[()'\"]")
@@ -126,6 +136,22 @@ class _BoundedTables:
         return super().test(parent, block)  # type: ignore[misc, no-any-return]
 
 
+class _BoundedNesting:
+    """Mixin for the list and quote processors: no new level beyond ``MAX_NESTING``.
+
+    Each level re-parses everything inside it, so 500 nested list levels took 7 s
+    before Python's recursion limit ended the build with a traceback. Deeper text
+    stays what it is without the nesting: an indented code block or a paragraph.
+    """
+
+    parser: Any
+
+    def test(self, parent: Any, block: str) -> bool:
+        if len(self.parser.state) >= MAX_NESTING:
+            return False
+        return super().test(parent, block)  # type: ignore[misc, no-any-return]
+
+
 class _BoundedFootnotes:
     """Mixin for ``FootnoteExtension``: back-reference ids are found in constant time.
 
@@ -177,6 +203,9 @@ def bound_scans(md: markdown.Markdown) -> markdown.Markdown:
             _rebase(md.inlinePatterns[name], LinkInlineProcessor, _BoundedLinks)
     if "backtick" in md.inlinePatterns:
         _rebase(md.inlinePatterns["backtick"], BacktickInlineProcessor, _BoundedCodeSpans)
+    for name in ("indent", "olist", "ulist", "quote"):
+        if name in md.parser.blockprocessors:
+            _rebase(md.parser.blockprocessors[name], BlockProcessor, _BoundedNesting)
     if "table" in md.parser.blockprocessors:
         _rebase(md.parser.blockprocessors["table"], TableProcessor, _BoundedTables)
     for extension in md.registeredExtensions:
