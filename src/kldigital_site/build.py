@@ -59,7 +59,8 @@ def build(
     use_cache: bool = True,
     progress: Progress | None = None,
 ) -> BuildResult:
-    cache = BuildCache(config.root / CACHE_DIR_NAME) if use_cache else None
+    # `check` writes nothing, not even the cache; it may still read it.
+    cache = BuildCache(config.root / CACHE_DIR_NAME, read_only=not write) if use_cache else None
     try:
         return _build(
             config,
