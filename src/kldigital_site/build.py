@@ -58,7 +58,10 @@ def build(
     jobs: int | None = None,
     use_cache: bool = True,
     progress: Progress | None = None,
+    search_index: bool = True,
 ) -> BuildResult:
+    """Build the site. ``search_index=False`` keeps the previous search index as it is
+    (the dev server rebuilds it a moment after the page has reloaded)."""
     # `check` writes nothing, not even the cache; it may still read it.
     cache = BuildCache(config.root / CACHE_DIR_NAME, read_only=not write) if use_cache else None
     try:
@@ -71,6 +74,7 @@ def build(
             jobs or default_jobs(),
             cache,
             progress,
+            search_index,
         )
     finally:
         if cache is not None:
@@ -86,6 +90,7 @@ def _build(
     jobs: int,
     cache: BuildCache | None,
     progress: Progress | None,
+    search_index: bool,
 ) -> BuildResult:
     timings: dict[str, float] = {}
     clock = time.perf_counter()
@@ -113,7 +118,7 @@ def _build(
         lap("model")
 
         target_key = str(target.absolute())
-        build_key = _build_key(site, digests)
+        build_key = _build_key(site, digests, search_index)
         last = cache.last_build(target_key) if cache is not None and writer is not None else None
         if (
             writer is not None
@@ -148,7 +153,7 @@ def _build(
         template_errors: list[SiteError] = []
         html_pages = 0
         # Pagefind indexes in its own process while the pages render (search.py).
-        if writer is not None:
+        if writer is not None and search_index:
             indexer = search.SearchIndexer(site, use_cache=cache is not None)
         for result in render_pages(
             site,
@@ -185,9 +190,13 @@ def _build(
             )
         for output in copied_files(site):
             writer.add_output(output)
-        assert indexer is not None
-        for output in indexer.finish():
-            writer.add_output(output)
+        if indexer is not None:
+            for output in indexer.finish():
+                writer.add_output(output)
+        else:
+            for path, digest in writer.previous_digests.items():
+                if path.startswith(f"{search.BUNDLE_DIR}/"):
+                    writer.add(path, digest=digest)
         lap("search")
         report = writer.commit()
         writer = None
@@ -229,11 +238,11 @@ def _intact(writer: TreeWriter) -> bool:
     )
 
 
-def _build_key(site: Site, digests: dict[str, str]) -> str:
+def _build_key(site: Site, digests: dict[str, str], search_index: bool) -> str:
     """Everything a build's output depends on; equal keys give identical trees."""
     config = site.config
     digest = hashlib.sha256()
-    parts: list[Any] = [tool_fingerprint(), config.fingerprint(), config.base_url]
+    parts: list[Any] = [tool_fingerprint(), config.fingerprint(), config.base_url, search_index]
     parts += sorted(digests.items())
     parts += sorted(template_digests(config.templates_dir).items())
     parts += [(a, file_digest(config.templates_dir / "assets" / a)) for a in asset_files(config)]

@@ -41,6 +41,7 @@ from pathlib import Path
 from kldigital_site.build import BuildResult, build
 from kldigital_site.config import SiteConfig, load_config
 from kldigital_site.errors import BuildFailed, SiteError
+from kldigital_site.search import BUNDLE_DIR
 from kldigital_site.serving import DevSite, LiveState
 from kldigital_site.watch import ChangeKind, ChangeSet, Watcher
 
@@ -49,6 +50,8 @@ log = logging.getLogger(__name__)
 SERVE_DIR = Path(".kldigital-cache") / "serve" / "site"
 # Re-check embargo times at least this often (the machine may have slept).
 MAX_EMBARGO_WAIT = 600.0
+# Quiet time after a change before the search index is rebuilt (seconds).
+SEARCH_INDEX_DELAY = 1.0
 
 
 # --- the socket side ------------------------------------------------------------------
@@ -162,6 +165,7 @@ class DevServer:
         )
         self._config: SiteConfig | None = None
         self._next_embargo: dt.datetime | None = None
+        self._index_due: float | None = None
         self._thread: threading.Thread | None = None
 
     @property
@@ -197,17 +201,29 @@ class DevServer:
 
     def _loop(self) -> None:
         while True:
-            changes = self.watcher.queue.take(timeout=self._embargo_wait())
+            changes = self.watcher.queue.take(timeout=self._wait())
             if self.watcher.queue.closed:
                 return
             if changes is not None:
-                self.rebuild(changes.describe(self.site_root), changes=changes)
+                # The page first, the search index a moment later: Pagefind re-indexes
+                # every page, which on a large site would hold up the reload by seconds.
+                if self.rebuild(changes.describe(self.site_root), changes=changes, search=False):
+                    self._index_due = time.monotonic() + SEARCH_INDEX_DELAY
+            elif self._index_due is not None and time.monotonic() >= self._index_due:
+                self._index_due = None
+                self.rebuild("Suchindex")
             elif self._next_embargo is not None and self._clock() >= self._next_embargo:
                 self.rebuild("Sperrfrist abgelaufen")
 
     def rebuild(
-        self, reason: str, *, changes: ChangeSet | None = None, initial: bool = False
-    ) -> None:
+        self,
+        reason: str,
+        *,
+        changes: ChangeSet | None = None,
+        initial: bool = False,
+        search: bool = True,
+    ) -> bool:
+        """One build into the preview folder; True when it succeeded."""
         started = time.perf_counter()
         result: BuildResult | None = None
         problems: list[SiteError] = []
@@ -225,6 +241,7 @@ class DevServer:
                 out_dir=self.site_dir,
                 jobs=self.options.jobs,
                 use_cache=self.options.use_cache,
+                search_index=search,
             )
         except BuildFailed as failed:
             problems = list(failed.problems)
@@ -239,13 +256,17 @@ class DevServer:
                 initial
                 or self.state.snapshot.site == 0
                 or result.report is None
-                or bool(result.report.written or result.report.removed)
+                or any(
+                    not path.startswith(f"{BUNDLE_DIR}/")
+                    for path in (*result.report.written, *result.report.removed)
+                )
             )
             self.state.end_build(problems, site_changed=changed)
         # After a failed build the timer waits for the next good one: retrying a
         # broken site every half second would only repeat the same errors.
         self._next_embargo = _next_embargo(result) if result is not None else None
         self.on_build(BuildOutcome(reason, time.perf_counter() - started, result, tuple(problems)))
+        return result is not None
 
     def _load_config(self) -> SiteConfig:
         options = self.options
@@ -262,6 +283,16 @@ class DevServer:
 
     def _clock(self) -> dt.datetime:
         return self.options.now or dt.datetime.now(dt.UTC)
+
+    def _wait(self) -> float | None:
+        """How long to wait for changes before a timed rebuild is due."""
+        waits = [w for w in (self._embargo_wait(), self._index_wait()) if w is not None]
+        return min(waits, default=None)
+
+    def _index_wait(self) -> float | None:
+        if self._index_due is None:
+            return None
+        return max(self._index_due - time.monotonic(), 0.0)
 
     def _embargo_wait(self) -> float | None:
         if self._next_embargo is None or self.options.now is not None:

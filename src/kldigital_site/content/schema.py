@@ -175,7 +175,8 @@ def date_or_datetime(node: Located) -> dt.date | dt.datetime:
     match = _SHORT_DATETIME.fullmatch(value.strip()) if isinstance(value, str) else None
     if match is not None:
         try:
-            parsed = dt.datetime(*(int(g) for g in match.groups()[:5]), int(match[6] or 0))
+            year, month, day, hour, minute = (int(g) for g in match.groups()[:5])
+            parsed = dt.datetime(year, month, day, hour, minute, int(match[6] or 0))
         except ValueError:
             raise Invalid(f"„{value}“ ist kein gültiges Datum") from None
         if match[7]:
