@@ -425,3 +425,21 @@ def test_now_is_injected_not_read_from_the_clock(tmp_path: Path) -> None:
     root = copy_fixture_site("full", tmp_path / "site")
     later = build_site_at(root, output=tmp_path / "a", now=dt.datetime(2030, 1, 1, tzinfo=dt.UTC))
     assert set(later.site.items) >= FUTURE
+
+
+def test_preview_pages_of_drafts_are_noindex_and_left_out_of_the_sitemap(tmp_path: Path) -> None:
+    from tests.conftest import build_site_at, copy_fixture_site
+
+    root = copy_fixture_site("full", tmp_path / "site")
+    out = tmp_path / "out"
+    result = build_site_at(root, output=out, drafts=True, future=True)
+    sitemap = (out / "sitemap.xml").read_text(encoding="utf-8")
+    previews = [i for i in result.site.items.values() if i.is_draft or i.is_future]
+    assert previews
+    for item in previews:
+        page = (out / item.url / "index.html").read_text(encoding="utf-8")
+        assert '<meta name="robots" content="noindex">' in page
+        assert item.url not in sitemap
+    published = next(i for i in result.site.items.values() if not (i.is_draft or i.is_future))
+    assert 'name="robots"' not in (out / published.url / "index.html").read_text(encoding="utf-8")
+    assert published.url in sitemap

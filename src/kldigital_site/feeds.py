@@ -85,6 +85,11 @@ def sitemap(site: Site, views: Views) -> bytes:
     for route in site.routes:
         if route.kind in ("feed", "sitemap", "robots", "not_found"):
             continue
+        # Drafts and embargoed items only appear in preview builds, marked noindex.
+        if route.item is not None and (
+            site.items[route.item].is_draft or site.items[route.item].is_future
+        ):
+            continue
         url = _element(urlset, "url")
         _element(url, "loc", views.absolute(route.url))
         if route.item is not None:

@@ -486,7 +486,7 @@ class MarkdownRenderer:
             self._inspector.doc = None
             self._md.reset()
         # Empty paragraphs are what is left where removed raw HTML stood.
-        html = _EMPTY_PARAGRAPH.sub("", self._sanitise(html))
+        html = _align_as_class(_EMPTY_PARAGRAPH.sub("", self._sanitise(html)))
         if self._hosts and "<iframe" in html:
             # An iframe's content is raw text that browsers never show; keeping it would leave
             # unescaped markup for the next HTML parser (feed readers, search indexers).
@@ -546,6 +546,35 @@ def _typeset(text: str, before: str, after: str, open_single: int) -> tuple[str,
         last = previous_end = stop
         previous = mark[-1]
     return "".join([*pieces, padded[last:end]]), open_single
+
+
+_CELL_TAG = re.compile(r"<(th|td)((?: [^>]*)?)>")
+_ALIGN = re.compile(r' align="(left|right|center)"')
+_CLASS = re.compile(r' class="([^"]*)"')
+
+
+def _align_as_class(html: str) -> str:
+    """Table cells: align="right" → class="align-right".
+
+    HTML5 made the align attribute obsolete (the Nu checker warns), and a style
+    attribute would break the Content-Security-Policy; the theme styles the classes.
+    """
+    if " align=" not in html:
+        return html
+
+    def cell(match: re.Match[str]) -> str:
+        tag, attributes = match[1], match[2]
+        align = _ALIGN.search(attributes)
+        if align is None:
+            return match[0]
+        attributes = _ALIGN.sub("", attributes)
+        existing = _CLASS.search(attributes)
+        if existing is None:
+            return f'<{tag}{attributes} class="align-{align[1]}">'
+        merged = f' class="{existing[1]} align-{align[1]}"'
+        return f"<{tag}{attributes[: existing.start()]}{merged}{attributes[existing.end():]}>"
+
+    return _CELL_TAG.sub(cell, html)
 
 
 def smarten(text: str) -> str:
