@@ -352,9 +352,15 @@ def shorten(text: str, limit: int = 240) -> str:
     return f"{cut} …"
 
 
+_JSON_SCRIPT_ESCAPES = str.maketrans({"<": "\\u003c", ">": "\\u003e", "&": "\\u0026"})
+
+
 def json_ld(data: Mapping[str, Any]) -> str:
-    # "</" would end the surrounding <script> element early.
-    return json.dumps(data, ensure_ascii=False, sort_keys=True).replace("</", "<\\/")
+    # Inside <script>, "</script" ends the element and "<!--" followed by "<script"
+    # switches the HTML parser into a state where the real end tag is missed and the
+    # page after it is swallowed; JSON's \u escapes keep every "<" out (as Django's
+    # json_script does). The data are titles and summaries, written by editors.
+    return json.dumps(data, ensure_ascii=False, sort_keys=True).translate(_JSON_SCRIPT_ESCAPES)
 
 
 def phone_uri(phone: str) -> str:
