@@ -8,16 +8,19 @@ ranking in the browser are checked in test_search_browser.py.
 
 from __future__ import annotations
 
+import asyncio
 import gzip
 import hashlib
 import json
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any, ClassVar
 
 import pytest
 from click.testing import CliRunner
 
-from kldigital_site import search
+from kldigital_site import pagefind_client, search
 from kldigital_site.cli import cli
 from kldigital_site.errors import BuildFailed
 from tests.conftest import NOW, TEMPLATES, build_site_at, copy_fixture_site, write_files
@@ -334,6 +337,38 @@ def test_pagefind_failure_is_a_clear_build_error(
     assert result.exit_code == 1
     assert "pagefind: Suchindex: Das Programm pagefind fehlt" in result.output
     assert "Traceback" not in result.output
+
+
+@pytest.mark.skipif(not Path("/proc/self/fd").is_dir(), reason="needs Linux's /proc")
+def test_the_wait_lasts_until_the_writer_has_closed_its_files(tmp_path: Path) -> None:
+    """Pagefind answers write_files before its files are written (see pagefind_client.py);
+    the session waits until the process has closed them. Here a process that still
+    writes a file stands in for it."""
+    target = tmp_path / "pagefind-entry.json"
+    writer = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import sys, time\n"
+            f"f = open({str(target)!r}, 'w')\n"
+            "print('open', flush=True)\n"
+            "time.sleep(0.3)\n"
+            "f.write('{}')\n"
+            "f.close()\n"
+            "time.sleep(30)\n",
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert writer.stdout is not None and writer.stdout.readline() == "open\n"
+        assert target.read_text() == "", "still being written"
+        asyncio.run(pagefind_client._wait_until_written(writer.pid, str(tmp_path)))
+        assert target.read_text() == "{}"
+        assert writer.poll() is None, "the writer is still running: the file was closed"
+    finally:
+        writer.kill()
+        writer.wait()
 
 
 class _FakeSession:

@@ -60,6 +60,9 @@ UNUSED_PREFIXES = (
 # A generous upper bound for one Pagefind run, so a hanging process cannot
 # hang the build (the sample site takes a fraction of a second).
 TIMEOUT_SECONDS = 300.0
+# How long Pagefind may still be writing after it reported its files written
+# (see _wait_until_written; it takes a few milliseconds at most).
+WRITE_TIMEOUT_SECONDS = 30.0
 
 # Pagefind's scratch output: in memory (tmpfs) where there is one.
 _SCRATCH = "/dev/shm" if os.path.isdir("/dev/shm") and os.access("/dev/shm", os.W_OK) else None
@@ -140,7 +143,8 @@ class PagefindSession:
         self._loop = asyncio.get_running_loop()
         self._queue = asyncio.Queue()
         self._ready.set()
-        service = await _Service().launch()
+        service = _Service()
+        await service.launch()
         try:
             index = await service.create_index(cast(IndexConfig, dict(INDEX_CONFIG)))
             # Pages are sent as they come, without waiting for each answer:
@@ -162,6 +166,7 @@ class PagefindSession:
             # become Outputs: Pagefind never writes into the output folder.
             with tempfile.TemporaryDirectory(prefix="kldigital-pagefind-", dir=_SCRATCH) as out:
                 await index.write_files(output_path=out)
+                await _wait_until_written(service.pid, out)
                 return _read_bundle(Path(out))
         finally:
             await service.close()
@@ -174,6 +179,43 @@ async def _add(index: PagefindIndex, url: str, html: str, origin: str) -> None:
         raise
     except Exception as exc:  # the wrapper raises bare Exception(message)
         raise PageRejected(origin, str(exc.args[0] if exc.args else exc)) from exc
+
+
+async def _wait_until_written(pid: int, folder: str) -> None:
+    """Wait until process ``pid`` has no file under ``folder`` open any more.
+
+    Pagefind 1.5 answers ``write_files`` before its files are complete: it
+    writes each file with tokio's ``File::write_all``, which only hands the
+    bytes to a background thread, and never flushes. Now and then (3 of 41
+    cold builds of the sample site) the build read an empty
+    ``pagefind-entry.json``: a search that cannot start. A file is complete
+    once that thread is done and has closed it, so this waits for the last of
+    Pagefind's descriptors into ``folder`` to close (Linux: ``/proc/<pid>/fd``;
+    elsewhere there is nothing to wait on).
+    """
+    fds = Path(f"/proc/{pid}/fd")
+    if not fds.is_dir():
+        return
+    prefix = os.path.join(folder, "")
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + WRITE_TIMEOUT_SECONDS
+    while any(target.startswith(prefix) for target in _open_files(fds)):
+        if loop.time() > deadline:
+            raise RuntimeError(
+                f"Pagefind hat seine Dateien nach {WRITE_TIMEOUT_SECONDS:.0f} s "
+                "noch nicht fertig geschrieben."
+            )
+        await asyncio.sleep(0.001)
+
+
+def _open_files(fds: Path) -> list[str]:
+    """Where the process's file descriptors point (those closed meanwhile left out)."""
+    targets = []
+    with contextlib.suppress(FileNotFoundError):  # the process has ended: nothing open
+        for fd in fds.iterdir():
+            with contextlib.suppress(OSError):  # closed between listing and reading
+                targets.append(os.readlink(fd))
+    return targets
 
 
 def _read_bundle(folder: Path) -> dict[str, bytes]:
@@ -239,6 +281,10 @@ class _Service(PagefindService):
         for future in self._responses.values():
             if not future.done():
                 future.set_exception(exc)
+
+    @property
+    def pid(self) -> int:
+        return self._backend.pid
 
     async def close(self) -> None:
         # The upstream close() waits up to 5 s for open requests and
