@@ -232,10 +232,8 @@ def _fail_if_strict(strict: bool, warnings: list[SiteError]) -> None:
 
 
 def _intact(writer: TreeWriter) -> bool:
-    """The published files are all still there (nobody deleted any by hand)."""
-    return bool(writer.previous_digests) and all(
-        (writer.out_dir / rel).is_file() for rel in writer.previous_digests
-    )
+    """The published files are all still there, unchanged (nobody deleted or edited any)."""
+    return bool(writer.previous_digests) and writer.intact
 
 
 def _build_key(site: Site, digests: dict[str, str], search_index: bool) -> str:

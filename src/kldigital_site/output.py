@@ -27,14 +27,14 @@ import json
 import os
 import shutil
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
 from kldigital_site.errors import BuildFailed, SiteError
 
 MANIFEST_NAME = ".kldigital-manifest.json"
 _JOURNAL_NAME = ".kldigital-journal"
-_MANIFEST_VERSION = 2
+_MANIFEST_VERSION = 3
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,6 +57,31 @@ class WriteReport:
 class Manifest:
     files: dict[str, str]  # path → sha256 of what the tool wrote
     foreign: frozenset[str]  # files found in the folder that the tool did not write
+    stats: dict[str, list[int]] = field(default_factory=dict)  # path → [size, mtime_ns]
+
+
+def _stat_key(path: Path) -> list[int] | None:
+    try:
+        info = path.stat()
+    except OSError:
+        return None
+    return [info.st_size, info.st_mtime_ns]
+
+
+def _verified(folder: Path, manifest: Manifest) -> Manifest:
+    """Only the files still exactly as the tool wrote them.
+
+    Published and staged files are hard links to one another, so a page truncated or
+    edited in either place would otherwise count as unchanged, forever: size and
+    modification time, recorded at writing, must still match (as git's index does).
+    """
+    files = {
+        rel: digest
+        for rel, digest in manifest.files.items()
+        if manifest.stats.get(rel) is not None
+        and manifest.stats.get(rel) == _stat_key(folder / rel)
+    }
+    return Manifest(files, manifest.foreign, {rel: manifest.stats[rel] for rel in files})
 
 
 def staging_dir_for(out_dir: Path, work_dir: Path | None = None) -> Path:
@@ -88,9 +113,11 @@ def _read_manifest(folder: Path) -> Manifest | None:
         files = data["files"]
         if data.get("version") != _MANIFEST_VERSION or not isinstance(files, dict):
             return Manifest({}, frozenset())
+        stats = data.get("stats", {})
         return Manifest(
             {str(k): str(v) for k, v in files.items()},
             frozenset(str(p) for p in data.get("foreign", [])),
+            {str(k): [int(n) for n in v] for k, v in stats.items()},
         )
     except (OSError, ValueError, KeyError, TypeError, AttributeError):
         # A damaged manifest is never trusted: every file counts as changed.
@@ -138,7 +165,14 @@ class TreeWriter:
         check_output_dir(self.out_dir)
         self.out_dir.parent.mkdir(parents=True, exist_ok=True)
         self.staging = staging_dir_for(self.out_dir, work_dir)
-        self.published = _read_manifest(self.out_dir) or Manifest({}, frozenset())
+        published = _read_manifest(self.out_dir)
+        self.published = (
+            _verified(self.out_dir, published) if published else Manifest({}, frozenset())
+        )
+        # Every published file is still there, exactly as written.
+        self.intact = published is not None and len(self.published.files) == len(published.files)
+        # What the tool wrote, altered or not: never mistaken for a user's own file.
+        self._ours = frozenset(published.files) if published else frozenset()
         self._planned: dict[str, str] = {}
         self._staged = self._prepare_staging()
         self._journal = (self.staging / _JOURNAL_NAME).open("a", encoding="utf-8")
@@ -165,8 +199,8 @@ class TreeWriter:
                 _remove_file(self.staging, rel)
             journal.unlink()
             files = {k: v for k, v in manifest.files.items() if k not in touched}
-            manifest = Manifest(files, manifest.foreign - touched)
-        return manifest
+            manifest = Manifest(files, manifest.foreign - touched, manifest.stats)
+        return _verified(self.staging, manifest)
 
     def _touch(self, rel: str) -> Path:
         self._journal.write(rel + "\n")
@@ -253,6 +287,7 @@ class TreeWriter:
             "version": _MANIFEST_VERSION,
             "files": dict(sorted(planned.items())),
             "foreign": sorted(foreign),
+            "stats": {rel: _stat_key(self.staging / rel) for rel in sorted(planned)},
         }
         (self.staging / MANIFEST_NAME).write_text(json.dumps(manifest, indent=0), encoding="utf-8")
         self._journal.close()
@@ -267,7 +302,7 @@ class TreeWriter:
     def _foreign_files(self) -> frozenset[str]:
         if not self.out_dir.is_dir():
             return frozenset()
-        ours = self.published.files
+        ours = self._ours
         found = set()
         for folder, dirnames, filenames in os.walk(self.out_dir):
             dirnames.sort()
