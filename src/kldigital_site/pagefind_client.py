@@ -2,7 +2,7 @@
 
 Input: (URL, HTML) pairs, fed from the build's thread while it renders.
 Output: the bundle files by path within ``pagefind/``, read back from a
-private scratch folder (``PagefindSession.result``),
+private scratch folder and put in canonical form (``PagefindSession.result``),
 or the exception that stopped Pagefind: ``PageRejected`` naming the page,
 ``FileNotFoundError`` when the binary is missing, ``TimeoutError``, or another
 error when the process fails.
@@ -12,13 +12,9 @@ Pagefind's Python API (``pagefind[bin]``) is asyncio-based and drives the
 event loop of its own in a daemon thread, so the build's thread only hands
 pages over and Pagefind's work in its own process overlaps the rendering.
 
-Why two cold builds may differ in pagefind/ (reported, not hidden): Pagefind
-1.5 keeps filters in a hash map with a random seed per process (pagefind
-``src/index/mod.rs``: "TODO: Change filter indexes to BTree to give them a
-stable hash"), so the order of filter values in ``filter/*.pf_filter`` and of
-filters in ``pagefind.de_*.pf_meta``, their hashed names and the meta hash in
-``pagefind-entry.json`` change from run to run. The search results are the
-same, and everything else (fragments, word index, scripts) is byte-identical.
+Pagefind 1.5 writes its filters in a random order per process, so the files
+read back go through ``pagefind_canonical.canonical_bundle``: the same pages
+give the same bytes in every run.
 """
 
 from __future__ import annotations
@@ -39,6 +35,8 @@ from typing import Any, cast
 from pagefind.index import IndexConfig, PagefindIndex
 from pagefind.service import PagefindService
 from pagefind.service.types import InternalResponsePayload
+
+from kldigital_site.pagefind_canonical import canonical_bundle
 
 log = logging.getLogger(__name__)
 
@@ -167,7 +165,7 @@ class PagefindSession:
             with tempfile.TemporaryDirectory(prefix="kldigital-pagefind-", dir=_SCRATCH) as out:
                 await index.write_files(output_path=out)
                 await _wait_until_written(service.pid, out)
-                return _read_bundle(Path(out))
+                return canonical_bundle(_read_bundle(Path(out)))
         finally:
             await service.close()
 
@@ -191,7 +189,8 @@ async def _wait_until_written(pid: int, folder: str) -> None:
     ``pagefind-entry.json``: a search that cannot start. A file is complete
     once that thread is done and has closed it, so this waits for the last of
     Pagefind's descriptors into ``folder`` to close (Linux: ``/proc/<pid>/fd``;
-    elsewhere there is nothing to wait on).
+    elsewhere there is nothing to wait on, and a damaged entry, meta or filter
+    file is still caught by ``canonical_bundle``).
     """
     fds = Path(f"/proc/{pid}/fd")
     if not fds.is_dir():

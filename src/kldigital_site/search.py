@@ -24,9 +24,10 @@ process of its own while the build goes on rendering; its files come back as
 
 Cache: when the indexed pages (URL and HTML digest), the Pagefind version and
 the settings are the same as last time, the bundle is taken from
-``<site root>/.kldigital-cache/search/`` instead of running Pagefind. That also
-keeps unchanged builds byte-identical, which Pagefind alone does not: it writes
-its filter chunks in a random order (see ``pagefind_client.py``).
+``<site root>/.kldigital-cache/search/`` instead of running Pagefind. Either
+way the bundle is byte-identical for the same pages: Pagefind's own files,
+whose filter order varies from run to run, are put in a canonical form first
+(``pagefind_canonical.py``).
 """
 
 from __future__ import annotations
@@ -59,8 +60,9 @@ log = logging.getLogger(__name__)
 BUNDLE_DIR = "pagefind"
 CACHE_SUBDIR = Path(".kldigital-cache") / "search"
 CACHE_FILE = "index.json"
-# Bump when the cache file layout or the choice of indexed pages changes.
-CACHE_FORMAT = 2
+# Bump when the cache file layout, the choice of indexed pages or the way the
+# bundle is made changes (3: canonical filter files, complete files only).
+CACHE_FORMAT = 3
 # Route kinds whose pages are search results (see the module docstring for why
 # lists are not).
 INDEXED_KINDS = frozenset({"project", "press_release", "page"})
