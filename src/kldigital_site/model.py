@@ -184,7 +184,11 @@ def build_site(
         key: tuple(slug_to_project[s] for s in items[key].meta["projects"] if s in slug_to_project)
         for key in releases
     }
-    project_releases = {p: tuple(r for r in releases if p in release_projects[r]) for p in projects}
+    mentioned_in: dict[str, list[str]] = {p: [] for p in projects}
+    for release in releases:  # newest first, so each list is too
+        for project in release_projects[release]:
+            mentioned_in[project].append(release)
+    project_releases = {p: tuple(keys) for p, keys in mentioned_in.items()}
     years: dict[int, list[str]] = defaultdict(list)
     for key in releases:
         date = items[key].date
@@ -370,7 +374,8 @@ def _collect_tags(items: Iterable[Item]) -> tuple[dict[str, Tag], list[SiteError
                 )
                 continue
             names[slug].add(name)
-            if item.key not in members[slug]:
+            # Two spellings of one topic in one file ("Mobilität", "mobilität") count once.
+            if not members[slug] or members[slug][-1] != item.key:
                 members[slug].append(item.key)
     tags = {
         slug: Tag(
