@@ -52,44 +52,53 @@ def is_ignored_name(name: str) -> bool:
 
 def discover(content_dir: Path, site_root: Path) -> Discovery:
     content_dir = content_dir.resolve()
+    root_prefix = str(site_root.resolve()).rstrip(os.sep) + os.sep
     sources: list[SourceFile] = []
     problems: list[SiteError] = []
-    for folder, dirnames, filenames in os.walk(content_dir, followlinks=False):
-        here = Path(folder)
-        dirnames[:] = sorted(d for d in dirnames if not is_ignored_name(d))
-        for name in list(dirnames):
-            if (here / name).is_symlink():
-                dirnames.remove(name)
-                if not _inside(here / name, content_dir):
-                    problems.append(_outside_error(here / name, site_root))
-                else:
+
+    def rel(path: str) -> str:
+        return path[len(root_prefix) :] if path.startswith(root_prefix) else path
+
+    # os.scandir and plain strings: at 10,000 files, pathlib and an lstat per
+    # file cost more than everything else this stage does.
+    def walk(folder: str, prefix: str) -> None:
+        with os.scandir(folder) as scan:
+            entries = sorted(scan, key=lambda e: e.name)
+        for entry in entries:
+            if is_ignored_name(entry.name):
+                continue
+            content_path = prefix + entry.name
+            if entry.is_symlink():
+                target = Path(entry.path)
+                if not _inside(target, content_dir):
+                    problems.append(_outside_error(target, site_root))
+                    continue
+                if target.is_dir():
                     problems.append(
                         SiteError(
-                            _rel(here / name, site_root),
+                            rel(entry.path),
                             0,
                             "Verknüpfte Ordner (Symlinks) werden nicht unterstützt.",
                         )
                     )
-        for name in sorted(filenames):
-            if is_ignored_name(name):
+                    continue
+            elif entry.is_dir():
+                walk(entry.path, content_path + "/")
                 continue
-            path = here / name
-            if path.is_symlink() and not _inside(path, content_dir):
-                problems.append(_outside_error(path, site_root))
-                continue
-            content_path = path.relative_to(content_dir).as_posix()
             kind = _classify(content_path)
             if kind is None:
                 if content_path != "site.yaml":
                     problems.append(
                         warning(
-                            _rel(path, site_root),
+                            rel(entry.path),
                             0,
                             "Datei liegt an keinem bekannten Ort und wird ignoriert.",
                         )
                     )
                 continue
-            sources.append(SourceFile(path, _rel(path, site_root), content_path, kind))
+            sources.append(SourceFile(Path(entry.path), rel(entry.path), content_path, kind))
+
+    walk(str(content_dir), "")
     sources.sort(key=lambda s: s.content_path)
     return Discovery(tuple(sources), tuple(problems))
 
