@@ -58,6 +58,17 @@ class Manifest:
     files: dict[str, str]  # path → sha256 of what the tool wrote
     foreign: frozenset[str]  # files found in the folder that the tool did not write
     stats: dict[str, list[int]] = field(default_factory=dict)  # path → [size, mtime_ns]
+    damaged: bool = False  # unreadable, or naming paths outside its folder
+
+
+def _is_plain_path(rel: str) -> bool:
+    """A path inside its folder: relative, no "..", no empty part, no NUL."""
+    return bool(rel) and not (
+        rel.startswith("/")
+        or "\\" in rel
+        or "\x00" in rel
+        or any(part in ("", ".", "..") for part in rel.split("/"))
+    )
 
 
 def _stat_key(path: Path) -> list[int] | None:
@@ -81,7 +92,9 @@ def _verified(folder: Path, manifest: Manifest) -> Manifest:
         if manifest.stats.get(rel) is not None
         and manifest.stats.get(rel) == _stat_key(folder / rel)
     }
-    return Manifest(files, manifest.foreign, {rel: manifest.stats[rel] for rel in files})
+    return Manifest(
+        files, manifest.foreign, {rel: manifest.stats[rel] for rel in files}, manifest.damaged
+    )
 
 
 def staging_dir_for(out_dir: Path, work_dir: Path | None = None) -> Path:
@@ -110,18 +123,18 @@ def _read_manifest(folder: Path) -> Manifest | None:
         return None
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
-        files = data["files"]
-        if data.get("version") != _MANIFEST_VERSION or not isinstance(files, dict):
-            return Manifest({}, frozenset())
-        stats = data.get("stats", {})
-        return Manifest(
-            {str(k): str(v) for k, v in files.items()},
-            frozenset(str(p) for p in data.get("foreign", [])),
-            {str(k): [int(n) for n in v] for k, v in stats.items()},
-        )
+        files = {str(k): str(v) for k, v in data["files"].items()}
+        foreign = frozenset(str(p) for p in data.get("foreign", []))
+        # An older format still says which files are ours, but without the sizes and
+        # times that make them trusted: every one of them is written again.
+        current = data.get("version") == _MANIFEST_VERSION
+        stats = {str(k): [int(n) for n in v] for k, v in data.get("stats", {}).items()}
     except (OSError, ValueError, KeyError, TypeError, AttributeError):
-        # A damaged manifest is never trusted: every file counts as changed.
-        return Manifest({}, frozenset())
+        return Manifest({}, frozenset(), damaged=True)
+    if not all(_is_plain_path(rel) for rel in (*files, *foreign)):
+        # Every path in it is deleted or replaced one day: "../x" or "/etc/x" never are.
+        return Manifest({}, frozenset(), damaged=True)
+    return Manifest(files, foreign, stats if current else {})
 
 
 def check_output_dir(out_dir: Path) -> None:
@@ -129,7 +142,20 @@ def check_output_dir(out_dir: Path) -> None:
         raise BuildFailed(
             [SiteError(str(out_dir), 0, "Das Ausgabeziel ist eine Datei, kein Ordner.")]
         )
-    if out_dir.is_dir() and _read_manifest(out_dir) is None and any(out_dir.iterdir()):
+    manifest = _read_manifest(out_dir) if out_dir.is_dir() else None
+    if manifest is not None and manifest.damaged:
+        raise BuildFailed(
+            [
+                SiteError(
+                    f"{out_dir}/{MANIFEST_NAME}",
+                    0,
+                    "Die Liste der erzeugten Dateien ist beschädigt; welche Dateien von "
+                    "kldigital-site stammen, ist nicht mehr sicher. Bitte den Ausgabeordner "
+                    "leeren oder löschen und neu bauen.",
+                )
+            ]
+        )
+    if out_dir.is_dir() and manifest is None and any(out_dir.iterdir()):
         raise BuildFailed(
             [
                 SiteError(
@@ -182,25 +208,44 @@ class TreeWriter:
         """Digests of the files now published in the output folder."""
         return self.published.files
 
+    @property
+    def planned_digests(self) -> dict[str, str]:
+        """Digests of the files of this build so far (after ``commit``: all of them)."""
+        return dict(self._planned)
+
     def _prepare_staging(self) -> Manifest:
         """The staging folder's trustworthy contents, after undoing an interrupted build."""
         if not self.staging.is_dir():
             self.staging.mkdir(parents=True)
             return Manifest({}, frozenset())
         manifest = _read_manifest(self.staging)
-        if manifest is None:
+        journal = self.staging / _JOURNAL_NAME
+        try:
+            touched = (
+                set(journal.read_text(encoding="utf-8").splitlines())
+                if journal.is_file()
+                else set()
+            )
+        except (OSError, ValueError):
+            touched = {""}  # unreadable: as untrustworthy as a damaged one
+        if manifest is None or manifest.damaged or not all(map(_is_plain_path, touched)):
+            # The staging folder is the tool's own; what cannot be trusted is rebuilt.
             shutil.rmtree(self.staging)
             self.staging.mkdir(parents=True)
             return Manifest({}, frozenset())
-        journal = self.staging / _JOURNAL_NAME
         if journal.is_file():
-            touched = set(journal.read_text(encoding="utf-8").splitlines())
             for rel in touched:
                 _remove_file(self.staging, rel)
             journal.unlink()
             files = {k: v for k, v in manifest.files.items() if k not in touched}
             manifest = Manifest(files, manifest.foreign - touched, manifest.stats)
-        return _verified(self.staging, manifest)
+        trusted = _verified(self.staging, manifest)
+        # Nothing else stays: a file the manifest does not vouch for would be published
+        # with the next exchange and then, unlisted, pass for a user's file for ever.
+        keep = set(trusted.files) | trusted.foreign | {MANIFEST_NAME}
+        for rel in sorted(_files_in(self.staging) - keep):
+            _remove_file(self.staging, rel)
+        return trusted
 
     def _touch(self, rel: str) -> Path:
         self._journal.write(rel + "\n")
@@ -260,8 +305,9 @@ class TreeWriter:
             and self.out_dir.is_dir()
             and foreign == self.published.foreign
         ):
+            # Staging may have been brought up to date for this build, but no new manifest
+            # describes it: the journal keeps what was touched for the next build to undo.
             self._journal.close()
-            (self.staging / _JOURNAL_NAME).unlink(missing_ok=True)
             return WriteReport((), unchanged, ())
         for rel in sorted(set(self._staged.files) | self._staged.foreign):
             if rel not in planned and rel not in foreign:
@@ -302,15 +348,17 @@ class TreeWriter:
     def _foreign_files(self) -> frozenset[str]:
         if not self.out_dir.is_dir():
             return frozenset()
-        ours = self._ours
-        found = set()
-        for folder, dirnames, filenames in os.walk(self.out_dir):
-            dirnames.sort()
-            for name in filenames:
-                rel = os.path.relpath(os.path.join(folder, name), self.out_dir).replace(os.sep, "/")
-                if rel != MANIFEST_NAME and rel not in ours:
-                    found.add(rel)
-        return frozenset(found)
+        return frozenset(_files_in(self.out_dir) - self._ours - {MANIFEST_NAME})
+
+
+def _files_in(folder: Path) -> set[str]:
+    """Every file (or symlink) below ``folder``, as relative POSIX paths."""
+    found = set()
+    for parent, dirnames, filenames in os.walk(folder):
+        dirnames.sort()
+        for name in filenames:
+            found.add(os.path.relpath(os.path.join(parent, name), folder).replace(os.sep, "/"))
+    return found
 
 
 def write_tree(
@@ -332,10 +380,10 @@ def remove_tree(out_dir: Path, work_dir: Path | None = None) -> bool:
     staging = staging_dir_for(out_dir, work_dir)
     if staging.is_dir() and _read_manifest(staging) is not None:
         shutil.rmtree(staging)
-    manifest = read_manifest(out_dir)
-    if manifest is None:
-        return False
-    for rel in manifest:
+    manifest = _read_manifest(out_dir)
+    if manifest is None or manifest.damaged:
+        return False  # not ours, or no longer known what is: delete nothing
+    for rel in manifest.files:
         _remove_file(out_dir, rel)
     (out_dir / MANIFEST_NAME).unlink(missing_ok=True)
     if out_dir.is_dir() and not any(out_dir.iterdir()):
@@ -344,6 +392,8 @@ def remove_tree(out_dir: Path, work_dir: Path | None = None) -> bool:
 
 
 def _remove_file(root: Path, rel: str) -> None:
+    if not _is_plain_path(rel):
+        return  # never anything outside ``root``
     path = root / rel
     if path.is_file() or path.is_symlink():
         path.unlink()
