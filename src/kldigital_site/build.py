@@ -16,8 +16,9 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import json
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -62,8 +63,13 @@ def build(
 ) -> BuildResult:
     """Build the site. ``search_index=False`` keeps the previous search index as it is
     (the dev server rebuilds it a moment after the page has reloaded)."""
+    work_dir = config.root / CACHE_DIR_NAME
+    if work_dir.exists() and not work_dir.is_dir():
+        # Cache and staging folder live there; a file in the way is not ours to delete.
+        message = "ist eine Datei; kldigital-site braucht hier einen Ordner (bitte umbenennen)."
+        raise BuildFailed([SiteError(CACHE_DIR_NAME, 0, message)])
     # `check` writes nothing, not even the cache; it may still read it.
-    cache = BuildCache(config.root / CACHE_DIR_NAME, read_only=not write) if use_cache else None
+    cache = BuildCache(work_dir, read_only=not write) if use_cache else None
     try:
         return _build(
             config,
@@ -124,6 +130,7 @@ def _build(
             writer is not None
             and last is not None
             and last.get("key") == build_key
+            and last.get("tree") == tree_key(writer.previous_digests)
             and _intact(writer)
         ):
             writer.abort()
@@ -199,6 +206,7 @@ def _build(
                     writer.add(path, digest=digest)
         lap("search")
         report = writer.commit()
+        published = tree_key(writer.planned_digests)
         writer = None
         lap("write")
     except BaseException:
@@ -215,6 +223,7 @@ def _build(
             target_key,
             {
                 "key": build_key,
+                "tree": published,
                 "warnings": [[w.path, w.line, w.message, w.severity.value] for w in body_warnings],
             },
         )
@@ -229,6 +238,12 @@ def _fail_if_strict(strict: bool, warnings: list[SiteError]) -> None:
             SiteError(w.path, w.line, f"{w.message} (--strict: Warnungen gelten als Fehler)")
             for w in warnings
         )
+
+
+def tree_key(digests: Mapping[str, str]) -> str:
+    """What is published, as one hash: the cache's last build must be what output/ holds
+    (a build with --no-cache, or another tool version, may have written it since)."""
+    return hashlib.sha256(json.dumps(sorted(digests.items())).encode()).hexdigest()
 
 
 def _intact(writer: TreeWriter) -> bool:

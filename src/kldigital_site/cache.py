@@ -16,6 +16,7 @@ import datetime as dt
 import hashlib
 import json
 import logging
+import shutil
 import sqlite3
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -123,7 +124,11 @@ class BuildCache:
     @staticmethod
     def _remove_files(path: Path) -> None:
         for suffix in ("", "-wal", "-shm", "-journal"):
-            Path(f"{path}{suffix}").unlink(missing_ok=True)
+            candidate = Path(f"{path}{suffix}")
+            if candidate.is_dir() and not candidate.is_symlink():
+                shutil.rmtree(candidate)  # whatever it is, it is not our database
+            else:
+                candidate.unlink(missing_ok=True)
 
     def _query(self, sql: str, params: Iterable[Any] = ()) -> list[Any]:
         if self._db is None:
