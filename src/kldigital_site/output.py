@@ -71,9 +71,9 @@ def _is_plain_path(rel: str) -> bool:
     )
 
 
-def _stat_key(path: Path) -> list[int] | None:
+def _stat_key(path: Path | str) -> list[int] | None:
     try:
-        info = path.stat()
+        info = os.stat(path)
     except OSError:
         return None
     return [info.st_size, info.st_mtime_ns]
@@ -86,11 +86,13 @@ def _verified(folder: Path, manifest: Manifest) -> Manifest:
     edited in either place would otherwise count as unchanged, forever: size and
     modification time, recorded at writing, must still match (as git's index does).
     """
+    # Plain string paths: this runs for every published file on every build.
+    prefix = f"{folder}{os.sep}"
     files = {
         rel: digest
         for rel, digest in manifest.files.items()
         if manifest.stats.get(rel) is not None
-        and manifest.stats.get(rel) == _stat_key(folder / rel)
+        and manifest.stats.get(rel) == _stat_key(prefix + rel)
     }
     return Manifest(
         files, manifest.foreign, {rel: manifest.stats[rel] for rel in files}, manifest.damaged
