@@ -92,7 +92,9 @@ class _BoundedLinks:
         href, title, end, handled = super().getLink(  # type: ignore[misc]
             data[index:window_end], 0
         )
-        return href, title, end + index, handled
+        # Upstream can answer -1 ("[]("](": a title that never closes), an index from
+        # the end of the string that its caller uses as it is; keep it so.
+        return href, title, end + index if end >= 0 else end, handled
 
 
 class _BoundedCodeSpans:
