@@ -33,7 +33,7 @@ import markdown
 import pytest
 import yaml
 from click.testing import CliRunner, Result
-from hypothesis import HealthCheck, assume, event, given, settings
+from hypothesis import HealthCheck, assume, event, example, given, settings
 from hypothesis import strategies as st
 from hypothesis.control import currently_in_test_context
 
@@ -468,6 +468,7 @@ def _upstream(bounded: bool) -> markdown.Markdown:
 
 
 @settings(max_examples=300, deadline=None)
+@example(body='[]("](')  # upstream answers index -1 here; found by this test
 @given(body=st.lists(st.sampled_from(_SNIPPETS) | st.text(max_size=8), max_size=30).map("".join))
 def test_bounded_scans_give_upstream_html_within_their_bounds(body: str) -> None:
     # The bounds only cut off what no editor writes; below them the HTML is upstream's.
