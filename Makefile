@@ -11,7 +11,7 @@ BENCH_ARGS ?= --items 1000 --items 10000
 RSYNC_CHMOD ?= --chmod=D755,F644
 RSYNC_FLAGS ?=
 
-.PHONY: install install-test build serve check test lint golden gates bench deploy deploy-target clean
+.PHONY: install install-test system-deps build serve check test lint golden gates bench deploy deploy-target clean
 
 $(BIN)/kldigital-site: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -27,6 +27,11 @@ install: $(BIN)/kldigital-site
 
 install-test: $(VENV)/.test-deps
 
+# Browser tests and gates need chromium, nginx, Java and two npm packages; the
+# script is idempotent and returns at once when everything is there.
+system-deps:
+	bash .ci/install-system-deps.sh
+
 build: install
 	$(BIN)/kldigital-site build $(SITE_ARGS)
 
@@ -36,7 +41,7 @@ serve: install
 check: install
 	$(BIN)/kldigital-site check $(SITE_ARGS)
 
-test: install-test
+test: install-test system-deps
 	$(BIN)/ruff check src tests
 	$(BIN)/pytest -q
 
@@ -64,7 +69,7 @@ deploy-target:
 	fi
 
 # Quality gates (see gates/README.md): real validators, nginx, a browser.
-gates: install-test
+gates: install-test system-deps
 	$(BIN)/python -m gates
 
 bench: install
