@@ -315,10 +315,7 @@ def _print_outcome(outcome: BuildOutcome) -> None:
     )
 
 
-@cli.command("new")
-@click.argument("kind", type=click.Choice([k.value for k in ScaffoldKind]))
-@click.argument("title")
-@click.option(
+_content_option = click.option(
     "--content",
     "content_dir",
     type=click.Path(path_type=Path),
@@ -326,6 +323,12 @@ def _print_outcome(outcome: BuildOutcome) -> None:
     show_default=True,
     help="Ordner mit den Inhalten.",
 )
+
+
+@cli.command("new")
+@click.argument("kind", type=click.Choice([k.value for k in ScaffoldKind]))
+@click.argument("title")
+@_content_option
 @_now_option
 def new_command(kind: str, title: str, content_dir: Path) -> None:
     """Neue Datei anlegen: press (Pressemitteilung), project (Steckbrief), page (Seite).
@@ -341,14 +344,7 @@ def new_command(kind: str, title: str, content_dir: Path) -> None:
 
 
 @cli.command("status")
-@click.option(
-    "--content",
-    "content_dir",
-    type=click.Path(path_type=Path),
-    default=Path("content"),
-    show_default=True,
-    help="Ordner mit den Inhalten.",
-)
+@_content_option
 @_now_option
 def status_command(content_dir: Path) -> None:
     """Was ist veröffentlicht, was ist Entwurf, was erscheint wann (Sperrfrist)?"""
