@@ -540,3 +540,18 @@ def test_no_vector_runs_in_a_browser_without_csp(
         finally:
             browser.close()
     assert not fired, fired
+
+
+@pytest.mark.parametrize(
+    "image",
+    ["![Logo](https://example.org/logo.png)", '<img src="//cdn.example.org/x.png" alt="x">'],
+)
+def test_images_from_other_servers_are_reported(image: str, tmp_path: Path) -> None:
+    # The CSP (img-src 'self') would hide them silently; the editor hears it at the line.
+    root = copy_fixture_site("minimal", tmp_path / "site")
+    _site(root, body_vectors=[image], field_vectors=[])
+    result = _build(root)
+    assert result.exit_code == 0, result.stderr
+    assert "content/presse/2024-06-01-body-0.md:7: Warnung: Bild „" in result.stderr
+    assert "liegt auf einem anderen Server" in result.stderr
+    assert _build(root, "--strict").exit_code == 1

@@ -80,6 +80,14 @@ _IFRAME_CONTENT = re.compile(r'(<iframe\b(?:[^>"]|"[^"]*")*>).*?</iframe>', re.D
 _EMPTY_PARAGRAPH = re.compile(r"<p>\s*</p>\n?")
 
 
+# The pages' Content-Security-Policy (views.content_security_policy) loads images from
+# the site only, so visitors' addresses are not handed to other servers: say so at once.
+_FOREIGN_IMAGE = (
+    "Bild „{}“ liegt auf einem anderen Server und wird auf der Website nicht angezeigt "
+    "(nur Bilder der Website selbst); bitte unter medien/ ablegen"
+)
+
+
 def _clean_url(value: str) -> str:
     return _URL_IGNORED.sub("", value.strip(_URL_EDGE))
 
@@ -186,9 +194,13 @@ class _Document:
                 self.warn(
                     where, f"{kind} mit unerlaubtem Schema „{scheme.group().lower()}“ entfernt"
                 )
+            elif tag == "img":
+                self.warn(where, _FOREIGN_IMAGE.format(target))
             return {}
         path, hash_mark, fragment = url.partition("#")
         if url.startswith("//"):  # protocol-relative: another host
+            if tag == "img":
+                self.warn(where, _FOREIGN_IMAGE.format(target))
             return {}
         if hash_mark and not path:
             self.jumps.append((fragment, where))
