@@ -232,6 +232,10 @@ def _garble(path: Path) -> None:
     path.write_bytes(bytes(data))
 
 
+# The search index's cache of its one shard (search.py; the fixture is far below 500 pages).
+SEARCH_CACHE = "search/teil-0.bin"
+
+
 def _replace_with_folder(path: Path) -> None:
     path.unlink()
     path.mkdir()
@@ -254,10 +258,11 @@ DAMAGE: dict[str, Callable[[Path], None]] = {
     "database garbled": lambda c: _garble(c / "cache.sqlite"),
     "database replaced by text": lambda c: (c / "cache.sqlite").write_text("kaputt\n" * 99),
     "database replaced by a folder": lambda c: _replace_with_folder(c / "cache.sqlite"),
-    "search cache truncated": lambda c: _truncate(c / "search/index.json"),
-    "search cache garbled": lambda c: _garble(c / "search/index.json"),
-    "search cache of wrong shape": lambda c: (c / "search/index.json").write_text(
-        '{"format": 2, "key": [], "pages": {}, "files": 7}'
+    "search cache truncated": lambda c: _truncate(c / SEARCH_CACHE),
+    "search cache garbled": lambda c: _garble(c / SEARCH_CACHE),
+    "search cache of wrong shape": lambda c: (c / SEARCH_CACHE).write_bytes(
+        # The valid key line, then a file table that is not one.
+        (c / SEARCH_CACHE).read_bytes().split(b"\n")[0] + b'\n{"files": 7, "sha256": []}\n'
     ),
     "staging manifest garbled": lambda c: _garble(_staging(c) / MANIFEST_NAME),
     # Paths that lead out of the staging folder, to canaries beside the site (never to

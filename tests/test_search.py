@@ -4,6 +4,10 @@ Reads the bundle back without a browser: every fragment file holds one indexed
 page as JSON (URL, the indexed text, meta data, filters), so the tests can say
 exactly which pages are searchable and with which words. Stemming and the
 ranking in the browser are checked in test_search_browser.py.
+
+Shards: the fixtures are far below ``search.SHARD_PAGES`` pages, so they get
+one bundle; the ``small_shards`` fixture lowers it to 6, which splits the
+full fixture's 22 indexed pages into 4 shards.
 """
 
 from __future__ import annotations
@@ -12,8 +16,11 @@ import asyncio
 import gzip
 import hashlib
 import json
+import re
 import subprocess
 import sys
+from collections import Counter
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -21,7 +28,9 @@ import pytest
 from click.testing import CliRunner
 
 from kldigital_site import pagefind_client, search
+from kldigital_site.build import build
 from kldigital_site.cli import cli
+from kldigital_site.config import load_config
 from kldigital_site.errors import BuildFailed
 from tests.conftest import NOW, TEMPLATES, build_site_at, copy_fixture_site, write_files
 
@@ -36,14 +45,34 @@ FULL_DETAIL_PAGES = {
 
 
 def indexed_pages(out: Path) -> dict[str, dict[str, Any]]:
-    """URL → fragment (``content``, ``meta``, ``filters``) of every page in out/pagefind."""
+    """URL → fragment (``content``, ``meta``, ``filters``) of every page in out/pagefind.
+
+    Reads every shard (pagefind/fragment/, pagefind/teil-<n>/fragment/).
+    """
     pages = {}
-    for path in sorted((out / "pagefind" / "fragment").glob("*.pf_fragment")):
+    for path in sorted((out / "pagefind").rglob("*.pf_fragment")):
+        assert path.parent.name == "fragment", path
         data = gzip.decompress(path.read_bytes())
         assert data.startswith(_SIGNATURE), path
         fragment = json.loads(data[len(_SIGNATURE) :])
+        assert fragment["url"] not in pages, f"{fragment['url']} in two shards"
         pages[fragment["url"]] = fragment
     return pages
+
+
+def shard_folders(out: Path) -> list[str]:
+    """The shard bundles in out/pagefind: "pagefind/", "pagefind/teil-1/", …"""
+    bundle = out / "pagefind"
+    teile = sorted(int(p.name.removeprefix("teil-")) for p in bundle.glob("teil-*"))
+    assert teile == list(range(1, len(teile) + 1)), teile
+    return ["pagefind/"] + [f"pagefind/teil-{n}/" for n in teile]
+
+
+@pytest.fixture
+def small_shards(monkeypatch: pytest.MonkeyPatch) -> int:
+    """Six pages per shard: the full fixture's 22 indexed pages make 4 shards."""
+    monkeypatch.setattr(search, "SHARD_PAGES", 6)
+    return 4
 
 
 def words_of(fragment: dict[str, Any]) -> set[str]:
@@ -152,6 +181,7 @@ def test_search_page_and_header_field(full_build: Path) -> None:
     html = (full_build / "suche" / "index.html").read_text(encoding="utf-8")
     # Under the sub-path: Pagefind and the result links get the base path.
     assert 'data-pagefind-url="/sub/pagefind/pagefind.js"' in html
+    assert "data-pagefind-merge" not in html, "one shard: nothing to merge"
     assert 'data-base-url="/sub/"' in html
     assert 'src="/sub/assets/js/search.js"' in html
     # Without JavaScript: directions to the lists instead of an empty box.
@@ -208,13 +238,13 @@ def test_unchanged_site_reuses_the_cached_index(
 ) -> None:
     root = copy_fixture_site("minimal", tmp_path / "site")
     build_site_at(root, output=tmp_path / "a")
-    cache_file = root / ".kldigital-cache" / "search" / search.CACHE_FILE
+    cache_file = root / ".kldigital-cache" / "search" / "teil-0.bin"
     assert cache_file.is_file()
 
     def no_pagefind() -> None:
         raise AssertionError("Pagefind ran although no indexed page changed")
 
-    monkeypatch.setattr(search, "PagefindSession", no_pagefind)
+    monkeypatch.setattr(search, "PagefindProcess", no_pagefind)
     build_site_at(root, output=tmp_path / "b")  # a fresh output folder: only our cache helps
     bundle_a = _bundle(tmp_path / "a")
     assert bundle_a == _bundle(tmp_path / "b"), "byte-identical bundle from the cache"
@@ -230,27 +260,25 @@ def _bundle(out: Path) -> dict[str, bytes]:
 
 @pytest.mark.parametrize(
     "damage",
-    [b"{not json", b'{"format": 999, "key": "x", "files": {}}', "checksum"],
-    ids=["unreadable", "other-version", "checksum"],
+    [b"{not json", b"kldigital-search 999 abc\n{}\n", "checksum", "truncated"],
+    ids=["unreadable", "other-version", "checksum", "truncated"],
 )
 def test_a_damaged_cache_is_discarded(tmp_path: Path, damage: bytes | str) -> None:
     root = copy_fixture_site("minimal", tmp_path / "site")
     build_site_at(root, output=tmp_path / "a")
-    cache_file = root / ".kldigital-cache" / "search" / search.CACHE_FILE
+    cache_file = root / ".kldigital-cache" / "search" / "teil-0.bin"
+    data = cache_file.read_bytes()
     if damage == "checksum":
-        data = json.loads(cache_file.read_text(encoding="utf-8"))
-        entry = data["files"]["pagefind.js"]
-        entry["data"] = "AAAA"  # valid base64, wrong bytes
-        cache_file.write_text(json.dumps(data), encoding="utf-8")
+        # The key line still matches: the damage shows only when the files are read.
+        cache_file.write_bytes(data[:-10] + bytes(b ^ 0xFF for b in data[-10:]))
+    elif damage == "truncated":
+        cache_file.write_bytes(data[: len(data) // 2])
     else:
         assert isinstance(damage, bytes)
         cache_file.write_bytes(damage)
     build_site_at(root, output=tmp_path / "b")
-    assert (
-        _bundle(tmp_path / "b")["pagefind/pagefind.js"]
-        == _bundle(tmp_path / "a")["pagefind/pagefind.js"]
-    )
-    assert json.loads(cache_file.read_text(encoding="utf-8"))["format"] == search.CACHE_FORMAT
+    assert _bundle(tmp_path / "b") == _bundle(tmp_path / "a")
+    assert cache_file.read_bytes() == data, "rewritten from a fresh Pagefind run"
 
 
 def test_no_cache_neither_reads_nor_writes_the_search_cache(tmp_path: Path) -> None:
@@ -273,12 +301,17 @@ def test_no_cache_neither_reads_nor_writes_the_search_cache(tmp_path: Path) -> N
     assert not (root / ".kldigital-cache" / "search").exists()
 
 
-def test_two_cold_builds_give_byte_identical_bundles(tmp_path: Path) -> None:
+@pytest.mark.parametrize("shard_pages", [500, 6], ids=["one-bundle", "four-shards"])
+def test_two_cold_builds_give_byte_identical_bundles(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, shard_pages: int
+) -> None:
     """Pagefind orders filters by a randomly seeded hash map; the build makes them canonical.
 
     Two builds without cache, each running Pagefind in a fresh process, into
-    different folders: every file in pagefind/ has the same name and bytes.
+    different folders: every file in pagefind/ has the same name and bytes,
+    with one bundle and with four shards.
     """
+    monkeypatch.setattr(search, "SHARD_PAGES", shard_pages)
     root = copy_fixture_site("full", tmp_path / "site")
     bundles = []
     for name in ("a", "b"):
@@ -300,8 +333,199 @@ def test_two_cold_builds_give_byte_identical_bundles(tmp_path: Path) -> None:
     first, second = bundles
     assert sorted(first) == sorted(second)
     assert first == second
-    filters = [path for path in first if path.startswith("pagefind/filter/")]
-    assert len(filters) == 3, "typ, smart_city and thema: the files that used to vary"
+    folders = shard_folders(tmp_path / "a")
+    filters = [path for path in first if re.fullmatch(r"pagefind/(teil-\d+/)?filter/.*", path)]
+    if shard_pages == 500:
+        assert folders == ["pagefind/"]
+        assert len(filters) == 3, "typ, smart_city and thema: the files that used to vary"
+    else:
+        assert len(folders) == 4
+        assert len(filters) >= 8, "each shard has its filter files (typ, thema at least)"
+
+
+def test_shards_split_the_index_and_ship_only_what_merging_needs(
+    tmp_path: Path, small_shards: int
+) -> None:
+    root = copy_fixture_site("full", tmp_path / "site")
+    out = tmp_path / "out"
+    site = build_site_at(root, output=out).site
+    folders = shard_folders(out)
+    assert len(folders) == small_shards
+    # Every published detail page once, in the shard its URL hashes to.
+    for folder in folders:
+        number = 0 if folder == "pagefind/" else int(folder.split("-")[1].rstrip("/"))
+        urls = set(indexed_pages_in(out / folder))
+        assert urls, f"{folder}: no empty shard"
+        assert all(search.shard_of(url, small_shards) == number for url in urls), folder
+    assert set(indexed_pages(out)) == {page.url for page in search.search_pages(site)}
+    # Shard 0 is the bundle with Pagefind's script, worker and engine; the
+    # others hold only what pagefind.js's mergeIndex fetches.
+    assert (out / "pagefind" / "pagefind.js").is_file()
+    assert (out / "pagefind" / "wasm.de.pagefind").is_file()
+    for folder in folders[1:]:
+        shipped = {p.relative_to(out / folder).as_posix() for p in (out / folder).rglob("*")}
+        top = {name for name in shipped if "/" not in name}
+        assert top - {"index", "filter", "fragment"} == {
+            "pagefind-entry.json",
+            next(name for name in top if re.fullmatch(r"pagefind\.de_\w+\.pf_meta", name)),
+        }, shipped
+    # The search page names the further shards, under the base path.
+    html = (out / "suche" / "index.html").read_text(encoding="utf-8")
+    merge = re.search(r"data-pagefind-merge='([^']*)'", html)
+    assert merge is not None
+    assert json.loads(merge.group(1)) == ["/sub/" + folder for folder in folders[1:]]
+
+
+def indexed_pages_in(bundle: Path) -> set[str]:
+    urls = set()
+    for path in (bundle / "fragment").glob("*.pf_fragment"):
+        urls.add(json.loads(gzip.decompress(path.read_bytes())[len(_SIGNATURE) :])["url"])
+    return urls
+
+
+def test_shard_assignment_is_stable_and_the_count_follows_the_pages(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    urls = [f"/presse/mitteilung-{i:05}/" for i in range(10_000)]
+    assert search.SHARD_PAGES == 500
+    counts = {n: search.shard_count(urls[:n]) for n in (0, 1, 500, 501, 1000, 1001, 2001, 10_000)}
+    assert counts == {0: 1, 1: 1, 500: 1, 501: 2, 1000: 2, 1001: 4, 2001: 8, 10_000: 32}
+    # A hash of the URL, not Python's hash(): the same in every process and
+    # on every machine, so the cache of each shard stays valid across builds.
+    assert [search.shard_of(url, 32) for url in urls[:6]] == [26, 6, 21, 11, 12, 24]
+    # When the shards double, each splits in two: shard s into s and s + count.
+    for url in urls[:2000]:
+        for count in (1, 2, 4, 8, 16):
+            before = search.shard_of(url, count)
+            assert search.shard_of(url, 2 * count) in (before, before + count)
+    sizes = Counter(search.shard_of(url, 32) for url in urls)
+    assert len(sizes) == 32 and max(sizes.values()) <= search.SHARD_PAGES
+    # Never a shard without pages (Pagefind cannot make a bundle of none),
+    # even when tiny shards make that likely.
+    monkeypatch.setattr(search, "SHARD_PAGES", 1)
+    for n in range(1, 40):
+        count = search.shard_count(urls[:n])
+        assert {search.shard_of(url, count) for url in urls[:n]} == set(range(count)), n
+
+
+class _CountingProcess(pagefind_client.PagefindProcess):
+    """The real Pagefind process, recording which pages each bundle got."""
+
+    started: ClassVar[list[_CountingProcess]] = []
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.bundles: list[list[str]] = []
+        _CountingProcess.started.append(self)
+
+    def index(self, pages: Sequence[pagefind_client.PageSource]) -> dict[str, bytes]:
+        self.bundles.append([page.url for page in pages])
+        return super().index(pages)
+
+
+def _indexed_bundles() -> list[list[str]]:
+    return [bundle for process in _CountingProcess.started for bundle in process.bundles]
+
+
+def test_a_body_edit_reindexes_only_the_shard_of_that_page(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, small_shards: int
+) -> None:
+    monkeypatch.setattr(search, "PagefindProcess", _CountingProcess)
+    _CountingProcess.started.clear()
+    root = copy_fixture_site("full", tmp_path / "site")
+    out = tmp_path / "out"
+    site = build_site_at(root, output=out).site
+    assert len(_CountingProcess.started) == 1, "one Pagefind process for all shards"
+    assert len(_indexed_bundles()) == small_shards
+    all_urls = sorted(page.url for page in search.search_pages(site))
+    assert sorted(url for bundle in _indexed_bundles() for url in bundle) == all_urls
+    before = _bundle(out)
+
+    url = "/projekte/intelligente-strassenbeleuchtung/"
+    shard = search.shard_of(url, small_shards)
+    path = root / "content" / "projekte" / "strassenbeleuchtung.md"
+    path.write_text(path.read_text(encoding="utf-8") + "\nZitronenfalter.\n", encoding="utf-8")
+    _CountingProcess.started.clear()
+    build_site_at(root, output=out)
+    same_shard = [u for u in all_urls if search.shard_of(u, small_shards) == shard]
+    assert _indexed_bundles() == [same_shard], "only the edited page's shard, in URL order"
+    assert "zitronenfalter" in words_of(indexed_pages(out)[url])
+    after = _bundle(out)
+    changed = {p for p in before.keys() | after.keys() if before.get(p) != after.get(p)}
+    folder = search.shard_dir(shard)
+    assert changed and all(
+        p.startswith(folder) and (shard > 0 or not p.startswith("pagefind/teil-")) for p in changed
+    ), changed
+
+    # Nothing changed (a fresh output folder, so every page renders): no Pagefind at all.
+    _CountingProcess.started.clear()
+    build_site_at(root, output=tmp_path / "fresh")
+    assert _CountingProcess.started == []
+    assert _bundle(tmp_path / "fresh") == after, "the cached shards, byte for byte"
+
+
+def test_unchanged_shards_are_not_read(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, small_shards: int
+) -> None:
+    """The indexer keeps a reader per page, and reads only the pages of changed shards."""
+    root = copy_fixture_site("full", tmp_path / "site")
+    out = tmp_path / "out"
+    site = build_site_at(root, output=out).site
+    pages = search.search_pages(site)
+    read: list[str] = []
+
+    def feed(indexer: search.SearchIndexer, changed: str | None = None) -> None:
+        for page in pages:
+            data = (out / page.output_path).read_bytes()
+            if page.output_path == changed:
+                data = data.replace(b"</article>", b"<p>Zitronenfalter</p></article>", 1)
+
+            def reader(page: search.SearchPage = page, data: bytes = data) -> bytes:
+                read.append(page.url)
+                return data
+
+            indexer.add(page.output_path, hashlib.sha256(data).hexdigest(), reader)
+            indexer.add("presse/index.html", "0" * 64, b"a list: ignored")
+
+    unchanged = search.SearchIndexer(site)
+    feed(unchanged)
+    assert list(unchanged.finish())
+    assert read == [] and unchanged.indexed == []
+
+    edited = pages[5]
+    indexer = search.SearchIndexer(site)
+    feed(indexer, changed=edited.output_path)
+    outputs = {output.path: output.data for output in indexer.finish()}
+    shard = search.shard_of(edited.url, small_shards)
+    assert indexer.indexed == [shard]
+    assert sorted(read) == sorted(
+        p.url for p in pages if search.shard_of(p.url, small_shards) == shard
+    )
+    assert all(path.startswith("pagefind/") for path in outputs)
+
+
+def test_keeping_the_index_keeps_every_shard(tmp_path: Path, small_shards: int) -> None:
+    """build(search_index=False) (the dev server's first build) leaves all shards as they were."""
+    root = copy_fixture_site("full", tmp_path / "site")
+    out = tmp_path / "out"
+    build_site_at(root, output=out)
+    before = _bundle(out)
+    assert any(path.startswith("pagefind/teil-") for path in before)
+    path = root / "content" / "projekte" / "strassenbeleuchtung.md"
+    path.write_text(path.read_text(encoding="utf-8") + "\nZitronenfalter.\n", encoding="utf-8")
+    config = load_config(root / "content", TEMPLATES, out)
+    build(config, now=NOW, search_index=False)
+    assert _bundle(out) == before
+
+
+def test_check_builds_no_index(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    def no_pagefind() -> None:
+        raise AssertionError("check started Pagefind")
+
+    monkeypatch.setattr(search, "PagefindProcess", no_pagefind)
+    root = copy_fixture_site("full", tmp_path / "site")
+    build_site_at(root, output=tmp_path / "out", write=False)
+    assert not (root / ".kldigital-cache" / "search").exists()
 
 
 def test_pagefind_failure_is_a_clear_build_error(
@@ -367,54 +591,3 @@ def test_the_wait_lasts_until_the_writer_has_closed_its_files(tmp_path: Path) ->
     finally:
         writer.kill()
         writer.wait()
-
-
-class _FakeSession:
-    """Records what the indexer hands to Pagefind."""
-
-    started: ClassVar[list[_FakeSession]] = []
-
-    def __init__(self) -> None:
-        self.fed: list[str] = []
-        _FakeSession.started.append(self)
-
-    def feed(self, url: str, html: str, origin: str) -> None:
-        self.fed.append(url)
-
-    def seal(self) -> None:
-        pass
-
-    def abort(self) -> None:
-        pass
-
-    def result(self) -> dict[str, bytes]:
-        return {"pagefind.js": b"//"}
-
-
-def test_pagefind_starts_at_the_first_page_that_differs_from_the_cache(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    root = copy_fixture_site("full", tmp_path / "site")
-    site = build_site_at(root, output=tmp_path / "out").site
-    pages = search.search_pages(site)
-    html = {p.output_path: (tmp_path / "out" / p.output_path).read_bytes() for p in pages}
-
-    def feed_all(indexer: search.SearchIndexer, changed: str | None = None) -> None:
-        for page in pages:
-            data = html[page.output_path] + (b"x" if page.output_path == changed else b"")
-            indexer.add(page.output_path, hashlib.sha256(data).hexdigest(), data)
-            indexer.add("presse/index.html", "0" * 64, b"a list: ignored")
-
-    monkeypatch.setattr(search, "PagefindSession", _FakeSession)
-    _FakeSession.started.clear()
-    unchanged = search.SearchIndexer(site)
-    feed_all(unchanged)
-    assert unchanged.finish(), "the cached bundle"
-    assert _FakeSession.started == [], "nothing changed: Pagefind is not started"
-
-    third = pages[2].output_path
-    changed = search.SearchIndexer(site)
-    feed_all(changed, changed=third)
-    changed.finish()
-    assert len(_FakeSession.started) == 1
-    assert _FakeSession.started[0].fed == [p.url for p in pages], "every page, in order"

@@ -182,8 +182,9 @@ def _build(
             if writer is not None:
                 writer.add(result.path, digest=result.digest, data=result.data)
             if writer is not None and indexer is not None:
-                staged = writer.staged_path(result.path)
-                indexer.add(result.path, result.digest, result.data or staged.read_bytes)
+                # A reader of the staged copy, not the bytes: the indexer must not
+                # hold every page; it reads only those of shards that changed.
+                indexer.add(result.path, result.digest, writer.staged_path(result.path).read_bytes)
         if indexer is not None:
             indexer.seal()
         if template_errors:

@@ -1,16 +1,21 @@
-"""Pagefind in a background thread: pages in, the search bundle's files out (for search.py).
+"""Pagefind as a library: pages in, the files of one search bundle out (for search.py).
 
-Input: (URL, HTML) pairs, fed from the build's thread while it renders.
-Output: the bundle files by path within ``pagefind/``, read back from a
-private scratch folder and put in canonical form (``PagefindSession.result``),
+Input: the pages of one bundle as ``PageSource`` values (URL, content file,
+and how to read the HTML: it is read only when Pagefind takes the page).
+Output: the bundle files by path within the bundle's folder, read back from a
+private scratch folder and put in canonical form (``PagefindProcess.index``),
 or the exception that stopped Pagefind: ``PageRejected`` naming the page,
-``FileNotFoundError`` when the binary is missing, ``TimeoutError``, or another
-error when the process fails.
+``PageUnreadable`` when a page cannot be read, ``FileNotFoundError`` when
+the binary is missing, ``TimeoutError``, ``Aborted``, or another error when
+the process fails.
 
 Pagefind's Python API (``pagefind[bin]``) is asyncio-based and drives the
-``pagefind --service`` binary over a pipe. The session runs that API on an
-event loop of its own in a daemon thread, so the build's thread only hands
-pages over and Pagefind's work in its own process overlaps the rendering.
+``pagefind --service`` binary over a pipe. ``PagefindProcess`` wraps it for
+one thread of the caller (search.py runs it in a thread of its own, so the
+build renders on meanwhile): one process, started at the first bundle, builds
+any number of bundles one after another, each in an index of its own that is
+deleted once its files are read, so Pagefind holds one bundle's pages at a
+time, not the whole site's.
 
 Pagefind 1.5 writes its filters in a random order per process, so the files
 read back go through ``pagefind_canonical.canonical_bundle``: the same pages
@@ -28,7 +33,8 @@ import logging
 import os
 import tempfile
 import threading
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, cast
 
@@ -55,8 +61,8 @@ UNUSED_PREFIXES = (
     "wasm.unknown.",
     "playground/",
 )
-# A generous upper bound for one Pagefind run, so a hanging process cannot
-# hang the build (the sample site takes a fraction of a second).
+# A generous upper bound for one bundle, so a hanging process cannot hang the
+# build (the sample site takes a fraction of a second, 500 pages about 2 s).
 TIMEOUT_SECONDS = 300.0
 # How long Pagefind may still be writing after it reported its files written
 # (see _wait_until_written; it takes a few milliseconds at most).
@@ -65,12 +71,26 @@ WRITE_TIMEOUT_SECONDS = 30.0
 # Pagefind's scratch output: in memory (tmpfs) where there is one.
 _SCRATCH = "/dev/shm" if os.path.isdir("/dev/shm") and os.access("/dev/shm", os.W_OK) else None
 
-_SEAL = object()  # end of the pages: build the index
-_ABORT = object()  # stop without an index
+
+@dataclass(frozen=True, slots=True)
+class PageSource:
+    """One page for Pagefind: site URL without base path, content file, and its HTML on demand."""
+
+    url: str
+    origin: str  # content file, for error messages
+    read: Callable[[], bytes]
 
 
 class PageRejected(Exception):
     """Pagefind refused one page; ``origin`` is its content file."""
+
+    def __init__(self, origin: str, message: str) -> None:
+        super().__init__(message)
+        self.origin = origin
+
+
+class PageUnreadable(Exception):
+    """A page could not be read back for Pagefind; ``origin`` is its content file."""
 
     def __init__(self, origin: str, message: str) -> None:
         super().__init__(message)
@@ -82,101 +102,117 @@ class ServiceDied(Exception):
 
 
 class Aborted(Exception):
-    """The build stopped the session (it failed elsewhere)."""
+    """The build stopped Pagefind (it failed elsewhere)."""
 
 
-class PagefindSession:
-    """One Pagefind index, filled from the caller's thread, built in a thread of its own."""
+class PagefindProcess:
+    """One ``pagefind --service`` process, used from one thread: ``index`` a bundle at a time.
+
+    ``stop`` may be called from any thread: it ends the process, and the
+    running or next ``index`` raises ``Aborted``. ``close`` ends the process
+    in the thread that used it.
+    """
 
     def __init__(self) -> None:
-        self._ready = threading.Event()
         self._loop: asyncio.AbstractEventLoop | None = None
-        self._queue: asyncio.Queue[object] | None = None
-        self._files: dict[str, bytes] | None = None
-        self._error: BaseException | None = None
-        self._thread = threading.Thread(target=self._run, name="pagefind", daemon=True)
-        self._thread.start()
+        self._service: _Service | None = None
+        self._stopped = threading.Event()
+        self._lock = threading.Lock()  # guards _loop against stop() from another thread
 
-    def feed(self, url: str, html: str, origin: str) -> None:
-        """Add one page (site URL without base path, its HTML, its content file)."""
-        self._put((url, html, origin))
-
-    def seal(self) -> None:
-        """No more pages: Pagefind builds the index now."""
-        self._put(_SEAL)
-
-    def abort(self) -> None:
-        """Stop Pagefind; ``result`` then raises."""
-        self._put(_ABORT)
-
-    def result(self) -> dict[str, bytes]:
-        """The bundle files (unused ones left out); waits for Pagefind, raises what stopped it."""
-        self.seal()
-        self._thread.join(TIMEOUT_SECONDS)
-        if self._thread.is_alive():
-            self.abort()
-            raise TimeoutError(f"Pagefind took longer than {TIMEOUT_SECONDS:.0f} s")
-        if self._error is not None:
-            raise self._error
-        assert self._files is not None
-        return self._files
-
-    def _put(self, item: object) -> None:
-        self._ready.wait()
-        if self._loop is None or self._queue is None:
-            return  # the session never started; result() reports why
-        # A closed loop: the session has ended (failed); result() reports why.
-        with contextlib.suppress(RuntimeError):
-            self._loop.call_soon_threadsafe(self._queue.put_nowait, item)
-
-    def _run(self) -> None:
+    def index(self, pages: Sequence[PageSource]) -> dict[str, bytes]:
+        """The bundle of ``pages``, numbered in the order given (unused files left out)."""
+        with self._lock:
+            if self._stopped.is_set():
+                raise Aborted("Pagefind wurde abgebrochen.")
+            if self._loop is None:
+                self._loop = asyncio.new_event_loop()
+            loop = self._loop
         try:
-            self._files = asyncio.run(self._index())
-        except BaseException as exc:  # handed to the build's thread by result()
-            self._error = exc
-        finally:
-            self._ready.set()
+            return loop.run_until_complete(asyncio.wait_for(self._index(pages), TIMEOUT_SECONDS))
+        except Exception as exc:
+            if self._stopped.is_set():  # whatever failed, it failed because of stop()
+                raise Aborted("Pagefind wurde abgebrochen.") from exc
+            if isinstance(exc, TimeoutError):
+                raise TimeoutError(f"Pagefind took longer than {TIMEOUT_SECONDS:.0f} s") from None
+            raise
 
-    async def _index(self) -> dict[str, bytes]:
-        self._loop = asyncio.get_running_loop()
-        self._queue = asyncio.Queue()
-        self._ready.set()
-        service = _Service()
-        await service.launch()
+    def stop(self) -> None:
+        """End Pagefind now (the build failed elsewhere); safe from any thread."""
+        with self._lock:
+            self._stopped.set()
+            loop, service = self._loop, self._service
+        if loop is not None and service is not None:
+            # A closed loop: the process has been closed already.
+            with contextlib.suppress(RuntimeError):
+                loop.call_soon_threadsafe(service.kill)
+
+    def close(self) -> None:
+        """End the process and the event loop (in the thread that called ``index``)."""
+        with self._lock:
+            loop, self._loop = self._loop, None
+        if loop is None:
+            return
         try:
-            index = await service.create_index(cast(IndexConfig, dict(INDEX_CONFIG)))
-            # Pages are sent as they come, without waiting for each answer:
-            # while the build's thread renders, it holds the GIL, and every
-            # wake-up of this thread waits for it (up to 5 ms). Pagefind still
-            # takes them in the order sent, so page numbers stay stable.
-            added: list[asyncio.Task[None]] = []
-            while (item := await self._queue.get()) is not _SEAL:
-                if item is _ABORT:
-                    raise Aborted("Pagefind wurde abgebrochen.")
-                added.append(asyncio.create_task(_add(index, *cast(tuple[str, str, str], item))))
-            for outcome in await asyncio.gather(*added, return_exceptions=True):
-                if isinstance(outcome, BaseException):
-                    raise outcome  # the first page Pagefind refused, in page order
-            # write_files into a private scratch folder, not get_files: get_files
-            # sends every file base64-encoded in one JSON message, Pagefind's
-            # unused UIs included (860 KB for any site), which costs 10 ms more
-            # per build (16 ms vs 7 ms for a one-page index). The files still
-            # become Outputs: Pagefind never writes into the output folder.
-            with tempfile.TemporaryDirectory(prefix="kldigital-pagefind-", dir=_SCRATCH) as out:
-                await index.write_files(output_path=out)
-                await _wait_until_written(service.pid, out)
-                return canonical_bundle(_read_bundle(Path(out)))
+            if self._service is not None:
+                loop.run_until_complete(self._service.close())
         finally:
-            await service.close()
+            self._service = None
+            loop.close()
+
+    def __enter__(self) -> PagefindProcess:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    async def _index(self, pages: Sequence[PageSource]) -> dict[str, bytes]:
+        if self._service is None:
+            service = _Service()
+            await service.launch()
+            self._service = service
+        if self._stopped.is_set():  # stop() came while the process started
+            raise Aborted("Pagefind wurde abgebrochen.")
+        index = await self._service.create_index(cast(IndexConfig, dict(INDEX_CONFIG)))
+        # All pages are sent without waiting for each answer (Pagefind takes
+        # them in the order sent, so page numbers are stable); one answer
+        # after another would cost a round trip per page. A bundle's pages
+        # are few enough (search.SHARD_PAGES) to be on the way at once.
+        added = [asyncio.create_task(_add(index, page)) for page in pages]
+        try:
+            outcomes = await asyncio.gather(*added, return_exceptions=True)
+        finally:
+            for task in added:  # after a timeout: nothing left running on the loop
+                task.cancel()
+        for outcome in outcomes:
+            if isinstance(outcome, BaseException):
+                raise outcome  # the first page Pagefind refused, in page order
+        # write_files into a private scratch folder, not get_files: get_files
+        # sends every file base64-encoded in one JSON message, Pagefind's
+        # unused UIs included (860 KB for any site), which costs 10 ms more
+        # per build (16 ms vs 7 ms for a one-page index). The files still
+        # become Outputs: Pagefind never writes into the output folder.
+        with tempfile.TemporaryDirectory(prefix="kldigital-pagefind-", dir=_SCRATCH) as out:
+            await index.write_files(output_path=out)
+            await _wait_until_written(self._service.pid, out)
+            files = _read_bundle(Path(out))
+        # Pagefind keeps every index it has made until it is deleted: one at a time.
+        await index.delete_index()
+        return canonical_bundle(files)
 
 
-async def _add(index: PagefindIndex, url: str, html: str, origin: str) -> None:
+async def _add(index: PagefindIndex, page: PageSource) -> None:
+    # Read only now: the caller keeps no page's HTML, so at most one bundle's
+    # pages are in memory, however large the site.
     try:
-        await index.add_html_file(content=html, url=url)
+        html = page.read().decode("utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise PageUnreadable(page.origin, str(exc)) from exc
+    try:
+        await index.add_html_file(content=html, url=page.url)
     except ServiceDied:
         raise
     except Exception as exc:  # the wrapper raises bare Exception(message)
-        raise PageRejected(origin, str(exc.args[0] if exc.args else exc)) from exc
+        raise PageRejected(page.origin, str(exc.args[0] if exc.args else exc)) from exc
 
 
 async def _wait_until_written(pid: int, folder: str) -> None:
@@ -284,6 +320,11 @@ class _Service(PagefindService):
     @property
     def pid(self) -> int:
         return self._backend.pid
+
+    def kill(self) -> None:
+        """End the process at once; every open request fails with ``ServiceDied``."""
+        if self._backend.returncode is None:
+            self._backend.kill()
 
     async def close(self) -> None:
         # The upstream close() waits up to 5 s for open requests and

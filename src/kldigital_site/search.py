@@ -2,10 +2,10 @@
 
 Input: the ``Site`` and its rendered pages, handed over one by one while the
 site renders (``SearchIndexer``) or all at once (``build_search_index``).
-Output: the files of a Pagefind search bundle (``pagefind/pagefind.js``, the
-WebAssembly engine, index, filter and fragment chunks) as ``Output`` values,
-written atomically together with the pages they describe; or ``BuildFailed``
-with a positioned problem when Pagefind fails.
+Output: the files of the Pagefind search bundles (``pagefind/pagefind.js``,
+the WebAssembly engine, index, filter and fragment chunks) as ``Output``
+values, written atomically together with the pages they describe; or
+``BuildFailed`` with a positioned problem when Pagefind fails.
 
 Only published detail pages are indexed (projects, press releases, plain
 pages), and of those only the element the theme marks ``data-pagefind-body``.
@@ -16,30 +16,50 @@ are offered as a filter instead. Drafts and embargoed releases are left out
 even in ``--drafts``/``--future`` preview builds: the search must never reveal
 what is not published.
 
+Shards: Pagefind cannot change one page of an index, only build it anew from
+all its pages (about 2.5 ms of Pagefind's CPU time per page). So the index is
+split into shards, each a bundle of its own, by a stable hash of the page's
+URL (``shard_of``); a changed page re-indexes only its shard. The number of
+shards grows in powers of two with the number of indexed pages, at most
+``SHARD_PAGES`` per shard on average (``shard_count``): one shard, exactly
+the bundle of old, up to 500 pages; 32 for 10,000. Shard 0 is the bundle in
+``pagefind/`` with Pagefind's script, worker and engine; shard n > 0 lies in
+``pagefind/teil-<n>/`` with only the files Pagefind's ``mergeIndex`` loads
+(entry, meta, index, filter and fragment files). The search page lists those
+folders (``merged_bundles``) and its script merges them in the browser.
+
 Pagefind runs through its Python API (``pagefind[bin]`` from PyPI; the client
 lives in ``pagefind_client.py``) with the language forced to German, so its
 stemmer finds inflected forms ("Projekt" finds "Projekte"). It indexes in a
-process of its own while the build goes on rendering; its files come back as
-``Output``s, so Pagefind never writes into the output folder.
+process of its own, one shard after another, in a thread of the build that
+starts when the last detail page has rendered (pages.py renders them first),
+so it works while the lists render. The indexer keeps no page's HTML: it
+notes each page's URL, digest and how to read it back from the staging
+folder, and reads only the pages of shards that changed, when Pagefind takes
+them. The files come back as ``Output``s, so Pagefind never writes into the
+output folder.
 
-Cache: when the indexed pages (URL and HTML digest), the Pagefind version and
-the settings are the same as last time, the bundle is taken from
-``<site root>/.kldigital-cache/search/`` instead of running Pagefind. Either
-way the bundle is byte-identical for the same pages: Pagefind's own files,
-whose filter order varies from run to run, are put in a canonical form first
-(``pagefind_canonical.py``).
+Cache: one file per shard in ``<site root>/.kldigital-cache/search/``,
+``teil-<n>.bin``, keyed by the shard's pages (URL and HTML digest), the
+Pagefind version and the settings. A shard whose key is unchanged is taken
+from there, without starting Pagefind or reading its pages; a build in which
+no indexed page changed starts no Pagefind at all. Either way a shard's
+bundle is byte-identical for the same pages: Pagefind's own files, whose
+filter order varies from run to run, are put in a canonical form first
+(``pagefind_canonical.py``), and Pagefind numbers a shard's pages in URL
+order.
 """
 
 from __future__ import annotations
 
-import base64
-import binascii
 import hashlib
 import json
 import logging
 import os
+import re
 import tempfile
-from collections.abc import Callable, Mapping, Sequence
+import threading
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
@@ -47,25 +67,40 @@ from pathlib import Path
 from kldigital_site.errors import BuildFailed, SiteError
 from kldigital_site.model import Route, Site
 from kldigital_site.output import Output
+from kldigital_site.pagefind_canonical import ENTRY_FILE
 from kldigital_site.pagefind_client import (
     INDEX_CONFIG,
     TIMEOUT_SECONDS,
     UNUSED_PREFIXES,
-    PagefindSession,
+    PagefindProcess,
     PageRejected,
+    PageSource,
+    PageUnreadable,
 )
 
 log = logging.getLogger(__name__)
 
 BUNDLE_DIR = "pagefind"
+SHARD_PREFIX = "teil-"  # pagefind/teil-1/ …: visible in addresses, so German
+# Pages per shard on average before the shards double: Pagefind needs about
+# 1 s for 300 pages, and every shard costs the browser two requests when the
+# search page opens and one or two per search.
+SHARD_PAGES = 500
 CACHE_SUBDIR = Path(".kldigital-cache") / "search"
-CACHE_FILE = "index.json"
 # Bump when the cache file layout, the choice of indexed pages or the way the
-# bundle is made changes (3: canonical filter files, complete files only).
-CACHE_FORMAT = 3
+# bundles are made changes (3: canonical filter files, complete files only;
+# 4: one file per shard, pages in URL order).
+CACHE_FORMAT = 4
+_CACHE_MAGIC = "kldigital-search"
+_CACHE_NAME = re.compile(rf"{SHARD_PREFIX}(\d+)\.bin")
+_OLD_CACHE_FILES = ("index.json",)  # format 3 kept the whole index in one file
 # Route kinds whose pages are search results (see the module docstring for why
 # lists are not).
 INDEXED_KINDS = frozenset({"project", "press_release", "page"})
+# What Pagefind's mergeIndex loads from a merged bundle (pagefind.js 1.5:
+# loadEntry, loadMeta, loadChunk, loadFilterChunk, loadFragment; it uses the
+# first bundle's engine, load_wasm: false): all a shard n > 0 ships.
+_MERGED_FOLDERS = ("index/", "filter/", "fragment/")
 _PROBLEM_PATH = "pagefind"  # where a failure not tied to one page is reported
 
 Html = bytes | Callable[[], bytes]  # the page, or how to read it when needed
@@ -81,11 +116,7 @@ class SearchPage:
 
 
 def search_pages(site: Site) -> list[SearchPage]:
-    """The published detail pages of ``site``, in route order.
-
-    Pagefind numbers pages in the order it receives them; route order is
-    deterministic, and it is the order in which the pages render.
-    """
+    """The published detail pages of ``site``, in route order."""
     return [
         SearchPage("/" + route.url, route.output_path, route.origin)
         for route in site.routes
@@ -100,101 +131,237 @@ def _is_indexed(site: Site, route: Route) -> bool:
     return not (item.is_draft or item.is_future)
 
 
+# --- shards ------------------------------------------------------------------------
+
+
+def _url_hash(url: str) -> int:
+    # SHA-256, not hash(): the same in every process, on every machine.
+    return int.from_bytes(hashlib.sha256(url.encode("utf-8")).digest()[:8], "big")
+
+
+def shard_of(url: str, count: int) -> int:
+    """The shard of the page at ``url`` when there are ``count`` (a power of two).
+
+    The hash's low bits: when ``count`` doubles, shard s only splits into s
+    and s + count, and a new page changes only its own shard.
+    """
+    return _url_hash(url) % count
+
+
+def shard_count(urls: Collection[str]) -> int:
+    """How many shards: a power of two, at most ``SHARD_PAGES`` pages per shard on average.
+
+    Never a shard without pages: Pagefind writes no usable bundle for one.
+    With hundreds of pages per shard that cannot happen in practice; with
+    the tiny shards of a test it can, and then there are fewer shards.
+    """
+    count = 1
+    while count * SHARD_PAGES < len(urls):
+        count *= 2
+    hashes = [_url_hash(url) for url in urls]
+    while count > 1 and len({value % count for value in hashes}) < count:
+        count //= 2
+    return count
+
+
+def shard_dir(number: int) -> str:
+    """Output folder of a shard's bundle: ``pagefind/``, ``pagefind/teil-1/``, …"""
+    return f"{BUNDLE_DIR}/" if number == 0 else f"{BUNDLE_DIR}/{SHARD_PREFIX}{number}/"
+
+
+def merged_bundles(site: Site) -> list[str]:
+    """Folders of the shards the search page merges into the first (none for one shard)."""
+    count = shard_count([page.url for page in search_pages(site)])
+    return [shard_dir(number) for number in range(1, count)]
+
+
 @dataclass(frozen=True, slots=True)
-class _Cached:
-    key: str
-    pages: list[tuple[str, str]]  # (URL, HTML digest) in indexing order
-    files: dict[str, bytes]
+class _Shard:
+    number: int
+    pages: tuple[tuple[SearchPage, str, Html], ...]  # in URL order: Pagefind's page numbers
+    key: str  # cache key: the pages' URLs and digests, Pagefind and its settings
+
+    def sources(self) -> list[PageSource]:
+        return [PageSource(page.url, page.origin, _reader(html)) for page, _, html in self.pages]
+
+
+def _reader(html: Html) -> Callable[[], bytes]:
+    if isinstance(html, bytes):
+        return lambda: html
+    return html
 
 
 class SearchIndexer:
-    """Builds the search bundle while the site renders.
+    """Builds the search bundles while the site renders.
 
     ``add`` every rendered file as it comes (files that are not search pages
-    are ignored), call ``seal`` when rendering is done, then ``finish`` for the
-    bundle. Pagefind starts at the first page that differs from the cached
-    index and works in a process of its own, so indexing overlaps rendering
-    instead of adding to it (issue 5 allows the index 10 % of a cold build).
-    ``abort`` stops Pagefind when the build fails elsewhere.
+    are ignored); the last search page ``seal``s the indexer, and a thread
+    takes unchanged shards from the cache and runs Pagefind over the others
+    while the build renders the lists. ``finish`` waits for it and returns
+    the bundles; ``abort`` stops Pagefind when the build fails elsewhere.
     """
 
     def __init__(
         self, site: Site, *, use_cache: bool = True, cache_dir: Path | None = None
     ) -> None:
-        self._pages = {page.output_path: page for page in search_pages(site)}
+        pages = search_pages(site)
+        self._pages = {page.output_path: page for page in pages}
+        self._count = shard_count([page.url for page in pages])
         self._use_cache = use_cache
         self._folder = cache_dir if cache_dir is not None else site.config.root / CACHE_SUBDIR
-        self._cached = _read_cache(self._folder) if use_cache else None
-        self._seen: list[tuple[SearchPage, str, Html]] = []
-        self._session: PagefindSession | None = None
-        # Pagefind's thread starts with the first page, not here: rendering
-        # may fork worker processes first (workers.py), and forking a process
-        # that runs other threads can deadlock the children.
-        self._sealed = False
+        # Per page its URL, digest and a reader, never the HTML of all pages.
+        self._seen: dict[str, tuple[SearchPage, str, Html]] = {}
+        self._shards: list[_Shard] = []
+        self._fresh: dict[int, dict[str, bytes]] = {}  # made now and not in the cache
+        self._thread: threading.Thread | None = None
+        self._error: BaseException | None = None
+        self._lock = threading.Lock()  # guards _process against abort() from the build's thread
+        self._process: PagefindProcess | None = None
+        self._aborted = False
+        self.indexed: list[int] = []  # shards that went through Pagefind in this build
+
+    @property
+    def shard_count(self) -> int:
+        return self._count
 
     def add(self, path: str, digest: str, html: Html) -> None:
         """One rendered file: its output path, the sha256 of its bytes, the bytes or a reader."""
         page = self._pages.get(path)
-        if page is None:
+        if page is None or self._thread is not None:
             return
-        self._seen.append((page, digest, html))
-        if self._session is not None:
-            self._session.feed(page.url, _read(html), page.origin)
-        elif not self._matches_cache():
-            self._start()
+        self._seen[path] = (page, digest, html)
         if len(self._seen) == len(self._pages):
-            # The last search page: Pagefind builds the index while the build
-            # renders the lists (pages.py renders detail pages first).
+            # The last search page: the shards are known, and Pagefind can work
+            # while the build renders the lists (pages.py renders detail pages first).
             self.seal()
 
     def seal(self) -> None:
-        """No more pages: Pagefind (if it has to run) assembles the index in the background."""
-        if self._sealed:
+        """No more pages: shards are taken from the cache or indexed, in the background."""
+        if self._thread is not None:
             return
-        self._sealed = True
-        if self._session is None and not self._cache_hit():
-            self._start()
-        if self._session is not None:
-            self._session.seal()
+        self._shards = self._plan()
+        # Started only now, not in __init__: rendering may fork worker processes
+        # first (workers.py), and forking a process that runs other threads can
+        # deadlock the children.
+        self._thread = threading.Thread(target=self._run, name="pagefind", daemon=True)
+        self._thread.start()
 
-    def finish(self) -> list[Output]:
-        """The bundle as ``Output``s under ``pagefind/``; ``BuildFailed`` if Pagefind failed."""
+    def finish(self) -> Iterator[Output]:
+        """The bundles as ``Output``s under ``pagefind/``; ``BuildFailed`` if Pagefind failed.
+
+        Cached shards are read one at a time while the outputs are consumed,
+        so the bundles are never all in memory at once.
+        """
         self.seal()
-        if self._session is None:
-            assert self._cached is not None
-            log.debug("search index unchanged: %d files from the cache", len(self._cached.files))
-            files = self._cached.files
-        else:
-            files = _result(self._session)
-            if self._use_cache:
-                _write_cache(self._folder, self._key(), self._digests(), files)
-        return [Output(f"{BUNDLE_DIR}/{path}", data) for path, data in sorted(files.items())]
+        assert self._thread is not None
+        self._thread.join()
+        if self._error is not None:
+            raise _failure(self._error) from self._error
+        log.debug(
+            "search index: %d shards, %s through Pagefind",
+            len(self._shards),
+            self.indexed or "none",
+        )
+        return self._outputs()
 
     def abort(self) -> None:
-        if self._session is not None:
-            self._session.abort()
+        with self._lock:
+            self._aborted = True
+            process = self._process
+        if process is not None:
+            process.stop()
 
-    def _digests(self) -> list[tuple[str, str]]:
-        return [(page.url, digest) for page, digest, _ in self._seen]
+    def _plan(self) -> list[_Shard]:
+        by_shard: dict[int, list[tuple[SearchPage, str, Html]]] = {}
+        for entry in self._seen.values():
+            by_shard.setdefault(shard_of(entry[0].url, self._count), []).append(entry)
+        shards = []
+        for number, entries in sorted(by_shard.items()):
+            entries.sort(key=lambda entry: entry[0].url)
+            key = _shard_key(number == 0, [(page.url, digest) for page, digest, _ in entries])
+            shards.append(_Shard(number, tuple(entries), key))
+        return shards
 
-    def _key(self) -> str:
-        return _cache_key(self._digests())
+    def _cache_file(self, number: int) -> Path:
+        return self._folder / f"{SHARD_PREFIX}{number}.bin"
 
-    def _matches_cache(self) -> bool:
-        """The pages so far are the cached index's first pages."""
-        cached, count = self._cached, len(self._seen)
-        if cached is None or count > len(cached.pages):
-            return False
-        page, digest, _ = self._seen[-1]
-        return cached.pages[count - 1] == (page.url, digest)
+    def _run(self) -> None:
+        """The thread: which shards changed, and Pagefind over those."""
+        try:
+            changed = [
+                shard
+                for shard in self._shards
+                if not self._use_cache or _cached_key(self._cache_file(shard.number)) != shard.key
+            ]
+            for shard, files in self._index(changed):
+                cached = self._use_cache and _write_cache(
+                    self._cache_file(shard.number), shard.key, files
+                )
+                if not cached:  # else finish() reads them back, one shard at a time
+                    self._fresh[shard.number] = files
+            if self._use_cache:
+                _prune_cache(self._folder, self._count)
+        except BaseException as exc:  # handed to the build's thread by finish()
+            self._error = exc
 
-    def _cache_hit(self) -> bool:
-        return self._cached is not None and self._cached.key == self._key()
+    def _index(self, shards: Sequence[_Shard]) -> Iterator[tuple[_Shard, dict[str, bytes]]]:
+        """Each shard's bundle from one Pagefind process (none is started for no shards)."""
+        if not shards:
+            return
+        with PagefindProcess() as process:
+            with self._lock:
+                self._process = process
+                if self._aborted:
+                    process.stop()
+            try:
+                for shard in shards:
+                    files = _shipped(shard.number, process.index(shard.sources()))
+                    self.indexed.append(shard.number)
+                    yield shard, files
+            finally:
+                with self._lock:
+                    self._process = None
 
-    def _start(self) -> None:
-        self._session = PagefindSession()
-        for page, _, html in self._seen:
-            self._session.feed(page.url, _read(html), page.origin)
+    def _outputs(self) -> Iterator[Output]:
+        damaged = []
+        for shard in self._shards:
+            files = self._fresh.pop(shard.number, None)
+            if files is None:
+                files = _read_cache(self._cache_file(shard.number), shard.key)
+            if files is None:
+                damaged.append(shard)
+            else:
+                yield from _as_outputs(shard.number, files)
+        if not damaged:
+            return
+        # A cache file damaged, or replaced by a build of another state of the
+        # site, since its key was read: index those shards now after all.
+        try:
+            for shard, files in self._index(damaged):
+                if self._use_cache:
+                    _write_cache(self._cache_file(shard.number), shard.key, files)
+                yield from _as_outputs(shard.number, files)
+        except Exception as exc:
+            raise _failure(exc) from exc
+
+
+def _shipped(number: int, files: Mapping[str, bytes]) -> dict[str, bytes]:
+    """What a shard's folder holds: everything for shard 0, what mergeIndex loads for the rest."""
+    if number == 0:
+        return dict(files)
+    return {
+        path: data
+        for path, data in files.items()
+        if path == ENTRY_FILE
+        or path.startswith(_MERGED_FOLDERS)
+        or (path.startswith("pagefind.") and path.endswith(".pf_meta"))
+    }
+
+
+def _as_outputs(number: int, files: Mapping[str, bytes]) -> Iterator[Output]:
+    folder = shard_dir(number)
+    for path, data in sorted(files.items()):
+        yield Output(folder + path, data)
 
 
 def build_search_index(
@@ -204,7 +371,7 @@ def build_search_index(
     use_cache: bool = True,
     cache_dir: Path | None = None,
 ) -> list[Output]:
-    """The bundle for a build that holds every rendered page in ``outputs``."""
+    """The bundles for a build that holds every rendered page in ``outputs``."""
     indexer = SearchIndexer(site, use_cache=use_cache, cache_dir=cache_dir)
     by_path = {o.path: o.data for o in outputs if o.data is not None}
     try:
@@ -212,42 +379,43 @@ def build_search_index(
             data = by_path.get(page.output_path)
             if data is not None:
                 indexer.add(page.output_path, hashlib.sha256(data).hexdigest(), data)
-        return indexer.finish()
+        return list(indexer.finish())
     except BaseException:
         indexer.abort()
         raise
 
 
-def _read(html: Html) -> str:
-    return (html if isinstance(html, bytes) else html()).decode("utf-8")
-
-
-def _result(session: PagefindSession) -> dict[str, bytes]:
-    """Pagefind's files, or its failure as a positioned problem."""
-    try:
-        return session.result()
-    except PageRejected as problem:
-        raise _failed(f"Pagefind lehnt die Seite ab: {problem}", problem.origin) from problem
-    except FileNotFoundError as exc:
-        raise _failed(
+def _failure(exc: BaseException) -> BuildFailed:
+    """What stopped Pagefind, as a positioned problem."""
+    if isinstance(exc, PageRejected):
+        return _failed(f"Pagefind lehnt die Seite ab: {exc}", exc.origin)
+    if isinstance(exc, PageUnreadable):
+        return _failed(f"Die Seite ist für den Suchindex nicht lesbar: {exc}", exc.origin)
+    if isinstance(exc, FileNotFoundError):
+        return _failed(
             "Das Programm pagefind fehlt; bitte `make install` ausführen "
             f"(Abhängigkeit „pagefind[bin]“). ({exc})"
-        ) from exc
-    except TimeoutError as exc:
-        raise _failed(f"Pagefind hat nach {TIMEOUT_SECONDS:.0f} s nicht geantwortet.") from exc
-    except Exception as exc:
-        raise _failed(f"Pagefind ist fehlgeschlagen: {exc}") from exc
+        )
+    if isinstance(exc, TimeoutError):
+        return _failed(f"Pagefind hat nach {TIMEOUT_SECONDS:.0f} s nicht geantwortet.")
+    return _failed(f"Pagefind ist fehlgeschlagen: {exc}")
 
 
 def _failed(message: str, path: str = _PROBLEM_PATH) -> BuildFailed:
     return BuildFailed([SiteError(path, 0, f"Suchindex: {message}")])
 
 
-# --- cache -----------------------------------------------------------------------
+# --- cache -------------------------------------------------------------------------
+#
+# A shard's cache file: the line "kldigital-search <format> <key>", a line of
+# JSON {"files": [[path, size], ...], "sha256": <of the payload>}, then the
+# payload, the files' bytes one after another. The key alone decides whether
+# the shard is unchanged (one short read per shard); the files are read only
+# when the bundle is written, and checked against the checksum then.
 
 
-def _cache_key(pages: Sequence[tuple[str, str]]) -> str:
-    """Hash of everything the bundle depends on: (URL, HTML digest) pairs and Pagefind."""
+def _shard_key(primary: bool, pages: Sequence[tuple[str, str]]) -> str:
+    """Hash of everything a shard's bundle depends on: its pages (URL, HTML digest) and Pagefind."""
     digest = hashlib.sha256()
     header = {
         "format": CACHE_FORMAT,
@@ -255,9 +423,10 @@ def _cache_key(pages: Sequence[tuple[str, str]]) -> str:
         "binary": _version("pagefind_bin"),
         "config": dict(INDEX_CONFIG),
         "unused": UNUSED_PREFIXES,
+        "primary": primary,  # shard 0 ships Pagefind's script and engine, the others not
     }
     digest.update(json.dumps(header, sort_keys=True).encode())
-    for url, page_digest in pages:
+    for url, page_digest in sorted(pages):
         digest.update(f"\0{url}\0{page_digest}".encode())
     return digest.hexdigest()
 
@@ -269,63 +438,111 @@ def _version(distribution: str) -> str:
         return "-"
 
 
-def _read_cache(folder: Path) -> _Cached | None:
-    """The last bundle with the pages it was made from; None when missing or damaged."""
-    path = folder / CACHE_FILE
+def _first_line(key: str) -> bytes:
+    return f"{_CACHE_MAGIC} {CACHE_FORMAT} {key}\n".encode("ascii")
+
+
+def _cached_key(path: Path) -> str | None:
+    """The key of a shard's cache file; None when missing, damaged or of another format."""
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
+        with path.open("rb") as stream:
+            line = stream.readline(200)
     except FileNotFoundError:
         return None
-    except (OSError, ValueError):
-        _discard(path, "unreadable")
+    except OSError as exc:
+        _discard(path, str(exc))
+        return None
+    parts = line.decode("ascii", "replace").split()
+    if len(parts) != 3 or parts[0] != _CACHE_MAGIC or parts[1] != str(CACHE_FORMAT):
+        _discard(path, f"header {line[:60]!r}")
+        return None
+    return parts[2]
+
+
+def _read_cache(path: Path, key: str) -> dict[str, bytes] | None:
+    """The files of a shard's cache file if it holds ``key``; None otherwise.
+
+    A damaged file is deleted; one that holds another key is left alone (a
+    build of another state of the site may have written it meanwhile).
+    """
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        _discard(path, str(exc))
+        return None
+    first = _first_line(key)
+    if not data.startswith(first):
+        if data.startswith(first[: first.rindex(b" ") + 1]):
+            return None  # same format, another key
+        _discard(path, "header")
         return None
     try:
-        if data["format"] != CACHE_FORMAT:
-            _discard(path, f"format {data['format']}")
-            return None
+        end = data.index(b"\n", len(first))
+        table = json.loads(data[len(first) : end])
+        payload = memoryview(data)[end + 1 :]
+        if hashlib.sha256(payload).hexdigest() != table["sha256"]:
+            raise ValueError("checksum")
         files = {}
-        for name, entry in data["files"].items():
-            content = base64.b64decode(entry["data"], validate=True)
-            if hashlib.sha256(content).hexdigest() != entry["sha256"]:
-                raise ValueError(f"checksum of {name}")
-            files[str(name)] = content
-        pages = [(str(url), str(digest)) for url, digest in data["pages"]]
-        return _Cached(str(data["key"]), pages, files)
-    except (KeyError, TypeError, AttributeError, ValueError, binascii.Error) as exc:
+        offset = 0
+        for name, size in table["files"]:
+            if not isinstance(name, str) or not isinstance(size, int) or size < 0:
+                raise ValueError(f"entry {name!r}")
+            files[name] = bytes(payload[offset : offset + size])
+            offset += size
+        if offset != len(payload):
+            raise ValueError("length")
+        return files
+    except (KeyError, TypeError, ValueError) as exc:
         _discard(path, str(exc))
         return None
 
 
 def _discard(path: Path, reason: str) -> None:
     log.warning("search cache %s discarded (%s)", path, reason)
-    path.unlink(missing_ok=True)
+    try:
+        path.unlink(missing_ok=True)
+    except OSError as exc:
+        log.warning("search cache %s not removed: %s", path, exc)
 
 
-def _write_cache(
-    folder: Path, key: str, pages: Sequence[tuple[str, str]], files: Mapping[str, bytes]
-) -> None:
-    """Store the bundle atomically; a cache that cannot be written is only a lost speed-up."""
-    payload = {
-        "format": CACHE_FORMAT,
-        "key": key,
-        "pages": [list(page) for page in pages],
-        "files": {
-            name: {
-                "sha256": hashlib.sha256(content).hexdigest(),
-                "data": base64.b64encode(content).decode("ascii"),
-            }
-            for name, content in sorted(files.items())
-        },
+def _write_cache(path: Path, key: str, files: Mapping[str, bytes]) -> bool:
+    """Store a shard atomically; a cache that cannot be written is only a lost speed-up."""
+    names = sorted(files)
+    payload = b"".join(files[name] for name in names)
+    table = {
+        "files": [[name, len(files[name])] for name in names],
+        "sha256": hashlib.sha256(payload).hexdigest(),
     }
     try:
-        folder.mkdir(parents=True, exist_ok=True)
-        fd, temp = tempfile.mkstemp(prefix=".tmp-", suffix=".json", dir=folder)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, temp = tempfile.mkstemp(prefix=".tmp-", suffix=".bin", dir=path.parent)
         try:
-            with os.fdopen(fd, "w", encoding="utf-8") as stream:
-                json.dump(payload, stream)
-            os.replace(temp, folder / CACHE_FILE)
+            with os.fdopen(fd, "wb") as stream:
+                stream.write(_first_line(key))
+                stream.write(json.dumps(table, separators=(",", ":")).encode() + b"\n")
+                stream.write(payload)
+            os.replace(temp, path)
         except BaseException:
             Path(temp).unlink(missing_ok=True)
             raise
     except OSError as exc:
         log.warning("search cache not written: %s", exc)
+        return False
+    return True
+
+
+def _prune_cache(folder: Path, count: int) -> None:
+    """Remove the cache files of shards that no longer exist, and older formats' files."""
+    try:
+        names = os.listdir(folder)
+    except OSError:
+        return
+    for name in names:
+        match = _CACHE_NAME.fullmatch(name)
+        if (match is not None and int(match.group(1)) >= count) or name in _OLD_CACHE_FILES:
+            try:
+                (folder / name).unlink(missing_ok=True)
+            except OSError as exc:
+                log.warning("search cache %s not removed: %s", folder / name, exc)

@@ -14,6 +14,7 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from kldigital_site import search
 from kldigital_site.bodies import Bodies, BodyStore
 from kldigital_site.content.discover import SourceKind
 from kldigital_site.dates import date_long, date_time_long, period_text
@@ -206,6 +207,8 @@ class Views:
         """
         return {
             "pagefind_url": self.href("pagefind/pagefind.js"),
+            # Further shards of the index, merged in the browser (search.py).
+            "merge_urls": [self.href(folder) for folder in search.merged_bundles(self.site)],
             "filters": [
                 {
                     "name": "typ",

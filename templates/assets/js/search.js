@@ -3,8 +3,9 @@
 // The page (templates/search.html) works without this script: it then shows
 // links to the lists. This script hides them, shows the form, loads Pagefind
 // from the address in data-pagefind-url (it includes the base path, so the
-// search works under a sub-path) and keeps ?q=…&typ=…&thema=… in the address
-// bar in sync (history.replaceState), so a search can be linked.
+// search works under a sub-path), merges the further shards of the index
+// listed in data-pagefind-merge (if any) and keeps ?q=…&typ=…&thema=… in the
+// address bar in sync (history.replaceState), so a search can be linked.
 // No inline styles and no eval: the site's Content-Security-Policy allows
 // scripts from 'self' only, plus 'wasm-unsafe-eval' for Pagefind's engine.
 
@@ -35,8 +36,15 @@ async function start(root) {
   let pagefind;
   try {
     pagefind = await import(root.dataset.pagefindUrl);
-    await pagefind.options({ baseUrl: root.dataset.baseUrl, excerptLength: EXCERPT_WORDS });
+    const options = { baseUrl: root.dataset.baseUrl, excerptLength: EXCERPT_WORDS };
+    await pagefind.options(options);
     await pagefind.init();
+    // A large site's index comes in shards (docs/search.md): the first is the
+    // bundle just loaded, the others are merged into it. Options are per
+    // shard in Pagefind, so each gets the same ones; searches and filter
+    // counts then run over all shards together.
+    const shards = JSON.parse(root.dataset.pagefindMerge || "[]");
+    await Promise.all(shards.map((url) => pagefind.mergeIndex(url, options)));
     hideUnusedFilters(boxes, await pagefind.filters());
   } catch (error) {
     // No index (e.g. a page opened from disk): say so and offer the lists.
