@@ -6,8 +6,9 @@ Input: served sites. Output: a `GateResult` with a finding for
   iframe, form action, og:image, canonical, CSS `url()`/`@import`) that does
   not answer 200 after redirects ("broken-*"),
 * every `#fragment` on an internal page that names no element there,
-* every page of the tree that no chain of `<a href>` links (or GET forms,
-  as the header search is) from `/` reaches ("orphan"; the 404 page is exempt),
+* every page of the tree that no chain of `<a href>` links from `/` reaches
+  ("orphan"; the 404 page is exempt; the contract says "reachable by links",
+  so a page only a form leads to, such as a search page, counts as orphan),
 * an unknown URL not answered by the site's 404 page with status 404, and
   links on that 404 page that break when it is shown at a deep URL.
 
@@ -340,8 +341,8 @@ class _Crawl:
             self.ids[urldefrag(response.final_url)[0]] = ids
             for ref in extract_references(doc, response.final_url):
                 target = self.check(page, ref, page_url=response.final_url, page_ids=ids)
-                # A visitor goes on by <a> links and by GET forms (the site search).
-                if target is None or ref.kind not in ("link", "form") or not target.is_html:
+                # Reachable means reachable by <a> links (the contract), not only by a form.
+                if target is None or ref.kind != "link" or not target.is_html:
                     continue
                 next_url = normalise_page_url(target.final_url)
                 if self.in_site(next_url) and next_url not in queued:
