@@ -1,9 +1,11 @@
 """Issue 5: the search page in real Chromium (Debian's, driven by Playwright).
 
-Builds the sample site (content/) at the server root and the full fixture site
-under /sub/, serves both with the standard library on 127.0.0.1 and searches
-them as a visitor would: German words and their inflected forms, the filters,
-?q= in the address, the header field, no JavaScript, drafts. Every page is
+Builds the sample site (content/) at the server root, the full fixture site
+under /sub/ and the sample site once more under /teile/ with its index split
+into four shards (three pages per shard instead of 500), serves them with the
+standard library on 127.0.0.1 and searches them as a visitor would: German
+words and their inflected forms, the filters, ?q= in the address, the header
+field, no JavaScript, drafts, words from pages in every shard. Every page is
 served with a strict Content-Security-Policy (as meta tag if the templates
 lack one, and as header, which also binds Pagefind's web worker); a request
 to any other host or a CSP violation fails the test. If the quality gates'
@@ -27,6 +29,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
+from kldigital_site import search
 from kldigital_site.build import build
 from kldigital_site.config import load_config
 from tests.conftest import FIXTURES, NOW, REPO, TEMPLATES
@@ -59,6 +62,9 @@ CSP = (
 AXE = REPO / "gates" / "node_modules" / "axe-core" / "axe.min.js"
 AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
 TIMEOUT_MS = 15_000
+# Pages per shard for the sharded copy of the sample site: its 12 indexed
+# pages make four shards, and none of the Smart-City projects is in the first.
+SHARDED_PAGES = 3
 
 
 @dataclass
@@ -124,7 +130,7 @@ def browser() -> Iterator[Browser]:
 
 @pytest.fixture(scope="module")
 def www(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, int]]:
-    """One server: the sample site at /, the full fixture site at /sub/."""
+    """One server: the sample site at / and in four shards at /teile/, the full fixture at /sub/."""
     work = tmp_path_factory.mktemp("search-browser")
     templates = _templates_with_csp(work / "templates")
     www = work / "www"
@@ -132,6 +138,9 @@ def www(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, int]]:
     full = work / "full"
     shutil.copytree(FIXTURES / "sites" / "full", full)
     _build(full / "content", templates, www / "sub", "https://example.org/sub/")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(search, "SHARD_PAGES", SHARDED_PAGES)
+        _build(REPO / "content", templates, www / "teile", "https://www.example.org/teile/")
     with _serve(www) as port:
         yield www, port
 
@@ -146,6 +155,19 @@ def sample(www: tuple[Path, int]) -> Served:
 def subpath(www: tuple[Path, int]) -> Served:
     root, port = www
     return Served(f"http://127.0.0.1:{port}/sub/", root / "sub")
+
+
+@pytest.fixture(scope="module")
+def sharded(www: tuple[Path, int]) -> Served:
+    root, port = www
+    return Served(f"http://127.0.0.1:{port}/teile/", root / "teile")
+
+
+@pytest.fixture(params=["sample", "sharded"])
+def served(request: pytest.FixtureRequest) -> Served:
+    """The sample site in one bundle, then in four shards."""
+    site: Served = request.getfixturevalue(request.param)
+    return site
 
 
 @pytest.fixture
@@ -195,12 +217,12 @@ def _results(page: Page) -> list[dict[str, str]]:
     )
 
 
-def test_dritte_finds_the_project_dritte_orte(page: Page, sample: Served) -> None:
-    results = _search(page, sample.url + "suche/?q=Dritte")
+def test_dritte_finds_the_project_dritte_orte(page: Page, served: Served) -> None:
+    results = _search(page, served.url + "suche/?q=Dritte")
     titles = [r["title"] for r in results]
     assert titles[0] == "Dritte Orte", titles
     first = results[0]
-    assert first["href"] == "/projekte/dritte-orte/"
+    assert first["href"] == urlsplit(served.url).path + "projekte/dritte-orte/"
     assert "Projekt" in first["meta"] and "Smart City" in first["meta"]
     assert "<mark>Dritte</mark>" in first["excerpt"]
     assert page.locator("#suchbegriff").input_value() == "Dritte"
@@ -218,17 +240,18 @@ def test_an_inflected_form_finds_its_page(page: Page, sample: Served) -> None:
     assert "Dritte Orte" in [r["title"] for r in _search(page, sample.url + "suche/?q=Workshop")]
 
 
-def test_the_smart_city_filter_narrows_to_smart_city_projects(page: Page, sample: Served) -> None:
-    everything = _search(page, sample.url + "suche/?q=Stadt")
+def test_the_smart_city_filter_narrows_to_smart_city_projects(page: Page, served: Served) -> None:
+    everything = _search(page, served.url + "suche/?q=Stadt")
     page.get_by_label("Nur Smart-City-Projekte").check()
     page.wait_for_function(
         "() => location.search.includes('smart_city=Smart+City')", timeout=TIMEOUT_MS
     )
     narrowed = _results(page)
+    base = urlsplit(served.url).path
     smart_city = {
-        "/projekte/dialog-zivilgesellschaft/",
-        "/projekte/dritte-orte/",
-        "/projekte/lokaler-lieferdienst/",
+        f"{base}projekte/dialog-zivilgesellschaft/",
+        f"{base}projekte/dritte-orte/",
+        f"{base}projekte/lokaler-lieferdienst/",
     }
     assert narrowed, "some Smart-City projects mention the city"
     assert len(narrowed) < len(everything)
@@ -236,16 +259,42 @@ def test_the_smart_city_filter_narrows_to_smart_city_projects(page: Page, sample
         assert result["href"] in smart_city, result
         assert "Smart City" in result["meta"] and "Projekt" in result["meta"]
     # Only the filter, no word: every Smart-City project, nothing else.
-    only_filter = _search(page, sample.url + "suche/?smart_city=Smart+City")
+    only_filter = _search(page, served.url + "suche/?smart_city=Smart+City")
     assert {r["href"] for r in only_filter} == smart_city
+    option = page.locator("[data-search-option]").filter(
+        has=page.get_by_label("Nur Smart-City-Projekte")
+    )
+    assert "(3)" in option.inner_text(), "counted over every shard"
 
 
-def test_type_and_topic_filters(page: Page, sample: Served) -> None:
-    results = _search(page, sample.url + "suche/?q=Innenstadt&typ=Pressemitteilung")
+def test_type_and_topic_filters(page: Page, served: Served) -> None:
+    results = _search(page, served.url + "suche/?q=Innenstadt&typ=Pressemitteilung")
     assert results and all("Pressemitteilung" in r["meta"] for r in results)
     assert page.get_by_label(re.compile("^Pressemitteilungen")).is_checked()
-    topic = _search(page, sample.url + "suche/?thema=Beteiligung")
+    topic = _search(page, served.url + "suche/?thema=Beteiligung")
     assert "Dritte Orte" in [r["title"] for r in topic]
+
+
+def test_a_sharded_index_finds_the_pages_of_every_shard(page: Page, sharded: Served) -> None:
+    folders = sorted(p.name for p in (sharded.out / "pagefind").glob("teil-*"))
+    assert folders == ["teil-1", "teil-2", "teil-3"], "four shards"
+    assert not (sharded.out / "pagefind" / "teil-2" / "pagefind.js").exists()
+    # "Dritte Orte" is in a shard that is merged in, "Über uns" in the first.
+    assert search.shard_of("/projekte/dritte-orte/", 4) == 2
+    assert search.shard_of("/ueber-uns/", 4) == 0
+    titles = [r["title"] for r in _search(page, sharded.url + "suche/?q=Treffpunkten")]
+    assert "Dritte Orte" in titles, "stemming works in a merged shard too"
+    every = _search(page, sharded.url + "suche/?typ=Projekt&typ=Pressemitteilung&typ=Seite")
+    assert len(every) == 10 and "12 Treffer" in page.locator("[data-search-status]").inner_text()
+    page.locator("[data-search-more]").click()
+    page.wait_for_function(
+        "() => document.querySelectorAll('.search-result').length === 12", timeout=TIMEOUT_MS
+    )
+    hrefs = page.eval_on_selector_all(
+        ".search-result-title a", "links => links.map(a => a.getAttribute('href'))"
+    )
+    assert len(set(hrefs)) == 12, hrefs
+    assert "/teile/ueber-uns/" in hrefs and "/teile/projekte/dritte-orte/" in hrefs
 
 
 def test_a_drafts_unique_word_finds_nothing(page: Page, sample: Served) -> None:
