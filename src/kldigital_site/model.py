@@ -97,12 +97,17 @@ class Site:
     file_urls: frozenset[str] = frozenset()  # media and theme assets
     route_urls: frozenset[str] = frozenset()
 
-    def page_count(self) -> int:
-        return len(self.press_pages())
+    def press_page_count(self) -> int:
+        size = self.config.press_per_page
+        return max(1, -(-len(self.releases) // size))
+
+    def press_page(self, number: int) -> tuple[str, ...]:
+        """The releases on page ``number`` (1-based) of the press list."""
+        size = self.config.press_per_page
+        return self.releases[(number - 1) * size : number * size]
 
     def press_pages(self) -> list[tuple[str, ...]]:
-        size = self.config.press_per_page
-        return [self.releases[i : i + size] for i in range(0, len(self.releases), size)] or [()]
+        return [self.press_page(n) for n in range(1, self.press_page_count() + 1)]
 
     def press_page_url(self, number: int) -> str:
         press = self.config.sections.press
@@ -400,7 +405,7 @@ def _routes(site: Site) -> tuple[Route, ...]:
         Route("404.html", "not_found", "Fehlerseite 404"),
         Route(SEARCH_URL, "search", "Suchseite"),
     ]
-    for number in range(1, len(site.press_pages()) + 1):
+    for number in range(1, site.press_page_count() + 1):
         routes.append(
             Route(
                 site.press_page_url(number),

@@ -16,13 +16,11 @@ it. Cold builds fan out over ``--jobs`` forked processes.
 
 from __future__ import annotations
 
-import datetime as dt
 import hashlib
 import json
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from kldigital_site import feeds
 from kldigital_site.bodies import Bodies
@@ -37,7 +35,7 @@ from kldigital_site.render import (
     page_context,
     render_template,
 )
-from kldigital_site.views import LazyHtml, Views
+from kldigital_site.views import Views, fingerprint_default
 from kldigital_site.workers import run_parallel
 
 SPECIAL_KINDS = frozenset({"feed", "sitemap", "robots"})
@@ -73,16 +71,6 @@ def template_digests(templates_dir: Path) -> dict[str, str]:
     return digests
 
 
-def _json_default(value: Any) -> Any:
-    if isinstance(value, LazyHtml):
-        return value.fingerprint_value()
-    if isinstance(value, dt.date | dt.datetime):
-        return value.isoformat()
-    if isinstance(value, set | frozenset | tuple):
-        return sorted(value) if isinstance(value, set | frozenset) else list(value)
-    raise TypeError(f"cannot fingerprint {type(value).__name__}")
-
-
 def _fingerprint(state: _State, context_json: str, templates: tuple[str, ...]) -> str:
     digest = hashlib.sha256(state.salt.encode())
     digest.update(context_json.encode())
@@ -99,7 +87,9 @@ def _render_route(state: _State, route: Route) -> PageResult:
         digest = hashlib.sha256(data).hexdigest()
         return PageResult(path, digest, None if state.on_disk.get(path) == digest else data, None)
     context = page_context(state.views, route)
-    context_json = json.dumps(context, default=_json_default, sort_keys=True, ensure_ascii=False)
+    context_json = json.dumps(
+        context, default=fingerprint_default, sort_keys=True, ensure_ascii=False
+    )
     previous = state.previous.get(path)
     if (
         previous is not None

@@ -134,13 +134,12 @@ def page_context(views: Views, route: Route) -> dict[str, Any]:
             breadcrumbs=_crumbs(views, ("Projekte", f"{site.config.sections.projects}/")),
         )
     elif route.kind == "press_list":
-        pages = site.press_pages()
         number = route.page_number
         title = "Pressemitteilungen" + (f" – Seite {number}" if number > 1 else "")
         description = "Alle Pressemitteilungen, die neuesten zuerst."
         context.update(
-            releases=views.cards(pages[number - 1]),
-            pagination=_pagination(views, number, len(pages)),
+            releases=views.cards(site.press_page(number)),
+            pagination=_pagination(views, number, site.press_page_count()),
             years=_years(views, None),
         )
     elif route.kind == "press_year" and route.year is not None:
@@ -221,8 +220,13 @@ def _pagination(views: Views, current: int, total: int) -> dict[str, Any]:
         "total": total,
         "prev_url": url(current - 1) if current > 1 else None,
         "next_url": url(current + 1) if current < total else None,
+        # Only the numbers a visitor sees: the first, the last and two either side of
+        # the current one; listing all of them made 800 pages cost 640,000 links.
         "pages": [
-            {"number": n, "url": url(n), "current": n == current} for n in range(1, total + 1)
+            {"number": n, "url": url(n), "current": n == current}
+            for n in sorted(
+                {1, total} | set(range(max(1, current - 2), min(total, current + 2) + 1))
+            )
         ],
     }
 
