@@ -31,6 +31,7 @@ import contextlib
 import json
 import logging
 import os
+import signal
 import tempfile
 import threading
 from collections.abc import Callable, Mapping, Sequence
@@ -40,7 +41,7 @@ from typing import Any, cast
 
 from pagefind.index import IndexConfig, PagefindIndex
 from pagefind.service import PagefindService
-from pagefind.service.types import InternalResponsePayload
+from pagefind.service.types import InternalRequestPayload, InternalResponsePayload
 
 from kldigital_site.pagefind_canonical import canonical_bundle
 
@@ -291,6 +292,12 @@ class _Service(PagefindService):
                 scanned = 0
                 self._dispatch(message)
 
+    async def send(self, payload: InternalRequestPayload) -> InternalResponsePayload:
+        try:
+            return await super().send(payload)
+        except ConnectionError as exc:  # writing to a closed pipe: the process has ended
+            raise ServiceDied("Pagefind wurde unerwartet beendet.") from exc
+
     def _dispatch(self, message: bytes) -> None:
         try:
             response = json.loads(base64.b64decode(message))
@@ -323,13 +330,25 @@ class _Service(PagefindService):
 
     def kill(self) -> None:
         """End the process at once; every open request fails with ``ServiceDied``."""
+        self._signal(signal.SIGKILL)
+
+    def _signal(self, number: int) -> None:
+        # os.kill, not Process.kill/terminate: those poll() first and so may
+        # reap a process that has just ended, behind the back of asyncio's
+        # child watcher, which then logs "Unknown child process pid …".
         if self._backend.returncode is None:
-            self._backend.kill()
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(self._backend.pid, number)
 
     async def close(self) -> None:
         # The upstream close() waits up to 5 s for open requests and
-        # re-raises their errors; here every request has finished or failed.
+        # re-raises their errors; here every request has finished or failed,
+        # and a failure has been reported through the call that made it.
         self._poll_task.cancel()
-        if self._backend.returncode is None:
-            self._backend.terminate()
+        for future in self._responses.values():
+            if not future.done():
+                future.cancel()
+            elif not future.cancelled():
+                future.exception()  # retrieved: asyncio need not log it as lost
+        self._signal(signal.SIGTERM)
         await self._backend.wait()
