@@ -435,7 +435,8 @@ def test_a_body_edit_reindexes_only_the_shard_of_that_page(
     root = copy_fixture_site("full", tmp_path / "site")
     out = tmp_path / "out"
     site = build_site_at(root, output=out).site
-    assert len(_CountingProcess.started) == 1, "one Pagefind process for all shards"
+    processes = len(_CountingProcess.started)
+    assert 1 <= processes <= search.PAGEFIND_PROCESSES, "a process for several shards"
     assert len(_indexed_bundles()) == small_shards
     all_urls = sorted(page.url for page in search.search_pages(site))
     assert sorted(url for bundle in _indexed_bundles() for url in bundle) == all_urls
@@ -559,6 +560,19 @@ def test_pagefind_failure_is_a_clear_build_error(
     assert result.exit_code == 1
     assert "pagefind: Suchindex: Das Programm pagefind fehlt" in result.output
     assert "Traceback" not in result.output
+
+
+def test_a_pagefind_failure_with_several_shards_is_one_clear_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, small_shards: int
+) -> None:
+    """Two Pagefind processes at work on four shards: the failure is reported once."""
+    root = copy_fixture_site("full", tmp_path / "site")
+    monkeypatch.setenv("PAGEFIND_BINARY_PATH", "/bin/false")
+    with pytest.raises(BuildFailed) as failed:
+        build_site_at(root, output=tmp_path / "out")
+    messages = [str(p) for p in failed.value.problems]
+    assert len(messages) == 1 and messages[0].startswith("pagefind: Suchindex: "), messages
+    assert not (tmp_path / "out").exists(), "nothing written"
 
 
 @pytest.mark.skipif(not Path("/proc/self/fd").is_dir(), reason="needs Linux's /proc")
