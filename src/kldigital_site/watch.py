@@ -314,7 +314,11 @@ class Watcher:
         self.content_dir = content_dir.resolve()
         self.templates_dir = templates_dir.resolve()
         self.queue = ChangeQueue(quiet=quiet)
-        self._observer: BaseObserver = PollingObserver(timeout=0.5) if polling else Observer()
+        # A short emitter timeout: stopping joins the emitter threads, and Ctrl-C
+        # should end the preview at once, not after a second per watched folder.
+        self._observer: BaseObserver = (
+            PollingObserver(timeout=0.5) if polling else Observer(timeout=0.2)
+        )
         handler = _Handler(self)
         for folder in self._folders():
             self._observer.schedule(handler, str(folder), recursive=True)
