@@ -312,6 +312,8 @@ def _terminate_as_interrupt() -> signal.Handlers | Callable[..., object] | int |
     if threading.current_thread() is not threading.main_thread():
         return None
     _reset_sigterm_after_fork()
+    if signal.getsignal(signal.SIGINT) is signal.default_int_handler:
+        signal.signal(signal.SIGINT, _interrupt)
     return signal.signal(signal.SIGTERM, _interrupt)
 
 
@@ -320,7 +322,17 @@ def _reset_sigterm_after_fork() -> None:
     os.register_at_fork(after_in_child=_default_sigterm_in_child)
 
 
+# A stop signal arrives at an arbitrary point of the main thread, possibly in
+# the middle of a build that holds locks the shutdown then waits for. The
+# output of a build is atomic and the preview folder is the tool's own, so if
+# the orderly shutdown has not finished after this long, the process just ends.
+STOP_DEADLINE = 5.0
+
+
 def _interrupt(signum: int, frame: object) -> None:
+    deadline = threading.Timer(STOP_DEADLINE, os._exit, args=(0,))
+    deadline.daemon = True
+    deadline.start()
     raise KeyboardInterrupt
 
 
@@ -330,3 +342,5 @@ def _default_sigterm_in_child() -> None:
     # just before a blocking wait, leaving the worker (and the build) hanging.
     if signal.getsignal(signal.SIGTERM) is _interrupt:
         signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    if signal.getsignal(signal.SIGINT) is _interrupt:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
