@@ -58,6 +58,10 @@ class Serve:
     output: list[str] = field(default_factory=list)
 
 
+def _default_sigint() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def _with_csp(target: Path) -> None:
     """The project's templates, with a strict CSP meta tag if they lack one."""
     shutil.copytree(TEMPLATES, target)
@@ -93,6 +97,9 @@ def serve(tmp_path: Path) -> Iterator[Serve]:
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
+        # As in a terminal: a test run started in the background inherits an
+        # ignored SIGINT, and then Ctrl-C could never reach the server.
+        preexec_fn=_default_sigint,
     )
     running = Serve(root, process)
     lines: queue.Queue[str] = queue.Queue()
