@@ -166,6 +166,23 @@ def test_incremental_build_equals_clean_build_after_each_edit(site: Site, tmp_pa
         )
 
 
+def test_damaged_cached_html_is_rendered_again_not_trusted(site: Site, tmp_path: Path) -> None:
+    import sqlite3
+
+    site.build()
+    # The summaries stay intact, so the build takes them from the cache; the HTML of
+    # every body is garbled, as a damaged disk block would leave it.
+    with sqlite3.connect(site.root / ".kldigital-cache" / "cache.sqlite") as db:
+        db.execute("UPDATE bodies SET html = 'kaputt' || html")
+    site.edit("base.html", lambda t: t.replace("</body>", "<!-- neu -->\n</body>", 1))
+    result = site.build()
+    assert "kaputt" not in (site.output / RELEASE_PAGE).read_text(encoding="utf-8")
+    assert RELEASE_PAGE in result.rendered
+    clean = tmp_path / "clean"
+    site.build(use_cache=False, output=clean)
+    assert tree(site.output) == tree(clean)
+
+
 def test_parallel_build_is_byte_identical_to_one_process(tmp_path: Path) -> None:
     from bench.corpus import generate
 

@@ -41,17 +41,27 @@ class BodyInfo:
 class BodyStore:
     """HTML by body key: fresh renders from memory, the rest from the cache."""
 
-    def __init__(self, fresh: Mapping[str, str], cache: BuildCache | None) -> None:
+    def __init__(
+        self,
+        fresh: Mapping[str, str],
+        cache: BuildCache | None,
+        render_again: Callable[[str], str] | None = None,
+    ) -> None:
         self._fresh = dict(fresh)
         self._cache = cache
+        self._render_again = render_again
 
     def html(self, key: str) -> str:
         if key in self._fresh:
             return self._fresh[key]
         cached = self._cache.body(key) if self._cache is not None else None
-        if cached is None or not isinstance(cached.get("html"), str):
+        if cached is not None:
+            return cached
+        # The summary was cached but the HTML is gone or damaged: never trusted, made anew.
+        if self._render_again is None:
             raise LookupError(f"rendered body {key} is missing from the cache")
-        return str(cached["html"])
+        html = self._fresh[key] = self._render_again(key)
+        return html
 
 
 @dataclass(frozen=True, slots=True)
@@ -197,4 +207,10 @@ def render_bodies(site: Site, cache: BuildCache | None, jobs: int = 1) -> Bodies
     boilerplate_infos = {ident: infos[key] for ident, key in boilerplate_keys.items()}
     problems = tuple(p for info in infos.values() for p in info.problems)
     rendered = frozenset(t.item or t.key for t in missing)
-    return Bodies(item_infos, boilerplate_infos, BodyStore(fresh, cache), problems, rendered)
+    by_key = {t.key: t for t in tasks}
+
+    def render_again(key: str) -> str:
+        return str(_render_task((site, renderers), by_key[key])["html"])
+
+    store = BodyStore(fresh, cache, render_again)
+    return Bodies(item_infos, boilerplate_infos, store, problems, rendered)

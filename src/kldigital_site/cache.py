@@ -37,7 +37,8 @@ CREATE TABLE IF NOT EXISTS info (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS documents (
     path TEXT PRIMARY KEY, digest TEXT NOT NULL, payload TEXT NOT NULL, checksum TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS bodies (
-    key TEXT PRIMARY KEY, payload TEXT NOT NULL, checksum TEXT NOT NULL);
+    key TEXT PRIMARY KEY, summary TEXT NOT NULL, summary_checksum TEXT NOT NULL,
+    html TEXT NOT NULL, html_checksum TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS pages (
     target TEXT NOT NULL, path TEXT NOT NULL, fingerprint TEXT NOT NULL,
     templates TEXT NOT NULL, digest TEXT NOT NULL, PRIMARY KEY (target, path));
@@ -107,10 +108,13 @@ class BuildCache:
                 db.executescript(_SCHEMA)
                 row = db.execute("SELECT value FROM info WHERE key='tool'").fetchone()
                 if row is None or row[0] != tool_fingerprint():
+                    # Dropped, not emptied: another version may have laid the tables out
+                    # differently.
                     db.executescript(
-                        "DELETE FROM documents; DELETE FROM bodies; DELETE FROM pages;"
-                        "DELETE FROM builds; DELETE FROM info;"
+                        "DROP TABLE documents; DROP TABLE bodies; DROP TABLE pages;"
+                        "DROP TABLE builds; DROP TABLE info;"
                     )
+                    db.executescript(_SCHEMA)
                     db.execute("INSERT INTO info VALUES ('tool', ?)", (tool_fingerprint(),))
                 return db
             except sqlite3.DatabaseError as exc:
@@ -195,39 +199,45 @@ class BuildCache:
 
     # --- rendered bodies ---------------------------------------------------------
 
-    def body(self, key: str) -> dict[str, Any] | None:
-        rows = self._query("SELECT payload, checksum FROM bodies WHERE key = ?", (key,))
+    def body(self, key: str) -> str | None:
+        """The rendered HTML of one body."""
+        rows = self._query("SELECT html, html_checksum FROM bodies WHERE key = ?", (key,))
         if not rows or _checksum(rows[0][0]) != rows[0][1]:
             return None
-        try:
-            value = json.loads(rows[0][0])
-        except ValueError:
-            return None
-        return value if isinstance(value, dict) else None
+        return str(rows[0][0])
 
     def body_summaries(self, keys: Iterable[str]) -> dict[str, dict[str, Any]]:
-        """Cached bodies without their HTML, for many keys at once."""
+        """Cached bodies without their HTML, for many keys at once.
+
+        HTML lies in a column of its own: an edit build needs the summaries of all
+        10,000 bodies but the HTML of only the pages it renders again.
+        """
         wanted = set(keys)
         result: dict[str, dict[str, Any]] = {}
-        for key, payload, checksum in self._query("SELECT key, payload, checksum FROM bodies"):
-            if key not in wanted or _checksum(payload) != checksum:
+        for key, summary, checksum in self._query(
+            "SELECT key, summary, summary_checksum FROM bodies"
+        ):
+            if key not in wanted or _checksum(summary) != checksum:
                 continue
             try:
-                value = json.loads(payload)
+                value = json.loads(summary)
             except ValueError:
                 continue
             if isinstance(value, dict):
-                value.pop("html", None)
                 result[key] = value
         return result
 
     def store_bodies(self, bodies: Mapping[str, dict[str, Any]]) -> None:
+        """Store rendered bodies: each a mapping with "html" and its summary fields."""
         rows = []
         for key, value in bodies.items():
-            payload = json.dumps(value, ensure_ascii=False, sort_keys=True)
-            rows.append((key, payload, _checksum(payload)))
+            html = str(value["html"])
+            summary = json.dumps(
+                {k: v for k, v in value.items() if k != "html"}, ensure_ascii=False, sort_keys=True
+            )
+            rows.append((key, summary, _checksum(summary), html, _checksum(html)))
         if rows:
-            self._write("INSERT OR REPLACE INTO bodies VALUES (?, ?, ?)", rows)
+            self._write("INSERT OR REPLACE INTO bodies VALUES (?, ?, ?, ?, ?)", rows)
 
     # --- rendered pages ----------------------------------------------------------
 
