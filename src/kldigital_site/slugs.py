@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from functools import lru_cache
 
 _TRANSLITERATION = str.maketrans(
     {
@@ -25,6 +26,7 @@ _NON_WORD = re.compile(r"[^a-z0-9]+")
 PLAIN_SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 
 
+@lru_cache(maxsize=8192)
 def slugify(text: str, separator: str = "-") -> str:
     """Lower-case ASCII slug: ä→ae, ö→oe, ü→ue, ß→ss, other marks dropped."""
     text = unicodedata.normalize("NFC", text).translate(_TRANSLITERATION)
