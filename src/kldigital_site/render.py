@@ -22,7 +22,7 @@ from kldigital_site.config import SiteConfig
 from kldigital_site.errors import SiteError
 from kldigital_site.model import Route, Site
 from kldigital_site.output import Output
-from kldigital_site.views import PAGE_TITLES, Views
+from kldigital_site.views import PAGE_TITLES, SharedList, Views
 
 ASSETS_DIR = "assets"
 
@@ -231,17 +231,20 @@ def _pagination(views: Views, current: int, total: int) -> dict[str, Any]:
     }
 
 
-def _years(views: Views, current: int | None) -> list[dict[str, Any]]:
+def _years(views: Views, current: int | None) -> SharedList:
     press = views.site.config.sections.press
-    return [
-        {
-            "year": year,
-            "url": views.href(f"{press}/{year}/"),
-            "count": len(keys),
-            "current": year == current,
-        }
-        for year, keys in views.site.years.items()
-    ]
+    return views.shared_list(
+        ("years", current),
+        lambda: [
+            {
+                "year": year,
+                "url": views.href(f"{press}/{year}/"),
+                "count": len(keys),
+                "current": year == current,
+            }
+            for year, keys in views.site.years.items()
+        ],
+    )
 
 
 def copied_files(site: Site) -> list[Output]:

@@ -12,8 +12,8 @@ import datetime as dt
 import hashlib
 import json
 import re
-from collections.abc import Iterator, Mapping, Sequence
-from typing import Any
+from collections.abc import Callable, Hashable, Iterator, Mapping, Sequence
+from typing import Any, overload
 
 from kldigital_site import search
 from kldigital_site.bodies import Bodies, BodyStore
@@ -74,12 +74,12 @@ def fingerprint_default(value: Any) -> Any:
     raise TypeError(f"cannot fingerprint {type(value).__name__}")
 
 
-class CardView(Mapping[str, Any]):
-    """A card's view, shared by every list that shows it.
+class SharedView(Mapping[str, Any]):
+    """A view shared by many pages (a card, the site-wide part), fingerprinted once.
 
-    Its fingerprint is computed once: a card appears on several pages (lists,
-    years, topics, projects), and serialising it again for each was most of the
-    cost of deciding which of 10,000 pages changed.
+    A card appears on several pages (lists, years, topics, projects), the site's
+    navigation and footer on all of them; serialising them again for each page was
+    most of the cost of deciding which of 10,000 pages changed.
     """
 
     __slots__ = ("_data", "_fingerprint")
@@ -99,11 +99,43 @@ class CardView(Mapping[str, Any]):
 
     def fingerprint_value(self) -> str:
         if self._fingerprint is None:
-            encoded = json.dumps(
-                self._data, default=fingerprint_default, sort_keys=True, ensure_ascii=False
-            )
-            self._fingerprint = "card:" + hashlib.sha256(encoded.encode()).hexdigest()
+            self._fingerprint = "shared:" + _digest(self._data)
         return self._fingerprint
+
+
+class SharedList(Sequence[Any]):
+    """A list shared by many pages (the archive's years), fingerprinted once."""
+
+    __slots__ = ("_fingerprint", "_items")
+
+    def __init__(self, items: list[Any]) -> None:
+        self._items = items
+        self._fingerprint: str | None = None
+
+    @overload
+    def __getitem__(self, index: int) -> Any: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> list[Any]: ...
+
+    def __getitem__(self, index: int | slice) -> Any:
+        return self._items[index]
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def __iter__(self) -> Iterator[Any]:
+        return iter(self._items)
+
+    def fingerprint_value(self) -> str:
+        if self._fingerprint is None:
+            self._fingerprint = "shared:" + _digest(self._items)
+        return self._fingerprint
+
+
+def _digest(value: Any) -> str:
+    encoded = json.dumps(value, default=fingerprint_default, sort_keys=True, ensure_ascii=False)
+    return hashlib.sha256(encoded.encode()).hexdigest()
 
 
 class Views:
@@ -113,9 +145,11 @@ class Views:
         self.site = site
         self.bodies = bodies
         self.base = site.config.base_path
-        self._cards: dict[str, CardView] = {}
+        self._cards: dict[str, SharedView] = {}
         self._site_common: View | None = None
         self._nav_entries: list[tuple[str, str]] = []
+        self._site_views: dict[tuple[bool, ...], SharedView] = {}
+        self._shared_lists: dict[Hashable, SharedList] = {}
 
     # --- urls ------------------------------------------------------------------
 
@@ -127,14 +161,24 @@ class Views:
 
     # --- shared parts ------------------------------------------------------------
 
-    def site_view(self, current_url: str) -> View:
+    def site_view(self, current_url: str) -> SharedView:
+        """The site-wide view; one shared copy per way the navigation marks the current page."""
         if self._site_common is None:
             self._site_common = self._site_common_view()
-        nav = [
-            {"title": title, "url": self.href(url), "current": current_url.startswith(url)}
-            for title, url in self._nav_entries
-        ]
-        return {**self._site_common, "nav": nav}
+        current = tuple(current_url.startswith(url) for _, url in self._nav_entries)
+        if current not in self._site_views:
+            nav = [
+                {"title": title, "url": self.href(url), "current": flag}
+                for (title, url), flag in zip(self._nav_entries, current, strict=True)
+            ]
+            self._site_views[current] = SharedView({**self._site_common, "nav": nav})
+        return self._site_views[current]
+
+    def shared_list(self, key: Hashable, make: Callable[[], list[Any]]) -> SharedList:
+        """A list many pages show alike (e.g. the archive's years), made and hashed once."""
+        if key not in self._shared_lists:
+            self._shared_lists[key] = SharedList(make())
+        return self._shared_lists[key]
 
     def _site_common_view(self) -> View:
         """What every page shows alike; made once, not for each of 10,000 pages."""
@@ -212,11 +256,11 @@ class Views:
 
     # --- cards -------------------------------------------------------------------
 
-    def card(self, key: str) -> CardView:
+    def card(self, key: str) -> SharedView:
         if key not in self._cards:
             item = self.site.items[key]
             build = {SourceKind.PROJECT: self._project_card, SourceKind.PRESS: self._press_card}
-            self._cards[key] = CardView(build.get(item.kind, self._page_card)(item))
+            self._cards[key] = SharedView(build.get(item.kind, self._page_card)(item))
         return self._cards[key]
 
     def _project_card(self, item: Item) -> View:
@@ -250,7 +294,7 @@ class Views:
     def _page_card(self, item: Item) -> View:
         return {"title": item.title, "url": self.href(item.url), "summary": self.summary(item)}
 
-    def cards(self, keys: tuple[str, ...] | list[str]) -> list[CardView]:
+    def cards(self, keys: tuple[str, ...] | list[str]) -> list[SharedView]:
         return [self.card(k) for k in keys]
 
     def search_view(self) -> View:
