@@ -149,7 +149,7 @@ def test_deleted_release_disappears_from_every_list_and_its_files_are_removed(si
 def test_incremental_build_equals_clean_build_after_each_edit(site: Site, tmp_path: Path) -> None:
     rng = random.Random(4711)
     edits = _edit_kinds(site, rng)
-    for step in range(12):
+    for step in range(16):
         name, edit = rng.choice(edits)
         edit()
         site.build()
@@ -252,6 +252,18 @@ def _edit_kinds(site: Site, rng: random.Random) -> list[tuple[str, Callable[[], 
             encoding="utf-8",
         )
 
+    def reslug() -> None:
+        # Moves a page: lists, cards and every body that links to it must follow.
+        path = rng.choice(files())
+        text = path.read_text(encoding="utf-8")
+        slug = f"slug: verschoben-{next(counter)}"
+        path.write_text(
+            re.sub(r"^slug: .*$", slug, text, count=1, flags=re.M)
+            if "\nslug:" in text
+            else text.replace("---\n", f"---\n{slug}\n", 1),
+            encoding="utf-8",
+        )
+
     def template() -> None:
         site.edit("partials/cards.html", lambda t: t + f"\n{{# {next(counter)} #}}\n")
 
@@ -261,5 +273,17 @@ def _edit_kinds(site: Site, rng: random.Random) -> list[tuple[str, Callable[[], 
         ("delete", delete),
         ("add", add),
         ("retag", retag),
+        ("reslug", reslug),
         ("template", template),
     ]
+
+
+def test_moved_link_target_renders_the_linking_page_again(site: Site) -> None:
+    # "Über uns" links to this release in its body only: no card, no list.
+    release = "content/presse/2023-01-17-neue-mitmachplattform.md"
+    site.build()
+    site.edit(release, lambda t: t.replace("slug: mitmachplattform", "slug: mitmachen-online"))
+    result = site.build()
+    about = (site.output / "ueber-uns/index.html").read_text(encoding="utf-8")
+    assert "/presse/mitmachen-online/" in about
+    assert "ueber-uns/index.html" in result.rendered

@@ -16,6 +16,7 @@ is used, which is what keeps a one-file edit cheap.
 from __future__ import annotations
 
 import hashlib
+import json
 import posixpath
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -36,6 +37,13 @@ class BodyInfo:
     key: str
     first_paragraph: str
     problems: tuple[SiteError, ...]
+    # The addresses its links resolved to: the same body renders to other HTML when a
+    # page it links to moves, so pages showing it must be rendered again.
+    links_digest: str = ""
+
+    @property
+    def version(self) -> str:
+        return f"{self.key}:{self.links_digest}"
 
 
 class BodyStore:
@@ -153,7 +161,9 @@ def _info(key: str, payload: Mapping[str, Any]) -> BodyInfo:
     problems = tuple(
         SiteError(str(p[0]), int(p[1]), str(p[2]), Severity(p[3])) for p in payload["problems"]
     )
-    return BodyInfo(key, str(payload["first_paragraph"]), problems)
+    links = json.dumps(payload["resolved"], sort_keys=True, ensure_ascii=False)
+    links_digest = hashlib.sha256(links.encode()).hexdigest()[:32]
+    return BodyInfo(key, str(payload["first_paragraph"]), problems, links_digest)
 
 
 def render_bodies(site: Site, cache: BuildCache | None, jobs: int = 1) -> Bodies:

@@ -16,7 +16,7 @@ from collections.abc import Callable, Hashable, Iterator, Mapping, Sequence
 from typing import Any, overload
 
 from kldigital_site import search
-from kldigital_site.bodies import Bodies, BodyStore
+from kldigital_site.bodies import Bodies, BodyInfo, BodyStore
 from kldigital_site.content.discover import SourceKind
 from kldigital_site.dates import date_long, date_time_long, period_text
 from kldigital_site.markup import smarten
@@ -44,11 +44,12 @@ class LazyHtml:
     sees only the body's cache key (``fingerprint_value``).
     """
 
-    __slots__ = ("key", "store")
+    __slots__ = ("key", "store", "version")
 
-    def __init__(self, store: BodyStore, key: str) -> None:
+    def __init__(self, store: BodyStore, info: BodyInfo) -> None:
         self.store = store
-        self.key = key
+        self.key = info.key
+        self.version = info.version
 
     def __html__(self) -> str:
         return self.store.html(self.key)
@@ -57,7 +58,7 @@ class LazyHtml:
         return self.__html__()
 
     def fingerprint_value(self) -> str:
-        return f"body:{self.key}"
+        return f"body:{self.version}"
 
 
 def fingerprint_default(value: Any) -> Any:
@@ -252,7 +253,7 @@ class Views:
         return shorten(self.bodies.items[item.key].first_paragraph)
 
     def body_html(self, key: str) -> LazyHtml:
-        return LazyHtml(self.bodies.store, self.bodies.items[key].key)
+        return LazyHtml(self.bodies.store, self.bodies.items[key])
 
     # --- cards -------------------------------------------------------------------
 
@@ -379,9 +380,7 @@ class Views:
             "body_html": self.body_html(key),
             "projects": self.cards(self.site.release_projects.get(key, ())),
             "contacts": [self.contact(c) for c in contacts],
-            "boilerplate_html": LazyHtml(
-                self.bodies.store, self.bodies.boilerplates[boilerplate].key
-            )
+            "boilerplate_html": LazyHtml(self.bodies.store, self.bodies.boilerplates[boilerplate])
             if isinstance(boilerplate, str)
             else None,
         }
