@@ -23,6 +23,7 @@ def _document(meta: dict[str, object]) -> Document:
         body=None,
         body_line=9,
         digest="abc",
+        head_digest="def",
     )
 
 
@@ -44,18 +45,18 @@ def test_every_value_type_comes_back_as_it_went_in() -> None:
     assert decoded.meta == meta
     assert type(decoded.meta["tags"]) is tuple
     assert decoded.lines == {"title": 2, "$m": 3}
-    assert (decoded.rel_path, decoded.kind, decoded.slug, decoded.body_line, decoded.digest) == (
+    assert (decoded.rel_path, decoded.kind, decoded.slug, decoded.body_line) == (
         "content/presse/x.md",
         SourceKind.PRESS,
         "x",
         9,
-        "abc",
     )
+    assert (decoded.digest, decoded.head_digest) == ("abc", "def")
 
 
 @pytest.mark.parametrize(
     "payload",
-    ['{"rel_path": 1}', '[1, 2]', '["a", "b", "presse", "x", {"$x": 1}, [], 1, "d"]'],
+    ['{"rel_path": 1}', "[1, 2]", '["a", "b", "presse", "x", {"$x": 1}, [], 1, "d", "e"]'],
 )
 def test_a_payload_of_another_shape_is_rejected(payload: str) -> None:
     with pytest.raises((ValueError, KeyError, TypeError)):

@@ -103,6 +103,20 @@ def test_body_edit_renders_only_that_release(site: Site) -> None:
     assert html_written == {RELEASE_PAGE}
 
 
+def test_body_edit_makes_only_the_views_that_read_that_body(site: Site) -> None:
+    # Text only, first paragraph unchanged: no other page shows any of it, so no
+    # other page's view is even made (the shortcut in pages.py).
+    site.edit(RELEASE, lambda text: text + "\nEin neuer letzter Absatz.\n")
+    assert _pages(site.build().examined) == {RELEASE_PAGE}
+    # A new first paragraph is the summary on every card of the release.
+    site.edit(RELEASE, lambda t: t.replace("\n---\n", "\n---\nEin neuer Einstieg.\n\n", 1))
+    result = site.build()
+    key = "presse/2025-08-26-digitale-sprechstunde.md"
+    assert _pages(result.examined) == site.pages_showing(result, key)
+    listing = (site.output / "themen/buergerbeteiligung/index.html").read_text(encoding="utf-8")
+    assert "Ein neuer Einstieg." in listing
+
+
 def test_title_change_renders_the_release_and_every_page_that_lists_it(site: Site) -> None:
     site.edit(
         RELEASE,
@@ -156,9 +170,7 @@ def test_incremental_build_equals_clean_build_after_each_edit(site: Site, tmp_pa
         clean = tmp_path / f"clean-{step}"
         site.build(use_cache=False, output=clean)
         # The search index too: a shard must follow every page it indexes.
-        assert tree(site.output) == tree(clean), (
-            f"after edit {step}: {name}"
-        )
+        assert tree(site.output) == tree(clean), f"after edit {step}: {name}"
 
 
 def test_damaged_cached_html_is_rendered_again_not_trusted(site: Site, tmp_path: Path) -> None:
@@ -192,6 +204,11 @@ def test_parallel_build_is_byte_identical_to_one_process(tmp_path: Path) -> None
     assert len(outputs[0]) > 150
 
 
+def _pages(paths: frozenset[str]) -> set[str]:
+    """HTML pages only: feed, sitemap and robots.txt are made on every build."""
+    return {p for p in paths if p.endswith(".html")}
+
+
 def _urls(site: Site, kind: str) -> set[str]:
     config = load_config(site.root / "content", site.templates, site.output)
     from kldigital_site.build import build as run
@@ -221,6 +238,14 @@ def _edit_kinds(site: Site, rng: random.Random) -> list[tuple[str, Callable[[], 
         path = rng.choice(files())
         path.write_text(
             path.read_text(encoding="utf-8") + f"\nNachtrag {next(counter)}.\n", encoding="utf-8"
+        )
+
+    def new_lead() -> None:
+        # A new first paragraph: the summary on every card of the release changes.
+        path = rng.choice(files())
+        head, separator, body = path.read_text(encoding="utf-8").partition("\n---\n")
+        path.write_text(
+            f"{head}{separator}Neuer Einstieg {next(counter)}.\n\n{body}", encoding="utf-8"
         )
 
     def delete() -> None:
@@ -265,6 +290,7 @@ def _edit_kinds(site: Site, rng: random.Random) -> list[tuple[str, Callable[[], 
     return [
         ("retitle", retitle),
         ("append", append_body),
+        ("lead", new_lead),
         ("delete", delete),
         ("add", add),
         ("retag", retag),

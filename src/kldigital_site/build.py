@@ -32,7 +32,7 @@ from kldigital_site.content.parse import DataFile, Document, digest_of, parse_so
 from kldigital_site.errors import BuildFailed, Severity, SiteError, sort_problems
 from kldigital_site.model import Site, build_site
 from kldigital_site.output import TreeWriter, WriteReport, file_digest
-from kldigital_site.pages import render_pages, template_digests
+from kldigital_site.pages import LastBuild, body_signatures, render_pages, template_digests
 from kldigital_site.render import asset_files, copied_files, make_environment
 from kldigital_site.workers import default_jobs, run_parallel
 
@@ -46,6 +46,7 @@ class BuildResult:
     report: WriteReport | None
     warnings: list[SiteError]
     rendered: frozenset[str] = frozenset()  # output paths rendered in this build
+    examined: frozenset[str] = frozenset()  # output paths whose views were made
     timings: dict[str, float] = field(default_factory=dict)
 
 
@@ -125,6 +126,7 @@ def _build(
 
         target_key = str(target.absolute())
         build_key = _build_key(site, digests, search_index)
+        model_key = _model_key(site, digests, documents)
         last = cache.last_build(target_key) if cache is not None and writer is not None else None
         if (
             writer is not None
@@ -142,7 +144,7 @@ def _build(
             unchanged = tuple(sorted(writer.previous_digests))
             pages = sum(1 for p in unchanged if p.endswith(".html"))
             report = WriteReport((), unchanged, ())
-            return BuildResult(site, pages, report, sort_problems(warnings), frozenset(), timings)
+            return BuildResult(site, pages, report, sort_problems(warnings), timings=timings)
 
         bodies = render_bodies(site, cache, jobs)
         body_warnings = [p for p in bodies.problems if not p.is_error]
@@ -154,9 +156,11 @@ def _build(
 
         # `check` renders every page: it must find every template error.
         previous = cache.pages(target_key) if cache is not None and writer is not None else {}
+        last_build = _last_build(last, previous)
         on_disk = writer.previous_digests if writer is not None else {}
         records: dict[str, PageRecord] = {}
         rendered: set[str] = set()
+        examined: set[str] = set()
         template_errors: list[SiteError] = []
         html_pages = 0
         # Pagefind indexes in its own process while the pages render (search.py).
@@ -170,6 +174,8 @@ def _build(
             on_disk=on_disk,
             jobs=jobs,
             progress=(lambda done, total: progress("render", done, total)) if progress else None,
+            model_key=model_key,
+            last=last_build,
         ):
             if result.error is not None:
                 template_errors.append(result.error)
@@ -179,6 +185,8 @@ def _build(
                 records[result.path] = result.record
             if result.data is not None:
                 rendered.add(result.path)
+            if result.examined:
+                examined.add(result.path)
             if writer is not None:
                 writer.add(result.path, digest=result.digest, data=result.data)
             if writer is not None and indexer is not None:
@@ -194,7 +202,13 @@ def _build(
 
         if writer is None:
             return BuildResult(
-                site, html_pages, None, sort_problems(warnings), frozenset(rendered), timings
+                site,
+                html_pages,
+                None,
+                sort_problems(warnings),
+                frozenset(rendered),
+                frozenset(examined),
+                timings,
             )
         for output in copied_files(site):
             writer.add_output(output)
@@ -218,18 +232,25 @@ def _build(
         raise
 
     if cache is not None:
-        cache.store_pages(target_key, records)
-        cache.forget_pages_except(target_key, records)
         cache.store_build(
             target_key,
+            records,
             {
                 "key": build_key,
+                "model": model_key,
+                "bodies": body_signatures(bodies),
                 "tree": published,
                 "warnings": [[w.path, w.line, w.message, w.severity.value] for w in body_warnings],
             },
         )
     return BuildResult(
-        site, html_pages, report, sort_problems(warnings), frozenset(rendered), timings
+        site,
+        html_pages,
+        report,
+        sort_problems(warnings),
+        frozenset(rendered),
+        frozenset(examined),
+        timings,
     )
 
 
@@ -264,6 +285,38 @@ def _build_key(site: Site, digests: dict[str, str], search_index: bool) -> str:
     for part in parts:
         digest.update(repr(part).encode())
     return digest.hexdigest()
+
+
+def _model_key(site: Site, digests: dict[str, str], documents: list[Document]) -> str:
+    """Everything the model and so the views follow from, bodies left out (pages.py).
+
+    Like ``_build_key``, but a Markdown file counts by its head (path and front
+    matter): the body reaches views only through ``Bodies``, which pages.py
+    compares body by body.
+    """
+    heads = {doc.rel_path: doc.head_digest for doc in documents}
+    digest = hashlib.sha256()
+    config = site.config
+    parts: list[Any] = [tool_fingerprint(), config.fingerprint(), config.base_url]
+    parts += sorted((path, heads.get(path, d)) for path, d in digests.items())
+    parts += sorted(template_digests(config.templates_dir).items())
+    parts += [(a, file_digest(config.templates_dir / "assets" / a)) for a in asset_files(config)]
+    parts += sorted((key, item.is_draft, item.is_future) for key, item in site.items.items())
+    for part in parts:
+        digest.update(repr(part).encode())
+    return digest.hexdigest()
+
+
+def _last_build(
+    last: Mapping[str, Any] | None, previous: Mapping[str, PageRecord]
+) -> LastBuild | None:
+    """The previous build's inputs, if they describe the page records there are."""
+    if not last or not previous:
+        return None
+    model, bodies = last.get("model"), last.get("bodies")
+    if not isinstance(model, str) or not isinstance(bodies, dict):
+        return None
+    return LastBuild(model, {str(k): str(v) for k, v in bodies.items()})
 
 
 def _parse_task(_: None, task: tuple[SourceFile, bytes]) -> Document | DataFile | list[SiteError]:

@@ -41,7 +41,8 @@ CREATE TABLE IF NOT EXISTS bodies (
     html TEXT NOT NULL, html_checksum TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS pages (
     target TEXT NOT NULL, path TEXT NOT NULL, fingerprint TEXT NOT NULL,
-    templates TEXT NOT NULL, digest TEXT NOT NULL, PRIMARY KEY (target, path));
+    templates TEXT NOT NULL, digest TEXT NOT NULL, reads TEXT NOT NULL,
+    PRIMARY KEY (target, path));
 CREATE TABLE IF NOT EXISTS builds (target TEXT PRIMARY KEY, payload TEXT NOT NULL);
 """
 
@@ -66,6 +67,8 @@ class PageRecord:
     fingerprint: str
     templates: tuple[str, ...]
     digest: str
+    # What the page's view read of the bodies ("body:<key>", "summary:<key>", …), pages.py
+    reads: tuple[str, ...] = ()
 
 
 class BuildCache:
@@ -243,34 +246,17 @@ class BuildCache:
 
     def pages(self, target: str) -> dict[str, PageRecord]:
         result = {}
-        for path, fingerprint, templates, digest in self._query(
-            "SELECT path, fingerprint, templates, digest FROM pages WHERE target = ?", (target,)
+        for path, fingerprint, templates, digest, reads in self._query(
+            "SELECT path, fingerprint, templates, digest, reads FROM pages WHERE target = ?",
+            (target,),
         ):
             try:
                 names = tuple(json.loads(templates))
+                read = tuple(json.loads(reads))
             except ValueError:
                 continue
-            result[path] = PageRecord(fingerprint, names, digest)
+            result[path] = PageRecord(fingerprint, names, digest, read)
         return result
-
-    def store_pages(self, target: str, records: Mapping[str, PageRecord]) -> None:
-        self._write(
-            "INSERT OR REPLACE INTO pages VALUES (?, ?, ?, ?, ?)",
-            (
-                (target, path, r.fingerprint, json.dumps(list(r.templates)), r.digest)
-                for path, r in records.items()
-            ),
-        )
-
-    def forget_pages_except(self, target: str, paths: Iterable[str]) -> None:
-        keep = set(paths)
-        stale = [
-            (target, p)
-            for (p,) in self._query("SELECT path FROM pages WHERE target = ?", (target,))
-            if p not in keep
-        ]
-        if stale:
-            self._write("DELETE FROM pages WHERE target = ? AND path = ?", stale)
 
     # --- whole builds ------------------------------------------------------------
 
@@ -282,11 +268,37 @@ class BuildCache:
             return None
         return value if isinstance(value, dict) else None
 
-    def store_build(self, target: str, value: Mapping[str, Any]) -> None:
-        self._write(
-            "INSERT OR REPLACE INTO builds VALUES (?, ?)",
-            [(target, json.dumps(value, ensure_ascii=False, sort_keys=True))],
-        )
+    def store_build(
+        self, target: str, records: Mapping[str, PageRecord], value: Mapping[str, Any]
+    ) -> None:
+        """The pages of a build and what it was made from, in one transaction: page
+        records must never be paired with another build's inputs (pages.py compares them)."""
+        if self._db is None or self.read_only:
+            return
+        try:
+            self._db.execute("BEGIN")
+            self._db.execute("DELETE FROM pages WHERE target = ?", (target,))
+            self._db.executemany(
+                "INSERT INTO pages VALUES (?, ?, ?, ?, ?, ?)",
+                [
+                    (
+                        target,
+                        path,
+                        r.fingerprint,
+                        json.dumps(list(r.templates)),
+                        r.digest,
+                        json.dumps(list(r.reads)),
+                    )
+                    for path, r in records.items()
+                ],
+            )
+            self._db.execute(
+                "INSERT OR REPLACE INTO builds VALUES (?, ?)",
+                (target, json.dumps(value, ensure_ascii=False, sort_keys=True)),
+            )
+            self._db.execute("COMMIT")
+        except sqlite3.DatabaseError as exc:
+            self._discard(exc)
 
 
 # --- JSON codec for documents ------------------------------------------------------
@@ -341,13 +353,14 @@ def encode_document(doc: Document) -> str:
             [[k, v] for k, v in doc.lines.items()],
             doc.body_line,
             doc.digest,
+            doc.head_digest,
         ],
         ensure_ascii=False,
     )
 
 
 def decode_document(payload: str) -> Document:
-    rel_path, content_path, kind, slug, meta, lines, body_line, digest = json.loads(
+    rel_path, content_path, kind, slug, meta, lines, body_line, digest, head = json.loads(
         payload, object_hook=_decode_tagged
     )
     if not isinstance(meta, dict):
@@ -362,4 +375,5 @@ def decode_document(payload: str) -> Document:
         body=None,  # re-read from the file only when the body must be rendered again
         body_line=int(body_line),
         digest=str(digest),
+        head_digest=str(head),
     )

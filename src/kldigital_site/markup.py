@@ -584,7 +584,7 @@ def _align_as_class(html: str) -> str:
         if existing is None:
             return f'<{tag}{attributes} class="align-{align[1]}">'
         merged = f' class="{existing[1]} align-{align[1]}"'
-        return f"<{tag}{attributes[: existing.start()]}{merged}{attributes[existing.end():]}>"
+        return f"<{tag}{attributes[: existing.start()]}{merged}{attributes[existing.end() :]}>"
 
     return _CELL_TAG.sub(cell, html)
 

@@ -12,6 +12,15 @@ last time, recorded through the Jinja environment rather than declared by hand
 (Lektor ``_load_template``). A title change therefore re-renders exactly the
 pages that show that title; a template change exactly the pages that loaded
 it. Cold builds fan out over ``--jobs`` forked processes.
+
+Making 10,000 views only to find them unchanged costs seconds, so there is a
+shortcut for the edit editors make most: text only. Views are a function of
+the model and the bodies; the model follows from everything but the bodies
+(``model_key``: front matter, data, settings, templates, publication state).
+When that key equals the last build's, only bodies can differ, and a page
+whose recorded body reads (``Views.reads``: its own text, the summaries on
+its cards, a boilerplate) all have the signatures of the last build keeps its
+file without its view being made at all.
 """
 
 from __future__ import annotations
@@ -48,6 +57,7 @@ class PageResult:
     data: bytes | None  # None: unchanged, the file of the previous build stays
     record: PageRecord | None
     error: SiteError | None = None
+    examined: bool = True  # its view was made (False: kept by the text-only shortcut)
 
 
 @dataclass(slots=True)
@@ -59,6 +69,27 @@ class _State:
     on_disk: Mapping[str, str]  # output path → digest of the file there now
     template_digests: Mapping[str, str]
     salt: str
+
+
+@dataclass(frozen=True, slots=True)
+class LastBuild:
+    """What the previous build of this output was made from (``body_signatures``)."""
+
+    model_key: str
+    body_signatures: Mapping[str, str]
+
+
+def body_signatures(bodies: Bodies) -> dict[str, str]:
+    """What a view can read of each body: its rendered version ("body:…",
+    "boilerplate:…") and, apart, its first paragraph, the summary on its cards
+    ("summary:…"), so that a new last paragraph touches only the page itself."""
+    signatures = {}
+    for key, info in bodies.items.items():
+        signatures[f"body:{key}"] = info.version
+        signatures[f"summary:{key}"] = hashlib.sha256(info.first_paragraph.encode()).hexdigest()
+    for name, info in bodies.boilerplates.items():
+        signatures[f"boilerplate:{name}"] = info.version
+    return signatures
 
 
 def template_digests(templates_dir: Path) -> dict[str, str]:
@@ -86,7 +117,9 @@ def _render_route(state: _State, route: Route) -> PageResult:
         data = feeds.render_special(route.kind, state.site, state.views)
         digest = hashlib.sha256(data).hexdigest()
         return PageResult(path, digest, None if state.on_disk.get(path) == digest else data, None)
+    state.views.reads = set()
     context = page_context(state.views, route)
+    reads = tuple(sorted(state.views.reads))
     context_json = json.dumps(
         context, default=fingerprint_default, sort_keys=True, ensure_ascii=False
     )
@@ -96,7 +129,12 @@ def _render_route(state: _State, route: Route) -> PageResult:
         and state.on_disk.get(path) == previous.digest
         and _fingerprint(state, context_json, previous.templates) == previous.fingerprint
     ):
-        return PageResult(path, previous.digest, None, previous)
+        return PageResult(
+            path,
+            previous.digest,
+            None,
+            PageRecord(previous.fingerprint, previous.templates, previous.digest, reads),
+        )
     state.env.recorded = set()
     try:
         html = render_template(state.env, TEMPLATES[route.kind], context)
@@ -107,7 +145,7 @@ def _render_route(state: _State, route: Route) -> PageResult:
         state.env.recorded = None
     data = html.encode("utf-8")
     digest = hashlib.sha256(data).hexdigest()
-    record = PageRecord(_fingerprint(state, context_json, recorded), recorded, digest)
+    record = PageRecord(_fingerprint(state, context_json, recorded), recorded, digest, reads)
     return PageResult(path, digest, data, record)
 
 
@@ -120,11 +158,14 @@ def render_pages(
     on_disk: Mapping[str, str],
     jobs: int,
     progress: Callable[[int, int], None] | None = None,
+    model_key: str = "",
+    last: LastBuild | None = None,
 ) -> Iterator[PageResult]:
     """A ``PageResult`` for every route: detail pages first, then the rest, each in route order.
 
     Detail pages come first because the search index is built from them in a
     process of its own (search.py): it then works while the lists render.
+    ``last`` enables the text-only shortcut (module docstring).
     """
     state = _State(
         site=site,
@@ -136,8 +177,45 @@ def render_pages(
         salt=site.config.fingerprint(),
     )
     routes = sorted(site.routes, key=lambda route: route.item is None)  # stable
+    kept = _unchanged_routes(routes, bodies, previous, on_disk, model_key, last)
+    to_render = [route for route in routes if route.output_path not in kept]
+    rendered = run_parallel(_render_route, state, to_render, jobs)
     total = len(routes)
-    for done, result in enumerate(run_parallel(_render_route, state, routes, jobs), 1):
+    for done, route in enumerate(routes, 1):
+        record = kept.get(route.output_path)
+        result = (
+            PageResult(route.output_path, record.digest, None, record, examined=False)
+            if record is not None
+            else next(rendered)
+        )
         if progress is not None:
             progress(done, total)
         yield result
+
+
+def _unchanged_routes(
+    routes: list[Route],
+    bodies: Bodies,
+    previous: Mapping[str, PageRecord],
+    on_disk: Mapping[str, str],
+    model_key: str,
+    last: LastBuild | None,
+) -> dict[str, PageRecord]:
+    """Pages certain to be unchanged without making their views (module docstring)."""
+    if last is None or not model_key or last.model_key != model_key:
+        return {}
+    signatures = body_signatures(bodies)
+    changed = {name for name, sig in signatures.items() if last.body_signatures.get(name) != sig}
+    changed |= set(last.body_signatures) - set(signatures)
+    kept = {}
+    for route in routes:
+        path = route.output_path
+        record = previous.get(path)
+        if (
+            route.kind not in SPECIAL_KINDS
+            and record is not None
+            and on_disk.get(path) == record.digest
+            and changed.isdisjoint(record.reads)
+        ):
+            kept[path] = record
+    return kept

@@ -150,6 +150,9 @@ class Views:
         self._site_common: View | None = None
         self._nav_entries: list[tuple[str, str]] = []
         self._site_views: dict[tuple[bool, ...], SharedView] = {}
+        # The bodies read while one page's view is made (pages.py): which pages a body
+        # edit can touch. Cards are made once, so a card counts as a read on every use.
+        self.reads: set[str] = set()
         self._shared_lists: dict[Hashable, SharedList] = {}
 
     # --- urls ------------------------------------------------------------------
@@ -248,16 +251,19 @@ class Views:
         return {"url": self.href(path), "alt": item.meta["image_alt"]}
 
     def summary(self, item: Item) -> str:
+        self.reads.add(f"summary:{item.key}")
         if item.meta.get("summary"):
             return smarten(item.meta["summary"])
         return shorten(self.bodies.items[item.key].first_paragraph)
 
     def body_html(self, key: str) -> LazyHtml:
+        self.reads.add(f"body:{key}")
         return LazyHtml(self.bodies.store, self.bodies.items[key])
 
     # --- cards -------------------------------------------------------------------
 
     def card(self, key: str) -> SharedView:
+        self.reads.add(f"summary:{key}")
         if key not in self._cards:
             item = self.site.items[key]
             build = {SourceKind.PROJECT: self._project_card, SourceKind.PRESS: self._press_card}
@@ -380,10 +386,14 @@ class Views:
             "body_html": self.body_html(key),
             "projects": self.cards(self.site.release_projects.get(key, ())),
             "contacts": [self.contact(c) for c in contacts],
-            "boilerplate_html": LazyHtml(self.bodies.store, self.bodies.boilerplates[boilerplate])
+            "boilerplate_html": self.boilerplate_html(boilerplate)
             if isinstance(boilerplate, str)
             else None,
         }
+
+    def boilerplate_html(self, name: str) -> LazyHtml:
+        self.reads.add(f"boilerplate:{name}")
+        return LazyHtml(self.bodies.store, self.bodies.boilerplates[name])
 
     def banner(self, item: Item) -> str | None:
         if item.is_draft:

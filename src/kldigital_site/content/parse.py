@@ -65,6 +65,9 @@ class Document:
     body: str | None  # None: not loaded (a document from the cache); see load_body()
     body_line: int
     digest: str
+    # Of the path and everything before the body: every field but ``body`` follows from
+    # these, so an edit that leaves it alone changed the body only (pages.py).
+    head_digest: str
 
     def line_of(self, key: str) -> int:
         return self.lines.get(key, 1)
@@ -154,6 +157,7 @@ def _parse_markdown(source: SourceFile, text: str, digest: str) -> Document | li
         body=split.body,
         body_line=split.body_first_line,
         digest=digest,
+        head_digest=digest_of(f"{source.rel_path}\0{text[: len(text) - len(split.body)]}".encode()),
     )
 
 
