@@ -242,6 +242,7 @@ def _build(
                 "tree": published,
                 "warnings": [[w.path, w.line, w.message, w.severity.value] for w in body_warnings],
             },
+            previous or None,
         )
     return BuildResult(
         site,

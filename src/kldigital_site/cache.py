@@ -269,17 +269,30 @@ class BuildCache:
         return value if isinstance(value, dict) else None
 
     def store_build(
-        self, target: str, records: Mapping[str, PageRecord], value: Mapping[str, Any]
+        self,
+        target: str,
+        records: Mapping[str, PageRecord],
+        value: Mapping[str, Any],
+        previous: Mapping[str, PageRecord] | None = None,
     ) -> None:
         """The pages of a build and what it was made from, in one transaction: page
-        records must never be paired with another build's inputs (pages.py compares them)."""
+        records must never be paired with another build's inputs (pages.py compares them).
+
+        ``previous``: the records now stored for ``target``; only what differs from them
+        is written (an edit build changes a handful of 10,000 rows).
+        """
         if self._db is None or self.read_only:
             return
+        stored = previous or {}
+        changed = [(path, r) for path, r in records.items() if stored.get(path) != r]
+        removed = [(target, path) for path in stored if path not in records]
         try:
             self._db.execute("BEGIN")
-            self._db.execute("DELETE FROM pages WHERE target = ?", (target,))
+            if previous is None:
+                self._db.execute("DELETE FROM pages WHERE target = ?", (target,))
+            self._db.executemany("DELETE FROM pages WHERE target = ? AND path = ?", removed)
             self._db.executemany(
-                "INSERT INTO pages VALUES (?, ?, ?, ?, ?, ?)",
+                "INSERT OR REPLACE INTO pages VALUES (?, ?, ?, ?, ?, ?)",
                 [
                     (
                         target,
@@ -289,7 +302,7 @@ class BuildCache:
                         r.digest,
                         json.dumps(list(r.reads)),
                     )
-                    for path, r in records.items()
+                    for path, r in changed
                 ],
             )
             self._db.execute(

@@ -25,6 +25,7 @@ import ctypes
 import hashlib
 import json
 import os
+import re
 import shutil
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -62,14 +63,14 @@ class Manifest:
     damaged: bool = False  # unreadable, or naming paths outside its folder
 
 
+# An empty, "." or ".." part, a backslash or a NUL. One regular expression: this runs
+# for every path of every manifest read (60,000 at 10,000 pages).
+_UNSAFE_PATH = re.compile(r"(?:^|/)\.{0,2}(?:/|$)|[\\\x00]")
+
+
 def _is_plain_path(rel: str) -> bool:
     """A path inside its folder: relative, no "..", no empty part, no NUL."""
-    return bool(rel) and not (
-        rel.startswith("/")
-        or "\\" in rel
-        or "\x00" in rel
-        or any(part in ("", ".", "..") for part in rel.split("/"))
-    )
+    return _UNSAFE_PATH.search(rel) is None
 
 
 def _stat_key(path: Path | str) -> list[int] | None:
@@ -140,7 +141,9 @@ def _read_manifest(folder: Path) -> Manifest | None:
     return Manifest(files, foreign, stats if current else {})
 
 
-def check_output_dir(out_dir: Path) -> None:
+def check_output_dir(out_dir: Path) -> Manifest | None:
+    """The output folder's manifest (None: nothing there yet), or ``BuildFailed`` when the
+    folder is not the tool's to write into."""
     if out_dir.exists() and not out_dir.is_dir():
         raise BuildFailed(
             [SiteError(str(out_dir), 0, "Das Ausgabeziel ist eine Datei, kein Ordner.")]
@@ -169,6 +172,7 @@ def check_output_dir(out_dir: Path) -> None:
                 )
             ]
         )
+    return manifest
 
 
 def safe_relative(path: str) -> str:
@@ -190,10 +194,9 @@ class TreeWriter:
 
     def __init__(self, out_dir: Path, work_dir: Path | None = None) -> None:
         self.out_dir = out_dir.absolute()
-        check_output_dir(self.out_dir)
+        published = check_output_dir(self.out_dir)
         self.out_dir.parent.mkdir(parents=True, exist_ok=True)
         self.staging = staging_dir_for(self.out_dir, work_dir)
-        published = _read_manifest(self.out_dir)
         self.published = (
             _verified(self.out_dir, published) if published else Manifest({}, frozenset())
         )
