@@ -192,7 +192,7 @@ def _build(
             if writer is not None and indexer is not None:
                 # A reader of the staged copy, not the bytes: the indexer must not
                 # hold every page; it reads only those of shards that changed.
-                indexer.add(result.path, result.digest, writer.staged_path(result.path).read_bytes)
+                indexer.add(result.path, result.digest, writer.staged_reader(result.path))
         if indexer is not None:
             indexer.seal()
         if template_errors:
