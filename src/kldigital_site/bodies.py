@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from kldigital_site.cache import BuildCache, tool_fingerprint
-from kldigital_site.content.parse import BOILERPLATES_FILE, load_body
+from kldigital_site.content.parse import BOILERPLATES_FILE, digest_of, load_body
 from kldigital_site.errors import Severity, SiteError
 from kldigital_site.markup import MarkdownRenderer, RenderedMarkdown
 from kldigital_site.model import Site
@@ -124,6 +124,10 @@ class _Task:
     item: str | None
 
 
+# Rendered bodies written to the cache per transaction during a cold build.
+_SPILL_BATCH = 256
+
+
 def _body_key(*parts: str) -> str:
     return hashlib.sha256("\0".join((tool_fingerprint(), *parts)).encode()).hexdigest()
 
@@ -137,7 +141,16 @@ def _render_task(state: tuple[Site, dict[str, MarkdownRenderer]], task: _Task) -
     text = task.text
     if text is None and task.item is not None:
         doc = site.items[task.item].doc
-        text = load_body(doc, site.config.content_dir.joinpath(doc.content_path).read_bytes())
+        try:
+            raw = site.config.content_dir.joinpath(doc.content_path).read_bytes()
+        except OSError as exc:
+            return _changed_during_build(task, f"Datei nicht mehr lesbar: {exc.strerror}")
+        if digest_of(raw) != doc.digest:
+            # Saved again since it was parsed: its text would not match its front matter.
+            return _changed_during_build(
+                task, "Die Datei wurde während des Erzeugens geändert; bitte erneut erzeugen."
+            )
+        text = load_body(doc, raw)
     resolver = link_resolver(site, task.link_base)
     rendered: RenderedMarkdown = renderer.render(
         text or "", path=task.path, first_line=task.first_line, resolve_link=resolver
@@ -147,6 +160,16 @@ def _render_task(state: tuple[Site, dict[str, MarkdownRenderer]], task: _Task) -
         "first_paragraph": rendered.first_paragraph,
         "resolved": {target: resolver(target) for target in rendered.links},
         "problems": [[p.path, p.line, p.message, p.severity.value] for p in rendered.problems],
+    }
+
+
+def _changed_during_build(task: _Task, message: str) -> dict[str, Any]:
+    return {
+        "html": "",
+        "first_paragraph": "",
+        "resolved": {},
+        "problems": [[task.path, 0, message, Severity.ERROR.value]],
+        "transient": True,  # never cached: the next build reads the file again
     }
 
 
@@ -203,15 +226,27 @@ def render_bodies(site: Site, cache: BuildCache | None, jobs: int = 1) -> Bodies
 
     renderers: dict[str, MarkdownRenderer] = {}
     fresh: dict[str, str] = {}
-    new_entries: dict[str, dict[str, Any]] = {}
+    batch: dict[str, dict[str, Any]] = {}
+    # HTML goes to the cache as it comes and is read back when a page shows it, so
+    # 10,000 rendered bodies (~150 MB of str) are never in memory at once.
+    spill = cache is not None and cache.writable
     for task, payload in zip(
         missing, run_parallel(_render_task, (site, renderers), missing, jobs), strict=True
     ):
         infos[task.key] = _info(task.key, payload)
-        fresh[task.key] = payload["html"]
-        new_entries[task.key] = payload
-    if cache is not None:
-        cache.store_bodies(new_entries)
+        if payload.get("transient"):
+            continue
+        batch[task.key] = payload
+        if not spill or len(batch) < _SPILL_BATCH:
+            fresh[task.key] = payload["html"]
+        if len(batch) >= _SPILL_BATCH and cache is not None:
+            cache.store_bodies(batch)
+            if spill:
+                for key in batch:
+                    fresh.pop(key, None)
+            batch = {}
+    if batch and cache is not None:
+        cache.store_bodies(batch)
 
     item_infos = {t.item: infos[t.key] for t in tasks if t.item is not None}
     boilerplate_infos = {ident: infos[key] for ident, key in boilerplate_keys.items()}

@@ -16,6 +16,7 @@ import datetime as dt
 import hashlib
 import json
 import logging
+import os
 import shutil
 import sqlite3
 from collections.abc import Iterable, Mapping
@@ -78,6 +79,8 @@ class BuildCache:
         self.directory = directory
         self.read_only = read_only
         self.enabled = True
+        self._pid = os.getpid()
+        self._child_db: sqlite3.Connection | None = None
         self._db = self._open_read_only() if read_only else self._open()
 
     def _open_read_only(self) -> sqlite3.Connection | None:
@@ -137,17 +140,34 @@ class BuildCache:
             else:
                 candidate.unlink(missing_ok=True)
 
+    @property
+    def writable(self) -> bool:
+        return self._db is not None and not self.read_only
+
+    def _connection(self) -> sqlite3.Connection | None:
+        """The database for this process: forked workers (workers.py) must not use the
+        parent's connection (SQLite forbids it), so each opens its own, read-only."""
+        if self._db is None or os.getpid() == self._pid:
+            return self._db
+        if self._child_db is None:
+            self._child_db = sqlite3.connect(
+                f"file:{self.directory / _DB_NAME}?mode=ro", uri=True, timeout=10
+            )
+        return self._child_db
+
     def _query(self, sql: str, params: Iterable[Any] = ()) -> list[Any]:
-        if self._db is None:
+        db = self._connection()
+        if db is None:
             return []
         try:
-            return self._db.execute(sql, tuple(params)).fetchall()
+            return db.execute(sql, tuple(params)).fetchall()
         except sqlite3.DatabaseError as exc:
-            self._discard(exc)
+            if os.getpid() == self._pid:
+                self._discard(exc)  # only the build's own process deletes a damaged cache
             return []
 
     def _write(self, sql: str, rows: Iterable[Iterable[Any]]) -> None:
-        if self._db is None or self.read_only:
+        if self._db is None or self.read_only or os.getpid() != self._pid:
             return
         try:
             self._db.execute("BEGIN")
