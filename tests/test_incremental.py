@@ -202,6 +202,20 @@ def test_parallel_build_is_byte_identical_to_one_process(tmp_path: Path) -> None
         outputs.append(tree(out))
     assert outputs[0] == outputs[1]
     assert len(outputs[0]) > 150
+    # With the cache, forked workers read rendered bodies back from it (their own
+    # connection); a template change renders every page from there.
+    templates = tmp_path / "templates"
+    shutil.copytree(TEMPLATES, templates)
+    cached = tmp_path / "out-cached"
+    config = load_config(root / "content", templates, cached)
+    build(config, now=NOW, jobs=2)
+    base = templates / "base.html"
+    base.write_text(base.read_text(encoding="utf-8").replace("</body>", "</body>\n"), "utf-8")
+    result = build(config, now=NOW, jobs=2)
+    assert len(result.rendered) > 100
+    clean = tmp_path / "out-clean"
+    build(load_config(root / "content", templates, clean), now=NOW, jobs=1, use_cache=False)
+    assert tree(cached) == tree(clean)
 
 
 def _pages(paths: frozenset[str]) -> set[str]:
@@ -308,3 +322,29 @@ def test_moved_link_target_renders_the_linking_page_again(site: Site) -> None:
     about = (site.output / "ueber-uns/index.html").read_text(encoding="utf-8")
     assert "/presse/mitmachen-online/" in about
     assert "ueber-uns/index.html" in result.rendered
+
+
+def test_file_saved_again_during_the_build_fails_it_and_is_not_cached(
+    site: Site, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from kldigital_site import build as build_module
+    from kldigital_site.errors import BuildFailed
+
+    real = build_module.render_bodies
+
+    def save_meanwhile(*args: object, **kwargs: object) -> object:
+        # The editor saves again after the file was parsed, before its text is rendered.
+        site.edit(RELEASE, lambda t: t + "\nNoch ein Satz.\n")
+        return real(*args, **kwargs)  # type: ignore[arg-type]
+
+    site.edit(RELEASE, lambda t: t + "\nErster Satz.\n")
+    monkeypatch.setattr(build_module, "render_bodies", save_meanwhile)
+    with pytest.raises(BuildFailed) as failed:
+        site.build()
+    assert [(p.path, p.message) for p in failed.value.problems] == [
+        (RELEASE, "Die Datei wurde während des Erzeugens geändert; bitte erneut erzeugen.")
+    ]
+    monkeypatch.setattr(build_module, "render_bodies", real)
+    site.build()
+    page = (site.output / RELEASE_PAGE).read_text(encoding="utf-8")
+    assert "Erster Satz." in page and "Noch ein Satz." in page
