@@ -4,7 +4,9 @@ For each corpus size (bench/corpus.py, deterministic) it measures, as the
 median of several runs, each in a fresh process: a cold build (no output, no
 cache), a rebuild with nothing changed, a rebuild after editing one release's
 body, after changing one release's title and after changing the base
-template; and the peak memory of the largest build process. In the same run
+template; and the peak memory of the largest build process. Then, in the
+running preview server, the time from saving a release to the open tab being
+told to reload (bench/serve_latency.py). In the same run
 it measures the floor: rendering every Markdown body with plain
 Python-Markdown over the same number of processes. It prints each figure's
 ratio to the floor and writes a Markdown table to bench/RESULTS.md.
@@ -15,10 +17,10 @@ ratio to the floor and writes a Markdown table to bench/RESULTS.md.
 from __future__ import annotations
 
 import argparse
+import compileall
 import json
 import os
 import platform
-import resource
 import shutil
 import statistics
 import subprocess
@@ -34,6 +36,9 @@ REPO = HERE.parent
 sys.path.insert(0, str(REPO))
 
 from bench.corpus import generate  # noqa: E402
+from bench.serve_latency import measure as measure_preview  # noqa: E402
+
+PREVIEW = "Vorschau: Speichern → Neuladen"
 
 
 @dataclass
@@ -81,9 +86,21 @@ def run_build(site: Path, templates: Path, output: Path, jobs: int) -> tuple[flo
         """
     )
     command = [
-        sys.executable, "-c", probe, sys.executable, "-m", "kldigital_site", "build",
-        "--content", str(site / "content"), "--templates", str(templates),
-        "--output", str(output), "--jobs", str(jobs),
+        sys.executable,
+        "-c",
+        probe,
+        sys.executable,
+        "-m",
+        "kldigital_site",
+        "build",
+        "--content",
+        str(site / "content"),
+        "--templates",
+        str(templates),
+        "--output",
+        str(output),
+        "--jobs",
+        str(jobs),
     ]
     done = subprocess.run(command, capture_output=True, text=True, check=True, cwd=site)
     elapsed, rss_kb = done.stdout.split()
@@ -132,7 +149,7 @@ def bench_size(items: int, runs: int, jobs: int, workdir: Path) -> Figures:
 
     def title_edit(i: int) -> None:
         path = releases[(i * 104729) % len(releases)]
-        _edit(path, "title: \"", f"title: \"Geändert {i} ")
+        _edit(path, 'title: "', f'title: "Geändert {i} ')
 
     def template_edit(i: int) -> None:
         _edit(templates / "base.html", "</body>", f"<!-- bench {i} -->\n</body>")
@@ -147,6 +164,11 @@ def bench_size(items: int, runs: int, jobs: int, workdir: Path) -> Figures:
     timed("Text geändert", [body_edit], max(runs, 3))
     timed("Titel geändert", [title_edit], max(runs, 3))
     timed("Basis-Template geändert", [template_edit], runs)
+    # What an editor waits for in the preview: save → the open tab reloads
+    # (bench/serve_latency.py; the server keeps running between saves).
+    preview = measure_preview(items, max(runs, 3), jobs, workdir)
+    figures.times[PREVIEW] = statistics.median(preview)
+    print(f"   {PREVIEW}: {figures.times[PREVIEW]:.2f} s", flush=True)
     figures.memory_mb = max(memory)
     print(f"   Spitzenspeicher (größter Prozess): {figures.memory_mb:.0f} MB", flush=True)
     return figures
@@ -157,8 +179,9 @@ def write_results(all_figures: list[Figures], jobs: int, path: Path) -> str:
     lines = [
         "# Benchmark results",
         "",
-        f"Machine: {platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}; "
-        f"`--jobs {jobs}`; median of several runs per figure; written by `make bench`.",
+        f"Machine: {platform.machine()}, {os.cpu_count()} CPUs, "
+        f"Python {platform.python_version()}; `--jobs {jobs}`; median of several runs per figure; "
+        "written by `make bench`.",
         "Floor: plain Python-Markdown over every body with the same number of processes, "
         "measured in the same run. Memory: peak RSS of the largest build process.",
         "",
@@ -168,11 +191,17 @@ def write_results(all_figures: list[Figures], jobs: int, path: Path) -> str:
     for f in all_figures:
         lines.append(f"| {f.items} | floor (Markdown only) | {f.floor:.2f} | 1.00 |")
         for name in names:
-            lines.append(f"| {f.items} | {name} | {f.times[name]:.2f} | {f.times[name] / f.floor:.2f} |")
+            lines.append(
+                f"| {f.items} | {name} | {f.times[name]:.2f} | {f.times[name] / f.floor:.2f} |"
+            )
         lines.append(f"| {f.items} | peak memory | {f.memory_mb:.0f} MB | |")
     if len(all_figures) > 1:
         small, large = all_figures[0], all_figures[-1]
-        lines += ["", f"Scaling {small.items} → {large.items} items (×{large.items // small.items}):", ""]
+        lines += [
+            "",
+            f"Scaling {small.items} → {large.items} items (×{large.items // small.items}):",
+            "",
+        ]
         for name in names:
             lines.append(f"- {name}: ×{large.times[name] / small.times[name]:.1f}")
     text = "\n".join(lines) + "\n"
@@ -181,7 +210,9 @@ def write_results(all_figures: list[Figures], jobs: int, path: Path) -> str:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--items", type=int, action="append", help="corpus size (repeatable)")
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1)
@@ -190,10 +221,18 @@ def main() -> None:
     args = parser.parse_args()
     sizes = args.items or [1000, 10000]
     args.workdir.mkdir(parents=True, exist_ok=True)
+    # pip compiles every installed package to bytecode, but not an editable install;
+    # without this, and with PYTHONDONTWRITEBYTECODE set (as on CI machines), every
+    # measured build would first compile the tool's own source (~0.2 s).
+    compileall.compile_dir(REPO / "src", quiet=1)
     figures = [bench_size(n, args.runs, args.jobs, args.workdir) for n in sorted(sizes)]
     print()
     print(write_results(figures, args.jobs, args.results))
-    print(json.dumps({f.items: {"floor": f.floor, **f.times, "memory_mb": f.memory_mb} for f in figures}))
+    print(
+        json.dumps(
+            {f.items: {"floor": f.floor, **f.times, "memory_mb": f.memory_mb} for f in figures}
+        )
+    )
 
 
 if __name__ == "__main__":
