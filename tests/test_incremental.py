@@ -7,6 +7,7 @@ clean build of the same input gives.
 
 from __future__ import annotations
 
+import datetime as dt
 import random
 import re
 import shutil
@@ -87,10 +88,27 @@ def site(tmp_path: Path) -> Site:
 def test_nothing_changed_renders_and_writes_nothing(site: Site) -> None:
     before = {p: p.stat().st_mtime_ns for p in site.output.rglob("*") if p.is_file()}
     result = site.build()
+    assert result.site is None  # not even parsed: every source byte for byte the same
     assert result.rendered == frozenset()
     assert result.report is not None
     assert result.report.written == () and result.report.removed == ()
     assert {p: p.stat().st_mtime_ns for p in site.output.rglob("*") if p.is_file()} == before
+
+
+def test_an_embargo_ending_publishes_the_release_without_any_source_change(
+    site: Site,
+) -> None:
+    page = site.output / "presse/sperrfrist-januar/index.html"
+    assert not page.exists()
+    config = load_config(site.root / "content", site.templates, site.output)
+    still_embargoed = NOW + dt.timedelta(days=30)  # 2026-12-26: before 2027-01-15
+    assert build(config, now=still_embargoed, jobs=1).site is None
+    assert not page.exists()
+    after = dt.datetime(2027, 1, 15, 8, 0, tzinfo=dt.UTC)  # 09:00 in Kaiserslautern
+    result = build(config, now=after, jobs=1)
+    assert result.site is not None
+    assert page.is_file()
+    assert "presse/sperrfrist-januar/index.html" in result.rendered
 
 
 def test_body_edit_renders_only_that_release(site: Site) -> None:

@@ -42,13 +42,14 @@ Progress = Callable[[str, int, int], None]
 
 @dataclass(frozen=True, slots=True)
 class BuildResult:
-    site: Site
+    site: Site | None  # None: nothing changed since the last build, no model was made
     pages: int
     report: WriteReport | None
     warnings: list[SiteError]
     rendered: frozenset[str] = frozenset()  # output paths rendered in this build
     examined: frozenset[str] = frozenset()  # output paths whose views were made
     timings: dict[str, float] = field(default_factory=dict)
+    next_change: dt.datetime | None = None  # when an embargo ends (``Site.next_change``)
 
 
 def build(
@@ -114,7 +115,26 @@ def _build(
         discovery = discover(config.content_dir, config.root)
         warnings = [p for p in discovery.problems if not p.is_error]
         errors = [p for p in discovery.problems if p.is_error]
-        documents, data_files, media, digests = _parse_all(discovery.sources, cache, jobs, errors)
+        digests, raws = _read_sources(discovery.sources, cache, errors)
+        target_key = str(target.absolute())
+        last = cache.last_build(target_key) if cache is not None and writer is not None else None
+        inputs_key = _inputs_key(config, digests, search_index)
+        if (
+            not errors
+            and writer is not None
+            and last is not None
+            and _same_inputs(last, inputs_key, now)
+            and last.get("tree") == tree_key(writer.previous_digests)
+            and _intact(writer)
+        ):
+            # Every source byte for byte as last time, no embargo ended since, the
+            # output as the last build left it: the same model, the same site. Nothing
+            # is parsed or rendered; the output stays untouched.
+            return _unchanged(writer, last, warnings, strict, timings)
+        documents, data_files, media = _parse_all(
+            discovery.sources, digests, raws, cache, jobs, errors
+        )
+        del raws
         lap("parse")
         if errors:
             raise BuildFailed(errors)
@@ -125,10 +145,8 @@ def _build(
         site = site_or_errors
         lap("model")
 
-        target_key = str(target.absolute())
         build_key = _build_key(site, digests, search_index)
         model_key = _model_key(site, digests, documents)
-        last = cache.last_build(target_key) if cache is not None and writer is not None else None
         if (
             writer is not None
             and last is not None
@@ -136,16 +154,10 @@ def _build(
             and last.get("tree") == tree_key(writer.previous_digests)
             and _intact(writer)
         ):
-            writer.abort()
-            old_warnings = [
-                SiteError(p, ln, m, Severity(s)) for p, ln, m, s in last.get("warnings", [])
-            ]
-            warnings.extend(old_warnings)
-            _fail_if_strict(strict, warnings)
-            unchanged = tuple(sorted(writer.previous_digests))
-            pages = sum(1 for p in unchanged if p.endswith(".html"))
-            report = WriteReport((), unchanged, ())
-            return BuildResult(site, pages, report, sort_problems(warnings), timings=timings)
+            # The same site from other inputs' point of view, e.g. with the clock set
+            # back over no embargo: nothing to render either.
+            result = _unchanged(writer, last, warnings, strict, timings)
+            return dataclasses.replace(result, site=site, next_change=site.next_change)
 
         bodies = render_bodies(site, cache, jobs)
         body_warnings = [p for p in bodies.problems if not p.is_error]
@@ -210,6 +222,7 @@ def _build(
                 frozenset(rendered),
                 frozenset(examined),
                 timings,
+                site.next_change,
             )
         for output in copied_files(site):
             writer.add_output(output)
@@ -237,6 +250,7 @@ def _build(
             target_key,
             records,
             {
+                **_time_window(inputs_key, site, now),
                 "key": build_key,
                 "model": model_key,
                 "bodies": body_signatures(bodies),
@@ -253,6 +267,7 @@ def _build(
         frozenset(rendered),
         frozenset(examined),
         timings,
+        site.next_change,
     )
 
 
@@ -321,35 +336,120 @@ def _last_build(
     return LastBuild(model, {str(k): str(v) for k, v in bodies.items()})
 
 
+def _inputs_key(config: SiteConfig, digests: Mapping[str, str], search_index: bool) -> str:
+    """Every file and setting a build reads; ``now`` is checked apart (``_same_inputs``)."""
+    digest = hashlib.sha256()
+    parts: list[Any] = [tool_fingerprint(), config.fingerprint(), config.base_url, search_index]
+    parts += sorted(digests.items())
+    parts += sorted(template_digests(config.templates_dir).items())
+    parts += [(a, file_digest(config.templates_dir / "assets" / a)) for a in asset_files(config)]
+    for part in parts:
+        digest.update(repr(part).encode())
+    return digest.hexdigest()
+
+
+def _time_window(inputs_key: str, site: Site, now: dt.datetime) -> dict[str, Any]:
+    """For how long these inputs give this site: from ``now`` until the next embargo ends."""
+    return {
+        "inputs": inputs_key,
+        "now": now.isoformat(),
+        "next_change": site.next_change.isoformat() if site.next_change else None,
+    }
+
+
+def _same_inputs(last: Mapping[str, Any], inputs_key: str, now: dt.datetime) -> bool:
+    """The last build read exactly these inputs, and no item changed sides of "now" since."""
+    if last.get("inputs") != inputs_key or not isinstance(last.get("now"), str):
+        return False
+    try:
+        then = dt.datetime.fromisoformat(last["now"])
+        until = last.get("next_change")
+        next_change = dt.datetime.fromisoformat(until) if isinstance(until, str) else None
+        return then <= now and (next_change is None or now < next_change)
+    except (ValueError, TypeError):
+        return False
+
+
+def _unchanged(
+    writer: TreeWriter,
+    last: Mapping[str, Any],
+    warnings: list[SiteError],
+    strict: bool,
+    timings: dict[str, float],
+) -> BuildResult:
+    """The result of a build that leaves the output as it is."""
+    writer.abort()
+    warnings.extend(SiteError(p, ln, m, Severity(s)) for p, ln, m, s in last.get("warnings", []))
+    _fail_if_strict(strict, warnings)
+    unchanged = tuple(sorted(writer.previous_digests))
+    pages = sum(1 for p in unchanged if p.endswith(".html"))
+    until = last.get("next_change")
+    return BuildResult(
+        None,
+        pages,
+        WriteReport((), unchanged, ()),
+        sort_problems(warnings),
+        timings=timings,
+        next_change=dt.datetime.fromisoformat(until) if isinstance(until, str) else None,
+    )
+
+
 def _parse_task(_: None, task: tuple[SourceFile, bytes]) -> Document | DataFile | list[SiteError]:
     return parse_source(*task)
 
 
-def _parse_all(
-    sources: tuple[SourceFile, ...], cache: BuildCache | None, jobs: int, errors: list[SiteError]
-) -> tuple[list[Document], list[DataFile], list[SourceFile], dict[str, str]]:
-    cached = cache.documents() if cache is not None else {}
-    documents: list[Document] = []
-    data_files: list[DataFile] = []
-    media: list[SourceFile] = []
+def _read_sources(
+    sources: tuple[SourceFile, ...], cache: BuildCache | None, errors: list[SiteError]
+) -> tuple[dict[str, str], dict[str, bytes]]:
+    """The digest of every source, and the bytes of those the cache holds no document for."""
+    known = cache.document_digests() if cache is not None else {}
     digests: dict[str, str] = {}
-    to_parse: list[tuple[SourceFile, bytes]] = []
+    raws: dict[str, bytes] = {}
     for source in sources:
         try:
             raw = source.path.read_bytes()
         except OSError as exc:
             errors.append(SiteError(source.rel_path, 0, f"Datei nicht lesbar: {exc.strerror}"))
             continue
-        digest = digest_of(raw)
-        digests[source.rel_path] = digest
+        digest = digests[source.rel_path] = digest_of(raw)
+        if source.kind is not SourceKind.MEDIA and (
+            source.kind is SourceKind.DATA or known.get(source.rel_path) != digest
+        ):
+            raws[source.rel_path] = raw
+    return digests, raws
+
+
+def _parse_all(
+    sources: tuple[SourceFile, ...],
+    digests: Mapping[str, str],
+    raws: Mapping[str, bytes],
+    cache: BuildCache | None,
+    jobs: int,
+    errors: list[SiteError],
+) -> tuple[list[Document], list[DataFile], list[SourceFile]]:
+    cached = cache.documents() if cache is not None else {}
+    documents: list[Document] = []
+    data_files: list[DataFile] = []
+    media: list[SourceFile] = []
+    to_parse: list[tuple[SourceFile, bytes]] = []
+    for source in sources:
+        digest = digests.get(source.rel_path)
+        if digest is None:
+            continue  # unreadable: reported by _read_sources
         if source.kind is SourceKind.MEDIA:
             media.append(source)
             continue
         hit = cached.get(source.rel_path)
         if hit is not None and hit[0] == digest and source.kind is not SourceKind.DATA:
             documents.append(hit[1])
-        else:
-            to_parse.append((source, raw))
+            continue
+        raw = raws.get(source.rel_path)
+        if raw is None:
+            # Its cached document did not pass the checksum after all: read it again.
+            raw = _read_again(source, digest, errors)
+            if raw is None:
+                continue
+        to_parse.append((source, raw))
     fresh: list[Document] = []
     for parsed in run_parallel(_parse_task, None, to_parse, jobs):
         if isinstance(parsed, list):
@@ -367,4 +467,17 @@ def _parse_all(
     if cache is not None:
         cache.store_documents(fresh)
         cache.forget_documents_except(s.rel_path for s in sources)
-    return documents, data_files, media, digests
+    return documents, data_files, media
+
+
+def _read_again(source: SourceFile, digest: str, errors: list[SiteError]) -> bytes | None:
+    try:
+        raw = source.path.read_bytes()
+    except OSError as exc:
+        errors.append(SiteError(source.rel_path, 0, f"Datei nicht lesbar: {exc.strerror}"))
+        return None
+    if digest_of(raw) != digest:
+        message = "Die Datei wurde während des Erzeugens geändert; bitte erneut erzeugen."
+        errors.append(SiteError(source.rel_path, 0, message))
+        return None
+    return raw

@@ -206,6 +206,10 @@ class BuildCache:
                 continue
         return result
 
+    def document_digests(self) -> dict[str, str]:
+        """The digest each cached document was parsed from (its payload is not checked here)."""
+        return dict(self._query("SELECT path, digest FROM documents"))
+
     def store_documents(self, documents: Iterable[Document]) -> None:
         rows = []
         for doc in documents:

@@ -96,6 +96,9 @@ class Site:
     url_of_content: Mapping[str, str] = field(default_factory=dict)
     file_urls: frozenset[str] = frozenset()  # media and theme assets
     route_urls: frozenset[str] = frozenset()
+    # When the next dated item, published or not, stops being in the future: until
+    # then the same sources give the same site (build.py's no-change shortcut).
+    next_change: dt.datetime | None = None
 
     def press_page_count(self) -> int:
         size = self.config.press_per_page
@@ -155,8 +158,11 @@ def build_site(
 
     zone = ZoneInfo(config.timezone)
     items: dict[str, Item] = {}
+    upcoming: list[dt.datetime] = []
     for doc in documents:
         item = _make_item(config, doc, zone, now)
+        if item.is_future and item.date is not None:
+            upcoming.append(item.date)
         if (item.is_draft and not config.include_drafts) or (
             item.is_future and not config.include_future
         ):
@@ -218,6 +224,7 @@ def build_site(
         data={d.content_path: d.entries for d in data_files},
         media=tuple(media),
         routes=(),
+        next_change=min(upcoming, default=None),
     )
     routes = _routes(site)
     file_urls = frozenset([*(m.content_path for m in media), *(f"assets/{a}" for a in asset_urls)])

@@ -303,8 +303,7 @@ class DevServer:
 
 def _next_embargo(result: BuildResult) -> dt.datetime | None:
     """When the earliest embargoed release goes live: its banner must then go."""
-    times = [i.date for i in result.site.items.values() if i.is_future and i.date is not None]
-    return min(times, default=None)
+    return result.next_change
 
 
 def _terminate_as_interrupt() -> signal.Handlers | Callable[..., object] | int | None:
