@@ -366,3 +366,27 @@ def test_file_saved_again_during_the_build_fails_it_and_is_not_cached(
     site.build()
     page = (site.output / RELEASE_PAGE).read_text(encoding="utf-8")
     assert "Erster Satz." in page and "Noch ein Satz." in page
+
+
+def test_an_edit_that_keeps_size_and_modification_time_is_still_seen(
+    site: Site, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import os
+
+    from kldigital_site import build as build_module
+
+    # Remember every file's stat at once (normally only files older than 2 s).
+    monkeypatch.setattr(build_module, "_RACY_NS", -(10**18))
+    site.build()
+    path = site.root / RELEASE
+    before = path.stat()
+    text = path.read_text(encoding="utf-8")
+    assert "Dienstag" in text
+    # Same length, same modification time: only the change time tells.
+    path.write_text(text.replace("Dienstag", "Mittwoch", 1), encoding="utf-8")
+    os.utime(path, ns=(before.st_atime_ns, before.st_mtime_ns))
+    assert path.stat().st_size == before.st_size
+    result = site.build()
+    assert RELEASE_PAGE in result.rendered
+    page = (site.output / RELEASE_PAGE).read_text(encoding="utf-8")
+    assert "Mittwoch" in page

@@ -45,6 +45,8 @@ CREATE TABLE IF NOT EXISTS pages (
     templates TEXT NOT NULL, digest TEXT NOT NULL, reads TEXT NOT NULL,
     PRIMARY KEY (target, path));
 CREATE TABLE IF NOT EXISTS builds (target TEXT PRIMARY KEY, payload TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS sources (
+    path TEXT PRIMARY KEY, stat TEXT NOT NULL, digest TEXT NOT NULL);
 """
 
 
@@ -118,7 +120,7 @@ class BuildCache:
                     # differently.
                     db.executescript(
                         "DROP TABLE documents; DROP TABLE bodies; DROP TABLE pages;"
-                        "DROP TABLE builds; DROP TABLE info;"
+                        "DROP TABLE builds; DROP TABLE info; DROP TABLE sources;"
                     )
                     db.executescript(_SCHEMA)
                     db.execute("INSERT INTO info VALUES ('tool', ?)", (tool_fingerprint(),))
@@ -205,6 +207,26 @@ class BuildCache:
             except (ValueError, KeyError, TypeError):
                 continue
         return result
+
+    # --- source files ---------------------------------------------------------------
+
+    def source_digests(self) -> dict[str, tuple[str, str]]:
+        """Per source path: the stat it had when hashed, and its digest (build.py)."""
+        return {path: (stat, digest) for path, stat, digest in self._query("SELECT * FROM sources")}
+
+    def store_source_digests(
+        self, rows: Mapping[str, tuple[str, str]], keep: Iterable[str]
+    ) -> None:
+        """Replace ``rows`` (path → (stat, digest)); forget every path not in ``keep``."""
+        stored = {path for (path,) in self._query("SELECT path FROM sources")}
+        gone = [(path,) for path in stored - set(keep)]
+        if gone:
+            self._write("DELETE FROM sources WHERE path = ?", gone)
+        if rows:
+            self._write(
+                "INSERT OR REPLACE INTO sources VALUES (?, ?, ?)",
+                [(path, stat, digest) for path, (stat, digest) in rows.items()],
+            )
 
     def document_digests(self) -> dict[str, str]:
         """The digest each cached document was parsed from (its payload is not checked here)."""
