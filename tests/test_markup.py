@@ -4,7 +4,6 @@ right line numbers, and that no script survives into a page."""
 from __future__ import annotations
 
 import re
-import time
 from collections.abc import Mapping
 
 import pytest
@@ -440,23 +439,3 @@ def test_renderer_reuse_leaks_nothing_between_documents(renderer: MarkdownRender
     assert "footnote" not in second.html
     assert second.problems == ()
     assert first.html == render(renderer, "## Ziele\n\nText[^1] [x](fehlt.md)\n\n[^1]: a\n").html
-
-
-def test_rendering_5_kb_is_fast(renderer: MarkdownRenderer) -> None:
-    paragraph = (
-        'Die Stadt startet das Projekt "Dritte Orte" -- mit Partnern aus Wissenschaft und '
-        "Wirtschaft. Bürgerinnen und Bürger können sich beteiligen; Ergebnisse stehen auf der "
-        "[Projektseite](../projekte/dritte-orte.md) - mehr dazu *bald*... Es geht's los.\n\n"
-    )
-    body = "## Überblick\n\n" + paragraph * 10 + "| a | b |\n|---|---|\n| 1 | 2 |\n\n"
-    body += paragraph * 10
-    assert 4500 < len(body.encode()) < 6500
-    render(renderer, body)
-    runs = 20
-    start = time.perf_counter()
-    for _ in range(runs):
-        render(renderer, body)
-    per_page = (time.perf_counter() - start) / runs
-    # Python-Markdown alone needs ~3 ms here; the limit only catches quadratic mistakes.
-    assert per_page < 0.05
-
