@@ -157,8 +157,8 @@ def _build(
         ):
             # The same site from other inputs' point of view, e.g. with the clock set
             # back over no embargo: nothing to render either.
-            result = _unchanged(writer, last, warnings, strict, timings)
-            return dataclasses.replace(result, site=site, next_change=site.next_change)
+            same = _unchanged(writer, last, warnings, strict, timings)
+            return dataclasses.replace(same, site=site, next_change=site.next_change)
 
         bodies = render_bodies(site, cache, jobs)
         body_warnings = [p for p in bodies.problems if not p.is_error]

@@ -350,14 +350,14 @@ class TreeWriter:
         # Sizes and times as verified when staging was prepared, for files not touched
         # since; a stat of each of 20,000 files again would only repeat them.
         prefix = f"{self.staging}{os.sep}"
-        staged = self._staged
+        kept = self._staged
         manifest = {
             "version": _MANIFEST_VERSION,
             "files": dict(sorted(planned.items())),
             "foreign": sorted(foreign),
             "stats": {
-                rel: staged.stats[rel]
-                if rel not in self._touched and staged.files.get(rel) == planned[rel]
+                rel: kept.stats[rel]
+                if rel not in self._touched and kept.files.get(rel) == planned[rel]
                 else _stat_key(prefix + rel)
                 for rel in sorted(planned)
             },
