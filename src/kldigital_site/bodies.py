@@ -23,7 +23,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from kldigital_site.cache import BuildCache, tool_fingerprint
-from kldigital_site.content.parse import BOILERPLATES_FILE, digest_of, load_body
+from kldigital_site.content.parse import (
+    BOILERPLATES_FILE,
+    CHANGED_DURING_BUILD,
+    digest_of,
+    load_body,
+)
 from kldigital_site.errors import Severity, SiteError
 from kldigital_site.markup import MarkdownRenderer, RenderedMarkdown
 from kldigital_site.model import Site
@@ -147,9 +152,7 @@ def _render_task(state: tuple[Site, dict[str, MarkdownRenderer]], task: _Task) -
             return _changed_during_build(task, f"Datei nicht mehr lesbar: {exc.strerror}")
         if digest_of(raw) != doc.digest:
             # Saved again since it was parsed: its text would not match its front matter.
-            return _changed_during_build(
-                task, "Die Datei wurde während des Erzeugens geändert; bitte erneut erzeugen."
-            )
+            return _changed_during_build(task, CHANGED_DURING_BUILD)
         text = load_body(doc, raw)
     resolver = link_resolver(site, task.link_base)
     rendered: RenderedMarkdown = renderer.render(
@@ -229,24 +232,22 @@ def render_bodies(site: Site, cache: BuildCache | None, jobs: int = 1) -> Bodies
     batch: dict[str, dict[str, Any]] = {}
     # HTML goes to the cache as it comes and is read back when a page shows it, so
     # 10,000 rendered bodies (~150 MB of str) are never in memory at once.
-    spill = cache is not None and cache.writable
+    spill_to = cache if cache is not None and cache.writable else None
     for task, payload in zip(
         missing, run_parallel(_render_task, (site, renderers), missing, jobs), strict=True
     ):
         infos[task.key] = _info(task.key, payload)
         if payload.get("transient"):
             continue
-        batch[task.key] = payload
-        if not spill or len(batch) < _SPILL_BATCH:
+        if spill_to is None:
             fresh[task.key] = payload["html"]
-        if len(batch) >= _SPILL_BATCH and cache is not None:
-            cache.store_bodies(batch)
-            if spill:
-                for key in batch:
-                    fresh.pop(key, None)
+            continue
+        batch[task.key] = payload
+        if len(batch) >= _SPILL_BATCH:
+            spill_to.store_bodies(batch)
             batch = {}
-    if batch and cache is not None:
-        cache.store_bodies(batch)
+    if batch and spill_to is not None:
+        spill_to.store_bodies(batch)
 
     item_infos = {t.item: infos[t.key] for t in tasks if t.item is not None}
     boilerplate_infos = {ident: infos[key] for ident, key in boilerplate_keys.items()}

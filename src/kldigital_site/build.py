@@ -9,7 +9,9 @@ error, and then all of it at once (``output.TreeWriter``).
 Incremental builds: the model is always rebuilt whole from all documents —
 cheap, and where staleness bugs would otherwise come from. Only parsing (by
 content hash), Markdown (by body and link targets) and rendering (by page
-fingerprint) are skipped when their inputs are unchanged.
+fingerprint, or by the text-only shortcut of pages.py) are skipped when their
+inputs are unchanged. When no input changed at all (``_same_inputs``), the
+build ends before parsing: there is no model to rebuild.
 """
 
 from __future__ import annotations
@@ -30,7 +32,13 @@ from kldigital_site.bodies import render_bodies
 from kldigital_site.cache import CACHE_DIR_NAME, BuildCache, PageRecord, tool_fingerprint
 from kldigital_site.config import SiteConfig
 from kldigital_site.content.discover import SourceFile, SourceKind, discover
-from kldigital_site.content.parse import DataFile, Document, digest_of, parse_source
+from kldigital_site.content.parse import (
+    CHANGED_DURING_BUILD,
+    DataFile,
+    Document,
+    digest_of,
+    parse_source,
+)
 from kldigital_site.errors import BuildFailed, Severity, SiteError, sort_problems
 from kldigital_site.model import Site, build_site
 from kldigital_site.output import TreeWriter, WriteReport, file_digest
@@ -119,7 +127,8 @@ def _build(
         digests, raws = _read_sources(discovery.sources, cache, errors)
         target_key = str(target.absolute())
         last = cache.last_build(target_key) if cache is not None and writer is not None else None
-        inputs_key = _inputs_key(config, digests, search_index)
+        theme = _theme_digests(config)
+        inputs_key = _key(config, theme, search_index, *sorted(digests.items()))
         if (
             not errors
             and writer is not None
@@ -146,19 +155,7 @@ def _build(
         site = site_or_errors
         lap("model")
 
-        build_key = _build_key(site, digests, search_index)
-        model_key = _model_key(site, digests, documents)
-        if (
-            writer is not None
-            and last is not None
-            and last.get("key") == build_key
-            and last.get("tree") == tree_key(writer.previous_digests)
-            and _intact(writer)
-        ):
-            # The same site from other inputs' point of view, e.g. with the clock set
-            # back over no embargo: nothing to render either.
-            same = _unchanged(writer, last, warnings, strict, timings)
-            return dataclasses.replace(same, site=site, next_change=site.next_change)
+        model_key = _model_key(site, theme, digests, documents)
 
         bodies = render_bodies(site, cache, jobs)
         body_warnings = [p for p in bodies.problems if not p.is_error]
@@ -166,6 +163,7 @@ def _build(
         if body_errors:
             raise BuildFailed(body_errors)
         warnings.extend(body_warnings)
+        signatures = body_signatures(bodies)
         lap("markdown")
 
         # `check` renders every page: it must find every template error.
@@ -189,6 +187,7 @@ def _build(
             jobs=jobs,
             progress=(lambda done, total: progress("render", done, total)) if progress else None,
             model_key=model_key,
+            signatures=signatures,
             last=last_build,
         ):
             if result.error is not None:
@@ -252,9 +251,8 @@ def _build(
             records,
             {
                 **_time_window(inputs_key, site, now),
-                "key": build_key,
                 "model": model_key,
-                "bodies": body_signatures(bodies),
+                "bodies": signatures,
                 "tree": published,
                 "warnings": [[w.path, w.line, w.message, w.severity.value] for w in body_warnings],
             },
@@ -291,38 +289,38 @@ def _intact(writer: TreeWriter) -> bool:
     return bool(writer.previous_digests) and writer.intact
 
 
-def _build_key(site: Site, digests: dict[str, str], search_index: bool) -> str:
-    """Everything a build's output depends on; equal keys give identical trees."""
-    config = site.config
+def _theme_digests(config: SiteConfig) -> list[tuple[str, str]]:
+    """Every template and theme asset with its digest."""
+    assets = config.templates_dir / "assets"
+    return [
+        *sorted(template_digests(config.templates_dir).items()),
+        *((name, file_digest(assets / name)) for name in asset_files(config)),
+    ]
+
+
+def _key(config: SiteConfig, theme: list[tuple[str, str]], *parts: Any) -> str:
+    """One digest of the tool's code, the settings, the theme and ``parts``."""
     digest = hashlib.sha256()
-    parts: list[Any] = [tool_fingerprint(), config.fingerprint(), config.base_url, search_index]
-    parts += sorted(digests.items())
-    parts += sorted(template_digests(config.templates_dir).items())
-    parts += [(a, file_digest(config.templates_dir / "assets" / a)) for a in asset_files(config)]
-    parts += sorted((key, item.is_draft, item.is_future) for key, item in site.items.items())
-    for part in parts:
+    for part in (tool_fingerprint(), config.fingerprint(), config.base_url, *theme, *parts):
         digest.update(repr(part).encode())
     return digest.hexdigest()
 
 
-def _model_key(site: Site, digests: dict[str, str], documents: list[Document]) -> str:
+def _model_key(
+    site: Site, theme: list[tuple[str, str]], digests: Mapping[str, str], documents: list[Document]
+) -> str:
     """Everything the model and so the views follow from, bodies left out (pages.py).
 
-    Like ``_build_key``, but a Markdown file counts by its head (path and front
-    matter): the body reaches views only through ``Bodies``, which pages.py
-    compares body by body.
+    A Markdown file counts by its head (path and front matter): the body reaches
+    views only through ``Bodies``, which pages.py compares body by body.
     """
     heads = {doc.rel_path: doc.head_digest for doc in documents}
-    digest = hashlib.sha256()
-    config = site.config
-    parts: list[Any] = [tool_fingerprint(), config.fingerprint(), config.base_url]
-    parts += sorted((path, heads.get(path, d)) for path, d in digests.items())
-    parts += sorted(template_digests(config.templates_dir).items())
-    parts += [(a, file_digest(config.templates_dir / "assets" / a)) for a in asset_files(config)]
-    parts += sorted((key, item.is_draft, item.is_future) for key, item in site.items.items())
-    for part in parts:
-        digest.update(repr(part).encode())
-    return digest.hexdigest()
+    return _key(
+        site.config,
+        theme,
+        *sorted((path, heads.get(path, digest)) for path, digest in digests.items()),
+        *sorted((key, item.is_draft, item.is_future) for key, item in site.items.items()),
+    )
 
 
 def _last_build(
@@ -337,18 +335,6 @@ def _last_build(
     return LastBuild(model, {str(k): str(v) for k, v in bodies.items()})
 
 
-def _inputs_key(config: SiteConfig, digests: Mapping[str, str], search_index: bool) -> str:
-    """Every file and setting a build reads; ``now`` is checked apart (``_same_inputs``)."""
-    digest = hashlib.sha256()
-    parts: list[Any] = [tool_fingerprint(), config.fingerprint(), config.base_url, search_index]
-    parts += sorted(digests.items())
-    parts += sorted(template_digests(config.templates_dir).items())
-    parts += [(a, file_digest(config.templates_dir / "assets" / a)) for a in asset_files(config)]
-    for part in parts:
-        digest.update(repr(part).encode())
-    return digest.hexdigest()
-
-
 def _time_window(inputs_key: str, site: Site, now: dt.datetime) -> dict[str, Any]:
     """For how long these inputs give this site: from ``now`` until the next embargo ends."""
     return {
@@ -359,7 +345,8 @@ def _time_window(inputs_key: str, site: Site, now: dt.datetime) -> dict[str, Any
 
 
 def _same_inputs(last: Mapping[str, Any], inputs_key: str, now: dt.datetime) -> bool:
-    """The last build read exactly these inputs, and no item changed sides of "now" since."""
+    """The last build read exactly these inputs (``_key``), and no item changed sides of
+    "now" since."""
     if last.get("inputs") != inputs_key or not isinstance(last.get("now"), str):
         return False
     try:
@@ -503,7 +490,6 @@ def _read_again(source: SourceFile, digest: str, errors: list[SiteError]) -> byt
         errors.append(SiteError(source.rel_path, 0, f"Datei nicht lesbar: {exc.strerror}"))
         return None
     if digest_of(raw) != digest:
-        message = "Die Datei wurde während des Erzeugens geändert; bitte erneut erzeugen."
-        errors.append(SiteError(source.rel_path, 0, message))
+        errors.append(SiteError(source.rel_path, 0, CHANGED_DURING_BUILD))
         return None
     return raw

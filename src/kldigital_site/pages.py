@@ -159,13 +159,15 @@ def render_pages(
     jobs: int,
     progress: Callable[[int, int], None] | None = None,
     model_key: str = "",
+    signatures: Mapping[str, str] | None = None,
     last: LastBuild | None = None,
 ) -> Iterator[PageResult]:
     """A ``PageResult`` for every route: detail pages first, then the rest, each in route order.
 
     Detail pages come first because the search index is built from them in a
     process of its own (search.py): it then works while the lists render.
-    ``last`` enables the text-only shortcut (module docstring).
+    ``last`` and this build's ``body_signatures`` enable the text-only shortcut
+    (module docstring).
     """
     state = _State(
         site=site,
@@ -177,7 +179,7 @@ def render_pages(
         salt=site.config.fingerprint(),
     )
     routes = sorted(site.routes, key=lambda route: route.item is None)  # stable
-    kept = _unchanged_routes(routes, bodies, previous, on_disk, model_key, last)
+    kept = _unchanged_routes(routes, previous, on_disk, model_key, signatures, last)
     to_render = [route for route in routes if route.output_path not in kept]
     rendered = run_parallel(_render_route, state, to_render, jobs)
     total = len(routes)
@@ -195,16 +197,15 @@ def render_pages(
 
 def _unchanged_routes(
     routes: list[Route],
-    bodies: Bodies,
     previous: Mapping[str, PageRecord],
     on_disk: Mapping[str, str],
     model_key: str,
+    signatures: Mapping[str, str] | None,
     last: LastBuild | None,
 ) -> dict[str, PageRecord]:
     """Pages certain to be unchanged without making their views (module docstring)."""
-    if last is None or not model_key or last.model_key != model_key:
+    if last is None or signatures is None or not model_key or last.model_key != model_key:
         return {}
-    signatures = body_signatures(bodies)
     changed = {name for name, sig in signatures.items() if last.body_signatures.get(name) != sig}
     changed |= set(last.body_signatures) - set(signatures)
     kept = {}

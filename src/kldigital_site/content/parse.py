@@ -91,6 +91,10 @@ def load_body(doc: Document, raw: bytes) -> str:
     return split_front_matter(normalise_text(raw)).body
 
 
+# A source whose bytes differ from those it was parsed from when it is read again.
+CHANGED_DURING_BUILD = "Die Datei wurde während des Erzeugens geändert; bitte erneut erzeugen."
+
+
 def digest_of(raw: bytes) -> str:
     return hashlib.sha256(raw).hexdigest()
 
