@@ -36,7 +36,7 @@ _PROBE = textwrap.dedent(
     """
     import datetime as dt, json, resource, sys
     from pathlib import Path
-    from kldigital_site import search
+    from kldigital_site.search import indexer as search
     from kldigital_site.build import build
     from kldigital_site.config import load_config
     class NoIndex:  # the same build without a search index

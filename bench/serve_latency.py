@@ -53,7 +53,7 @@ sys.path.insert(0, str(REPO))
 
 from bench.corpus import generate  # noqa: E402
 
-from kldigital_site.server_assets import CALLBACK, POLL_URL, SCRIPT_URL  # noqa: E402
+from kldigital_site.serve.assets import CALLBACK, POLL_URL, SCRIPT_URL  # noqa: E402
 
 # A cold first build of 10,000 items takes minutes on a small machine.
 STARTUP_TIMEOUT = 1800.0

@@ -232,7 +232,7 @@ def _garble(path: Path) -> None:
     path.write_bytes(bytes(data))
 
 
-# The search index's cache of its one shard (search.py; the fixture is far below 500 pages).
+# The search index's cache of its one shard (search/indexer.py; the fixture is far below 500 pages).
 SEARCH_CACHE = "search/teil-0.bin"
 
 

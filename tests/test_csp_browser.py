@@ -26,7 +26,7 @@ import pytest
 
 from kldigital_site.build import build
 from kldigital_site.config import load_config
-from kldigital_site.views import content_security_policy
+from kldigital_site.render.views import content_security_policy
 from tests.conftest import FIXTURES, NOW, REPO, TEMPLATES
 
 if TYPE_CHECKING:

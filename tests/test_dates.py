@@ -6,7 +6,7 @@ import datetime as dt
 
 from babel.dates import format_date
 
-from kldigital_site.dates import date_long
+from kldigital_site.render.dates import date_long
 
 
 def test_long_dates_match_babel_for_every_month() -> None:

@@ -250,13 +250,13 @@ def test_output_into_the_sources_or_a_foreign_folder_is_refused(
 
 # --- the dev server ----------------------------------------------------------------------
 
-SERVER = Path(__file__).resolve().parent.parent / "src/kldigital_site/server.py"
+SERVER = Path(__file__).resolve().parent.parent / "src/kldigital_site/serve/server.py"
 
 
 def test_the_dev_server_listens_on_localhost_by_default() -> None:
     if not SERVER.is_file():
         pytest.skip("no dev server yet")
-    from kldigital_site.server import ServeOptions
+    from kldigital_site.serve.server import ServeOptions
 
     assert ServeOptions(Path("content"), Path("templates")).host == "127.0.0.1"
     serve = cli.commands["serve"]  # type: ignore[attr-defined]
@@ -268,7 +268,7 @@ def test_the_dev_server_listens_on_localhost_by_default() -> None:
 def served(world: tuple[Path, Path, Path]) -> Iterator[tuple[int, Path]]:
     if not SERVER.is_file():
         pytest.skip("no dev server yet")
-    from kldigital_site.server import DevServer, ServeOptions
+    from kldigital_site.serve.server import DevServer, ServeOptions
 
     root, _, secret = world
     options = ServeOptions(root / "content", TEMPLATES, port=0, use_cache=False)

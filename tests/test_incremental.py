@@ -123,7 +123,7 @@ def test_body_edit_renders_only_that_release(site: Site) -> None:
 
 def test_body_edit_makes_only_the_views_that_read_that_body(site: Site) -> None:
     # Text only, first paragraph unchanged: no other page shows any of it, so no
-    # other page's view is even made (the shortcut in pages.py).
+    # other page's view is even made (the shortcut in render/pages.py).
     site.edit(RELEASE, lambda text: text + "\nEin neuer letzter Absatz.\n")
     assert _pages(site.build().examined) == {RELEASE_PAGE}
     # A new first paragraph is the summary on every card of the release.

@@ -1,4 +1,4 @@
-"""What an editor and a reader notice of markup.py: typography, headings, links with the
+"""What an editor and a reader notice of markdown/renderer.py: typography, headings, links with the
 right line numbers, and that no script survives into a page."""
 
 from __future__ import annotations
@@ -9,7 +9,8 @@ from collections.abc import Mapping
 import pytest
 
 from kldigital_site.errors import Severity
-from kldigital_site.markup import MarkdownRenderer, RenderedMarkdown, smarten
+from kldigital_site.markdown.renderer import MarkdownRenderer, RenderedMarkdown
+from kldigital_site.typography import smarten
 
 PATH = "content/presse/2021-06-25-x.md"
 SITE: Mapping[str, str] = {

@@ -1,4 +1,4 @@
-"""The canonical Pagefind bundle (pagefind_canonical.py).
+"""The canonical Pagefind bundle (search/canonical.py).
 
 Synthetic bundles show what is rewritten and how; files from a real Pagefind
 run show that the CBOR written here is byte for byte the form Pagefind writes
@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from kldigital_site.pagefind_canonical import (
+from kldigital_site.search.canonical import (
     ENTRY_FILE,
     SIGNATURE,
     Cbor,

@@ -10,7 +10,7 @@ fails loudly instead of stalling ``make test``.
 
 Around them: the cases that need a size or a clock — an alias bomb fails in
 under 2 s, a 10 MB body builds, Markdown constructs that made Python-Markdown
-quadratic render in bounded time (``kldigital_site.mdlimits``), and the bounded
+quadratic render in bounded time (``kldigital_site.markdown.limits``), and the bounded
 renderer gives exactly upstream's HTML for everything within its bounds.
 """
 
@@ -37,9 +37,9 @@ from hypothesis import HealthCheck, assume, event, example, given, settings
 from hypothesis import strategies as st
 from hypothesis.control import currently_in_test_context
 
-from kldigital_site import mdlimits
 from kldigital_site.cli import cli
-from kldigital_site.markup import MarkdownRenderer
+from kldigital_site.markdown import limits as mdlimits
+from kldigital_site.markdown.renderer import MarkdownRenderer
 from tests.conftest import TEMPLATES, copy_fixture_site
 
 BUILD_TIMEOUT = 60.0  # seconds for one small site; a healthy build takes well under 1 s

@@ -1,4 +1,4 @@
-"""scaffold.py and ``kldigital-site new``: names, fields, no overwriting, and the
+"""commands/scaffold.py and ``kldigital-site new``: names, fields, no overwriting, and the
 scaffolded file builds as it is."""
 
 from __future__ import annotations
@@ -13,8 +13,7 @@ import yaml
 from click.testing import CliRunner
 
 from kldigital_site.cli import cli
-from kldigital_site.content.schema import PAGE_FIELDS, PRESS_FIELDS, PROJECT_FIELDS
-from kldigital_site.scaffold import (
+from kldigital_site.commands.scaffold import (
     MAX_SLUG_LENGTH,
     ScaffoldError,
     ScaffoldKind,
@@ -23,6 +22,7 @@ from kldigital_site.scaffold import (
     target_path,
     yaml_text,
 )
+from kldigital_site.content.schema import PAGE_FIELDS, PRESS_FIELDS, PROJECT_FIELDS
 from kldigital_site.slugs import slugify
 from tests.conftest import build_site_at
 

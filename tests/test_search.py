@@ -5,7 +5,7 @@ page as JSON (URL, the indexed text, meta data, filters), so the tests can say
 exactly which pages are searchable and with which words. Stemming and the
 ranking in the browser are checked in test_search_browser.py.
 
-Shards: the fixtures are far below ``search.SHARD_PAGES`` pages, so they get
+Shards: the fixtures are far below ``shards.SHARD_PAGES`` pages, so they get
 one bundle; the ``small_shards`` fixture lowers it to 6, which splits the
 full fixture's 22 indexed pages into 4 shards.
 """
@@ -27,11 +27,13 @@ from typing import Any, ClassVar
 import pytest
 from click.testing import CliRunner
 
-from kldigital_site import pagefind_client, search
 from kldigital_site.build import build
 from kldigital_site.cli import cli
 from kldigital_site.config import load_config
 from kldigital_site.errors import BuildFailed
+from kldigital_site.search import client as pagefind_client
+from kldigital_site.search import indexer as search
+from kldigital_site.search import shards
 from tests.conftest import NOW, TEMPLATES, build_site_at, copy_fixture_site, write_files
 
 # Pagefind's files start with this signature after gunzip.
@@ -71,7 +73,7 @@ def shard_folders(out: Path) -> list[str]:
 @pytest.fixture
 def small_shards(monkeypatch: pytest.MonkeyPatch) -> int:
     """Six pages per shard: the full fixture's 22 indexed pages make 4 shards."""
-    monkeypatch.setattr(search, "SHARD_PAGES", 6)
+    monkeypatch.setattr(shards, "SHARD_PAGES", 6)
     return 4
 
 
@@ -311,7 +313,7 @@ def test_two_cold_builds_give_byte_identical_bundles(
     different folders: every file in pagefind/ has the same name and bytes,
     with one bundle and with four shards.
     """
-    monkeypatch.setattr(search, "SHARD_PAGES", shard_pages)
+    monkeypatch.setattr(shards, "SHARD_PAGES", shard_pages)
     root = copy_fixture_site("full", tmp_path / "site")
     bundles = []
     for name in ("a", "b"):
@@ -356,8 +358,8 @@ def test_shards_split_the_index_and_ship_only_what_merging_needs(
         number = 0 if folder == "pagefind/" else int(folder.split("-")[1].rstrip("/"))
         urls = set(indexed_pages_in(out / folder))
         assert urls, f"{folder}: no empty shard"
-        assert all(search.shard_of(url, small_shards) == number for url in urls), folder
-    assert set(indexed_pages(out)) == {page.url for page in search.search_pages(site)}
+        assert all(shards.shard_of(url, small_shards) == number for url in urls), folder
+    assert set(indexed_pages(out)) == {page.url for page in shards.search_pages(site)}
     # Shard 0 is the bundle with Pagefind's script, worker and engine; the
     # others hold only what pagefind.js's mergeIndex fetches.
     assert (out / "pagefind" / "pagefind.js").is_file()
@@ -387,25 +389,25 @@ def test_shard_assignment_is_stable_and_the_count_follows_the_pages(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     urls = [f"/presse/mitteilung-{i:05}/" for i in range(10_000)]
-    assert search.SHARD_PAGES == 500
-    counts = {n: search.shard_count(urls[:n]) for n in (0, 1, 500, 501, 1000, 1001, 2001, 10_000)}
+    assert shards.SHARD_PAGES == 500
+    counts = {n: shards.shard_count(urls[:n]) for n in (0, 1, 500, 501, 1000, 1001, 2001, 10_000)}
     assert counts == {0: 1, 1: 1, 500: 1, 501: 2, 1000: 2, 1001: 4, 2001: 8, 10_000: 32}
     # A hash of the URL, not Python's hash(): the same in every process and
     # on every machine, so the cache of each shard stays valid across builds.
-    assert [search.shard_of(url, 32) for url in urls[:6]] == [26, 6, 21, 11, 12, 24]
+    assert [shards.shard_of(url, 32) for url in urls[:6]] == [26, 6, 21, 11, 12, 24]
     # When the shards double, each splits in two: shard s into s and s + count.
     for url in urls[:2000]:
         for count in (1, 2, 4, 8, 16):
-            before = search.shard_of(url, count)
-            assert search.shard_of(url, 2 * count) in (before, before + count)
-    sizes = Counter(search.shard_of(url, 32) for url in urls)
-    assert len(sizes) == 32 and max(sizes.values()) <= search.SHARD_PAGES
+            before = shards.shard_of(url, count)
+            assert shards.shard_of(url, 2 * count) in (before, before + count)
+    sizes = Counter(shards.shard_of(url, 32) for url in urls)
+    assert len(sizes) == 32 and max(sizes.values()) <= shards.SHARD_PAGES
     # Never a shard without pages (Pagefind cannot make a bundle of none),
     # even when tiny shards make that likely.
-    monkeypatch.setattr(search, "SHARD_PAGES", 1)
+    monkeypatch.setattr(shards, "SHARD_PAGES", 1)
     for n in range(1, 40):
-        count = search.shard_count(urls[:n])
-        assert {search.shard_of(url, count) for url in urls[:n]} == set(range(count)), n
+        count = shards.shard_count(urls[:n])
+        assert {shards.shard_of(url, count) for url in urls[:n]} == set(range(count)), n
 
 
 class _CountingProcess(pagefind_client.PagefindProcess):
@@ -438,22 +440,22 @@ def test_a_body_edit_reindexes_only_the_shard_of_that_page(
     processes = len(_CountingProcess.started)
     assert 1 <= processes <= search.PAGEFIND_PROCESSES, "a process for several shards"
     assert len(_indexed_bundles()) == small_shards
-    all_urls = sorted(page.url for page in search.search_pages(site))
+    all_urls = sorted(page.url for page in shards.search_pages(site))
     assert sorted(url for bundle in _indexed_bundles() for url in bundle) == all_urls
     before = _bundle(out)
 
     url = "/projekte/intelligente-strassenbeleuchtung/"
-    shard = search.shard_of(url, small_shards)
+    shard = shards.shard_of(url, small_shards)
     path = root / "content" / "projekte" / "strassenbeleuchtung.md"
     path.write_text(path.read_text(encoding="utf-8") + "\nZitronenfalter.\n", encoding="utf-8")
     _CountingProcess.started.clear()
     build_site_at(root, output=out)
-    same_shard = [u for u in all_urls if search.shard_of(u, small_shards) == shard]
+    same_shard = [u for u in all_urls if shards.shard_of(u, small_shards) == shard]
     assert _indexed_bundles() == [same_shard], "only the edited page's shard, in URL order"
     assert "zitronenfalter" in words_of(indexed_pages(out)[url])
     after = _bundle(out)
     changed = {p for p in before.keys() | after.keys() if before.get(p) != after.get(p)}
-    folder = search.shard_dir(shard)
+    folder = shards.shard_dir(shard)
     assert changed and all(
         p.startswith(folder) and (shard > 0 or not p.startswith("pagefind/teil-")) for p in changed
     ), changed
@@ -472,7 +474,7 @@ def test_unchanged_shards_are_not_read(
     root = copy_fixture_site("full", tmp_path / "site")
     out = tmp_path / "out"
     site = build_site_at(root, output=out).site
-    pages = search.search_pages(site)
+    pages = shards.search_pages(site)
     read: list[str] = []
 
     def feed(indexer: search.SearchIndexer, changed: str | None = None) -> None:
@@ -481,7 +483,7 @@ def test_unchanged_shards_are_not_read(
             if page.output_path == changed:
                 data = data.replace(b"</article>", b"<p>Zitronenfalter</p></article>", 1)
 
-            def reader(page: search.SearchPage = page, data: bytes = data) -> bytes:
+            def reader(page: shards.SearchPage = page, data: bytes = data) -> bytes:
                 read.append(page.url)
                 return data
 
@@ -497,10 +499,10 @@ def test_unchanged_shards_are_not_read(
     indexer = search.SearchIndexer(site)
     feed(indexer, changed=edited.output_path)
     outputs = {output.path: output.data for output in indexer.finish()}
-    shard = search.shard_of(edited.url, small_shards)
+    shard = shards.shard_of(edited.url, small_shards)
     assert indexer.indexed == [shard]
     assert sorted(read) == sorted(
-        p.url for p in pages if search.shard_of(p.url, small_shards) == shard
+        p.url for p in pages if shards.shard_of(p.url, small_shards) == shard
     )
     assert all(path.startswith("pagefind/") for path in outputs)
 
@@ -577,7 +579,7 @@ def test_a_pagefind_failure_with_several_shards_is_one_clear_error(
 
 @pytest.mark.skipif(not Path("/proc/self/fd").is_dir(), reason="needs Linux's /proc")
 def test_the_wait_lasts_until_the_writer_has_closed_its_files(tmp_path: Path) -> None:
-    """Pagefind answers write_files before its files are written (see pagefind_client.py);
+    """Pagefind answers write_files before its files are written (see search/client.py);
     the session waits until the process has closed them. Here a process that still
     writes a file stands in for it."""
     target = tmp_path / "pagefind-entry.json"

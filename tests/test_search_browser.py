@@ -29,9 +29,9 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from kldigital_site import search
 from kldigital_site.build import build
 from kldigital_site.config import load_config
+from kldigital_site.search import shards
 from tests.conftest import FIXTURES, NOW, REPO, TEMPLATES
 
 if TYPE_CHECKING:
@@ -139,7 +139,7 @@ def www(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, int]]:
     shutil.copytree(FIXTURES / "sites" / "full", full)
     _build(full / "content", templates, www / "sub", "https://example.org/sub/")
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(search, "SHARD_PAGES", SHARDED_PAGES)
+        patch.setattr(shards, "SHARD_PAGES", SHARDED_PAGES)
         _build(REPO / "content", templates, www / "teile", "https://www.example.org/teile/")
     with _serve(www) as port:
         yield www, port
@@ -280,8 +280,8 @@ def test_a_sharded_index_finds_the_pages_of_every_shard(page: Page, sharded: Ser
     assert folders == ["teil-1", "teil-2", "teil-3"], "four shards"
     assert not (sharded.out / "pagefind" / "teil-2" / "pagefind.js").exists()
     # "Dritte Orte" is in a shard that is merged in, "Über uns" in the first.
-    assert search.shard_of("/projekte/dritte-orte/", 4) == 2
-    assert search.shard_of("/ueber-uns/", 4) == 0
+    assert shards.shard_of("/projekte/dritte-orte/", 4) == 2
+    assert shards.shard_of("/ueber-uns/", 4) == 0
     titles = [r["title"] for r in _search(page, sharded.url + "suche/?q=Treffpunkten")]
     assert "Dritte Orte" in titles, "stemming works in a merged shard too"
     every = _search(page, sharded.url + "suche/?typ=Projekt&typ=Pressemitteilung&typ=Seite")

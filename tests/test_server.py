@@ -1,4 +1,4 @@
-"""serving.py and server.py: request handling without a socket (``DevSite.respond``),
+"""serve/responses.py and serve/server.py: request handling without a socket (``DevSite.respond``),
 the live state, and the whole dev server (real watcher, real builds) on a free port."""
 
 from __future__ import annotations
@@ -20,9 +20,9 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from kldigital_site.errors import SiteError
-from kldigital_site.server import SERVE_DIR, DevServer, ServeOptions, _terminate_as_interrupt
-from kldigital_site.server_assets import CALLBACK, POLL_URL, SCRIPT_URL, STYLE_URL
-from kldigital_site.serving import DevSite, LiveState, inject_script
+from kldigital_site.serve.assets import CALLBACK, POLL_URL, SCRIPT_URL, STYLE_URL
+from kldigital_site.serve.responses import DevSite, LiveState, inject_script
+from kldigital_site.serve.server import SERVE_DIR, DevServer, ServeOptions, _terminate_as_interrupt
 from tests.conftest import NOW, TEMPLATES, copy_fixture_site
 
 SECRET = "streng geheim"

@@ -1,4 +1,4 @@
-"""status.py, ``kldigital-site status`` and the global ``--now`` clock.
+"""commands/status.py, ``kldigital-site status`` and the global ``--now`` clock.
 
 The status listing must agree with what ``build`` publishes at the same time,
 so the tests compare the two on the full fixture site.
@@ -15,8 +15,8 @@ import pytest
 from click.testing import CliRunner
 
 from kldigital_site.cli import cli, parse_now
+from kldigital_site.commands.status import Publication, StatusReport, collect_status, format_status
 from kldigital_site.config import load_config
-from kldigital_site.status import Publication, StatusReport, collect_status, format_status
 from tests.conftest import NOW, TEMPLATES, build_site_at, copy_fixture_site
 
 BERLIN = ZoneInfo("Europe/Berlin")

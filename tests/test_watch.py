@@ -1,4 +1,4 @@
-"""watch.py: the swap-file filter and the change classifier as pure functions,
+"""serve/watch.py: the swap-file filter and the change classifier as pure functions,
 the debouncing queue, the event filter, and one real watchdog round trip."""
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from watchdog.events import (
     FileOpenedEvent,
 )
 
-from kldigital_site.watch import (
+from kldigital_site.serve.watch import (
     ChangeKind,
     ChangeQueue,
     ChangeSet,

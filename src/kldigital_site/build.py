@@ -9,7 +9,7 @@ error, and then all of it at once (``output.TreeWriter``).
 Incremental builds: the model is always rebuilt whole from all documents —
 cheap, and where staleness bugs would otherwise come from. Only parsing (by
 content hash), Markdown (by body and link targets) and rendering (by page
-fingerprint, or by the text-only shortcut of pages.py) are skipped when their
+fingerprint, or by the text-only shortcut of render/pages.py) are skipped when their
 inputs are unchanged. When no input changed at all (``_same_inputs``), the
 build ends before parsing: there is no model to rebuild.
 """
@@ -27,8 +27,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from kldigital_site import search
-from kldigital_site.bodies import render_bodies
 from kldigital_site.cache import CACHE_DIR_NAME, BuildCache, PageRecord, tool_fingerprint
 from kldigital_site.config import SiteConfig
 from kldigital_site.content.discover import SourceFile, SourceKind, discover
@@ -40,10 +38,13 @@ from kldigital_site.content.parse import (
     parse_source,
 )
 from kldigital_site.errors import BuildFailed, Severity, SiteError, sort_problems
+from kldigital_site.markdown.bodies import render_bodies
 from kldigital_site.model import Site, build_site
 from kldigital_site.output import TreeWriter, WriteReport, file_digest
-from kldigital_site.pages import LastBuild, body_signatures, render_pages, template_digests
-from kldigital_site.render import asset_files, copied_files, make_environment
+from kldigital_site.render.pages import LastBuild, body_signatures, render_pages, template_digests
+from kldigital_site.render.templates import asset_files, copied_files, make_environment
+from kldigital_site.search import indexer as search
+from kldigital_site.search.shards import BUNDLE_DIR
 from kldigital_site.workers import default_jobs, run_parallel
 
 Progress = Callable[[str, int, int], None]
@@ -175,7 +176,7 @@ def _build(
         examined: set[str] = set()
         template_errors: list[SiteError] = []
         html_pages = 0
-        # Pagefind indexes in its own process while the pages render (search.py).
+        # Pagefind indexes in its own process while the pages render (search/indexer.py).
         if writer is not None and search_index:
             indexer = search.SearchIndexer(site, use_cache=cache is not None)
         for result in render_pages(
@@ -231,7 +232,7 @@ def _build(
                 writer.add_output(output)
         else:
             for path, digest in writer.previous_digests.items():
-                if path.startswith(f"{search.BUNDLE_DIR}/"):
+                if path.startswith(f"{BUNDLE_DIR}/"):
                     writer.add(path, digest=digest)
         lap("search")
         report = writer.commit()
@@ -309,10 +310,10 @@ def _key(config: SiteConfig, theme: list[tuple[str, str]], *parts: Any) -> str:
 def _model_key(
     site: Site, theme: list[tuple[str, str]], digests: Mapping[str, str], documents: list[Document]
 ) -> str:
-    """Everything the model and so the views follow from, bodies left out (pages.py).
+    """Everything the model and so the views follow from, bodies left out (render/pages.py).
 
     A Markdown file counts by its head (path and front matter): the body reaches
-    views only through ``Bodies``, which pages.py compares body by body.
+    views only through ``Bodies``, which render/pages.py compares body by body.
     """
     heads = {doc.rel_path: doc.head_digest for doc in documents}
     return _key(
@@ -470,7 +471,7 @@ def _parse_all(
         elif isinstance(parsed, DataFile):
             data_files.append(parsed)
         else:
-            # The body is read again when it is rendered (bodies.py, which checks the
+            # The body is read again when it is rendered (markdown/bodies.py, which checks the
             # digest): 10,000 bodies held from here on were ~100 MB of a cold build's peak.
             fresh.append(dataclasses.replace(parsed, body=None))
     del to_parse

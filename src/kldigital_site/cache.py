@@ -70,7 +70,7 @@ class PageRecord:
     fingerprint: str
     templates: tuple[str, ...]
     digest: str
-    # What the page's view read of the bodies ("body:<key>", "summary:<key>", …), pages.py
+    # What the page's view read of the bodies ("body:<key>", "summary:<key>", …), render/pages.py
     reads: tuple[str, ...] = ()
 
 
@@ -322,7 +322,7 @@ class BuildCache:
         previous: Mapping[str, PageRecord] | None = None,
     ) -> None:
         """The pages of a build and what it was made from, in one transaction: page
-        records must never be paired with another build's inputs (pages.py compares them).
+        records must never be paired with another build's inputs (render/pages.py compares them).
 
         ``previous``: the records now stored for ``target``; only what differs from them
         is written (an edit build changes a handful of 10,000 rows).

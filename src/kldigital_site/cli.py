@@ -22,15 +22,15 @@ import click
 
 from kldigital_site import __version__
 from kldigital_site.build import BuildResult, build
+from kldigital_site.commands.scaffold import ScaffoldError, ScaffoldKind, create
+from kldigital_site.commands.status import collect_status, format_status
 from kldigital_site.config import SiteConfig, load_config
 from kldigital_site.errors import BuildFailed, SiteError
 from kldigital_site.output import remove_tree
 from kldigital_site.progress import BuildProgress
-from kldigital_site.scaffold import ScaffoldError, ScaffoldKind, create
-from kldigital_site.status import collect_status, format_status
 
 if TYPE_CHECKING:
-    from kldigital_site.server import BuildOutcome
+    from kldigital_site.serve.server import BuildOutcome
 
 CACHE_DIR_NAME = ".kldigital-cache"
 # Naive --now values are German time, like naive dates in front matter.
@@ -254,7 +254,7 @@ def serve_command(**options: Any) -> None:
     Zeigt Entwürfe und Beiträge mit Sperrfrist mit einem Hinweis. Schreibt nie
     nach output/. Beenden mit Strg+C.
     """
-    from kldigital_site.server import DevServer, ServeOptions  # watchdog only when serving
+    from kldigital_site.serve.server import DevServer, ServeOptions  # watchdog only when serving
 
     content_dir: Path = options["content_dir"]
     if not content_dir.is_dir():

@@ -15,6 +15,7 @@ import unicodedata
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from enum import StrEnum
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -22,12 +23,12 @@ from kldigital_site.config import SiteConfig
 from kldigital_site.content.discover import SourceFile, SourceKind
 from kldigital_site.content.parse import BOILERPLATES_FILE, CONTACTS_FILE, DataFile, Document
 from kldigital_site.errors import SiteError
-from kldigital_site.markup import smarten
 from kldigital_site.slugs import slugify
+from kldigital_site.typography import smarten
 
 # Plain pages live at /<slug>/; these names belong to the generator.
 RESERVED_PAGE_SLUGS = frozenset({"assets", "medien", "pagefind", "suche", "404", "feed"})
-SEARCH_URL = "suche/"  # the full-text search page (search.py builds its index)
+SEARCH_URL = "suche/"  # the full-text search page (search/indexer.py builds its index)
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,12 +58,45 @@ class Tag:
     item_keys: tuple[str, ...]
 
 
+class RouteKind(StrEnum):
+    """What a generated file shows; decides its template or generator (render/)."""
+
+    HOME = "home"
+    PROJECT_LIST = "project_list"
+    SMART_CITY = "smart_city"
+    PROJECT = "project"
+    PRESS_LIST = "press_list"
+    PRESS_YEAR = "press_year"
+    PRESS_RELEASE = "press_release"
+    TOPICS = "topics"
+    TOPIC = "topic"
+    PAGE = "page"
+    SEARCH = "search"
+    NOT_FOUND = "not_found"
+    FEED = "feed"
+    SITEMAP = "sitemap"
+    ROBOTS = "robots"
+
+    @property
+    def is_generated_file(self) -> bool:
+        """Made by code (render/feeds.py), not by a template."""
+        return self in (RouteKind.FEED, RouteKind.SITEMAP, RouteKind.ROBOTS)
+
+
+# The route kind of each content file's own page.
+ITEM_ROUTE_KINDS = {
+    SourceKind.PROJECT: RouteKind.PROJECT,
+    SourceKind.PRESS: RouteKind.PRESS_RELEASE,
+    SourceKind.PAGE: RouteKind.PAGE,
+}
+
+
 @dataclass(frozen=True, slots=True)
 class Route:
     """One generated file: what it shows and where it goes."""
 
     url: str  # site path without base path; "" is the home page
-    kind: str
+    kind: RouteKind
     origin: str  # what makes it: a content path or a description, for collision messages
     item: str | None = None
     page_number: int = 1
@@ -402,37 +436,36 @@ def _collect_tags(items: Iterable[Item]) -> tuple[dict[str, Tag], list[SiteError
 def _routes(site: Site) -> tuple[Route, ...]:
     s = site.config.sections
     routes = [
-        Route("", "home", "Startseite"),
-        Route(f"{s.projects}/", "project_list", "Liste der Projekte"),
-        Route(f"{s.smart_city}/", "smart_city", "Liste der Smart-City-Projekte"),
-        Route(f"{s.topics}/", "topics", "Liste der Themen"),
-        Route(f"{s.press}/feed.xml", "feed", "Atom-Feed"),
-        Route("sitemap.xml", "sitemap", "Sitemap"),
-        Route("robots.txt", "robots", "robots.txt"),
-        Route("404.html", "not_found", "Fehlerseite 404"),
-        Route(SEARCH_URL, "search", "Suchseite"),
+        Route("", RouteKind.HOME, "Startseite"),
+        Route(f"{s.projects}/", RouteKind.PROJECT_LIST, "Liste der Projekte"),
+        Route(f"{s.smart_city}/", RouteKind.SMART_CITY, "Liste der Smart-City-Projekte"),
+        Route(f"{s.topics}/", RouteKind.TOPICS, "Liste der Themen"),
+        Route(f"{s.press}/feed.xml", RouteKind.FEED, "Atom-Feed"),
+        Route("sitemap.xml", RouteKind.SITEMAP, "Sitemap"),
+        Route("robots.txt", RouteKind.ROBOTS, "robots.txt"),
+        Route("404.html", RouteKind.NOT_FOUND, "Fehlerseite 404"),
+        Route(SEARCH_URL, RouteKind.SEARCH, "Suchseite"),
     ]
     for number in range(1, site.press_page_count() + 1):
         routes.append(
             Route(
                 site.press_page_url(number),
-                "press_list",
+                RouteKind.PRESS_LIST,
                 "Liste der Pressemitteilungen",
                 page_number=number,
             )
         )
     for year in site.years:
-        routes.append(Route(f"{s.press}/{year}/", "press_year", f"Archiv {year}", year=year))
+        routes.append(
+            Route(f"{s.press}/{year}/", RouteKind.PRESS_YEAR, f"Archiv {year}", year=year)
+        )
     for slug in site.tags:
-        routes.append(Route(f"{s.topics}/{slug}/", "topic", f"Themenseite {slug}", tag=slug))
-    kinds = {
-        SourceKind.PROJECT: "project",
-        SourceKind.PRESS: "press_release",
-        SourceKind.PAGE: "page",
-    }
+        routes.append(
+            Route(f"{s.topics}/{slug}/", RouteKind.TOPIC, f"Themenseite {slug}", tag=slug)
+        )
     for key in (*site.projects, *site.releases, *site.pages):
         item = site.items[key]
-        routes.append(Route(item.url, kinds[item.kind], item.doc.rel_path, item=key))
+        routes.append(Route(item.url, ITEM_ROUTE_KINDS[item.kind], item.doc.rel_path, item=key))
     return tuple(routes)
 
 

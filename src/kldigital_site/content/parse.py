@@ -66,7 +66,7 @@ class Document:
     body_line: int
     digest: str
     # Of the path and everything before the body: every field but ``body`` follows from
-    # these, so an edit that leaves it alone changed the body only (pages.py).
+    # these, so an edit that leaves it alone changed the body only (render/pages.py).
     head_digest: str
 
     def line_of(self, key: str) -> int:

@@ -8,7 +8,7 @@ or the long-poll answer that tells a tab to reload or to show build errors.
 
 Only files under the served folder are ever answered: encoded separators,
 backslashes, NUL, dot segments, hidden names and symlinks leading out are 404.
-``server.py`` puts this behind a socket; tests drive it directly (MkDocs
+``serve/server.py`` puts this behind a socket; tests drive it directly (MkDocs
 ``testing_server``).
 """
 
@@ -29,7 +29,7 @@ from typing import BinaryIO
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from kldigital_site.errors import SiteError
-from kldigital_site.server_assets import (
+from kldigital_site.serve.assets import (
     CALLBACK,
     LIVERELOAD_JS,
     OVERLAY_CSS,

@@ -29,11 +29,11 @@ the bundle of old, up to 500 pages; 32 for 10,000. Shard 0 is the bundle in
 folders (``merged_bundles``) and its script merges them in the browser.
 
 Pagefind runs through its Python API (``pagefind[bin]`` from PyPI; the client
-lives in ``pagefind_client.py``) with the language forced to German, so its
+lives in ``search/client.py``) with the language forced to German, so its
 stemmer finds inflected forms ("Projekt" finds "Projekte"). It indexes in a
 process of its own, one shard after another (two processes when several
 shards changed), driven by a thread of the build that starts when the last
-detail page has rendered (pages.py renders them first), so it works while
+detail page has rendered (render/pages.py renders them first), so it works while
 the lists render. The indexer keeps no page's HTML: it
 notes each page's URL, digest and how to read it back from the staging
 folder, and reads only the pages of shards that changed, when Pagefind takes
@@ -47,7 +47,7 @@ from there, without starting Pagefind or reading its pages; a build in which
 no indexed page changed starts no Pagefind at all. Either way a shard's
 bundle is byte-identical for the same pages: Pagefind's own files, whose
 filter order varies from run to run, are put in a canonical form first
-(``pagefind_canonical.py``), and Pagefind numbers a shard's pages in URL
+(``search/canonical.py``), and Pagefind numbers a shard's pages in URL
 order.
 """
 
@@ -62,16 +62,16 @@ import re
 import tempfile
 import threading
 from collections import deque
-from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
 
 from kldigital_site.errors import BuildFailed, SiteError
-from kldigital_site.model import Route, Site
+from kldigital_site.model import Site
 from kldigital_site.output import Output
-from kldigital_site.pagefind_canonical import ENTRY_FILE
-from kldigital_site.pagefind_client import (
+from kldigital_site.search.canonical import ENTRY_FILE
+from kldigital_site.search.client import (
     INDEX_CONFIG,
     TIMEOUT_SECONDS,
     UNUSED_PREFIXES,
@@ -81,16 +81,18 @@ from kldigital_site.pagefind_client import (
     PageSource,
     PageUnreadable,
 )
+from kldigital_site.search.shards import (
+    SHARD_PREFIX,
+    SearchPage,
+    search_pages,
+    shard_count,
+    shard_dir,
+    shard_of,
+)
 from kldigital_site.workers import default_jobs
 
 log = logging.getLogger(__name__)
 
-BUNDLE_DIR = "pagefind"
-SHARD_PREFIX = "teil-"  # pagefind/teil-1/ …: visible in addresses, so German
-# Pages per shard on average before the shards double: Pagefind needs about
-# 1 s for 300 pages, and every shard costs the browser two requests when the
-# search page opens and one or two per search.
-SHARD_PAGES = 500
 # Pagefind processes at once when several shards changed (see _index_all);
 # each holds one shard, about 60 to 120 MB at 500 pages.
 PAGEFIND_PROCESSES = 2
@@ -102,9 +104,6 @@ CACHE_FORMAT = 4
 _CACHE_MAGIC = "kldigital-search"
 _CACHE_NAME = re.compile(rf"{SHARD_PREFIX}(\d+)\.bin")
 _OLD_CACHE_FILES = ("index.json",)  # format 3 kept the whole index in one file
-# Route kinds whose pages are search results (see the module docstring for why
-# lists are not).
-INDEXED_KINDS = frozenset({"project", "press_release", "page"})
 # What Pagefind's mergeIndex loads from a merged bundle (pagefind.js 1.5:
 # loadEntry, loadMeta, loadChunk, loadFilterChunk, loadFragment; it uses the
 # first bundle's engine, load_wasm: false): all a shard n > 0 ships.
@@ -112,75 +111,6 @@ _MERGED_FOLDERS = ("index/", "filter/", "fragment/")
 _PROBLEM_PATH = "pagefind"  # where a failure not tied to one page is reported
 
 Html = bytes | Callable[[], bytes]  # the page, or how to read it when needed
-
-
-@dataclass(frozen=True, slots=True)
-class SearchPage:
-    """One page to index: its site URL, its output file and where it comes from."""
-
-    url: str  # "/projekte/dritte-orte/": site path, base path is added in the browser
-    output_path: str  # "projekte/dritte-orte/index.html"
-    origin: str  # content file, for error messages
-
-
-def search_pages(site: Site) -> list[SearchPage]:
-    """The published detail pages of ``site``, in route order."""
-    return [
-        SearchPage("/" + route.url, route.output_path, route.origin)
-        for route in site.routes
-        if _is_indexed(site, route)
-    ]
-
-
-def _is_indexed(site: Site, route: Route) -> bool:
-    if route.kind not in INDEXED_KINDS or route.item is None:
-        return False
-    item = site.items[route.item]
-    return not (item.is_draft or item.is_future)
-
-
-# --- shards ------------------------------------------------------------------------
-
-
-def _url_hash(url: str) -> int:
-    # SHA-256, not hash(): the same in every process, on every machine.
-    return int.from_bytes(hashlib.sha256(url.encode("utf-8")).digest()[:8], "big")
-
-
-def shard_of(url: str, count: int) -> int:
-    """The shard of the page at ``url`` when there are ``count`` (a power of two).
-
-    The hash's low bits: when ``count`` doubles, shard s only splits into s
-    and s + count, and a new page changes only its own shard.
-    """
-    return _url_hash(url) % count
-
-
-def shard_count(urls: Collection[str]) -> int:
-    """How many shards: a power of two, at most ``SHARD_PAGES`` pages per shard on average.
-
-    Never a shard without pages: Pagefind writes no usable bundle for one.
-    With hundreds of pages per shard that cannot happen in practice; with
-    the tiny shards of a test it can, and then there are fewer shards.
-    """
-    count = 1
-    while count * SHARD_PAGES < len(urls):
-        count *= 2
-    hashes = [_url_hash(url) for url in urls]
-    while count > 1 and len({value % count for value in hashes}) < count:
-        count //= 2
-    return count
-
-
-def shard_dir(number: int) -> str:
-    """Output folder of a shard's bundle: ``pagefind/``, ``pagefind/teil-1/``, …"""
-    return f"{BUNDLE_DIR}/" if number == 0 else f"{BUNDLE_DIR}/{SHARD_PREFIX}{number}/"
-
-
-def merged_bundles(site: Site) -> list[str]:
-    """Folders of the shards the search page merges into the first (none for one shard)."""
-    count = shard_count([page.url for page in search_pages(site)])
-    return [shard_dir(number) for number in range(1, count)]
 
 
 @dataclass(frozen=True, slots=True)
@@ -240,7 +170,7 @@ class SearchIndexer:
         self._seen[path] = (page, digest, html)
         if len(self._seen) == len(self._pages):
             # The last search page: the shards are known, and Pagefind can work
-            # while the build renders the lists (pages.py renders detail pages first).
+            # while the build renders the lists (render/pages.py renders detail pages first).
             self.seal()
 
     def seal(self) -> None:

@@ -18,7 +18,7 @@ Modelled on MkDocs ``livereload/__init__.py`` and ``commands/serve.py``:
 * ``content/site.yaml`` is read again whenever it changes, so settings take
   effect without a restart.
 
-What a request gets is decided in ``serving.py`` (no socket); this module
+What a request gets is decided in ``serve/responses.py`` (no socket); this module
 adds the socket, the watcher and the build loop.
 """
 
@@ -41,9 +41,9 @@ from pathlib import Path
 from kldigital_site.build import BuildResult, build
 from kldigital_site.config import SiteConfig, load_config
 from kldigital_site.errors import BuildFailed, SiteError
-from kldigital_site.search import BUNDLE_DIR
-from kldigital_site.serving import DevSite, LiveState
-from kldigital_site.watch import ChangeKind, ChangeSet, Watcher
+from kldigital_site.search.shards import BUNDLE_DIR
+from kldigital_site.serve.responses import DevSite, LiveState
+from kldigital_site.serve.watch import ChangeKind, ChangeSet, Watcher
 
 log = logging.getLogger(__name__)
 

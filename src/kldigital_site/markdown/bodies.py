@@ -30,7 +30,7 @@ from kldigital_site.content.parse import (
     load_body,
 )
 from kldigital_site.errors import Severity, SiteError
-from kldigital_site.markup import MarkdownRenderer, RenderedMarkdown
+from kldigital_site.markdown.renderer import MarkdownRenderer, RenderedMarkdown
 from kldigital_site.model import Site
 from kldigital_site.workers import run_parallel
 

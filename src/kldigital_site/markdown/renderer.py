@@ -34,8 +34,9 @@ from markdown.treeprocessors import Treeprocessor
 from markdown.util import AMP_SUBSTITUTE, HTML_PLACEHOLDER_RE, AtomicString
 
 from kldigital_site.errors import SiteError, warning
-from kldigital_site.mdlimits import bound_scans
+from kldigital_site.markdown.limits import bound_scans
 from kldigital_site.slugs import slugify
+from kldigital_site.typography import typeset
 
 LinkResolver = Callable[[str], str | None]
 
@@ -378,7 +379,8 @@ class _Typography(Treeprocessor):
     Replaces Python-Markdown's smarty: its substitutions cannot tell the German closing
     quote ‘ from the apostrophe ’ (Python-Markdown #396), and its pattern-per-pass design
     took 60 % of the render time of a 5 KB page. Quotes are decided with the neighbouring
-    characters across inline elements ("**fett**" in quotes), and smarten() shares the rules.
+    characters across inline elements ("**fett**" in quotes); ``typography.smarten`` shares
+    the rules.
     """
 
     def run(self, root: Element) -> None:
@@ -402,10 +404,10 @@ class _Typography(Treeprocessor):
         for index in range(len(texts) - 1, -1, -1):
             after[index], following = following, texts[index][:1] or following
         before, open_single = "", 0
-        for index, (element, tail, typeset) in enumerate(slots):
+        for index, (element, tail, typographic) in enumerate(slots):
             text = texts[index]
-            if typeset and text and not isinstance(text, AtomicString):
-                text, open_single = _typeset(text, before, after[index], open_single)
+            if typographic and text and not isinstance(text, AtomicString):
+                text, open_single = typeset(text, before, after[index], open_single)
                 if tail:
                     element.tail = text
                 else:
@@ -513,53 +515,6 @@ class MarkdownRenderer:
         )
 
 
-_APOSTROPHE = "’"
-_TOKENS = {"---": "—", "--": "–", "...": "…", " - ": " – "}
-_TYPO = re.compile(r"(?<!-)---(?!-)|(?<!-)--(?!-)|(?<!\.)\.\.\.(?!\.)|(?<=\S) - (?=\S)|[\"']")
-# After these a quote opens (if a word follows). \x03 ends Python-Markdown's placeholder
-# for inline raw HTML: after "<em>" a quote opens, before a space it closes.
-_OPENS_AFTER = "([{„‚–—-/\x03"
-
-
-def _typeset(text: str, before: str, after: str, open_single: int) -> tuple[str, int]:
-    """Typeset ``text`` between its neighbours ``before`` and ``after`` (one character each,
-    "" at the edge of a block); ``open_single`` counts unclosed ‚ and is returned updated."""
-    if not ('"' in text or "'" in text or "--" in text or "..." in text or " - " in text):
-        return text, open_single  # the common case, decided without the regex
-    padded = before + text + after
-    end = len(padded) - len(after)
-    pieces: list[str] = []
-    last = previous_end = len(before)
-    previous = before
-    for match in _TYPO.finditer(padded, len(before)):
-        start, stop = match.span()
-        if stop > end:
-            break
-        token = match.group()
-        if len(token) > 1:
-            mark = _TOKENS[token]
-        else:
-            left = previous if start == previous_end else padded[start - 1 : start]
-            right = padded[stop : stop + 1]
-            opening = (not left or left.isspace() or left in _OPENS_AFTER) and (
-                right != "" and not right.isspace()
-            )
-            if token == '"':
-                mark = "„" if opening else "“"
-            elif (left.isalnum() and right.isalnum()) or (opening and right.isdigit()):
-                mark = _APOSTROPHE  # geht's, O'Reilly, '90er
-            elif opening:
-                mark, open_single = "‚", open_single + 1
-            elif open_single:
-                mark, open_single = "‘", open_single - 1
-            else:
-                mark = _APOSTROPHE  # Klaus' Rad
-        pieces += [padded[last:start], mark]
-        last = previous_end = stop
-        previous = mark[-1]
-    return "".join([*pieces, padded[last:end]]), open_single
-
-
 _CELL_TAG = re.compile(r"<(th|td)((?: [^>]*)?)>")
 _ALIGN = re.compile(r' align="(left|right|center)"')
 _CLASS = re.compile(r' class="([^"]*)"')
@@ -587,9 +542,3 @@ def _align_as_class(html: str) -> str:
         return f"<{tag}{attributes[: existing.start()]}{merged}{attributes[existing.end() :]}>"
 
     return _CELL_TAG.sub(cell, html)
-
-
-def smarten(text: str) -> str:
-    """German typography for plain strings (front-matter titles etc.): "…" → „…“, '…' → ‚…‘,
-    apostrophe → ’, -- → –, --- → —, ... → …, spaced hyphen " - " → " – "."""
-    return _typeset(text, "", "", 0)[0]

@@ -31,23 +31,21 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from kldigital_site import feeds
-from kldigital_site.bodies import Bodies
 from kldigital_site.cache import PageRecord
 from kldigital_site.errors import SiteError
+from kldigital_site.markdown.bodies import Bodies
 from kldigital_site.model import Route, Site
-from kldigital_site.render import (
+from kldigital_site.render import feeds
+from kldigital_site.render.contexts import page_context
+from kldigital_site.render.templates import (
     ASSETS_DIR,
     TEMPLATES,
     RecordingEnvironment,
     TemplateProblem,
-    page_context,
     render_template,
 )
-from kldigital_site.views import Views, fingerprint_default
+from kldigital_site.render.views import Views, fingerprint_default
 from kldigital_site.workers import run_parallel
-
-SPECIAL_KINDS = frozenset({"feed", "sitemap", "robots"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,9 +110,9 @@ def _fingerprint(state: _State, context_json: str, templates: tuple[str, ...]) -
 
 def _render_route(state: _State, route: Route) -> PageResult:
     path = route.output_path
-    if route.kind in SPECIAL_KINDS:
+    if route.kind.is_generated_file:
         # Cheap to make, so they are always made; only new bytes count as rendered.
-        data = feeds.render_special(route.kind, state.site, state.views)
+        data = feeds.render_generated_file(route.kind, state.site, state.views)
         digest = hashlib.sha256(data).hexdigest()
         return PageResult(path, digest, None if state.on_disk.get(path) == digest else data, None)
     state.views.reads = set()
@@ -165,7 +163,7 @@ def render_pages(
     """A ``PageResult`` for every route: detail pages first, then the rest, each in route order.
 
     Detail pages come first because the search index is built from them in a
-    process of its own (search.py): it then works while the lists render.
+    process of its own (search/indexer.py): it then works while the lists render.
     ``last`` and this build's ``body_signatures`` enable the text-only shortcut
     (module docstring).
     """
@@ -213,7 +211,7 @@ def _unchanged_routes(
         path = route.output_path
         record = previous.get(path)
         if (
-            route.kind not in SPECIAL_KINDS
+            not route.kind.is_generated_file
             and record is not None
             and on_disk.get(path) == record.digest
             and changed.isdisjoint(record.reads)

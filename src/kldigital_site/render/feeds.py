@@ -13,20 +13,22 @@ from typing import TYPE_CHECKING
 from xml.sax.saxutils import escape
 
 from kldigital_site.content.discover import SourceKind
+from kldigital_site.model import RouteKind
 
 if TYPE_CHECKING:
     from kldigital_site.model import Site
-    from kldigital_site.views import Views
+    from kldigital_site.render.views import Views
 
 ATOM = "http://www.w3.org/2005/Atom"
 SITEMAP = "http://www.sitemaps.org/schemas/sitemap/0.9"
 _EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 
 
-def render_special(kind: str, site: Site, views: Views) -> bytes:
-    if kind == "feed":
+def render_generated_file(kind: RouteKind, site: Site, views: Views) -> bytes:
+    """The bytes of a route whose ``kind.is_generated_file``."""
+    if kind is RouteKind.FEED:
         return atom_feed(site, views)
-    if kind == "sitemap":
+    if kind is RouteKind.SITEMAP:
         return sitemap(site, views)
     return robots(site)
 
@@ -87,7 +89,7 @@ def sitemap(site: Site, views: Views) -> bytes:
     # than everything else an edit build does for it.
     lines = ["<?xml version='1.0' encoding='utf-8'?>", f'<urlset xmlns="{SITEMAP}">']
     for route in site.routes:
-        if route.kind in ("feed", "sitemap", "robots", "not_found"):
+        if route.kind.is_generated_file or route.kind is RouteKind.NOT_FOUND:
             continue
         item = site.items[route.item] if route.item is not None else None
         # Drafts and embargoed items only appear in preview builds, marked noindex.

@@ -15,24 +15,24 @@ import re
 from collections.abc import Callable, Hashable, Iterator, Mapping, Sequence
 from typing import Any, overload
 
-from kldigital_site import search
-from kldigital_site.bodies import Bodies, BodyInfo, BodyStore
 from kldigital_site.content.discover import SourceKind
-from kldigital_site.dates import date_long, date_time_long, period_text
-from kldigital_site.markup import smarten
-from kldigital_site.model import SEARCH_URL, Item, Route, Site
+from kldigital_site.markdown.bodies import Bodies, BodyInfo, BodyStore
+from kldigital_site.model import SEARCH_URL, Item, Route, RouteKind, Site
+from kldigital_site.render.dates import date_long, date_time_long, period_text
+from kldigital_site.search.shards import merged_bundles
+from kldigital_site.typography import smarten
 
 View = dict[str, Any]
 
 STATUS_LABELS = {"geplant": "Geplant", "laufend": "Laufend", "abgeschlossen": "Abgeschlossen"}
-PAGE_TITLES = {
-    "home": None,
-    "project_list": "Projekte",
-    "smart_city": "Smart-City-Projekte",
-    "press_list": "Pressemitteilungen",
-    "topics": "Themen",
-    "not_found": "Seite nicht gefunden",
-    "search": "Suche",
+PAGE_TITLES: dict[RouteKind, str | None] = {
+    RouteKind.HOME: None,
+    RouteKind.PROJECT_LIST: "Projekte",
+    RouteKind.SMART_CITY: "Smart-City-Projekte",
+    RouteKind.PRESS_LIST: "Pressemitteilungen",
+    RouteKind.TOPICS: "Themen",
+    RouteKind.NOT_FOUND: "Seite nicht gefunden",
+    RouteKind.SEARCH: "Suche",
 }
 
 
@@ -62,7 +62,7 @@ class LazyHtml:
 
 
 def fingerprint_default(value: Any) -> Any:
-    """``json.dumps`` fallback for fingerprinting views (pages.py)."""
+    """``json.dumps`` fallback for fingerprinting views (render/pages.py)."""
     fingerprint = getattr(value, "fingerprint_value", None)
     if fingerprint is not None:
         return fingerprint()
@@ -150,7 +150,7 @@ class Views:
         self._site_common: View | None = None
         self._nav_entries: list[tuple[str, str]] = []
         self._site_views: dict[tuple[bool, ...], SharedView] = {}
-        # The bodies read while one page's view is made (pages.py): which pages a body
+        # The bodies read while one page's view is made (render/pages.py): which pages a body
         # edit can touch. Cards are made once, so a card counts as a read on every use.
         self.reads: set[str] = set()
         self._shared_lists: dict[Hashable, SharedList] = {}
@@ -312,8 +312,8 @@ class Views:
         """
         return {
             "pagefind_url": self.href("pagefind/pagefind.js"),
-            # Further shards of the index, merged in the browser (search.py).
-            "merge_urls": [self.href(folder) for folder in search.merged_bundles(self.site)],
+            # Further shards of the index, merged in the browser (search/indexer.py).
+            "merge_urls": [self.href(folder) for folder in merged_bundles(self.site)],
             "filters": [
                 {
                     "name": "typ",

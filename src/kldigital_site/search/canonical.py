@@ -1,4 +1,4 @@
-"""Pagefind's bundle → the same bundle in a canonical, byte-stable form (for pagefind_client.py).
+"""Pagefind's bundle → the same bundle in a canonical, byte-stable form (for search/client.py).
 
 Input: the bundle files by path within ``pagefind/`` as Pagefind 1.5 wrote
 them (``pagefind-entry.json``, ``pagefind.<lang>_<hash>.pf_meta``,

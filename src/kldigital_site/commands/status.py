@@ -21,9 +21,9 @@ from zoneinfo import ZoneInfo
 from kldigital_site.config import SiteConfig
 from kldigital_site.content.discover import SourceKind, discover
 from kldigital_site.content.parse import Document, parse_source
-from kldigital_site.dates import date_long, date_short, date_time_long
 from kldigital_site.errors import SiteError, sort_problems
 from kldigital_site.model import collation_key, publication_time
+from kldigital_site.render.dates import date_long, date_short, date_time_long
 
 
 class Publication(StrEnum):

@@ -1,4 +1,4 @@
-"""Pagefind as a library: pages in, the files of one search bundle out (for search.py).
+"""Pagefind as a library: pages in, the files of one search bundle out (for search/indexer.py).
 
 Input: the pages of one bundle as ``PageSource`` values (URL, content file,
 and how to read the HTML: it is read only when Pagefind takes the page).
@@ -11,14 +11,14 @@ the process fails.
 
 Pagefind's Python API (``pagefind[bin]``) is asyncio-based and drives the
 ``pagefind --service`` binary over a pipe. ``PagefindProcess`` wraps it for
-one thread of the caller (search.py runs it in a thread of its own, so the
+one thread of the caller (search/indexer.py runs it in a thread of its own, so the
 build renders on meanwhile): one process, started at the first bundle, builds
 any number of bundles one after another, each in an index of its own that is
 deleted once its files are read, so Pagefind holds one bundle's pages at a
 time, not the whole site's.
 
 Pagefind 1.5 writes its filters in a random order per process, so the files
-read back go through ``pagefind_canonical.canonical_bundle``: the same pages
+read back go through ``search.canonical.canonical_bundle``: the same pages
 give the same bytes in every run.
 """
 
@@ -43,7 +43,7 @@ from pagefind.index import IndexConfig, PagefindIndex
 from pagefind.service import PagefindService
 from pagefind.service.types import InternalRequestPayload, InternalResponsePayload
 
-from kldigital_site.pagefind_canonical import canonical_bundle
+from kldigital_site.search.canonical import canonical_bundle
 
 log = logging.getLogger(__name__)
 

@@ -1,7 +1,7 @@
 """The two files the dev server adds to every served page: script and overlay style.
 
 Output: ``LIVERELOAD_JS`` and ``OVERLAY_CSS``, served under ``/__kldigital__/``
-by ``server.py`` and never written into a site. Kept in Python strings so the
+by ``serve/server.py`` and never written into a site. Kept in Python strings so the
 package needs no data files.
 
 Pages carry a strict Content-Security-Policy without 'unsafe-inline', so the
