@@ -49,6 +49,7 @@ class Field:
     required: bool = False
     default: Any = None
     doc: str = ""
+    label: str = ""  # German name of the field in forms (the CMS); default: the key
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,28 +77,44 @@ def boolean(node: Located) -> bool:
     return node.value
 
 
-def integer(minimum: int | None = None, maximum: int | None = None) -> Validator:
-    def validate(node: Located) -> int:
+# Parametrised field types are objects, not closures, so that what they accept
+# (the options of a choice, the bounds of a number, the fields of a mapping) can
+# be read back: the CMS forms are generated from them (kldigital_site.cms).
+
+
+@dataclass(frozen=True, slots=True)
+class Integer:
+    minimum: int | None = None
+    maximum: int | None = None
+
+    def __call__(self, node: Located) -> int:
         value = node.value
         if isinstance(value, bool) or not isinstance(value, int):
             raise Invalid("muss eine ganze Zahl sein")
-        if minimum is not None and value < minimum:
-            raise Invalid(f"muss mindestens {minimum} sein")
-        if maximum is not None and value > maximum:
-            raise Invalid(f"darf höchstens {maximum} sein")
+        if self.minimum is not None and value < self.minimum:
+            raise Invalid(f"muss mindestens {self.minimum} sein")
+        if self.maximum is not None and value > self.maximum:
+            raise Invalid(f"darf höchstens {self.maximum} sein")
         return value
 
-    return validate
+
+def integer(minimum: int | None = None, maximum: int | None = None) -> Validator:
+    return Integer(minimum, maximum)
+
+
+@dataclass(frozen=True, slots=True)
+class Choice:
+    options: tuple[str, ...]
+
+    def __call__(self, node: Located) -> str:
+        value = node.value
+        if not isinstance(value, str) or value not in self.options:
+            raise Invalid("muss einer dieser Werte sein: " + ", ".join(self.options))
+        return value
 
 
 def choice(*options: str) -> Validator:
-    def validate(node: Located) -> str:
-        value = node.value
-        if not isinstance(value, str) or value not in options:
-            raise Invalid("muss einer dieser Werte sein: " + ", ".join(options))
-        return value
-
-    return validate
+    return Choice(options)
 
 
 def text_list(node: Located) -> tuple[str, ...]:
@@ -208,16 +225,21 @@ def boilerplate_ref(node: Located) -> str | bool:
     return identifier(node)
 
 
-def mapping_of(fields: Sequence[Field]) -> Validator:
+@dataclass(frozen=True, slots=True)
+class MappingOf:
     """A nested mapping (e.g. ``defaults:`` in site.yaml) validated by its own fields."""
 
-    def validate(node: Located) -> dict[str, Any]:
-        result = validate_mapping(node, fields, path="")
+    fields: tuple[Field, ...]
+
+    def __call__(self, node: Located) -> dict[str, Any]:
+        result = validate_mapping(node, self.fields, path="")
         if result.errors:
             raise Invalid(result.errors[0].message)
         return result.validated.values
 
-    return validate
+
+def mapping_of(fields: Sequence[Field]) -> Validator:
+    return MappingOf(tuple(fields))
 
 
 # --- validating a mapping ----------------------------------------------------
@@ -284,57 +306,113 @@ def _unknown_key_message(key: str, known: Mapping[str, Field]) -> str:
 # --- the per-kind schemas ------------------------------------------------------
 
 _IMAGE_FIELDS = (
-    Field("image", media_path, doc="Bild, Pfad relativ zu content/, z. B. medien/projekte/x.jpg"),
-    Field("image_alt", text, doc="Alternativtext des Bildes (Pflicht, wenn image gesetzt ist)"),
+    Field(
+        "image",
+        media_path,
+        label="Bild",
+        doc="Bild, Pfad relativ zu content/, z. B. medien/projekte/x.jpg",
+    ),
+    Field(
+        "image_alt",
+        text,
+        label="Alternativtext",
+        doc="Alternativtext des Bildes (Pflicht, wenn image gesetzt ist)",
+    ),
+)
+
+_DRAFT = Field(
+    "draft", boolean, default=False, label="Entwurf", doc="Entwurf: wird nicht veröffentlicht"
 )
 
 PROJECT_FIELDS: tuple[Field, ...] = (
-    Field("title", text, required=True, doc="Titel des Projekts"),
-    Field("summary", text, required=True, doc="Ein bis zwei Sätze für Karten und Suchmaschinen"),
-    Field("smart_city", boolean, default=False, doc="Modellprojekt Smart Cities"),
-    Field("status", choice("geplant", "laufend", "abgeschlossen"), default="laufend"),
-    Field("tags", text_list, default=(), doc="Themen"),
-    Field("start", partial_date, doc="Beginn, JJJJ-MM-TT oder JJJJ-MM"),
-    Field("end", partial_date, doc="Ende, JJJJ-MM-TT oder JJJJ-MM"),
-    Field("partners", text_list, default=(), doc="Partner"),
-    Field("funding", text, doc="Förderung, z. B. das Förderprogramm"),
-    Field("contact", identifier, doc="Kennung aus daten/kontakte.yaml"),
-    Field("website", absolute_url, doc="Webseite des Projekts"),
+    Field("title", text, required=True, label="Titel", doc="Titel des Projekts"),
+    Field(
+        "summary",
+        text,
+        required=True,
+        label="Kurzbeschreibung",
+        doc="Ein bis zwei Sätze für Karten und Suchmaschinen",
+    ),
+    Field(
+        "smart_city", boolean, default=False, label="Smart City", doc="Modellprojekt Smart Cities"
+    ),
+    Field(
+        "status",
+        choice("geplant", "laufend", "abgeschlossen"),
+        default="laufend",
+        label="Status",
+        doc="Stand des Projekts",
+    ),
+    Field("tags", text_list, default=(), label="Themen", doc="Themen"),
+    Field("start", partial_date, label="Beginn", doc="Beginn, JJJJ-MM-TT oder JJJJ-MM"),
+    Field("end", partial_date, label="Ende", doc="Ende, JJJJ-MM-TT oder JJJJ-MM"),
+    Field("partners", text_list, default=(), label="Partner", doc="Partner"),
+    Field("funding", text, label="Förderung", doc="Förderung, z. B. das Förderprogramm"),
+    Field("contact", identifier, label="Kontakt", doc="Kennung aus daten/kontakte.yaml"),
+    Field("website", absolute_url, label="Webseite", doc="Webseite des Projekts"),
     *_IMAGE_FIELDS,
-    Field("weight", integer(), default=0, doc="Reihenfolge in Listen (kleiner zuerst)"),
-    Field("draft", boolean, default=False, doc="Entwurf: wird nicht veröffentlicht"),
-    Field("slug", slug, doc="Adresse; Standard: der Dateiname"),
+    Field(
+        "weight",
+        integer(),
+        default=0,
+        label="Gewicht",
+        doc="Reihenfolge in Listen (kleiner zuerst)",
+    ),
+    _DRAFT,
+    Field("slug", slug, label="Adresse (Slug)", doc="Adresse; Standard: der Dateiname"),
 )
 
 PRESS_FIELDS: tuple[Field, ...] = (
-    Field("title", text, required=True, doc="Überschrift"),
-    Field("subtitle", text, doc="Unterzeile"),
-    Field("date", date_or_datetime, required=True, doc="Datum, optional mit Uhrzeit (Sperrfrist)"),
-    Field("location", text, doc="Ort der Datumszeile; Standard aus site.yaml"),
-    Field("summary", text, doc="Kurzfassung; Standard: der erste Absatz"),
-    Field("projects", identifier_list, default=(), doc="Kennungen (Slugs) der Projekte"),
-    Field("tags", text_list, default=(), doc="Themen"),
-    Field("contacts", identifier_list, doc="Pressekontakte aus daten/kontakte.yaml"),
-    Field("boilerplate", boilerplate_ref, doc="Presseabbinder aus daten/presseabbinder.yaml"),
+    Field("title", text, required=True, label="Überschrift", doc="Überschrift"),
+    Field("subtitle", text, label="Unterzeile", doc="Unterzeile"),
+    Field(
+        "date",
+        date_or_datetime,
+        required=True,
+        label="Datum",
+        doc="Datum, optional mit Uhrzeit (Sperrfrist)",
+    ),
+    Field("location", text, label="Ort", doc="Ort der Datumszeile; Standard aus site.yaml"),
+    Field("summary", text, label="Kurzfassung", doc="Kurzfassung; Standard: der erste Absatz"),
+    Field(
+        "projects",
+        identifier_list,
+        default=(),
+        label="Projekte",
+        doc="Kennungen (Slugs) der Projekte",
+    ),
+    Field("tags", text_list, default=(), label="Themen", doc="Themen"),
+    Field(
+        "contacts",
+        identifier_list,
+        label="Pressekontakte",
+        doc="Pressekontakte aus daten/kontakte.yaml",
+    ),
+    Field(
+        "boilerplate",
+        boilerplate_ref,
+        label="Presseabbinder",
+        doc="Presseabbinder aus daten/presseabbinder.yaml",
+    ),
     *_IMAGE_FIELDS,
-    Field("draft", boolean, default=False, doc="Entwurf: wird nicht veröffentlicht"),
-    Field("slug", slug, doc="Adresse; Standard: der Dateiname ohne Datum"),
+    _DRAFT,
+    Field("slug", slug, label="Adresse (Slug)", doc="Adresse; Standard: der Dateiname ohne Datum"),
 )
 
 PAGE_FIELDS: tuple[Field, ...] = (
-    Field("title", text, required=True, doc="Titel der Seite"),
-    Field("summary", text, doc="Kurzbeschreibung für Suchmaschinen"),
-    Field("slug", slug, doc="Adresse; Standard: der Dateiname"),
-    Field("draft", boolean, default=False, doc="Entwurf: wird nicht veröffentlicht"),
-    Field("menu", boolean, default=False, doc="in der Hauptnavigation zeigen"),
-    Field("weight", integer(), default=0, doc="Reihenfolge in Menü und Listen"),
+    Field("title", text, required=True, label="Titel", doc="Titel der Seite"),
+    Field("summary", text, label="Kurzbeschreibung", doc="Kurzbeschreibung für Suchmaschinen"),
+    Field("slug", slug, label="Adresse (Slug)", doc="Adresse; Standard: der Dateiname"),
+    _DRAFT,
+    Field("menu", boolean, default=False, label="Im Menü", doc="in der Hauptnavigation zeigen"),
+    Field("weight", integer(), default=0, label="Gewicht", doc="Reihenfolge in Menü und Listen"),
 )
 
 CONTACT_FIELDS: tuple[Field, ...] = (
-    Field("name", text, required=True),
-    Field("organisation", text),
-    Field("role", text),
-    Field("email", text),
-    Field("phone", text),
-    Field("address", text_list, default=()),
+    Field("name", text, required=True, label="Name"),
+    Field("organisation", text, label="Organisation"),
+    Field("role", text, label="Funktion"),
+    Field("email", text, label="E-Mail"),
+    Field("phone", text, label="Telefon"),
+    Field("address", text_list, default=(), label="Anschrift", doc="eine Zeile je Eintrag"),
 )
