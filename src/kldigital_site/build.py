@@ -1,8 +1,10 @@
 """The only module that knows the order of the stages (MkDocs ``commands/build.py``).
 
-Input: ``SiteConfig``, the time that counts as "now", and how to build (write
-or only check, jobs, cache). Output: ``BuildResult`` or ``BuildFailed`` with
-every problem of the first stage that had any. Gather everything, then write:
+Input: ``SiteConfig`` and ``BuildOptions`` (the time that counts as "now", the
+output folder, write or only check, jobs, strictness). Output: ``BuildResult``
+or ``BuildFailed`` with every problem of the first stage that had any. Each
+stage returns ``Staged(value, problems)``; one ``errors.Problems`` log collects
+them and decides after each stage whether the build goes on. Gather everything, then write:
 nothing reaches the output folder until the whole site has rendered without an
 error, and then all of it at once (``output.TreeWriter``).
 
@@ -37,17 +39,36 @@ from kldigital_site.content.parse import (
     digest_of,
     parse_source,
 )
-from kldigital_site.errors import BuildFailed, Severity, SiteError, sort_problems
-from kldigital_site.markdown.bodies import render_bodies
+from kldigital_site.errors import BuildFailed, Problems, Severity, SiteError, Staged
+from kldigital_site.markdown.bodies import Bodies, render_bodies
 from kldigital_site.model import Site, build_site
 from kldigital_site.output import TreeWriter, WriteReport, file_digest
-from kldigital_site.render.pages import LastBuild, body_signatures, render_pages, template_digests
+from kldigital_site.render.pages import (
+    LastBuild,
+    PageResult,
+    body_signatures,
+    render_pages,
+    template_digests,
+)
 from kldigital_site.render.templates import asset_files, copied_files, make_environment
 from kldigital_site.search import indexer as search
 from kldigital_site.search.shards import BUNDLE_DIR
 from kldigital_site.workers import default_jobs, run_parallel
 
 Progress = Callable[[str, int, int], None]
+
+
+@dataclass(frozen=True, slots=True)
+class BuildOptions:
+    """How to build: everything but the settings (``SiteConfig``) and the cache."""
+
+    now: dt.datetime  # what counts as "now" for embargoes
+    target: Path  # the output folder
+    jobs: int
+    write: bool = True  # False: `check`, which writes nothing, not even the cache
+    strict: bool = False  # warnings fail the build
+    search_index: bool = True  # False: keep the previous search index as it is
+    progress: Progress | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,6 +97,15 @@ def build(
 ) -> BuildResult:
     """Build the site. ``search_index=False`` keeps the previous search index as it is
     (the dev server rebuilds it a moment after the page has reloaded)."""
+    options = BuildOptions(
+        now=now,
+        target=out_dir or config.output_dir,
+        jobs=jobs or default_jobs(),
+        write=write,
+        strict=strict,
+        search_index=search_index,
+        progress=progress,
+    )
     work_dir = config.root / CACHE_DIR_NAME
     if work_dir.exists() and not work_dir.is_dir():
         # Cache and staging folder live there; a file in the way is not ours to delete.
@@ -84,199 +114,272 @@ def build(
     # `check` writes nothing, not even the cache; it may still read it.
     cache = BuildCache(work_dir, read_only=not write) if use_cache else None
     try:
-        return _build(
-            config,
-            now,
-            write,
-            strict,
-            out_dir or config.output_dir,
-            jobs or default_jobs(),
-            cache,
-            progress,
-            search_index,
-        )
+        return _build(config, options, cache)
     finally:
         if cache is not None:
             cache.close()
 
 
-def _build(
-    config: SiteConfig,
-    now: dt.datetime,
-    write: bool,
-    strict: bool,
-    target: Path,
-    jobs: int,
-    cache: BuildCache | None,
-    progress: Progress | None,
-    search_index: bool,
-) -> BuildResult:
-    timings: dict[str, float] = {}
-    clock = time.perf_counter()
-
-    def lap(stage: str) -> None:
-        nonlocal clock
-        timings[stage] = time.perf_counter() - clock
-        clock = time.perf_counter()
-
-    writer = TreeWriter(target, config.root / CACHE_DIR_NAME) if write else None
+def _build(config: SiteConfig, options: BuildOptions, cache: BuildCache | None) -> BuildResult:
+    """The stages in order (module docstring); ``problems.go_on()`` decides after each."""
+    problems = Problems(strict=options.strict)
+    timer = _Timer()
+    writer = TreeWriter(options.target, config.root / CACHE_DIR_NAME) if options.write else None
     indexer: search.SearchIndexer | None = None
     try:
-        discovery = discover(config.content_dir, config.root)
-        warnings = [p for p in discovery.problems if not p.is_error]
-        errors = [p for p in discovery.problems if p.is_error]
-        digests, raws = _read_sources(discovery.sources, cache, errors)
-        target_key = str(target.absolute())
-        last = cache.last_build(target_key) if cache is not None and writer is not None else None
-        theme = _theme_digests(config)
-        inputs_key = _key(config, theme, search_index, *sorted(digests.items()))
-        if (
-            not errors
-            and writer is not None
-            and last is not None
-            and _same_inputs(last, inputs_key, now)
-            and last.get("tree") == tree_key(writer.previous_digests)
-            and _intact(writer)
-        ):
-            # Every source byte for byte as last time, no embargo ended since, the
-            # output as the last build left it: the same model, the same site. Nothing
-            # is parsed or rendered; the output stays untouched.
-            return _unchanged(writer, last, warnings, strict, timings)
-        documents, data_files, media = _parse_all(
-            discovery.sources, digests, raws, cache, jobs, errors
-        )
-        del raws
-        lap("parse")
-        if errors:
-            raise BuildFailed(errors)
-
-        site_or_errors = build_site(config, documents, data_files, media, asset_files(config), now)
-        if isinstance(site_or_errors, list):
-            raise BuildFailed(site_or_errors)
-        site = site_or_errors
-        lap("model")
-
-        model_key = _model_key(site, theme, digests, documents)
-
-        bodies = render_bodies(site, cache, jobs)
-        body_warnings = [p for p in bodies.problems if not p.is_error]
-        body_errors = [p for p in bodies.problems if p.is_error]
-        if body_errors:
-            raise BuildFailed(body_errors)
-        warnings.extend(body_warnings)
-        signatures = body_signatures(bodies)
-        lap("markdown")
-
-        # `check` renders every page: it must find every template error.
-        previous = cache.pages(target_key) if cache is not None and writer is not None else {}
-        last_build = _last_build(last, previous)
-        on_disk = writer.previous_digests if writer is not None else {}
-        records: dict[str, PageRecord] = {}
-        rendered: set[str] = set()
-        examined: set[str] = set()
-        template_errors: list[SiteError] = []
-        html_pages = 0
-        # Pagefind indexes in its own process while the pages render (search/indexer.py).
-        if writer is not None and search_index:
-            indexer = search.SearchIndexer(site, use_cache=cache is not None)
-        for result in render_pages(
-            site,
-            bodies,
-            make_environment(config),
-            previous=previous,
-            on_disk=on_disk,
-            jobs=jobs,
-            progress=(lambda done, total: progress("render", done, total)) if progress else None,
-            model_key=model_key,
-            signatures=signatures,
-            last=last_build,
-        ):
-            if result.error is not None:
-                template_errors.append(result.error)
-                continue
-            html_pages += result.path.endswith(".html")
-            if result.record is not None:
-                records[result.path] = result.record
-            if result.data is not None:
-                rendered.add(result.path)
-            if result.examined:
-                examined.add(result.path)
-            if writer is not None:
-                writer.add(result.path, digest=result.digest, data=result.data)
-            if writer is not None and indexer is not None:
-                # A reader of the staged copy, not the bytes: the indexer must not
-                # hold every page; it reads only those of shards that changed.
-                indexer.add(result.path, result.digest, writer.staged_reader(result.path))
-        if indexer is not None:
-            indexer.seal()
-        if template_errors:
-            raise BuildFailed(template_errors)
-        lap("render")
-        _fail_if_strict(strict, warnings)
-
-        if writer is None:
-            return BuildResult(
-                site,
-                html_pages,
-                None,
-                sort_problems(warnings),
-                frozenset(rendered),
-                frozenset(examined),
-                timings,
-                site.next_change,
+        sources = problems.take(discover(config.content_dir, config.root))
+        inputs = problems.take(_read_inputs(config, sources, cache, writer, options))
+        if writer is not None and not problems.has_errors and _unchanged(inputs, writer, options):
+            return _unchanged_result(writer, inputs, problems, timer)
+        parsed = problems.take(_parse_all(sources, inputs, cache, options.jobs))
+        timer.lap("parse")
+        problems.go_on()
+        site = problems.take(
+            build_site(
+                config,
+                parsed.documents,
+                parsed.data_files,
+                parsed.media,
+                asset_files(config),
+                options.now,
             )
-        for output in copied_files(site):
-            writer.add_output(output)
-        if indexer is not None:
-            for output in indexer.finish():
-                writer.add_output(output)
-        else:
-            for path, digest in writer.previous_digests.items():
-                if path.startswith(f"{BUNDLE_DIR}/"):
-                    writer.add(path, digest=digest)
-        lap("search")
+        )
+        timer.lap("model")
+        problems.go_on()
+        staged_bodies = render_bodies(site, cache, options.jobs)
+        bodies = problems.take(staged_bodies)
+        timer.lap("markdown")
+        problems.go_on()
+        if writer is not None and options.search_index:
+            indexer = search.SearchIndexer(site, use_cache=cache is not None)
+        pages = problems.take(
+            _render_pages(site, bodies, parsed.documents, inputs, writer, indexer, options)
+        )
+        timer.lap("render")
+        problems.go_on(final=True)
+        if writer is None:
+            return _result(site, pages, None, problems, timer)
+        _add_files(site, writer, indexer)
+        timer.lap("search")
         report = writer.commit()
         published = tree_key(writer.planned_digests)
-        writer = None
-        lap("write")
+        writer = None  # committed: nothing left to abort
+        timer.lap("write")
     except BaseException:
         if writer is not None:
             writer.abort()
         if indexer is not None:
             indexer.abort()
         raise
-
     if cache is not None:
-        cache.store_build(
-            target_key,
-            records,
-            {
-                **_time_window(inputs_key, site, now),
-                "model": model_key,
-                "bodies": signatures,
-                "tree": published,
-                "warnings": [[w.path, w.line, w.message, w.severity.value] for w in body_warnings],
-            },
-            previous or None,
-        )
-    return BuildResult(
-        site,
-        html_pages,
-        report,
-        sort_problems(warnings),
-        frozenset(rendered),
-        frozenset(examined),
-        timings,
-        site.next_change,
+        _store_build(cache, inputs, site, pages, published, staged_bodies.problems, options.now)
+    return _result(site, pages, report, problems, timer)
+
+
+class _Timer:
+    """Seconds per stage, for ``BuildResult.timings``."""
+
+    def __init__(self) -> None:
+        self.timings: dict[str, float] = {}
+        self._clock = time.perf_counter()
+
+    def lap(self, stage: str) -> None:
+        now = time.perf_counter()
+        self.timings[stage] = now - self._clock
+        self._clock = now
+
+
+@dataclass(frozen=True, slots=True)
+class _Inputs:
+    """Every source's digest, and what the last build of this output was made from."""
+
+    digests: dict[str, str]
+    raws: dict[str, bytes]  # bytes of the sources the cache holds no document for
+    theme: list[tuple[str, str]]  # every template and theme asset with its digest
+    key: str  # all of it as one digest (``_key``)
+    target_key: str  # the output folder, as the cache knows it
+    last: Mapping[str, Any] | None  # the last build's record (``BuildCache.last_build``)
+    previous: Mapping[str, PageRecord]  # its pages
+
+
+def _read_inputs(
+    config: SiteConfig,
+    sources: tuple[SourceFile, ...],
+    cache: BuildCache | None,
+    writer: TreeWriter | None,
+    options: BuildOptions,
+) -> Staged[_Inputs]:
+    read = _read_sources(sources, cache)
+    digests, raws = read.value
+    target_key = str(options.target.absolute())
+    # Only a build that writes compares with the last one: `check` renders every page,
+    # it must find every template error.
+    known = cache is not None and writer is not None
+    theme = _theme_digests(config)
+    inputs = _Inputs(
+        digests=digests,
+        raws=raws,
+        theme=theme,
+        key=_key(config, theme, options.search_index, *sorted(digests.items())),
+        target_key=target_key,
+        last=cache.last_build(target_key) if known and cache is not None else None,
+        previous=cache.pages(target_key) if known and cache is not None else {},
+    )
+    return Staged(inputs, read.problems)
+
+
+def _unchanged(inputs: _Inputs, writer: TreeWriter, options: BuildOptions) -> bool:
+    """Every source byte for byte as last time, no embargo ended since, the output as the
+    last build left it: the same model, the same site, so nothing needs parsing."""
+    last = inputs.last
+    return (
+        last is not None
+        and _same_inputs(last, inputs.key, options.now)
+        and last.get("tree") == tree_key(writer.previous_digests)
+        and _intact(writer)
     )
 
 
-def _fail_if_strict(strict: bool, warnings: list[SiteError]) -> None:
-    if strict and warnings:
-        raise BuildFailed(
-            SiteError(w.path, w.line, f"{w.message} (--strict: Warnungen gelten als Fehler)")
-            for w in warnings
-        )
+def _unchanged_result(
+    writer: TreeWriter, inputs: _Inputs, problems: Problems, timer: _Timer
+) -> BuildResult:
+    """The result of a build that leaves the output as it is (``_unchanged``)."""
+    writer.abort()
+    last = inputs.last or {}
+    problems.add(SiteError(p, ln, m, Severity(s)) for p, ln, m, s in last.get("warnings", []))
+    problems.go_on(final=True)
+    unchanged = tuple(sorted(writer.previous_digests))
+    pages = sum(1 for p in unchanged if p.endswith(".html"))
+    until = last.get("next_change")
+    return BuildResult(
+        None,
+        pages,
+        WriteReport((), unchanged, ()),
+        problems.warnings,
+        timings=timer.timings,
+        next_change=dt.datetime.fromisoformat(until) if isinstance(until, str) else None,
+    )
+
+
+@dataclass(slots=True)
+class _Pages:
+    """The page loop's bookkeeping: what each rendered page left for the result and cache."""
+
+    records: dict[str, PageRecord] = field(default_factory=dict)
+    rendered: set[str] = field(default_factory=set)
+    examined: set[str] = field(default_factory=set)
+    html_pages: int = 0
+    model_key: str = ""  # what the pages were made from (``_model_key``, ``body_signatures``)
+    signatures: dict[str, str] = field(default_factory=dict)
+
+    def count(self, result: PageResult) -> None:
+        self.html_pages += result.path.endswith(".html")
+        if result.record is not None:
+            self.records[result.path] = result.record
+        if result.data is not None:
+            self.rendered.add(result.path)
+        if result.examined:
+            self.examined.add(result.path)
+
+
+def _render_pages(
+    site: Site,
+    bodies: Bodies,
+    documents: list[Document],
+    inputs: _Inputs,
+    writer: TreeWriter | None,
+    indexer: search.SearchIndexer | None,
+    options: BuildOptions,
+) -> Staged[_Pages]:
+    """Render every page into the writer and, while they come, the search index."""
+    pages = _Pages(
+        model_key=_model_key(site, inputs.theme, inputs.digests, documents),
+        signatures=body_signatures(bodies),
+    )
+    problems: list[SiteError] = []
+    progress = options.progress
+    for result in render_pages(
+        site,
+        bodies,
+        make_environment(site.config),
+        previous=inputs.previous,
+        on_disk=writer.previous_digests if writer is not None else {},
+        jobs=options.jobs,
+        progress=(lambda done, total: progress("render", done, total)) if progress else None,
+        model_key=pages.model_key,
+        signatures=pages.signatures,
+        last=_last_build(inputs.last, inputs.previous),
+    ):
+        if result.problems:
+            problems.extend(result.problems)
+            continue
+        pages.count(result)
+        if writer is not None:
+            writer.add(result.path, digest=result.digest, data=result.data)
+            if indexer is not None:
+                # A reader of the staged copy, not the bytes: the indexer must not
+                # hold every page; it reads only those of shards that changed.
+                indexer.add(result.path, result.digest, writer.staged_reader(result.path))
+    if indexer is not None:
+        indexer.seal()
+    return Staged(pages, tuple(problems))
+
+
+def _add_files(site: Site, writer: TreeWriter, indexer: search.SearchIndexer | None) -> None:
+    """Media, theme assets and the search index join the rendered pages."""
+    for output in copied_files(site):
+        writer.add_output(output)
+    if indexer is not None:
+        for output in indexer.finish():
+            writer.add_output(output)
+        return
+    for path, digest in writer.previous_digests.items():
+        if path.startswith(f"{BUNDLE_DIR}/"):
+            writer.add(path, digest=digest)
+
+
+def _store_build(
+    cache: BuildCache,
+    inputs: _Inputs,
+    site: Site,
+    pages: _Pages,
+    published: str,
+    body_problems: tuple[SiteError, ...],
+    now: dt.datetime,
+) -> None:
+    """What the next build compares with: inputs, model, bodies, the published tree."""
+    cache.store_build(
+        inputs.target_key,
+        pages.records,
+        {
+            **_time_window(inputs.key, site, now),
+            "model": pages.model_key,
+            "bodies": pages.signatures,
+            "tree": published,
+            # Replayed by a build that changes nothing (``_unchanged_result``).
+            "warnings": [
+                [w.path, w.line, w.message, w.severity.value]
+                for w in body_problems
+                if not w.is_error
+            ],
+        },
+        inputs.previous or None,
+    )
+
+
+def _result(
+    site: Site, pages: _Pages, report: WriteReport | None, problems: Problems, timer: _Timer
+) -> BuildResult:
+    return BuildResult(
+        site,
+        pages.html_pages,
+        report,
+        problems.warnings,
+        frozenset(pages.rendered),
+        frozenset(pages.examined),
+        timer.timings,
+        site.next_change,
+    )
 
 
 def tree_key(digests: Mapping[str, str]) -> str:
@@ -359,31 +462,7 @@ def _same_inputs(last: Mapping[str, Any], inputs_key: str, now: dt.datetime) -> 
         return False
 
 
-def _unchanged(
-    writer: TreeWriter,
-    last: Mapping[str, Any],
-    warnings: list[SiteError],
-    strict: bool,
-    timings: dict[str, float],
-) -> BuildResult:
-    """The result of a build that leaves the output as it is."""
-    writer.abort()
-    warnings.extend(SiteError(p, ln, m, Severity(s)) for p, ln, m, s in last.get("warnings", []))
-    _fail_if_strict(strict, warnings)
-    unchanged = tuple(sorted(writer.previous_digests))
-    pages = sum(1 for p in unchanged if p.endswith(".html"))
-    until = last.get("next_change")
-    return BuildResult(
-        None,
-        pages,
-        WriteReport((), unchanged, ()),
-        sort_problems(warnings),
-        timings=timings,
-        next_change=dt.datetime.fromisoformat(until) if isinstance(until, str) else None,
-    )
-
-
-def _parse_task(_: None, task: tuple[SourceFile, bytes]) -> Document | DataFile | list[SiteError]:
+def _parse_task(_: None, task: tuple[SourceFile, bytes]) -> Staged[Document | DataFile | None]:
     return parse_source(*task)
 
 
@@ -394,8 +473,8 @@ _RACY_NS = 2_000_000_000
 
 
 def _read_sources(
-    sources: tuple[SourceFile, ...], cache: BuildCache | None, errors: list[SiteError]
-) -> tuple[dict[str, str], dict[str, bytes]]:
+    sources: tuple[SourceFile, ...], cache: BuildCache | None
+) -> Staged[tuple[dict[str, str], dict[str, bytes]]]:
     """The digest of every source, and the bytes of those the cache holds no document for.
 
     A file whose size, modification and change time and inode are those it had when
@@ -408,6 +487,7 @@ def _read_sources(
     digests: dict[str, str] = {}
     raws: dict[str, bytes] = {}
     fresh: dict[str, tuple[str, str]] = {}
+    problems: list[SiteError] = []
     started = time.time_ns()
     for source in sources:
         try:
@@ -419,7 +499,7 @@ def _read_sources(
                 continue
             raw = source.path.read_bytes()
         except OSError as exc:
-            errors.append(SiteError(source.rel_path, 0, f"Datei nicht lesbar: {exc.strerror}"))
+            problems.append(_unreadable(source, exc))
             continue
         digest = digests[source.rel_path] = digest_of(raw)
         if started - max(info.st_mtime_ns, info.st_ctime_ns) > _RACY_NS:
@@ -430,67 +510,72 @@ def _read_sources(
             raws[source.rel_path] = raw
     if cache is not None:
         cache.store_source_digests(fresh, digests)
-    return digests, raws
+    return Staged((digests, raws), tuple(problems))
+
+
+def _unreadable(source: SourceFile, exc: OSError) -> SiteError:
+    return SiteError(source.rel_path, 0, f"Datei nicht lesbar: {exc.strerror}")
+
+
+@dataclass(frozen=True, slots=True)
+class _Parsed:
+    documents: list[Document]
+    data_files: list[DataFile]
+    media: list[SourceFile]
 
 
 def _parse_all(
-    sources: tuple[SourceFile, ...],
-    digests: Mapping[str, str],
-    raws: Mapping[str, bytes],
-    cache: BuildCache | None,
-    jobs: int,
-    errors: list[SiteError],
-) -> tuple[list[Document], list[DataFile], list[SourceFile]]:
+    sources: tuple[SourceFile, ...], inputs: _Inputs, cache: BuildCache | None, jobs: int
+) -> Staged[_Parsed]:
+    """Every source as a document, data file or media file; cached documents are reused."""
     cached = cache.documents() if cache is not None else {}
-    documents: list[Document] = []
-    data_files: list[DataFile] = []
-    media: list[SourceFile] = []
+    parsed = _Parsed([], [], [])
+    problems: list[SiteError] = []
     to_parse: list[tuple[SourceFile, bytes]] = []
     for source in sources:
-        digest = digests.get(source.rel_path)
+        digest = inputs.digests.get(source.rel_path)
         if digest is None:
             continue  # unreadable: reported by _read_sources
         if source.kind is SourceKind.MEDIA:
-            media.append(source)
+            parsed.media.append(source)
             continue
         hit = cached.get(source.rel_path)
         if hit is not None and hit[0] == digest and source.kind is not SourceKind.DATA:
-            documents.append(hit[1])
+            parsed.documents.append(hit[1])
             continue
-        raw = raws.get(source.rel_path)
+        raw = inputs.raws.get(source.rel_path)
         if raw is None:
             # Its cached document did not pass the checksum after all: read it again.
-            raw = _read_again(source, digest, errors)
-            if raw is None:
+            read = _read_again(source, digest)
+            problems.extend(read.problems)
+            if read.value is None:
                 continue
+            raw = read.value
         to_parse.append((source, raw))
     fresh: list[Document] = []
-    for parsed in run_parallel(_parse_task, None, to_parse, jobs):
-        if isinstance(parsed, list):
-            errors.extend(parsed)
-        elif isinstance(parsed, DataFile):
-            data_files.append(parsed)
-        else:
+    for result in run_parallel(_parse_task, None, to_parse, jobs):
+        problems.extend(result.problems)
+        if isinstance(result.value, DataFile):
+            parsed.data_files.append(result.value)
+        elif result.value is not None:
             # The body is read again when it is rendered (markdown/bodies.py, which checks the
             # digest): 10,000 bodies held from here on were ~100 MB of a cold build's peak.
-            fresh.append(dataclasses.replace(parsed, body=None))
+            fresh.append(dataclasses.replace(result.value, body=None))
     del to_parse
-    documents.extend(fresh)
-    documents.sort(key=lambda d: d.content_path)
-    data_files.sort(key=lambda d: d.content_path)
+    parsed.documents.extend(fresh)
+    parsed.documents.sort(key=lambda d: d.content_path)
+    parsed.data_files.sort(key=lambda d: d.content_path)
     if cache is not None:
         cache.store_documents(fresh)
         cache.forget_documents_except(s.rel_path for s in sources)
-    return documents, data_files, media
+    return Staged(parsed, tuple(problems))
 
 
-def _read_again(source: SourceFile, digest: str, errors: list[SiteError]) -> bytes | None:
+def _read_again(source: SourceFile, digest: str) -> Staged[bytes | None]:
     try:
         raw = source.path.read_bytes()
     except OSError as exc:
-        errors.append(SiteError(source.rel_path, 0, f"Datei nicht lesbar: {exc.strerror}"))
-        return None
+        return Staged(None, (_unreadable(source, exc),))
     if digest_of(raw) != digest:
-        errors.append(SiteError(source.rel_path, 0, CHANGED_DURING_BUILD))
-        return None
-    return raw
+        return Staged(None, (SiteError(source.rel_path, 0, CHANGED_DURING_BUILD),))
+    return Staged(raw)

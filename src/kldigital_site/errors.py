@@ -1,10 +1,19 @@
-"""Positioned problems: the one error type every stage reports.
+"""Positioned problems, and the one way a stage hands them back.
 
 Input: whatever a stage finds wrong. Output: ``SiteError`` values carrying the
 file (relative to the site root), the 1-based line and the German message an
-editor reads. Stages collect them in lists; ``BuildFailed`` carries a whole list
-across the stage boundary to ``cli.py``, the only place that prints them.
-Modelled on Hugo's ``FileError``/``text.Position``.
+editor reads (modelled on Hugo's ``FileError``/``text.Position``).
+
+The convention: every stage returns ``Staged(value, problems)`` — what it made
+of the input it could use, and every error and warning it found — and never
+raises for bad input (MkDocs' ``validate()`` returns its errors and warnings
+the same way). ``build.py`` passes each result through one ``Problems`` log,
+whose ``go_on()`` is the only place that decides whether the build continues;
+it raises ``BuildFailed``, which carries the whole list to ``cli.py``, the only
+place that prints them. ``BuildFailed`` is raised elsewhere only where there is
+no input to go on with and nothing to return: unreadable settings
+(``config.load_config``, before any stage runs) and the operating system or
+Pagefind failing while the output is written.
 """
 
 from __future__ import annotations
@@ -13,6 +22,9 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import Generic, TypeVar
+
+T = TypeVar("T")
 
 # A problem is one line of output: tools (and editors' IDEs) parse `path:line: message`.
 # Line breaks in quoted keys or values become spaces; other control characters, from
@@ -66,3 +78,47 @@ class BuildFailed(Exception):
     def __init__(self, problems: Iterable[SiteError]) -> None:
         self.problems = sort_problems(problems)
         super().__init__("\n".join(str(p) for p in self.problems))
+
+
+@dataclass(frozen=True, slots=True)
+class Staged(Generic[T]):
+    """What a stage made, and the problems it found on the way."""
+
+    value: T
+    problems: tuple[SiteError, ...] = ()
+
+
+class Problems:
+    """Every problem one build has found so far; ``go_on`` decides whether it continues."""
+
+    def __init__(self, *, strict: bool = False) -> None:
+        self._found: list[SiteError] = []
+        self._strict = strict
+
+    def take(self, staged: Staged[T]) -> T:
+        """The stage's value; its problems are kept."""
+        self._found.extend(staged.problems)
+        return staged.value
+
+    def add(self, problems: Iterable[SiteError]) -> None:
+        self._found.extend(problems)
+
+    @property
+    def warnings(self) -> list[SiteError]:
+        return sort_problems(p for p in self._found if not p.is_error)
+
+    @property
+    def has_errors(self) -> bool:
+        return any(p.is_error for p in self._found)
+
+    def go_on(self, *, final: bool = False) -> None:
+        """Raise ``BuildFailed`` if an error was found. ``final``: the last check
+        before anything is written, where ``--strict`` makes every warning an error."""
+        if self.has_errors:
+            # The warnings wait: they are shown with a build that went through.
+            raise BuildFailed(p for p in self._found if p.is_error)
+        if final and self._strict and self._found:
+            raise BuildFailed(
+                SiteError(w.path, w.line, f"{w.message} (--strict: Warnungen gelten als Fehler)")
+                for w in self._found
+            )

@@ -1,15 +1,17 @@
 """The whole site as one immutable model, before anything is rendered.
 
 Input: every parsed ``Document`` and ``DataFile``, the media files and the
-settings. Output: ``Site`` (published items, relations both ways, topics, lists,
-years, every route with its output path) or the list of ``SiteError``s found
-across files: unknown references, duplicate slugs, colliding output paths.
+settings. Output: ``Staged[Site]``: the site (published items, relations both
+ways, topics, lists, years, every route with its output path) and the
+``SiteError``s found across files: unknown references, duplicate slugs,
+colliding output paths.
 Relations are stored as item keys (content paths), never object pointers (Zola
 ``Library``), so the model is cheap to compare and to cache against.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import unicodedata
 from collections import defaultdict
@@ -22,7 +24,7 @@ from zoneinfo import ZoneInfo
 from kldigital_site.config import SiteConfig
 from kldigital_site.content.discover import SourceFile, SourceKind
 from kldigital_site.content.parse import BOILERPLATES_FILE, CONTACTS_FILE, DataFile, Document
-from kldigital_site.errors import SiteError
+from kldigital_site.errors import SiteError, Staged
 from kldigital_site.slugs import slugify
 from kldigital_site.typography import smarten
 
@@ -167,29 +169,45 @@ def build_site(
     media: Sequence[SourceFile],
     asset_urls: Iterable[str],
     now: dt.datetime,
-) -> Site | list[SiteError]:
-    errors: list[SiteError] = []
+) -> Staged[Site]:
+    """The site of the published ``documents``, and every error found across files."""
     data = {d.content_path: d for d in data_files}
-    contacts_file = data.get(CONTACTS_FILE)
-    boilerplate_file = data.get(BOILERPLATES_FILE)
-    contacts = dict(contacts_file.entries) if contacts_file else {}
-    boilerplates = dict(boilerplate_file.entries) if boilerplate_file else {}
-    media_paths = {m.content_path for m in media}
-    project_slugs = {d.slug for d in documents if d.kind is SourceKind.PROJECT}
+    contacts = _entries(data.get(CONTACTS_FILE))
+    boilerplates = _entries(data.get(BOILERPLATES_FILE))
+    slug_errors = [*_reserved_slugs(documents), *_duplicate_slugs(documents)]
+    errors = [
+        *_check_defaults(config, contacts, boilerplates),
+        *_check_all_references(documents, contacts, boilerplates, media),
+        *slug_errors,
+    ]
+    items, next_change = _published_items(config, documents, now)
+    tags, tag_errors = _collect_tags(items.values())
+    errors.extend(tag_errors)
+    site = _relate(config, now, items, tags, data, media, next_change)
+    routes = _routes(site)
+    file_urls = frozenset([*(m.content_path for m in media), *(f"assets/{a}" for a in asset_urls)])
+    # A slug already reported (reserved, or used twice) collides as a matter of course:
+    # saying so again would only repeat the error.
+    faulty = {e.path for e in slug_errors}
+    errors.extend(e for e in _collisions(routes, file_urls, items) if e.path not in faulty)
+    site = dataclasses.replace(
+        site,
+        routes=routes,
+        file_urls=file_urls,
+        route_urls=frozenset(route.url for route in routes),
+        url_of_content={key: item.url for key, item in items.items()},
+    )
+    return Staged(site, tuple(errors))
 
-    errors.extend(_check_defaults(config, contacts, boilerplates))
-    for doc in documents:
-        errors.extend(_check_references(doc, contacts, boilerplates, project_slugs, media_paths))
-        if doc.kind is SourceKind.PAGE and doc.slug in RESERVED_PAGE_SLUGS:
-            errors.append(
-                SiteError(
-                    doc.rel_path,
-                    doc.line_of("slug"),
-                    f"Die Adresse „{doc.slug}“ ist für die Website reserviert.",
-                )
-            )
-    errors.extend(_duplicate_slugs(documents))
 
+def _entries(data_file: DataFile | None) -> dict[str, Any]:
+    return dict(data_file.entries) if data_file else {}
+
+
+def _published_items(
+    config: SiteConfig, documents: Sequence[Document], now: dt.datetime
+) -> tuple[dict[str, Item], dt.datetime | None]:
+    """The items the site shows, and when the next dated one stops being in the future."""
     zone = ZoneInfo(config.timezone)
     items: dict[str, Item] = {}
     upcoming: list[dt.datetime] = []
@@ -202,12 +220,19 @@ def build_site(
         ):
             continue
         items[item.key] = item
+    return items, min(upcoming, default=None)
 
-    tags, tag_errors = _collect_tags(items.values())
-    errors.extend(tag_errors)
-    if errors:
-        return errors
 
+def _relate(
+    config: SiteConfig,
+    now: dt.datetime,
+    items: dict[str, Item],
+    tags: Mapping[str, Tag],
+    data: Mapping[str, DataFile],
+    media: Sequence[SourceFile],
+    next_change: dt.datetime | None,
+) -> Site:
+    """The items in their orders and relations; routes and URLs come after (``build_site``)."""
     by_kind: dict[SourceKind, list[Item]] = defaultdict(list)
     for item in items.values():
         by_kind[item.kind].append(item)
@@ -233,14 +258,13 @@ def build_site(
     for release in releases:  # newest first, so each list is too
         for project in release_projects[release]:
             mentioned_in[project].append(release)
-    project_releases = {p: tuple(keys) for p, keys in mentioned_in.items()}
     years: dict[int, list[str]] = defaultdict(list)
     for key in releases:
         date = items[key].date
         assert date is not None
         years[date.year].append(key)
-
-    site = Site(
+    boilerplate_file = data.get(BOILERPLATES_FILE)
+    return Site(
         config=config,
         now=now,
         items=items,
@@ -251,28 +275,14 @@ def build_site(
         tags=tags,
         years={year: tuple(years[year]) for year in sorted(years, reverse=True)},
         release_projects=release_projects,
-        project_releases=project_releases,
-        contacts=contacts,
-        boilerplates=boilerplates,
+        project_releases={p: tuple(keys) for p, keys in mentioned_in.items()},
+        contacts=_entries(data.get(CONTACTS_FILE)),
+        boilerplates=_entries(boilerplate_file),
         boilerplate_lines=dict(boilerplate_file.lines) if boilerplate_file else {},
-        data={d.content_path: d.entries for d in data_files},
+        data={path: d.entries for path, d in data.items()},
         media=tuple(media),
         routes=(),
-        next_change=min(upcoming, default=None),
-    )
-    routes = _routes(site)
-    file_urls = frozenset([*(m.content_path for m in media), *(f"assets/{a}" for a in asset_urls)])
-    collisions = _collisions(routes, file_urls, items)
-    if collisions:
-        return collisions
-    return Site(
-        **{
-            **{f: getattr(site, f) for f in site.__dataclass_fields__},
-            "routes": routes,
-            "file_urls": file_urls,
-            "route_urls": frozenset(route.url for route in routes),
-            "url_of_content": {key: item.url for key, item in items.items()},
-        }
+        next_change=next_change,
     )
 
 
@@ -330,6 +340,33 @@ def _check_defaults(
             )
         )
     return errors
+
+
+def _check_all_references(
+    documents: Sequence[Document],
+    contacts: Mapping[str, Any],
+    boilerplates: Mapping[str, Any],
+    media: Sequence[SourceFile],
+) -> list[SiteError]:
+    media_paths = {m.content_path for m in media}
+    project_slugs = {d.slug for d in documents if d.kind is SourceKind.PROJECT}
+    return [
+        error
+        for doc in documents
+        for error in _check_references(doc, contacts, boilerplates, project_slugs, media_paths)
+    ]
+
+
+def _reserved_slugs(documents: Sequence[Document]) -> list[SiteError]:
+    return [
+        SiteError(
+            doc.rel_path,
+            doc.line_of("slug"),
+            f"Die Adresse „{doc.slug}“ ist für die Website reserviert.",
+        )
+        for doc in documents
+        if doc.kind is SourceKind.PAGE and doc.slug in RESERVED_PAGE_SLUGS
+    ]
 
 
 def _check_references(

@@ -70,7 +70,7 @@ def collect_status(config: SiteConfig, now: dt.datetime) -> StatusReport:
     discovery = discover(config.content_dir, config.root)
     problems = [p for p in discovery.problems if p.is_error]
     entries: list[StatusEntry] = []
-    for source in discovery.sources:
+    for source in discovery.value:
         if source.kind not in _KIND_ORDER:
             continue
         try:
@@ -78,10 +78,9 @@ def collect_status(config: SiteConfig, now: dt.datetime) -> StatusReport:
         except OSError as exc:
             problems.append(SiteError(source.rel_path, 0, f"Datei nicht lesbar: {exc.strerror}"))
             continue
-        if isinstance(parsed, list):
-            problems.extend(parsed)
-        elif isinstance(parsed, Document):
-            entries.append(_entry(parsed, zone, now))
+        problems.extend(parsed.problems)
+        if isinstance(parsed.value, Document) and not any(p.is_error for p in parsed.problems):
+            entries.append(_entry(parsed.value, zone, now))
     entries.sort(key=_sort_key)
     return StatusReport(now, config.timezone, tuple(entries), tuple(sort_problems(problems)))
 

@@ -1,8 +1,8 @@
 """Find the files of a site: ``content/`` → ``list[SourceFile]``.
 
-Input: the content folder. Output: every file sorted by path, classified by
-where it lies (projects, press releases, pages, data, media), and a list of
-problems (files in no known place, links that lead outside ``content/``).
+Input: the content folder. Output: ``Staged`` with every file sorted by path,
+classified by where it lies (projects, press releases, pages, data, media), and
+the problems (files in no known place, links that lead outside ``content/``).
 Sorting makes the rest of the build independent of the order of files on disk.
 """
 
@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
 
-from kldigital_site.errors import SiteError, warning
+from kldigital_site.errors import SiteError, Staged, warning
 
 
 class SourceKind(StrEnum):
@@ -32,12 +32,6 @@ class SourceFile:
     kind: SourceKind
 
 
-@dataclass(frozen=True, slots=True)
-class Discovery:
-    sources: tuple[SourceFile, ...]
-    problems: tuple[SiteError, ...]
-
-
 _MARKDOWN_KINDS = {SourceKind.PROJECT, SourceKind.PRESS, SourceKind.PAGE}
 
 
@@ -50,7 +44,7 @@ def is_ignored_name(name: str) -> bool:
     )
 
 
-def discover(content_dir: Path, site_root: Path) -> Discovery:
+def discover(content_dir: Path, site_root: Path) -> Staged[tuple[SourceFile, ...]]:
     content_dir = content_dir.resolve()
     root_prefix = str(site_root.resolve()).rstrip(os.sep) + os.sep
     sources: list[SourceFile] = []
@@ -100,7 +94,7 @@ def discover(content_dir: Path, site_root: Path) -> Discovery:
 
     walk(str(content_dir), "")
     sources.sort(key=lambda s: s.content_path)
-    return Discovery(tuple(sources), tuple(problems))
+    return Staged(tuple(sources), tuple(problems))
 
 
 def _classify(content_path: str) -> SourceKind | None:

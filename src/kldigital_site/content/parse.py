@@ -1,7 +1,8 @@
 """One source file → one validated ``Document`` (or ``DataFile``), or its errors.
 
-Input: a ``SourceFile`` and its bytes. Output: ``Document`` for Markdown files,
-``DataFile`` for ``daten/*.yaml``, or a list of ``SiteError``. Each file is
+Input: a ``SourceFile`` and its bytes. Output: ``Staged`` with a ``Document``
+for a Markdown file or a ``DataFile`` for ``daten/*.yaml``, or no value and the
+file's ``SiteError``s. Each file is
 parsed on its own, so every file's problems are reported in the same run and the
 result can be cached by the file's content hash. Checks that need other files
 (references, duplicate slugs) belong to ``model.py``.
@@ -38,7 +39,7 @@ from kldigital_site.content.yamlpos import (
     control_character_message,
     load_located,
 )
-from kldigital_site.errors import SiteError
+from kldigital_site.errors import SiteError, Staged
 from kldigital_site.slugs import slugify
 
 _FIELDS: Mapping[SourceKind, tuple[Field, ...]] = {
@@ -99,7 +100,14 @@ def digest_of(raw: bytes) -> str:
     return hashlib.sha256(raw).hexdigest()
 
 
-def parse_source(source: SourceFile, raw: bytes) -> Document | DataFile | list[SiteError]:
+def parse_source(source: SourceFile, raw: bytes) -> Staged[Document | DataFile | None]:
+    result = _parse(source, raw)
+    if isinstance(result, list):
+        return Staged(None, tuple(result))
+    return Staged(result)
+
+
+def _parse(source: SourceFile, raw: bytes) -> Document | DataFile | list[SiteError]:
     path = source.rel_path
     try:
         text = normalise_text(raw)

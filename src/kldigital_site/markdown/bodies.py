@@ -1,8 +1,9 @@
 """Markdown bodies of every published item, with links checked against the model.
 
 Input: ``Site``, the optional ``BuildCache`` and the number of jobs. Output:
-``Bodies`` — per item and per boilerplate a ``BodyInfo`` (cache key, plain
-first paragraph, problems) and a ``BodyStore`` that yields the HTML on demand.
+``Staged[Bodies]`` — per item and per boilerplate a ``BodyInfo`` (cache key,
+plain first paragraph, problems) and a ``BodyStore`` that yields the HTML on
+demand — with the problems of all bodies.
 A link may name another content file by relative path
 (``../projekte/dritte-orte.md``) or a site URL (``/projekte/dritte-orte/``);
 both become paths under the base path, and one that points at nothing is an
@@ -29,7 +30,7 @@ from kldigital_site.content.parse import (
     digest_of,
     load_body,
 )
-from kldigital_site.errors import Severity, SiteError
+from kldigital_site.errors import Severity, SiteError, Staged
 from kldigital_site.markdown.renderer import MarkdownRenderer, RenderedMarkdown
 from kldigital_site.model import Site
 from kldigital_site.workers import run_parallel
@@ -82,7 +83,6 @@ class Bodies:
     items: Mapping[str, BodyInfo]
     boilerplates: Mapping[str, BodyInfo]
     store: BodyStore
-    problems: tuple[SiteError, ...]
     rendered: frozenset[str]  # item keys and boilerplate ids rendered in this build
 
 
@@ -192,7 +192,7 @@ def _info(key: str, payload: Mapping[str, Any]) -> BodyInfo:
     return BodyInfo(key, str(payload["first_paragraph"]), problems, links_digest)
 
 
-def render_bodies(site: Site, cache: BuildCache | None, jobs: int = 1) -> Bodies:
+def render_bodies(site: Site, cache: BuildCache | None, jobs: int = 1) -> Staged[Bodies]:
     config = site.config
     settings = f"{config.base_url}\0{','.join(config.iframe_hosts)}"
     tasks: list[_Task] = []
@@ -259,4 +259,4 @@ def render_bodies(site: Site, cache: BuildCache | None, jobs: int = 1) -> Bodies
         return str(_render_task((site, renderers), by_key[key])["html"])
 
     store = BodyStore(fresh, cache, render_again)
-    return Bodies(item_infos, boilerplate_infos, store, problems, rendered)
+    return Staged(Bodies(item_infos, boilerplate_infos, store, rendered), problems)

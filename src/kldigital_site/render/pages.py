@@ -4,7 +4,7 @@ Input: ``Site``, ``Bodies``, the Jinja environment, what the previous build
 recorded per output file (``PageRecord``: fingerprint, templates loaded,
 digest) and the digests of the files now in the output folder. Output: one
 ``PageResult`` per route, detail pages first — new bytes, or "unchanged" with
-the digest of the file that stays.
+the digest of the file that stays, or the problems of its template.
 
 A page's fingerprint hashes the data its template receives (the view, with
 bodies represented by their cache keys) plus every template file it loaded
@@ -18,15 +18,14 @@ shortcut for the edit editors make most: text only. Views are a function of
 the model and the bodies; the model follows from everything but the bodies
 (``model_key``: front matter, data, settings, templates, publication state).
 When that key equals the last build's, only bodies can differ, and a page
-whose recorded body reads (``Views.reads``: its own text, the summaries on
-its cards, a boilerplate) all have the signatures of the last build keeps its
+whose recorded body reads (``views.fingerprint``: its own text, the summaries
+on its cards, a boilerplate) all have the signatures of the last build keeps its
 file without its view being made at all.
 """
 
 from __future__ import annotations
 
 import hashlib
-import json
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -41,10 +40,9 @@ from kldigital_site.render.templates import (
     ASSETS_DIR,
     TEMPLATES,
     RecordingEnvironment,
-    TemplateProblem,
     render_template,
 )
-from kldigital_site.render.views import Views, fingerprint_default
+from kldigital_site.render.views import Views, fingerprint
 from kldigital_site.workers import run_parallel
 
 
@@ -54,7 +52,7 @@ class PageResult:
     digest: str
     data: bytes | None  # None: unchanged, the file of the previous build stays
     record: PageRecord | None
-    error: SiteError | None = None
+    problems: tuple[SiteError, ...] = ()  # its template failed: no bytes, no record
     examined: bool = True  # its view was made (False: kept by the text-only shortcut)
 
 
@@ -115,12 +113,8 @@ def _render_route(state: _State, route: Route) -> PageResult:
         data = feeds.render_generated_file(route.kind, state.site, state.views)
         digest = hashlib.sha256(data).hexdigest()
         return PageResult(path, digest, None if state.on_disk.get(path) == digest else data, None)
-    state.views.reads = set()
     context = page_context(state.views, route)
-    reads = tuple(sorted(state.views.reads))
-    context_json = json.dumps(
-        context, default=fingerprint_default, sort_keys=True, ensure_ascii=False
-    )
+    context_json, reads = fingerprint(context)
     previous = state.previous.get(path)
     if (
         previous is not None
@@ -133,15 +127,18 @@ def _render_route(state: _State, route: Route) -> PageResult:
             None,
             PageRecord(previous.fingerprint, previous.templates, previous.digest, reads),
         )
+    # Jinja loads templates (and their includes) deep inside its own code, which takes no
+    # argument of ours to record them in: the environment's loader notes them while
+    # this one page renders (render/templates.py).
     state.env.recorded = set()
     try:
         html = render_template(state.env, TEMPLATES[route.kind], context)
-    except TemplateProblem as problem:
-        return PageResult(path, "", None, None, problem.error)
     finally:
         recorded = tuple(sorted(state.env.recorded or ()))
         state.env.recorded = None
-    data = html.encode("utf-8")
+    if html.value is None:
+        return PageResult(path, "", None, None, html.problems)
+    data = html.value.encode("utf-8")
     digest = hashlib.sha256(data).hexdigest()
     record = PageRecord(_fingerprint(state, context_json, recorded), recorded, digest, reads)
     return PageResult(path, digest, data, record)

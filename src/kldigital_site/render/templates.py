@@ -1,8 +1,8 @@
 """The Jinja2 environment and one template render with positioned errors.
 
 Input: the site settings (template folder, base path), a template name and its
-context. Output: the rendered text, or ``TemplateProblem`` carrying a ``SiteError``
-at the template's path and line. Jinja2 runs with autoescaping and
+context. Output: ``Staged`` with the rendered text, or with none and a
+``SiteError`` at the template's path and line. Jinja2 runs with autoescaping and
 ``StrictUndefined``, so a misspelt variable is an error rather than blank output
 (the Lektor ``BadValue`` anti-pattern). Also lists the theme's assets and the files
 copied verbatim. What each template receives is made in ``render/contexts.py``;
@@ -19,7 +19,7 @@ from typing import Any
 import jinja2
 
 from kldigital_site.config import SiteConfig
-from kldigital_site.errors import SiteError
+from kldigital_site.errors import SiteError, Staged
 from kldigital_site.model import RouteKind, Site
 from kldigital_site.output import Output
 from kldigital_site.render import dates
@@ -103,37 +103,33 @@ def copied_files(site: Site) -> list[Output]:
     return outputs
 
 
-class TemplateProblem(Exception):
-    def __init__(self, error: SiteError) -> None:
-        super().__init__(str(error))
-        self.error = error
-
-
-def render_template(env: jinja2.Environment, name: str, context: dict[str, Any]) -> str:
+def render_template(
+    env: jinja2.Environment, name: str, context: dict[str, Any]
+) -> Staged[str | None]:
+    """The rendered text, or none and the error at its template line."""
     templates_dir = (
         Path(env.loader.searchpath[0])
         if isinstance(env.loader, jinja2.FileSystemLoader)
         else Path()
     )
     try:
-        return env.get_template(name).render(context)
+        return Staged(env.get_template(name).render(context))
     except jinja2.TemplateSyntaxError as exc:
-        raise TemplateProblem(
-            SiteError(
-                _template_path(templates_dir, exc.filename or name),
-                exc.lineno or 0,
-                f"Template-Syntaxfehler: {exc.message}",
-            )
-        ) from exc
+        error = SiteError(
+            _template_path(templates_dir, exc.filename or name),
+            exc.lineno or 0,
+            f"Template-Syntaxfehler: {exc.message}",
+        )
     except jinja2.TemplateNotFound as exc:
-        raise TemplateProblem(
-            SiteError(
-                _template_path(templates_dir, name), 0, f"Template „{exc.name}“ nicht gefunden."
-            )
-        ) from exc
+        error = SiteError(
+            _template_path(templates_dir, name), 0, f"Template „{exc.name}“ nicht gefunden."
+        )
     except Exception as exc:
+        # Whatever a template raises is the template's error: a filter given the wrong
+        # type, a division by zero. Its line is the innermost frame in templates/.
         path, line = _template_frame(exc, templates_dir, name)
-        raise TemplateProblem(SiteError(path, line, f"Template-Fehler: {_explain(exc)}")) from exc
+        error = SiteError(path, line, f"Template-Fehler: {_explain(exc)}")
+    return Staged(None, (error,))
 
 
 def _explain(exc: Exception) -> str:

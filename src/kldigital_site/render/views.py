@@ -44,12 +44,13 @@ class LazyHtml:
     sees only the body's cache key (``fingerprint_value``).
     """
 
-    __slots__ = ("key", "store", "version")
+    __slots__ = ("key", "reads", "store", "version")
 
-    def __init__(self, store: BodyStore, info: BodyInfo) -> None:
+    def __init__(self, store: BodyStore, info: BodyInfo, read: str) -> None:
         self.store = store
         self.key = info.key
         self.version = info.version
+        self.reads = (read,)  # its signature's name (render/pages.py ``body_signatures``)
 
     def __html__(self) -> str:
         return self.store.html(self.key)
@@ -59,6 +60,24 @@ class LazyHtml:
 
     def fingerprint_value(self) -> str:
         return f"body:{self.version}"
+
+
+def fingerprint(context: Mapping[str, Any]) -> tuple[str, tuple[str, ...]]:
+    """A page's context as canonical JSON, and the bodies it reads, in order.
+
+    The reads — its own text, the summaries on its cards, a boilerplate — are
+    which body edits can change the page (render/pages.py). They are carried by
+    the values that show a body (``LazyHtml``, card ``SharedView``s) and
+    collected while the JSON is made, so they come from the context itself.
+    """
+    reads: set[str] = set()
+
+    def default(value: Any) -> Any:
+        reads.update(getattr(value, "reads", ()))
+        return fingerprint_default(value)
+
+    encoded = json.dumps(context, default=default, sort_keys=True, ensure_ascii=False)
+    return encoded, tuple(sorted(reads))
 
 
 def fingerprint_default(value: Any) -> Any:
@@ -83,11 +102,12 @@ class SharedView(Mapping[str, Any]):
     most of the cost of deciding which of 10,000 pages changed.
     """
 
-    __slots__ = ("_data", "_fingerprint")
+    __slots__ = ("_data", "_fingerprint", "reads")
 
-    def __init__(self, data: dict[str, Any]) -> None:
+    def __init__(self, data: dict[str, Any], reads: tuple[str, ...] = ()) -> None:
         self._data = data
         self._fingerprint: str | None = None
+        self.reads = reads  # bodies shown in it (a card's summary), see ``fingerprint``
 
     def __getitem__(self, key: str) -> Any:
         return self._data[key]
@@ -150,9 +170,6 @@ class Views:
         self._site_common: View | None = None
         self._nav_entries: list[tuple[str, str]] = []
         self._site_views: dict[tuple[bool, ...], SharedView] = {}
-        # The bodies read while one page's view is made (render/pages.py): which pages a body
-        # edit can touch. Cards are made once, so a card counts as a read on every use.
-        self.reads: set[str] = set()
         self._shared_lists: dict[Hashable, SharedList] = {}
 
     # --- urls ------------------------------------------------------------------
@@ -251,23 +268,23 @@ class Views:
         return {"url": self.href(path), "alt": item.meta["image_alt"]}
 
     def summary(self, item: Item) -> str:
-        self.reads.add(f"summary:{item.key}")
+        """Its summary, or its first paragraph shortened. Wherever a page shows it, it
+        also shows the card or the body that carries the read (``fingerprint``)."""
         if item.meta.get("summary"):
             return smarten(item.meta["summary"])
         return shorten(self.bodies.items[item.key].first_paragraph)
 
     def body_html(self, key: str) -> LazyHtml:
-        self.reads.add(f"body:{key}")
-        return LazyHtml(self.bodies.store, self.bodies.items[key])
+        return LazyHtml(self.bodies.store, self.bodies.items[key], f"body:{key}")
 
     # --- cards -------------------------------------------------------------------
 
     def card(self, key: str) -> SharedView:
-        self.reads.add(f"summary:{key}")
         if key not in self._cards:
             item = self.site.items[key]
             build = {SourceKind.PROJECT: self._project_card, SourceKind.PRESS: self._press_card}
-            self._cards[key] = SharedView(build.get(item.kind, self._page_card)(item))
+            view = build.get(item.kind, self._page_card)(item)
+            self._cards[key] = SharedView(view, reads=(f"summary:{key}",))
         return self._cards[key]
 
     def _project_card(self, item: Item) -> View:
@@ -392,8 +409,7 @@ class Views:
         }
 
     def boilerplate_html(self, name: str) -> LazyHtml:
-        self.reads.add(f"boilerplate:{name}")
-        return LazyHtml(self.bodies.store, self.bodies.boilerplates[name])
+        return LazyHtml(self.bodies.store, self.bodies.boilerplates[name], f"boilerplate:{name}")
 
     def banner(self, item: Item) -> str | None:
         if item.is_draft:
