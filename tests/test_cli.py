@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import os
+import re
 import shutil
+import socket
 import subprocess
 import sys
 from collections.abc import Callable, Mapping
@@ -13,6 +15,7 @@ import lxml.html
 import pytest
 
 from kldigital_site.cache import CACHE_DIR_NAME as CACHE
+from kldigital_site.cli import count
 from tests.conftest import TEMPLATES
 from tests.test_output import build_cli, run_cli, tree_state
 
@@ -194,3 +197,63 @@ def test_german_dates_and_messages_in_any_locale(
     stderr = failed.stderr.decode("utf-8")
     assert "content/seiten/impressum.md:2: Unbekannter Schlüssel „titel“." in stderr
     assert "Traceback" not in stderr
+
+
+# --- German throughout (issue 18) -------------------------------------------------------
+
+# Words of click's English texts and type names; none may appear in a help page.
+ENGLISH = re.compile(
+    r"\b(Usage|Options|Commands|Show|this|message|exit|the|and|default|required|TEXT|"
+    r"INTEGER|RANGE|PATH|ARGS|COMMAND|TITLE|version|Error|Try|for)\b"
+)
+
+
+@pytest.mark.parametrize("command", ["", "build", "check", "serve", "new", "status", "clean"])
+def test_the_help_of_every_command_is_german(command: str) -> None:
+    result = run_cli(*command.split(), "--help")
+    assert result.exit_code == 0
+    assert result.stdout.startswith("Aufruf: ")
+    assert "Optionen:" in result.stdout
+    # Option names (--no-cache) and the kinds of `new` are the commands' own words.
+    prose = re.sub(r"--?[a-z-]+|\{press\|project\|page\}|kldigital-site|cli", "", result.stdout)
+    assert not ENGLISH.findall(prose), result.stdout
+
+
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        (["bild"], "Fehler: Unbekannter Befehl „bild“. Meinten Sie 'build'?"),
+        (["build", "--port", "1"], "Fehler: Unbekannte Option „--port“."),
+        (["serve", "--port", "x"], "Ungültiger Wert für '--port': „x“ ist keine gültige Zahl."),
+        (["build", "--jobs", "0"], "Ungültiger Wert für '--jobs': 0 liegt nicht im Bereich"),
+        (["new", "press"], "Fehler: Es fehlt das Argument 'TITEL'."),
+    ],
+)
+def test_usage_errors_are_german(args: list[str], expected: str) -> None:
+    result = run_cli(*args)
+    assert result.exit_code == 2
+    assert expected in result.stderr
+    assert "Hilfe: " in result.stderr
+    assert not ENGLISH.findall(result.stderr.replace("kldigital-site", "")), result.stderr
+
+
+def test_a_port_in_use_names_the_make_command_of_the_guide(make_site: MakeSite) -> None:
+    root = make_site({})
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = run_cli("serve", "--content", root / "content", "--port", str(port))
+    assert result.exit_code == 1
+    assert f"Die Vorschau kann 127.0.0.1:{port} nicht öffnen" in result.stderr
+    assert "die Adresse wird schon verwendet" in result.stderr
+    assert 'make serve SITE_ARGS="--port 8001"' in result.stderr
+
+
+def test_check_counts_pages_by_number(make_site: MakeSite, tmp_path: Path) -> None:
+    root = make_site({})
+    result = run_cli("check", "--content", root / "content", "--templates", TEMPLATES)
+    assert result.exit_code == 0, result.stderr
+    assert re.match(r"Geprüft: \d+ Seiten, keine Fehler", result.stdout)
+    assert count(1, "Seite", "Seiten") == "1 Seite"
+    assert count(1024, "Seite", "Seiten") == "1.024 Seiten"

@@ -151,3 +151,20 @@ def test_build_uses_the_now_clock(tmp_path: Path) -> None:
     page = Path("presse/sperrfrist-januar/index.html")
     assert not (root / "a" / page).exists()
     assert (root / "b" / page).is_file()
+
+
+@pytest.mark.parametrize(
+    ("broken", "expected"),
+    [(1, "1 Fehler: Solange er besteht, bricht"), (2, "2 Fehler: Solange sie bestehen, bricht")],
+)
+def test_problem_count_speaks_by_number(tmp_path: Path, broken: int, expected: str) -> None:
+    root = copy_fixture_site("minimal", tmp_path / "site")
+    for n in range(broken):
+        (root / f"content/presse/2024-06-0{n + 1}-kaputt.md").write_text(
+            f"---\ntitle: Kaputt\ndate: 2024-06-0{n + 1}\nunbekannt: 1\n---\n", encoding="utf-8"
+        )
+    result = CliRunner().invoke(
+        cli, ["--now", "2026-11-26", "status", "--content", str(root / "content")]
+    )
+    assert result.exit_code == 1
+    assert expected in result.output

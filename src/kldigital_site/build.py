@@ -424,6 +424,7 @@ def _model_key(
         theme,
         *sorted((path, heads.get(path, digest)) for path, digest in digests.items()),
         *sorted((key, item.is_draft, item.is_future) for key, item in site.items.items()),
+        site.next_change,  # changes whenever a date passes, e.g. a project's start
     )
 
 

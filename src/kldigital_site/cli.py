@@ -9,6 +9,7 @@ uses, for reproducible builds and for testing embargoes.
 from __future__ import annotations
 
 import datetime as dt
+import errno
 import os
 import shutil
 import sys
@@ -22,6 +23,7 @@ import click
 
 from kldigital_site import __version__
 from kldigital_site.build import BuildResult, build
+from kldigital_site.clitexts import german_click
 from kldigital_site.commands.scaffold import ScaffoldError, ScaffoldKind, create
 from kldigital_site.commands.status import collect_status, format_status
 from kldigital_site.config import SiteConfig, load_config
@@ -73,25 +75,28 @@ def _site_options(command: Callable[..., Any], *, serve: bool = False) -> Callab
             "content_dir",
             type=click.Path(path_type=Path),
             default=Path("content"),
-            show_default=True,
-            help="Ordner mit den Inhalten.",
+            metavar="ORDNER",
+            help="Ordner mit den Inhalten (Standard: content).",
         ),
         click.option(
             "--templates",
             "templates_dir",
             type=click.Path(path_type=Path),
             default=Path("templates"),
-            show_default=True,
-            help="Ordner mit den Templates.",
+            metavar="ORDNER",
+            help="Ordner mit den Templates (Standard: templates).",
         ),
         click.option(
-            "--base-url", help="Adresse der Website (überschreibt base_url in site.yaml)."
+            "--base-url",
+            metavar="ADRESSE",
+            help="Adresse der Website (überschreibt base_url in site.yaml).",
         ),
         click.option("--strict", is_flag=True, help="Warnungen als Fehler behandeln."),
         click.option(
             "--jobs",
             type=click.IntRange(min=1),
             default=None,
+            metavar="ANZAHL",
             help="Anzahl paralleler Prozesse (Standard: Zahl der CPUs).",
         ),
         click.option("--no-cache", is_flag=True, help="Zwischenspeicher nicht verwenden."),
@@ -105,8 +110,8 @@ def _site_options(command: Callable[..., Any], *, serve: bool = False) -> Callab
                 "output_dir",
                 type=click.Path(path_type=Path),
                 default=Path("output"),
-                show_default=True,
-                help="Zielordner der erzeugten Website.",
+                metavar="ORDNER",
+                help="Zielordner der erzeugten Website (Standard: output).",
             ),
         ]
         options[4:4] = [
@@ -129,13 +134,17 @@ def _serve_options(command: Callable[..., Any]) -> Callable[..., Any]:
         help="Dateien regelmäßig abfragen statt benachrichtigen lassen (Netzlaufwerke).",
     )(command)
     command = click.option(
-        "--port", type=click.IntRange(0, 65535), default=8000, show_default=True, help="Port."
+        "--port",
+        type=click.IntRange(0, 65535),
+        default=8000,
+        metavar="PORT",
+        help="Port der Vorschau (Standard: 8000).",
     )(command)
     command = click.option(
         "--host",
         default="127.0.0.1",
-        show_default=True,
-        help="Adresse, an der die Vorschau lauscht (Standard: nur dieser Rechner).",
+        metavar="ADRESSE",
+        help="Adresse, an der die Vorschau lauscht (Standard: 127.0.0.1, nur dieser Rechner).",
     )(command)
     return _site_options(command, serve=True)
 
@@ -209,7 +218,8 @@ def _run(options: dict[str, Any], *, write: bool) -> BuildResult:
     _print_problems(result.warnings)
     elapsed = f"{time.perf_counter() - started:.1f}".replace(".", ",")
     if result.report is None:
-        click.echo(f"Geprüft: {result.pages} Seiten, keine Fehler ({elapsed} s).")
+        pages = count(result.pages, "Seite", "Seiten")
+        click.echo(f"Geprüft: {pages}, keine Fehler ({elapsed} s).")
     else:
         report = result.report
         click.echo(
@@ -225,8 +235,42 @@ def _number(value: int) -> str:
     return f"{value:,}".replace(",", ".")
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(__version__, prog_name="kldigital-site")
+def count(value: int, singular: str, plural: str) -> str:
+    """ "1 Seite", "2 Seiten", "1.024 Seiten": the noun follows the number."""
+    return f"{_number(value)} {singular if value == 1 else plural}"
+
+
+_OPTIONS_METAVAR = "[OPTIONEN]"
+
+
+class _GermanCommand(click.Command):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("options_metavar", _OPTIONS_METAVAR)
+        super().__init__(*args, **kwargs)
+
+
+class _GermanGroup(click.Group):
+    """The command group; click's own texts (help headings, usage errors) in German."""
+
+    command_class = _GermanCommand
+
+    def main(self, *args: Any, **kwargs: Any) -> Any:
+        with german_click():
+            return super().main(*args, **kwargs)
+
+
+@click.group(
+    cls=_GermanGroup,
+    context_settings={"help_option_names": ["-h", "--help"]},
+    options_metavar=_OPTIONS_METAVAR,
+    subcommand_metavar="BEFEHL [ARGUMENTE]...",
+)
+@click.version_option(
+    __version__,
+    prog_name="kldigital-site",
+    message="%(prog)s, Version %(version)s",
+    help="Die Version zeigen und beenden.",
+)
 @_now_option
 def cli() -> None:
     """Statische Website aus Projektsteckbriefen, Pressemitteilungen und Seiten."""
@@ -277,13 +321,24 @@ def serve_command(**options: Any) -> None:
     except OSError as exc:
         click.echo(
             f"Die Vorschau kann {options['host']}:{options['port']} nicht öffnen "
-            f"({exc.strerror or exc}). Ist dort schon eine Vorschau gestartet? "
-            "Ein anderer Port: --port 8001",
+            f"({_os_reason(exc)}). Läuft dort schon eine Vorschau? Beenden Sie sie mit "
+            "Strg+C, oder starten Sie diese an einem anderen Port:\n"
+            '  make serve SITE_ARGS="--port 8001"',
             err=True,
         )
         sys.exit(1)
     server.serve_forever()
     click.echo("Vorschau beendet.")
+
+
+def _os_reason(exc: OSError) -> str:
+    """Why a port cannot be opened, in German; the system's own text is English."""
+    reasons = {
+        errno.EADDRINUSE: "die Adresse wird schon verwendet",
+        errno.EACCES: "keine Berechtigung für diesen Port",
+        errno.EADDRNOTAVAIL: "diese Adresse gibt es auf diesem Rechner nicht",
+    }
+    return reasons.get(exc.errno or 0, exc.strerror or str(exc))
 
 
 def _print_ready(url: str) -> None:
@@ -309,9 +364,9 @@ def _print_outcome(outcome: BuildOutcome) -> None:
     _print_problems(result.warnings)
     written = len(result.report.written) if result.report is not None else 0
     click.echo(
-        f"[{stamp}] {outcome.reason}: {_number(result.pages)} Seiten, "
-        f"{_number(len(result.rendered))} neu erzeugt, {_number(written)} Dateien geschrieben "
-        f"({seconds} s)."
+        f"[{stamp}] {outcome.reason}: {count(result.pages, 'Seite', 'Seiten')}, "
+        f"{_number(len(result.rendered))} neu erzeugt, "
+        f"{count(written, 'Datei', 'Dateien')} geschrieben ({seconds} s)."
     )
 
 
@@ -320,14 +375,14 @@ _content_option = click.option(
     "content_dir",
     type=click.Path(path_type=Path),
     default=Path("content"),
-    show_default=True,
-    help="Ordner mit den Inhalten.",
+    metavar="ORDNER",
+    help="Ordner mit den Inhalten (Standard: content).",
 )
 
 
 @cli.command("new")
 @click.argument("kind", type=click.Choice([k.value for k in ScaffoldKind]))
-@click.argument("title")
+@click.argument("title", metavar="TITEL")
 @_content_option
 @_now_option
 def new_command(kind: str, title: str, content_dir: Path) -> None:
@@ -358,16 +413,25 @@ def status_command(content_dir: Path) -> None:
     if report.problems:
         click.echo("", err=True)
         _print_problems(list(report.problems))
+        problems = len(report.problems)
+        consequence = "Solange er besteht" if problems == 1 else "Solange sie bestehen"
         click.echo(
-            f"{len(report.problems)} Fehler: Solange sie bestehen, bricht jeder Build ab.",
+            f"{problems} Fehler: {consequence}, bricht jeder Build ab.",
             err=True,
         )
         sys.exit(1)
 
 
 @cli.command("clean")
-@click.option("--content", "content_dir", type=click.Path(path_type=Path), default=Path("content"))
-@click.option("--output", "output_dir", type=click.Path(path_type=Path), default=Path("output"))
+@_content_option
+@click.option(
+    "--output",
+    "output_dir",
+    type=click.Path(path_type=Path),
+    default=Path("output"),
+    metavar="ORDNER",
+    help="Ordner der erzeugten Website (Standard: output).",
+)
 @_now_option
 def clean_command(content_dir: Path, output_dir: Path) -> None:
     """Ausgabe und Zwischenspeicher löschen (nur, was kldigital-site erzeugt hat)."""

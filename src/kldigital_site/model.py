@@ -132,8 +132,9 @@ class Site:
     url_of_content: Mapping[str, str] = field(default_factory=dict)
     file_urls: frozenset[str] = frozenset()  # media and theme assets
     route_urls: frozenset[str] = frozenset()
-    # When the next dated item, published or not, stops being in the future: until
-    # then the same sources give the same site (build.py's no-change shortcut).
+    # When the next dated item, published or not, stops being in the future, or the
+    # next project starts ("ab …" becomes "seit …"): until then the same sources give
+    # the same site (build.py's no-change shortcut).
     next_change: dt.datetime | None = None
 
     def press_page_count(self) -> int:
@@ -215,6 +216,9 @@ def _published_items(
         item = _make_item(config, doc, zone, now)
         if item.is_future and item.date is not None:
             upcoming.append(item.date)
+        start = _start_time(item, zone)
+        if start is not None and start > now:
+            upcoming.append(start)  # its period turns from "ab …" to "seit …"
         if (item.is_draft and not config.include_drafts) or (
             item.is_future and not config.include_future
         ):
@@ -284,6 +288,14 @@ def _relate(
         routes=(),
         next_change=next_change,
     )
+
+
+def _start_time(item: Item, zone: ZoneInfo) -> dt.datetime | None:
+    """When a project starts (midnight of its first day, in the site's zone)."""
+    start = item.meta.get("start") if item.kind is SourceKind.PROJECT else None
+    if start is None:
+        return None
+    return dt.datetime.combine(start.first_day(), dt.time(), zone)
 
 
 def _make_item(config: SiteConfig, doc: Document, zone: ZoneInfo, now: dt.datetime) -> Item:

@@ -52,12 +52,14 @@ def partial_date_text(value: PartialDate) -> str:
     return date_long(value.first_day())
 
 
-def period_text(start: PartialDate | None, end: PartialDate | None) -> str | None:
-    """Laufzeit of a project: "Januar 2021 – Dezember 2023", "seit …", "bis …"."""
+def period_text(start: PartialDate | None, end: PartialDate | None, today: dt.date) -> str | None:
+    """Laufzeit of a project: "Januar 2021 – Dezember 2023", "seit …" (or "ab …"
+    while it has not started on ``today``), "bis …"."""
     if start and end:
         return f"{partial_date_text(start)} – {partial_date_text(end)}"
     if start:
-        return f"seit {partial_date_text(start)}"
+        since = "ab" if start.first_day() > today else "seit"
+        return f"{since} {partial_date_text(start)}"
     if end:
         return f"bis {partial_date_text(end)}"
     return None

@@ -14,6 +14,7 @@ import json
 import re
 from collections.abc import Callable, Hashable, Iterator, Mapping, Sequence
 from typing import Any, overload
+from zoneinfo import ZoneInfo
 
 from kldigital_site.content.discover import SourceKind
 from kldigital_site.markdown.bodies import Bodies, BodyInfo, BodyStore
@@ -166,6 +167,8 @@ class Views:
         self.site = site
         self.bodies = bodies
         self.base = site.config.base_path
+        # "seit" or "ab" in a project's period (the build's "now", in the site's zone).
+        self.today = site.now.astimezone(ZoneInfo(site.config.timezone)).date()
         self._cards: dict[str, SharedView] = {}
         self._site_common: View | None = None
         self._nav_entries: list[tuple[str, str]] = []
@@ -298,7 +301,7 @@ class Views:
             "status_label": STATUS_LABELS[meta["status"]],
             "tags": self.tag_links(item),
             "image": self.image(item),
-            "period": period_text(meta.get("start"), meta.get("end")),
+            "period": period_text(meta.get("start"), meta.get("end"), self.today),
         }
 
     def _press_card(self, item: Item) -> View:
@@ -471,11 +474,31 @@ def content_security_policy(iframe_hosts: Sequence[str]) -> str:
 
 
 def shorten(text: str, limit: int = 240) -> str:
-    """A default summary: the first paragraph, cut at a word boundary for cards and meta tags."""
+    """A default summary: the first paragraph, cut at a word boundary for cards and meta tags.
+
+    Whole words only (a first word longer than ``limit`` is kept whole), single
+    spaces, and no comma, colon or dash left dangling before the " …".
+    """
     if len(text) <= limit:
         return text
-    cut = text[: limit + 1].rsplit(" ", 1)[0].rstrip(",;:–-")
-    return f"{cut} …"
+    words = text.split()
+    kept: list[str] = []
+    length = -1
+    for word in words:
+        length += 1 + len(word)
+        if length > limit and kept:
+            break
+        kept.append(word)
+    if len(kept) == len(words):
+        return " ".join(kept)  # only the spacing made it long
+    while len(kept) > 1 and kept[-1] in _DANGLING:
+        kept.pop()  # a dash or ellipsis standing alone before the cut
+    kept[-1] = kept[-1].rstrip(",;:")
+    return " ".join(kept) + " …"
+
+
+# Words that make no sense as the last before " …".
+_DANGLING = frozenset({"–", "—", "-", "…", "...", "und", "oder", "&"})
 
 
 def json_ld(data: Mapping[str, Any]) -> str:
