@@ -5,13 +5,15 @@ BIN := $(VENV)/bin
 SITE_ARGS ?=
 # make deploy DEPLOY_TARGET=web@server:/var/www/kldigital/output/ (see docs/deployment.md)
 DEPLOY_TARGET ?=
+# make deploy-preview PREVIEW_TARGET=web@vorschau:/var/www/kldigital-vorschau/ (docs/deployment.md)
+PREVIEW_TARGET ?=
 BENCH_ARGS ?= --items 1000 --items 10000
 # Files readable by the web server whatever the local umask; extra options
 # (e.g. RSYNC_FLAGS='-e "ssh -p 2222"') go into RSYNC_FLAGS.
 RSYNC_CHMOD ?= --chmod=D755,F644
 RSYNC_FLAGS ?=
 
-.PHONY: install install-test system-deps build serve check test lint golden gates bench deploy deploy-target clean
+.PHONY: install install-test system-deps build serve check test lint golden gates bench deploy deploy-target deploy-preview preview-target clean
 
 $(BIN)/kldigital-site: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -60,6 +62,23 @@ deploy: deploy-target install
 		--exclude '.*.kldigital-tmp' \
 		$(RSYNC_FLAGS) output/ $(DEPLOY_TARGET)
 
+# The preview for approval (drafts and embargoed releases, a banner on every page,
+# noindex, robots.txt forbidding everything) to a staging server behind a password.
+deploy-preview: preview-target install
+	$(BIN)/kldigital-site build --preview --output output-vorschau $(SITE_ARGS)
+	rsync -a --delete --delay-updates $(RSYNC_CHMOD) \
+		--exclude /.kldigital-manifest.json --exclude /.kldigital-journal \
+		--exclude '.*.kldigital-tmp' \
+		$(RSYNC_FLAGS) output-vorschau/ $(PREVIEW_TARGET)
+
+preview-target:
+	@if [ -z "$(PREVIEW_TARGET)" ]; then \
+		echo "make deploy-preview: Bitte das Ziel angeben, z. B." >&2; \
+		echo "  make deploy-preview PREVIEW_TARGET=web@vorschau.example.org:/var/www/kldigital-vorschau/" >&2; \
+		echo "(siehe docs/deployment.md, Abschnitt „Vorschau zur Freigabe“)" >&2; \
+		exit 2; \
+	fi
+
 deploy-target:
 	@if [ -z "$(DEPLOY_TARGET)" ]; then \
 		echo "make deploy: Bitte das Ziel angeben, z. B." >&2; \
@@ -81,4 +100,5 @@ golden: install-test
 
 clean:
 	-$(BIN)/kldigital-site clean
-	rm -rf output .kldigital-cache
+	-$(BIN)/kldigital-site clean --output output-vorschau
+	rm -rf output output-vorschau .kldigital-cache

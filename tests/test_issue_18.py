@@ -12,7 +12,14 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from tests.conftest import build_site_at
+import pytest
+from click.testing import CliRunner
+
+from kldigital_site.build import build
+from kldigital_site.cli import cli
+from kldigital_site.config import load_config
+from kldigital_site.search.shards import search_pages
+from tests.conftest import NOW, TEMPLATES, build_site_at, copy_fixture_site
 
 MakeSite = Callable[[Mapping[str, str | bytes]], Path]
 BERLIN = ZoneInfo("Europe/Berlin")
@@ -40,3 +47,97 @@ def test_a_project_reads_ab_until_it_starts_then_seit(make_site: MakeSite) -> No
     build_site_at(root, now=dt.datetime(2027, 1, 1, 0, 0, tzinfo=BERLIN))
     html = listing.read_text(encoding="utf-8")
     assert "seit Januar 2027" in html and "ab Januar 2027" not in html
+
+
+# --- what is not public is labelled in the preview, never on the published site ----------
+
+
+def _html_pages(out: Path) -> dict[str, str]:
+    return {
+        p.relative_to(out).as_posix(): p.read_text(encoding="utf-8")
+        for p in sorted(out.rglob("*.html"))
+    }
+
+
+@pytest.fixture(scope="module")
+def full_builds(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, Path]:
+    """The full fixture built three ways: published, served (preview), and build --preview."""
+    work = tmp_path_factory.mktemp("issue18")
+    root = copy_fixture_site("full", work / "site")
+    normal, served, staging = work / "normal", work / "served", work / "staging"
+    for out, options in (
+        (normal, {}),
+        (served, {"preview": True}),
+        (staging, {"preview_banner": True}),
+    ):
+        config = load_config(root / "content", TEMPLATES, out, **options)
+        build(config, now=NOW, use_cache=False)
+    return normal, served, staging
+
+
+def test_cards_in_the_preview_mark_drafts_and_embargoes(
+    full_builds: tuple[Path, Path, Path],
+) -> None:
+    _, served, _ = full_builds
+    home = (served / "index.html").read_text(encoding="utf-8")
+    press = (served / "presse/index.html").read_text(encoding="utf-8")
+    topic = (served / "themen/buergerbeteiligung/index.html").read_text(encoding="utf-8")
+    embargo = "Nicht veröffentlicht: </span>Sperrfrist bis 15. Januar 2027, 09:00 Uhr</span>"
+    draft = "Nicht veröffentlicht: </span>Entwurf</span>"
+    assert embargo in home and embargo in press and embargo in topic
+    assert draft in home and draft in press
+    # Published items carry no label.
+    published_year = (served / "presse/2025/index.html").read_text(encoding="utf-8")
+    assert "card-press" in published_year and "badge-notice" not in published_year
+
+
+def test_a_normal_build_labels_nothing(full_builds: tuple[Path, Path, Path]) -> None:
+    normal, _, _ = full_builds
+    for path, html in _html_pages(normal).items():
+        assert "badge-notice" not in html, path
+        assert "Sperrfrist" not in html and "Entwurf" not in html, path
+        assert 'name="robots" content="noindex"' not in html, path
+    assert (normal / "robots.txt").read_text().startswith("User-agent: *\nAllow: /\n")
+
+
+def test_the_preview_search_finds_what_is_not_public(
+    full_builds: tuple[Path, Path, Path],
+) -> None:
+    normal, served, _ = full_builds
+    result = build(
+        load_config(served.parent / "site/content", TEMPLATES, served, preview=True), now=NOW
+    )
+    assert result.site is not None
+    indexed = {page.origin for page in search_pages(result.site)}
+    assert "content/presse/2026-09-01-entwurf-haushalt.md" in indexed
+    page = (served / "presse/entwurf-haushalt/index.html").read_text(encoding="utf-8")
+    assert '<span data-pagefind-meta="hinweis">Entwurf</span>' in page
+    assert not (normal / "presse/entwurf-haushalt").exists()
+
+
+def test_build_preview_marks_every_page_and_forbids_robots(
+    full_builds: tuple[Path, Path, Path],
+) -> None:
+    _, _, staging = full_builds
+    pages = _html_pages(staging)
+    assert "presse/entwurf-haushalt/index.html" in pages  # drafts are in
+    assert "presse/sperrfrist-januar/index.html" in pages  # and embargoed releases
+    for path, html in pages.items():
+        assert '<p class="preview-banner">Vorschau – nicht veröffentlicht</p>' in html, path
+        assert '<meta name="robots" content="noindex">' in html, path
+    assert (staging / "robots.txt").read_text() == "User-agent: *\nDisallow: /\n"
+
+
+def test_build_preview_never_writes_into_output(
+    make_site: MakeSite, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root = make_site({})
+    monkeypatch.chdir(tmp_path)
+    result = CliRunner().invoke(
+        cli,
+        ["build", "--preview", "--content", str(root / "content"), "--templates", str(TEMPLATES)],
+    )
+    assert result.exit_code == 0, result.output
+    # Relative to the working folder, like output/, which stays as it is.
+    assert (tmp_path / "output-vorschau/index.html").is_file()
+    assert not (tmp_path / "output").exists()

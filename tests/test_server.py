@@ -22,7 +22,13 @@ import pytest
 from kldigital_site.errors import SiteError
 from kldigital_site.serve.assets import CALLBACK, POLL_URL, SCRIPT_URL, STYLE_URL
 from kldigital_site.serve.responses import DevSite, LiveState, inject_script
-from kldigital_site.serve.server import SERVE_DIR, DevServer, ServeOptions, _terminate_as_interrupt
+from kldigital_site.serve.server import (
+    SERVE_DIR,
+    BuildOutcome,
+    DevServer,
+    ServeOptions,
+    _terminate_as_interrupt,
+)
 from tests.conftest import NOW, TEMPLATES, copy_fixture_site
 
 SECRET = "streng geheim"
@@ -409,6 +415,11 @@ def test_drafts_and_embargoes_are_shown_with_their_banner(running: Running) -> N
     running.wait_for(lambda: running.get("/presse/sperrfrist/")[0] == 200, "the embargoed page")
     assert "Sperrfrist bis 1. März 2027, 10:00 Uhr" in running.get("/presse/sperrfrist/")[1]
     assert "Entwurf –" in running.get("/presse/entwurf/")[1]
+    # Their cards on the lists say so too (issue 18), in words, not only by colour.
+    for listing in ("/", "/presse/"):
+        html = running.get(listing)[1]
+        assert re.search(r'<span class="badge badge-notice">.*</span>Entwurf</span>', html)
+        assert "</span>Sperrfrist bis 1. März 2027, 10:00 Uhr</span>" in html
 
 
 def test_swap_files_do_not_trigger_a_build(running: Running) -> None:
@@ -502,3 +513,34 @@ def test_a_site_broken_at_start_appears_once_fixed(tmp_path: Path) -> None:
     finally:
         server.stop()
         thread.join(10)
+
+
+def test_each_error_is_printed_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A file broken while the search index waits to follow a good build: the index
+    does not rebuild (and fail, and print the same errors again as "Suchindex")."""
+    monkeypatch.setattr("kldigital_site.serve.server.SEARCH_INDEX_DELAY", 2.0)
+    root = copy_fixture_site("minimal", tmp_path / "site")
+    options = ServeOptions(
+        content_dir=root / "content", templates_dir=TEMPLATES, port=0, now=NOW, quiet=0.05
+    )
+    outcomes: list[BuildOutcome] = []
+    ready = threading.Event()
+    server = DevServer(options, on_build=outcomes.append, on_ready=lambda url: ready.set())
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        assert ready.wait(30)
+        running = Running(server, root)
+        release = root / RELEASE
+        _replace(release, "title: Erste Mitteilung", "title: Neuer Titel")
+        running.wait_for(lambda: len(outcomes) >= 2, "the good rebuild")
+        assert outcomes[-1].result is not None
+        _replace(release, "title: Neuer Titel", "titel: Neuer Titel")
+        running.wait_for(lambda: bool(server.state.snapshot.problems), "the error")
+        time.sleep(3.0)  # past the moment the index would have followed
+    finally:
+        server.stop()
+        thread.join(10)
+    failed = [o for o in outcomes if o.problems]
+    assert len(failed) == 1, [(o.reason, len(o.problems)) for o in outcomes]
+    assert failed[0].reason != "Suchindex"

@@ -35,6 +35,7 @@ if TYPE_CHECKING:
     from kldigital_site.serve.server import BuildOutcome
 
 CACHE_DIR_NAME = ".kldigital-cache"
+PREVIEW_DIR = "output-vorschau"  # build --preview: the site for approval
 # Naive --now values are German time, like naive dates in front matter.
 CLOCK_ZONE = ZoneInfo("Europe/Berlin")
 _NOW_KEY = "kldigital_now"
@@ -109,9 +110,10 @@ def _site_options(command: Callable[..., Any], *, serve: bool = False) -> Callab
                 "--output",
                 "output_dir",
                 type=click.Path(path_type=Path),
-                default=Path("output"),
+                default=None,
                 metavar="ORDNER",
-                help="Zielordner der erzeugten Website (Standard: output).",
+                help=f"Zielordner der erzeugten Website (Standard: output, mit --preview: "
+                f"{PREVIEW_DIR}).",
             ),
         ]
         options[4:4] = [
@@ -120,6 +122,13 @@ def _site_options(command: Callable[..., Any], *, serve: bool = False) -> Callab
                 "--future",
                 is_flag=True,
                 help="Beiträge mit Datum in der Zukunft (Sperrfrist) mit veröffentlichen.",
+            ),
+            click.option(
+                "--preview",
+                is_flag=True,
+                help="Vorschau zur Freigabe erzeugen: mit Entwürfen und Sperrfristen, "
+                "„Vorschau – nicht veröffentlicht“ auf jeder Seite, für Suchmaschinen "
+                "gesperrt (siehe docs/deployment.md).",
             ),
         ]
     for option in reversed(options):
@@ -155,13 +164,17 @@ def _print_problems(problems: list[SiteError]) -> None:
 
 
 def _load(options: dict[str, Any]) -> SiteConfig:
+    preview: bool = options["preview"]
+    # A preview never lands in output/ by accident: that folder is what gets published.
+    output = options["output_dir"] or Path(PREVIEW_DIR if preview else "output")
     return load_config(
         options["content_dir"],
         options["templates_dir"],
-        options["output_dir"],
+        output,
         base_url=options["base_url"],
         drafts=options["drafts"],
         future=options["future"],
+        preview_banner=preview,
     )
 
 

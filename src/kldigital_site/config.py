@@ -135,6 +135,13 @@ class SiteConfig:
     iframe_hosts: tuple[str, ...] = ()
     include_drafts: bool = False
     include_future: bool = False
+    # A site for approval, not for the public (serve, build --preview): drafts and
+    # embargoed items included, found by its search and labelled everywhere,
+    # noindex on every page, a robots.txt that forbids everything.
+    preview: bool = False
+    # build --preview only (a staging server): "Vorschau – nicht veröffentlicht" on
+    # every page. The local preview (serve) shows the pages as they will look.
+    preview_banner: bool = False
 
     @property
     def base_path(self) -> str:
@@ -169,7 +176,10 @@ def load_config(
     base_url: str | None = None,
     drafts: bool = False,
     future: bool = False,
+    preview: bool = False,
+    preview_banner: bool = False,
 ) -> SiteConfig:
+    preview = preview or preview_banner
     content_dir = content_dir.resolve()
     root = content_dir.parent
     settings_file = content_dir / SETTINGS_FILE
@@ -234,8 +244,10 @@ def load_config(
         home_releases=values["home_releases"],
         feed_entries=values["feed_entries"],
         iframe_hosts=tuple(values["iframe_hosts"]),
-        include_drafts=drafts,
-        include_future=future,
+        include_drafts=drafts or preview,
+        include_future=future or preview,
+        preview=preview,
+        preview_banner=preview_banner,
     )
 
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from kldigital_site.model import Route, RouteKind
-from kldigital_site.render.views import PAGE_TITLES, SharedList, Views
+from kldigital_site.render.views import PAGE_TITLES, SharedList, Views, notice
 
 
 @dataclass(slots=True)
@@ -186,6 +186,7 @@ def _content_page(views: Views, route: Route) -> _Page:
                 "title": item.title,
                 "summary": item.meta.get("summary") and summary,
                 "body_html": views.body_html(route.item),
+                "notice": notice(item),
             }
         },
         {"banner": views.banner(item)},

@@ -104,6 +104,9 @@ def sitemap(site: Site, views: Views) -> bytes:
 
 
 def robots(site: Site) -> bytes:
+    if site.config.preview:
+        # A preview on a staging server must stay out of every search engine.
+        return b"User-agent: *\nDisallow: /\n"
     return (f"User-agent: *\nAllow: /\nSitemap: {site.config.base_url}sitemap.xml\n").encode()
 
 

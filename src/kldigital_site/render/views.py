@@ -238,6 +238,8 @@ class Views:
                 "url": config.organisation_url or config.base_url,
             },
             "csp": content_security_policy(config.iframe_hosts),
+            "noindex": config.preview,
+            "preview_banner": "Vorschau – nicht veröffentlicht" if config.preview_banner else None,
         }
 
     def page_view(self, route: Route, title: str, description: str = "", **extra: Any) -> View:
@@ -302,6 +304,7 @@ class Views:
             "tags": self.tag_links(item),
             "image": self.image(item),
             "period": period_text(meta.get("start"), meta.get("end"), self.today),
+            "notice": notice(item),
         }
 
     def _press_card(self, item: Item) -> View:
@@ -316,10 +319,16 @@ class Views:
             "tags": self.tag_links(item),
             "smart_city": any(self.site.items[p].meta["smart_city"] for p in projects),
             "image": self.image(item),
+            "notice": notice(item),
         }
 
     def _page_card(self, item: Item) -> View:
-        return {"title": item.title, "url": self.href(item.url), "summary": self.summary(item)}
+        return {
+            "title": item.title,
+            "url": self.href(item.url),
+            "summary": self.summary(item),
+            "notice": notice(item),
+        }
 
     def cards(self, keys: tuple[str, ...] | list[str]) -> list[SharedView]:
         return [self.card(k) for k in keys]
@@ -455,6 +464,20 @@ class Views:
                 "url": config.organisation_url or config.base_url,
             }
         )
+
+
+def notice(item: Item) -> str | None:
+    """Why an item is not public: "Entwurf" or "Sperrfrist bis 1. März 2027, 10:00 Uhr".
+
+    Only drafts and embargoed items have one, and only the preview (``serve``,
+    ``build --preview``) or a ``--drafts``/``--future`` build includes them; on
+    the published site no card and no page carries a notice.
+    """
+    if item.is_draft:
+        return "Entwurf"
+    if item.is_future and item.date is not None:
+        return f"Sperrfrist bis {date_time_long(item.date)}"
+    return None
 
 
 def content_security_policy(iframe_hosts: Sequence[str]) -> str:

@@ -13,8 +13,8 @@ Lists are left out on purpose: the home page, project and press lists, year
 archives and topic pages only repeat titles and summaries of the detail pages,
 so they would push duplicates above the page a visitor is looking for; topics
 are offered as a filter instead. Drafts and embargoed releases are left out
-even in ``--drafts``/``--future`` preview builds: the search must never reveal
-what is not published.
+even in ``--drafts``/``--future`` builds: the published search must never reveal
+them. Only the preview (``serve``, ``build --preview``) indexes them, labelled.
 
 Shards: Pagefind cannot change one page of an index, only build it anew from
 all its pages (about 2.5 ms of Pagefind's CPU time per page). So the index is

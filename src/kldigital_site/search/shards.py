@@ -47,7 +47,9 @@ def _is_indexed(site: Site, route: Route) -> bool:
     if route.kind not in INDEXED_KINDS or route.item is None:
         return False
     item = site.items[route.item]
-    return not (item.is_draft or item.is_future)
+    # A preview (serve, build --preview) is for those who approve: there the search
+    # finds drafts and embargoed releases too, labelled (docs/search.md).
+    return site.config.preview or not (item.is_draft or item.is_future)
 
 
 # --- shards ------------------------------------------------------------------------

@@ -209,6 +209,10 @@ class DevServer:
                 # every page, which on a large site would hold up the reload by seconds.
                 if self.rebuild(changes.describe(self.site_root), changes=changes, search=False):
                     self._index_due = time.monotonic() + SEARCH_INDEX_DELAY
+                else:
+                    # The index follows the next good build: rebuilding it now would
+                    # only fail again and print the same errors a second time.
+                    self._index_due = None
             elif self._index_due is not None and time.monotonic() >= self._index_due:
                 self._index_due = None
                 self.rebuild("Suchindex")
@@ -275,8 +279,7 @@ class DevServer:
             options.templates_dir,
             self.site_dir,
             base_url=options.base_url,
-            drafts=True,  # editors see drafts and embargoed items, with their banner
-            future=True,
+            preview=True,  # editors see drafts and embargoed items, labelled
         )
         # Absolute links (canonical, feed) point at the preview, under the same path.
         return dataclasses.replace(config, base_url=self.origin + config.base_path)

@@ -209,6 +209,10 @@ function renderResult(data) {
   item.append(title);
 
   const meta = element("p", "search-result-meta");
+  if (data.meta.hinweis) {
+    // Only the preview indexes drafts and embargoed items (docs/search.md).
+    meta.append(element("span", "badge badge-notice", data.meta.hinweis));
+  }
   const type = data.meta.typ || (data.filters.typ || [])[0];
   if (type) {
     meta.append(element("span", "badge badge-type", type));
