@@ -1,16 +1,20 @@
-"""Shared fixtures: whole fixture sites, inline sites from dicts, the golden switch."""
+"""Shared fixtures and helpers: fixture sites, inline sites from dicts, the golden switch,
+the command line run in-process, and the state of a folder a failed build must not change."""
 
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import shutil
 import textwrap
 from collections.abc import Callable, Mapping
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner, Result
 
 from kldigital_site.build import BuildResult, build
+from kldigital_site.cli import cli
 from kldigital_site.config import load_config
 
 REPO = Path(__file__).resolve().parent.parent
@@ -66,6 +70,40 @@ def build_site_at(
         future=future,
     )
     return build(config, now=now, write=write)
+
+
+def run_cli(*args: str | Path) -> Result:
+    """Run the command line in-process, as a user would type it."""
+    return CliRunner().invoke(cli, [str(a) for a in args])
+
+
+def build_cli(root: Path, output: Path, *extra: str | Path, templates: Path = TEMPLATES) -> Result:
+    return run_cli(
+        "build",
+        "--content",
+        root / "content",
+        "--templates",
+        templates,
+        "--output",
+        output,
+        *extra,
+    )
+
+
+def tree_state(root: Path) -> dict[str, tuple[str, ...]]:
+    """Everything about a folder a failed build must not change: entries, bytes, inodes, mtimes."""
+    if not root.exists():
+        return {}
+    state: dict[str, tuple[str, ...]] = {}
+    for path in sorted(root.rglob("*")):
+        rel = path.relative_to(root).as_posix()
+        info = path.lstat()
+        if path.is_dir():
+            state[rel] = ("dir", str(info.st_mtime_ns))
+        else:
+            digest = hashlib.sha256(path.read_bytes()).hexdigest()
+            state[rel] = ("file", digest, str(info.st_ino), str(info.st_mtime_ns))
+    return state
 
 
 @pytest.fixture

@@ -16,8 +16,7 @@ import pytest
 
 from kldigital_site.cache import CACHE_DIR_NAME as CACHE
 from kldigital_site.cli import count
-from tests.conftest import TEMPLATES
-from tests.test_output import build_cli, run_cli, tree_state
+from tests.conftest import TEMPLATES, build_cli, run_cli, tree_state
 
 MakeSite = Callable[[Mapping[str, str | bytes]], Path]
 

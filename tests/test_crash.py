@@ -35,8 +35,7 @@ import pytest
 
 from kldigital_site.cache import CACHE_DIR_NAME
 from kldigital_site.output import MANIFEST_NAME
-from tests.conftest import TEMPLATES, copy_fixture_site
-from tests.test_output import build_cli, run_cli
+from tests.conftest import TEMPLATES, build_cli, copy_fixture_site, run_cli
 
 NOW = "2026-11-26T12:00"
 Tree = dict[str, bytes]

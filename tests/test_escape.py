@@ -23,8 +23,7 @@ import pytest
 
 from kldigital_site.cache import CACHE_DIR_NAME
 from kldigital_site.cli import cli
-from tests.conftest import TEMPLATES, copy_fixture_site
-from tests.test_output import build_cli, run_cli
+from tests.conftest import TEMPLATES, build_cli, copy_fixture_site, run_cli
 
 NOW = "2026-11-26T12:00"
 SECRET = "GEHEIM-7f3a9c: dieser Text darf nie in der Ausgabe stehen"

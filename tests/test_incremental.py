@@ -54,8 +54,8 @@ class Site:
             or item_key in site.smart_city_projects
         ):
             pages.add("index.html")
-        for number, keys in enumerate(site.press_pages(), 1):
-            if item_key in keys:
+        for number in range(1, site.press_page_count() + 1):
+            if item_key in site.press_page(number):
                 pages.add(site.press_page_url(number) + "index.html")
         for year, keys in site.years.items():
             if item_key in keys:

@@ -39,8 +39,7 @@ import pytest
 import yaml
 from click.testing import Result
 
-from tests.conftest import copy_fixture_site
-from tests.test_output import build_cli
+from tests.conftest import build_cli, copy_fixture_site
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser

@@ -15,8 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import FIXTURES, TEMPLATES, copy_fixture_site
-from tests.test_output import build_cli, run_cli, tree_state
+from tests.conftest import FIXTURES, TEMPLATES, build_cli, copy_fixture_site, run_cli, tree_state
 
 INVALID = FIXTURES / "invalid"
 CASES = sorted(p.name for p in INVALID.iterdir() if p.is_dir())

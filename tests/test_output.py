@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import os
 import shutil
 from collections import deque
@@ -14,50 +13,21 @@ from urllib.parse import urldefrag, urlsplit
 from xml.etree import ElementTree
 
 import pytest
-from click.testing import CliRunner, Result
 
 from kldigital_site import output as output_module
-from kldigital_site.cli import cli
 from kldigital_site.output import MANIFEST_NAME
-from tests.conftest import NOW, TEMPLATES, build_site_at, copy_fixture_site, write_files
+from tests.conftest import (
+    NOW,
+    TEMPLATES,
+    build_cli,
+    build_site_at,
+    copy_fixture_site,
+    run_cli,
+    tree_state,
+    write_files,
+)
 
 MakeSite = Callable[[Mapping[str, str | bytes]], Path]
-
-# --- helpers shared with other test modules -------------------------------------------------
-
-
-def run_cli(*args: str | Path) -> Result:
-    """Run the command line in-process, as a user would type it."""
-    return CliRunner().invoke(cli, [str(a) for a in args])
-
-
-def build_cli(root: Path, output: Path, *extra: str | Path, templates: Path = TEMPLATES) -> Result:
-    return run_cli(
-        "build",
-        "--content",
-        root / "content",
-        "--templates",
-        templates,
-        "--output",
-        output,
-        *extra,
-    )
-
-
-def tree_state(root: Path) -> dict[str, tuple[str, ...]]:
-    """Everything about a folder a failed build must not change: entries, bytes, inodes, mtimes."""
-    if not root.exists():
-        return {}
-    state: dict[str, tuple[str, ...]] = {}
-    for path in sorted(root.rglob("*")):
-        rel = path.relative_to(root).as_posix()
-        info = path.lstat()
-        if path.is_dir():
-            state[rel] = ("dir", str(info.st_mtime_ns))
-        else:
-            digest = hashlib.sha256(path.read_bytes()).hexdigest()
-            state[rel] = ("file", digest, str(info.st_ino), str(info.st_mtime_ns))
-    return state
 
 
 def file_tree(root: Path) -> dict[str, bytes]:

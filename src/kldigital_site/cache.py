@@ -80,7 +80,6 @@ class BuildCache:
     def __init__(self, directory: Path, *, read_only: bool = False) -> None:
         self.directory = directory
         self.read_only = read_only
-        self.enabled = True
         self._pid = os.getpid()
         self._child_db: sqlite3.Connection | None = None
         self._db = self._open_read_only() if read_only else self._open()
@@ -89,17 +88,14 @@ class BuildCache:
         """For ``check``, which must write nothing: use the cache if it is there and current."""
         path = self.directory / _DB_NAME
         if not path.is_file():
-            self.enabled = False
             return None
         try:
             db = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=10)
             row = db.execute("SELECT value FROM info WHERE key='tool'").fetchone()
         except sqlite3.DatabaseError:
-            self.enabled = False
             return None
         if row is None or row[0] != tool_fingerprint():
             db.close()
-            self.enabled = False
             return None
         return db
 
@@ -130,7 +126,6 @@ class BuildCache:
                 self._remove_files(path)
                 if attempt == 2:
                     break
-        self.enabled = False
         return None
 
     @staticmethod
@@ -185,7 +180,6 @@ class BuildCache:
         self._db = None
         if not self.read_only:
             self._remove_files(self.directory / _DB_NAME)
-        self.enabled = False
 
     def close(self) -> None:
         if self._db is not None:

@@ -146,9 +146,6 @@ class Site:
         size = self.config.press_per_page
         return self.releases[(number - 1) * size : number * size]
 
-    def press_pages(self) -> list[tuple[str, ...]]:
-        return [self.press_page(n) for n in range(1, self.press_page_count() + 1)]
-
     def press_page_url(self, number: int) -> str:
         press = self.config.sections.press
         return f"{press}/" if number == 1 else f"{press}/seite/{number}/"

@@ -28,7 +28,7 @@ import json
 import os
 import re
 import shutil
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TextIO
@@ -114,12 +114,6 @@ def staging_dir_for(out_dir: Path, work_dir: Path | None = None) -> Path:
             name = hashlib.sha256(str(out_dir).encode()).hexdigest()[:16]
             return work_dir / f"staging-{name}"
     return out_dir.parent / f".{out_dir.name}.kldigital-staging"
-
-
-def read_manifest(out_dir: Path) -> dict[str, str] | None:
-    """The files of the build in ``out_dir``; None when the folder is not ours."""
-    manifest = _read_manifest(out_dir)
-    return None if manifest is None else manifest.files
 
 
 def _read_manifest(folder: Path) -> Manifest | None:
@@ -325,7 +319,7 @@ class TreeWriter:
         ):
             # Staging may have been brought up to date for this build, but no new manifest
             # describes it: the journal keeps what was touched for the next build to undo.
-            self.abort()
+            self._close_journal()
             return WriteReport((), unchanged, ())
         for rel in sorted(set(self._staged.files) | self._staged.foreign):
             if rel not in planned and rel not in foreign:
@@ -364,13 +358,17 @@ class TreeWriter:
         }
         # No indent: the C encoder is only used for compact output (5× faster).
         (self.staging / MANIFEST_NAME).write_text(json.dumps(manifest), encoding="utf-8")
-        self.abort()
+        # The manifest now vouches for every staged file: the journal has done its work.
+        self._close_journal()
         (self.staging / _JOURNAL_NAME).unlink()
         _swap_into_place(self.staging, self.out_dir)
         return WriteReport(written, unchanged, removed)
 
     def abort(self) -> None:
         """Leave the output folder as it was; the journal marks what staging lost."""
+        self._close_journal()
+
+    def _close_journal(self) -> None:
         if self._journal is not None:
             self._journal.close()
 
@@ -399,20 +397,6 @@ def _files_in(folder: Path) -> set[str]:
                 else:
                     found.add(prefix + entry.name)
     return found
-
-
-def write_tree(
-    outputs: Iterable[Output], out_dir: Path, work_dir: Path | None = None
-) -> WriteReport:
-    """Write a whole set of outputs (convenience for callers without a cache)."""
-    writer = TreeWriter(out_dir, work_dir)
-    try:
-        for output in outputs:
-            writer.add_output(output)
-    except BaseException:
-        writer.abort()
-        raise
-    return writer.commit()
 
 
 def remove_tree(out_dir: Path, work_dir: Path | None = None) -> bool:

@@ -238,10 +238,6 @@ class MappingOf:
         return result.validated.values
 
 
-def mapping_of(fields: Sequence[Field]) -> Validator:
-    return MappingOf(tuple(fields))
-
-
 # --- validating a mapping ----------------------------------------------------
 
 

@@ -1,7 +1,7 @@
 """Full-text search index: rendered pages → Pagefind bundle ``Output``s under ``pagefind/``.
 
 Input: the ``Site`` and its rendered pages, handed over one by one while the
-site renders (``SearchIndexer``) or all at once (``build_search_index``).
+site renders (``SearchIndexer``).
 Output: the files of the Pagefind search bundles (``pagefind/pagefind.js``,
 the WebAssembly engine, index, filter and fragment chunks) as ``Output``
 values, written atomically together with the pages they describe; or
@@ -348,27 +348,6 @@ def _as_outputs(number: int, files: Mapping[str, bytes]) -> Iterator[Output]:
     folder = shard_dir(number)
     for path, data in sorted(files.items()):
         yield Output(folder + path, data)
-
-
-def build_search_index(
-    site: Site,
-    outputs: Sequence[Output],
-    *,
-    use_cache: bool = True,
-    cache_dir: Path | None = None,
-) -> list[Output]:
-    """The bundles for a build that holds every rendered page in ``outputs``."""
-    indexer = SearchIndexer(site, use_cache=use_cache, cache_dir=cache_dir)
-    by_path = {o.path: o.data for o in outputs if o.data is not None}
-    try:
-        for page in search_pages(site):
-            data = by_path.get(page.output_path)
-            if data is not None:
-                indexer.add(page.output_path, hashlib.sha256(data).hexdigest(), data)
-        return list(indexer.finish())
-    except BaseException:
-        indexer.abort()
-        raise
 
 
 def _failure(exc: BaseException) -> BuildFailed:
