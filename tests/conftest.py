@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import os
 import shutil
 import textwrap
 from collections.abc import Callable, Mapping
@@ -98,7 +99,9 @@ def tree_state(root: Path) -> dict[str, tuple[str, ...]]:
     for path in sorted(root.rglob("*")):
         rel = path.relative_to(root).as_posix()
         info = path.lstat()
-        if path.is_dir():
+        if path.is_symlink():  # not followed: some tests plant dangling ones
+            state[rel] = ("link", os.readlink(path))
+        elif path.is_dir():
             state[rel] = ("dir", str(info.st_mtime_ns))
         else:
             digest = hashlib.sha256(path.read_bytes()).hexdigest()

@@ -12,7 +12,6 @@ otherwise.
 
 from __future__ import annotations
 
-import hashlib
 import os
 import socket
 import threading
@@ -23,7 +22,7 @@ import pytest
 
 from kldigital_site.cache import CACHE_DIR_NAME
 from kldigital_site.cli import cli
-from tests.conftest import TEMPLATES, build_cli, copy_fixture_site, run_cli
+from tests.conftest import TEMPLATES, build_cli, copy_fixture_site, run_cli, tree_state
 
 NOW = "2026-11-26T12:00"
 SECRET = "GEHEIM-7f3a9c: dieser Text darf nie in der Ausgabe stehen"
@@ -42,22 +41,6 @@ def world(tmp_path: Path) -> tuple[Path, Path, Path]:
     secret = tmp_path / "geheim.txt"
     secret.write_text(SECRET, encoding="utf-8")
     return root, out_parent / "out", secret
-
-
-def tree_state(top: Path) -> dict[str, tuple[str, ...]]:
-    """Entries below ``top`` without following symlinks (some tests plant dangling ones)."""
-    state: dict[str, tuple[str, ...]] = {}
-    for path in sorted(top.rglob("*")):
-        rel = path.relative_to(top).as_posix()
-        info = path.lstat()
-        if path.is_symlink():
-            state[rel] = ("link", os.readlink(path))
-        elif path.is_dir():
-            state[rel] = ("dir", str(info.st_mtime_ns))
-        else:
-            digest = hashlib.sha256(path.read_bytes()).hexdigest()
-            state[rel] = ("file", digest, str(info.st_ino), str(info.st_mtime_ns))
-    return state
 
 
 def _surroundings(root: Path, out: Path) -> dict[str, tuple[str, ...]]:
