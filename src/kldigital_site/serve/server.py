@@ -39,6 +39,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 from kldigital_site.build import BuildResult, build
+from kldigital_site.cms.endpoint import MAX_BODY, AdminEndpoint, is_admin_path
 from kldigital_site.config import SiteConfig, load_config
 from kldigital_site.errors import BuildFailed, SiteError
 from kldigital_site.search.shards import BUNDLE_DIR
@@ -67,7 +68,14 @@ class _Handler(BaseHTTPRequestHandler):
     def do_HEAD(self) -> None:
         self._answer()
 
+    def do_POST(self) -> None:
+        self._answer()
+
     def _answer(self) -> None:
+        path = self.path.partition("?")[0]
+        if is_admin_path(path):
+            self._admin(path)
+            return
         response = self.server.dev_site.respond(self.command, self.path)
         try:
             self.send_response(response.status)
@@ -86,6 +94,30 @@ class _Handler(BaseHTTPRequestHandler):
             if response.stream is not None:
                 response.stream.close()
 
+    def _admin(self, path: str) -> None:
+        """/admin/: the CMS and its local backend (kldigital_site.cms)."""
+        try:
+            length = int(self.headers.get("Content-Length") or 0)
+        except ValueError:
+            length = -1
+        if not 0 <= length <= MAX_BODY:
+            self.send_error(413 if length > MAX_BODY else 400)
+            return
+        body = self.rfile.read(length) if length else b""
+        response = self.server.admin.respond(
+            self.command, path, self.headers.get, body, self.client_address[0]
+        )
+        try:
+            self.send_response(response.status)
+            for name, value in response.headers:
+                self.send_header(name, value)
+            self.send_header("Content-Length", str(len(response.body)))
+            self.end_headers()
+            if self.command != "HEAD":
+                self.wfile.write(response.body)
+        except (BrokenPipeError, ConnectionResetError):
+            pass
+
     def log_message(self, format: str, *args: object) -> None:
         log.debug("%s - %s", self.address_string(), format % args)
 
@@ -93,6 +125,7 @@ class _Handler(BaseHTTPRequestHandler):
 class _HTTPServer(ThreadingHTTPServer):
     daemon_threads = True  # pending long-polls must not keep the process alive
     dev_site: DevSite
+    admin: AdminEndpoint
 
     def handle_error(self, request: object, client_address: object) -> None:
         log.debug("request from %s failed", client_address, exc_info=True)
@@ -160,6 +193,13 @@ class DevServer:
         self.origin = f"http://{shown_host}:{self.port}"
         self.dev_site = DevSite(self.site_dir, self.state)
         self.httpd.dev_site = self.dev_site
+        self.httpd.admin = AdminEndpoint(
+            content_dir,
+            options.templates_dir,
+            origin=self.origin,
+            hosts=_own_hosts(options.host, shown_host, self.port),
+            site_title=lambda: self._config.title if self._config else "Website",
+        )
         self.watcher = Watcher(
             content_dir, options.templates_dir, polling=options.polling, quiet=options.quiet
         )
@@ -302,6 +342,14 @@ class DevServer:
             return None
         seconds = (self._next_embargo - self._clock()).total_seconds()
         return min(max(seconds, 0.0) + 0.5, MAX_EMBARGO_WAIT)
+
+
+def _own_hosts(host: str, shown_host: str, port: int) -> set[str]:
+    """The Host headers that name this server: the address it listens on."""
+    hosts = {f"{shown_host}:{port}"}
+    if host in ("", "0.0.0.0", "::", "127.0.0.1", "::1", "localhost"):
+        hosts |= {f"localhost:{port}", f"127.0.0.1:{port}"}
+    return hosts
 
 
 def _next_embargo(result: BuildResult) -> dt.datetime | None:

@@ -1,0 +1,231 @@
+"""The Decap CMS configuration, generated from the schema: never written by hand.
+
+Input: the content folder (for the ids of the data files, offered as selects),
+the backend (the preview's local backend, or the Git backend of ``cms:`` in
+site.yaml). Output: the configuration as a mapping, and as ``config.yml``
+text (deterministic: the same input gives the same bytes).
+
+One folder collection per kind of document (press releases, projects, pages),
+with the file names of the contract, one field per front matter key and the
+body; one file collection for the data files, with one entry per id. Paths are
+relative to the site root (the repository), where ``content/`` lies.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from kldigital_site.cms.forms import FieldSpec, References, form_field, form_fields
+from kldigital_site.content import schema
+from kldigital_site.content.discover import SourceKind
+from kldigital_site.content.parse import BOILERPLATES_FILE, CONTACTS_FILE
+
+CONTENT = "content"
+
+
+@dataclass(frozen=True, slots=True)
+class Kind:
+    """A folder collection: one kind of Markdown document."""
+
+    kind: SourceKind
+    label: str
+    label_singular: str
+    fields: tuple[schema.Field, ...]
+    file_name: str  # Decap's slug template: the file name without ".md"
+    description: str
+
+
+KINDS: tuple[Kind, ...] = (
+    Kind(
+        SourceKind.PRESS,
+        "Pressemitteilungen",
+        "Pressemitteilung",
+        schema.PRESS_FIELDS,
+        # The contract's file name; the date must agree with the release's date.
+        "{{year}}-{{month}}-{{day}}-{{slug}}",
+        "Der Dateiname beginnt mit dem Datum der Pressemitteilung.",
+    ),
+    Kind(
+        SourceKind.PROJECT,
+        "Projekte",
+        "Projekt",
+        schema.PROJECT_FIELDS,
+        "{{slug}}",
+        "Projektsteckbriefe",
+    ),
+    Kind(
+        SourceKind.PAGE,
+        "Seiten",
+        "Seite",
+        schema.PAGE_FIELDS,
+        "{{slug}}",
+        "Einfache Seiten wie Impressum und Datenschutz",
+    ),
+)
+
+BODY_FIELD: FieldSpec = {
+    "name": "body",
+    "label": "Text",
+    "widget": "markdown",
+    "hint": "Der Text in Markdown; Links auf andere Seiten z. B. /projekte/dritte-orte/",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class LocalBackend:
+    """The preview's own backend (``serve``): Decap's proxy protocol at ``url``."""
+
+    url: str
+
+
+@dataclass(frozen=True, slots=True)
+class GitBackend:
+    """``cms:`` in site.yaml: the Git host the built site's /admin/ commits to."""
+
+    name: str  # gitlab, github or gitea
+    repo: str
+    branch: str = "main"
+    base_url: str | None = None
+    app_id: str | None = None
+    api_root: str | None = None
+
+
+def references(content_dir: Path) -> dict[str, dict[str, str]]:
+    """Ids of the data files, each with the label a select shows."""
+    found: dict[str, dict[str, str]] = {}
+    for rel in (CONTACTS_FILE, BOILERPLATES_FILE):
+        data = _load(content_dir / rel)
+        ids: dict[str, str] = {}
+        for key, value in data.items():
+            name = value.get("name") if isinstance(value, Mapping) else None
+            ids[str(key)] = f"{name} ({key})" if isinstance(name, str) else str(key)
+        found[rel] = ids
+    return found
+
+
+def cms_config(
+    content_dir: Path, backend: LocalBackend | GitBackend, *, site_url: str | None = None
+) -> dict[str, Any]:
+    refs = references(content_dir)
+    config: dict[str, Any] = {"backend": _backend(backend)}
+    if isinstance(backend, LocalBackend):
+        config["local_backend"] = {"url": backend.url}
+    if site_url:
+        config["site_url"] = site_url
+        config["display_url"] = site_url
+    config.update(
+        {
+            "locale": "de",
+            "media_folder": f"{CONTENT}/medien",
+            "public_folder": "medien",
+            # Empty optional fields are left out of the file; the validator
+            # refuses "subtitle: ''" (an empty text), as it would from an editor.
+            "omit_empty_optional_fields": True,
+            "slug": {"encoding": "ascii", "clean_accents": True, "sanitize_replacement": "-"},
+            "collections": [*(_folder_collection(kind, refs) for kind in KINDS)],
+        }
+    )
+    data = _data_collection(content_dir, refs)
+    if data is not None:
+        config["collections"].append(data)
+    return config
+
+
+def config_yaml(config: Mapping[str, Any]) -> str:
+    header = (
+        "# Erzeugt von kldigital-site aus dem Schema (content/schema.py): nicht von Hand ändern.\n"
+    )
+    return header + yaml.safe_dump(
+        dict(config), allow_unicode=True, sort_keys=False, default_flow_style=False, width=100
+    )
+
+
+def _backend(backend: LocalBackend | GitBackend) -> dict[str, Any]:
+    if isinstance(backend, LocalBackend):
+        return {"name": "proxy", "proxy_url": backend.url, "branch": "main"}
+    result: dict[str, Any] = {"name": backend.name, "repo": backend.repo, "branch": backend.branch}
+    if backend.base_url:
+        result["base_url"] = backend.base_url
+    if backend.api_root:
+        result["api_root"] = backend.api_root
+    if backend.app_id:
+        result["app_id"] = backend.app_id
+        if backend.name in ("gitlab", "gitea"):
+            # PKCE: the browser logs in with the Git host itself, no server of ours.
+            result["auth_type"] = "pkce"
+    return result
+
+
+def _folder_collection(kind: Kind, refs: References) -> dict[str, Any]:
+    return {
+        "name": kind.kind.value,
+        "label": kind.label,
+        "label_singular": kind.label_singular,
+        "description": kind.description,
+        "folder": f"{CONTENT}/{kind.kind.value}",
+        "extension": "md",
+        "format": "frontmatter",
+        "create": True,
+        "delete": True,
+        "slug": kind.file_name,
+        "identifier_field": "title",
+        "summary": "{{title}}",
+        "fields": [*form_fields(kind.fields, refs), BODY_FIELD],
+    }
+
+
+def _data_collection(content_dir: Path, refs: References) -> dict[str, Any] | None:
+    """The data files: an entry per id, as the files are mappings id → data."""
+    files: list[dict[str, Any]] = []
+    contacts = refs.get(CONTACTS_FILE, {})
+    if contacts:
+        contact_fields = form_fields(schema.CONTACT_FIELDS, refs)
+        files.append(
+            {
+                "name": "kontakte",
+                "label": "Kontakte",
+                "file": f"{CONTENT}/{CONTACTS_FILE}",
+                "fields": [
+                    {"name": key, "label": label, "widget": "object", "fields": contact_fields}
+                    for key, label in contacts.items()
+                ],
+            }
+        )
+    boilerplates = refs.get(BOILERPLATES_FILE, {})
+    if boilerplates:
+        text = form_field(
+            schema.Field("text", schema.text, required=True, label="Presseabbinder"), refs
+        )
+        files.append(
+            {
+                "name": "presseabbinder",
+                "label": "Presseabbinder",
+                "file": f"{CONTENT}/{BOILERPLATES_FILE}",
+                "fields": [
+                    {**text, "name": key, "label": label, "widget": "markdown"}
+                    for key, label in boilerplates.items()
+                ],
+            }
+        )
+    if not files:
+        return None
+    return {
+        "name": "daten",
+        "label": "Daten",
+        "description": "Kontakte und Presseabbinder; neue Kennungen bitte in der Datei anlegen.",
+        "editor": {"preview": False},
+        "files": files,
+    }
+
+
+def _load(path: Path) -> Mapping[str, Any]:
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, yaml.YAMLError):
+        return {}  # the build reports what is wrong with the file
+    return data if isinstance(data, Mapping) else {}
