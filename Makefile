@@ -13,7 +13,7 @@ BENCH_ARGS ?= --items 1000 --items 10000
 RSYNC_CHMOD ?= --chmod=D755,F644
 RSYNC_FLAGS ?=
 
-.PHONY: install install-test system-deps build serve check test lint golden gates bench deploy deploy-target deploy-preview preview-target clean
+.PHONY: install install-test system-deps cms build serve check test lint golden gates bench deploy deploy-target deploy-preview preview-target clean
 
 $(BIN)/kldigital-site: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -34,16 +34,24 @@ install-test: $(VENV)/.test-deps
 system-deps:
 	bash .ci/install-system-deps.sh
 
+# Decap CMS for /admin/ (kldigital-site serve), from the npm registry at the
+# version pinned in cms/install.sh; into cms/decap/, never committed.
+cms:
+	bash cms/install.sh
+
 build: install
 	$(BIN)/kldigital-site build $(SITE_ARGS)
 
+# /admin/ works when npm is there; without it the preview runs all the same
+# and /admin/ says what to install.
 serve: install
+	@if command -v npm >/dev/null 2>&1; then bash cms/install.sh || true; fi
 	$(BIN)/kldigital-site serve $(SITE_ARGS)
 
 check: install
 	$(BIN)/kldigital-site check $(SITE_ARGS)
 
-test: install-test system-deps
+test: install-test system-deps cms
 	$(BIN)/ruff check src tests
 	$(BIN)/pytest -q
 

@@ -35,7 +35,7 @@ class Kind:
     kind: SourceKind
     label: str
     label_singular: str
-    fields: tuple[schema.Field, ...]
+    fields_name: str  # the schema's tuple, looked up at each call: it may grow
     file_name: str  # Decap's slug template: the file name without ".md"
     description: str
 
@@ -45,7 +45,7 @@ KINDS: tuple[Kind, ...] = (
         SourceKind.PRESS,
         "Pressemitteilungen",
         "Pressemitteilung",
-        schema.PRESS_FIELDS,
+        "PRESS_FIELDS",
         # The contract's file name; the date must agree with the release's date.
         "{{year}}-{{month}}-{{day}}-{{slug}}",
         "Der Dateiname beginnt mit dem Datum der Pressemitteilung.",
@@ -54,7 +54,7 @@ KINDS: tuple[Kind, ...] = (
         SourceKind.PROJECT,
         "Projekte",
         "Projekt",
-        schema.PROJECT_FIELDS,
+        "PROJECT_FIELDS",
         "{{slug}}",
         "Projektsteckbriefe",
     ),
@@ -62,7 +62,7 @@ KINDS: tuple[Kind, ...] = (
         SourceKind.PAGE,
         "Seiten",
         "Seite",
-        schema.PAGE_FIELDS,
+        "PAGE_FIELDS",
         "{{slug}}",
         "Einfache Seiten wie Impressum und Datenschutz",
     ),
@@ -175,7 +175,7 @@ def _folder_collection(kind: Kind, refs: References) -> dict[str, Any]:
         "slug": kind.file_name,
         "identifier_field": "title",
         "summary": "{{title}}",
-        "fields": [*form_fields(kind.fields, refs), BODY_FIELD],
+        "fields": [*form_fields(getattr(schema, kind.fields_name), refs), BODY_FIELD],
     }
 
 
@@ -184,7 +184,7 @@ def _data_collection(content_dir: Path, refs: References) -> dict[str, Any] | No
     files: list[dict[str, Any]] = []
     contacts = refs.get(CONTACTS_FILE, {})
     if contacts:
-        contact_fields = form_fields(schema.CONTACT_FIELDS, refs)
+        contact_fields = form_fields(schema.CONTACT_FIELDS, {})
         files.append(
             {
                 "name": "kontakte",

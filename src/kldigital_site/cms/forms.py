@@ -45,7 +45,7 @@ def form_field(spec: Field, references: References) -> FieldSpec:
     if not spec.required:
         # Decap's fields are required unless told otherwise.
         result["required"] = False
-    if spec.doc:
+    if spec.doc and spec.doc != spec.label:
         result["hint"] = spec.doc
     default = spec.default
     if isinstance(default, bool | int | str) and "default" not in result:
