@@ -168,12 +168,18 @@ def _folder_collection(kind: Kind, refs: References) -> dict[str, Any]:
         "label_singular": kind.label_singular,
         "description": kind.description,
         "folder": f"{CONTENT}/{kind.kind.value}",
+        # Images of a kind lie in medien/<kind>/; Decap finds a file from its
+        # value by replacing public_folder with media_folder.
+        "media_folder": f"/{CONTENT}/medien/{kind.kind.value}",
+        "public_folder": f"medien/{kind.kind.value}",
         "extension": "md",
         "format": "frontmatter",
         "create": True,
         "delete": True,
         "slug": kind.file_name,
-        "identifier_field": "title",
+        # The file name comes from "slug", which the admin page fills from the
+        # title with German transliteration before the first save (page.py).
+        "identifier_field": "slug",
         "summary": "{{title}}",
         "fields": [*form_fields(getattr(schema, kind.fields_name), refs), BODY_FIELD],
     }

@@ -19,15 +19,19 @@ from __future__ import annotations
 
 import ipaddress
 import json
+import mimetypes
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from http import HTTPStatus
 from pathlib import Path
 
 from kldigital_site.cms.backend import LocalBackend as Backend
+from kldigital_site.cms.backend import Refused
 from kldigital_site.cms.config import LocalBackend, cms_config, config_yaml
 from kldigital_site.cms.page import (
+    ADMIN_SCRIPT,
     MISSING_BUNDLE_PAGE,
+    OWN_SCRIPT,
     admin_page,
     bundle_dir,
     bundle_file,
@@ -105,6 +109,11 @@ class AdminEndpoint:
             if bundle is None:
                 return self._page(MISSING_BUNDLE_PAGE.encode(), "text/html; charset=utf-8")
             return self._page(admin_page(self.site_title()).encode(), "text/html; charset=utf-8")
+        if name.startswith("medien/"):
+            # Images in the form's preview: their values are relative to content/.
+            return self._media(name)
+        if name == OWN_SCRIPT:
+            return self._page(ADMIN_SCRIPT.encode(), _TYPES[".js"])
         if name == "config.yml":
             config = cms_config(self.content_dir, LocalBackend(self.origin + API_PATH))
             return self._page(config_yaml(config).encode(), "text/yaml; charset=utf-8")
@@ -141,6 +150,18 @@ class AdminEndpoint:
             return _json(HTTPStatus.UNPROCESSABLE_ENTITY, {"error": "Ungültiges JSON."})
         status, answer = self.backend.handle(request)
         return _json(status, answer)
+
+    def _media(self, name: str) -> AdminResponse:
+        try:
+            path = self.backend.resolve(f"content/{name}")
+        except Refused:
+            return _text("Nicht gefunden.", HTTPStatus.NOT_FOUND)
+        if not path.is_file():
+            return _text("Nicht gefunden.", HTTPStatus.NOT_FOUND)
+        content_type = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
+        if path.suffix.lower() == ".svg":
+            content_type = "image/svg+xml"
+        return self._page(path.read_bytes(), content_type)
 
     def _page(self, body: bytes, content_type: str) -> AdminResponse:
         return AdminResponse(HTTPStatus.OK, _headers(content_type), body)

@@ -34,7 +34,6 @@ _PARTIAL_DATE_PATTERN = [
     "^\\d{4}-(0[1-9]|1[0-2])(-(0[1-9]|[12]\\d|3[01]))?$",
     "Datum als JJJJ-MM-TT oder JJJJ-MM, z. B. 2024-03",
 ]
-_MEDIA_PATTERN = ["^medien/", "Das Bild muss im Ordner medien/ liegen"]
 _DATA_FILE = re.compile(r"daten/[a-z0-9_-]+\.ya?ml")
 
 
@@ -86,7 +85,8 @@ def _widget(spec: Field, references: References) -> FieldSpec:
     if validate is schema.partial_date:
         return {"widget": "string", "pattern": _PARTIAL_DATE_PATTERN}
     if validate is schema.media_path:
-        return {"widget": "image", "choose_url": False, "pattern": _MEDIA_PATTERN}
+        # No pattern: Decap checks it against the resolved asset URL, not the value.
+        return {"widget": "image", "choose_url": False}
     if validate is schema.slug:
         return {"widget": "string", "pattern": _SLUG_PATTERN}
     if validate is schema.absolute_url:

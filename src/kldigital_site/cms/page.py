@@ -17,6 +17,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 BUNDLE_SCRIPT = "decap-cms.js"
+OWN_SCRIPT = "kldigital-cms.js"
 _BUNDLE_NAME = re.compile(r"^(?:\d+\.)?decap-cms\.js$|^[0-9a-f]+\.wasm$|^LICENSE$|^[\w.-]+\.txt$")
 _TOOL_REPO = Path(__file__).resolve().parents[3]
 
@@ -80,10 +81,41 @@ def admin_page(site_title: str) -> str:
 </head>
 <body>
 <script src="{BUNDLE_SCRIPT}"></script>
+<script src="{OWN_SCRIPT}"></script>
 </body>
 </html>
 """
 
+
+# Decap makes a new entry's file name from its title with lodash's deburr
+# ("Bürgerbüro" → "burgerburo"); the contract transliterates (ä → ae, ß → ss,
+# slugs.py). Filling the optional ``slug`` field before the first save, which
+# is the collections' identifier_field, gives the file name and the URL the
+# site would give. Served as a file: the admin CSP allows no inline script.
+ADMIN_SCRIPT = """// kldigital-site: German slugs for new entries (as slugs.py makes them).
+(function () {
+  "use strict";
+  var letters = {"ä": "ae", "ö": "oe", "ü": "ue", "Ä": "Ae", "Ö": "Oe", "Ü": "Ue",
+                 "ß": "ss", "ẞ": "SS"};
+  function slugify(text) {
+    return String(text).normalize("NFC")
+      .replace(/[äöüÄÖÜßẞ]/g, function (c) { return letters[c]; })
+      .normalize("NFKD").replace(/[^\\x00-\\x7f]/g, "").toLowerCase()
+      .replace(/[^a-z0-9]+/g, "-").replace(/^-+|-+$/g, "");
+  }
+  window.CMS.registerEventListener({
+    name: "preSave",
+    handler: function (event) {
+      var entry = event.entry;
+      var data = entry.get("data");
+      if (entry.get("newRecord") && !data.get("slug") && data.get("title")) {
+        return data.set("slug", slugify(data.get("title")));
+      }
+      return data;
+    }
+  });
+})();
+"""
 
 MISSING_BUNDLE_PAGE = """<!DOCTYPE html>
 <html lang="de">
