@@ -19,6 +19,7 @@ from kldigital_site.build import build
 from kldigital_site.cli import cli
 from kldigital_site.config import load_config
 from kldigital_site.search.shards import search_pages
+from kldigital_site.theme import Theme, contrast_problems, parse_colour
 from tests.conftest import NOW, TEMPLATES, build_site_at, copy_fixture_site
 
 MakeSite = Callable[[Mapping[str, str | bytes]], Path]
@@ -141,3 +142,48 @@ def test_build_preview_never_writes_into_output(
     # Relative to the working folder, like output/, which stays as it is.
     assert (tmp_path / "output-vorschau/index.html").is_file()
     assert not (tmp_path / "output").exists()
+
+
+# --- a brand theme that stays accessible ---------------------------------------------------
+
+
+def test_a_theme_recolours_the_site_and_shows_its_logo(
+    full_builds: tuple[Path, Path, Path],
+) -> None:
+    normal, _, _ = full_builds  # the full fixture has theme: in its site.yaml
+    css = (normal / "assets/css/marke.css").read_text(encoding="utf-8")
+    assert "--brand: #1d4f91;" in css and "--smart: #6a2c91;" in css
+    assert "--brand-dark: #19437b;" in css  # derived, and checked: white on it is AA
+    home = (normal / "index.html").read_text(encoding="utf-8")
+    # After site.css, so its values win; the logo from medien/ instead of the default.
+    assert home.index("css/site.css") < home.index('href="/sub/assets/css/marke.css"')
+    assert 'src="/sub/medien/marke/logo.svg"' in home
+    assert (normal / "medien/marke/logo.svg").is_file()
+
+
+def test_without_a_theme_the_default_colours_stay(make_site: MakeSite) -> None:
+    root = make_site({})
+    build_site_at(root)
+    assert not (root / "output/assets/css/marke.css").exists()
+    assert "marke.css" not in (root / "output/index.html").read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize(
+    ("brand", "accent", "problems"),
+    [
+        ("#a3092b", "#0b6b50", []),  # the default theme passes its own check
+        # 4.54:1 on white passes there, but links on the grey tiles fall short.
+        ("#767676", "#0b6b50", ["Links (#767676) auf hellgrauen Flächen (#f4f3f1) ergibt nur"]),
+        ("#1d4f91", "rebeccapurple", []),
+        ("#777777", "#0b6b50", ["Links (#777777) auf Weiß (#ffffff) ergibt nur 4,47:1"]),
+        ("#a3092b", "#3a9d5d", ["weiße Schrift (#ffffff) im Smart-City-Kennzeichen"]),
+    ],
+)
+def test_each_pair_below_aa_is_named_with_its_ratio(
+    brand: str, accent: str, problems: list[str]
+) -> None:
+    found = contrast_problems(Theme(parse_colour(brand), parse_colour(accent)))
+    for expected in problems:
+        assert any(expected in p.message for p in found), [p.message for p in found]
+    if not problems:
+        assert found == []

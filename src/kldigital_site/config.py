@@ -30,6 +30,7 @@ from kldigital_site.content.schema import (
     boilerplate_ref,
     identifier_list,
     integer,
+    media_path,
     slug,
     text,
     text_list,
@@ -37,6 +38,7 @@ from kldigital_site.content.schema import (
 )
 from kldigital_site.content.yamlpos import Located, YamlProblem, load_located
 from kldigital_site.errors import BuildFailed, SiteError
+from kldigital_site.theme import NotAColour, Theme, contrast_problems, parse_colour
 
 SETTINGS_FILE = "site.yaml"
 
@@ -85,7 +87,27 @@ _URL_FIELDS = (
     Field("topics", slug, default="themen", doc="Abschnitt der Themen"),
     Field("smart_city", slug, default="smart-city", doc="Liste der Smart-City-Projekte"),
 )
-_NESTED = {"defaults": _DEFAULTS_FIELDS, "organisation": _ORGANISATION_FIELDS, "urls": _URL_FIELDS}
+
+
+def _colour(node: Located) -> str:
+    try:
+        return parse_colour(text(node))
+    except NotAColour as exc:
+        raise Invalid(str(exc)) from None
+
+
+# The default theme's colours (templates/assets/css/site.css).
+_THEME_FIELDS = (
+    Field("brand", _colour, default="#a3092b", doc="Markenfarbe: Links, Schaltflächen, Linien"),
+    Field("accent", _colour, default="#0b6b50", doc="Akzentfarbe: Smart-City-Kennzeichen"),
+    Field("logo", media_path, default=None, doc="Logo, Pfad in medien/ (z. B. medien/logo.svg)"),
+)
+_NESTED = {
+    "defaults": _DEFAULTS_FIELDS,
+    "organisation": _ORGANISATION_FIELDS,
+    "urls": _URL_FIELDS,
+    "theme": _THEME_FIELDS,
+}
 
 _SITE_FIELDS = (
     Field("title", text, required=True, doc="Name der Website"),
@@ -96,6 +118,7 @@ _SITE_FIELDS = (
     Field("organisation", lambda node: node.value, doc="Herausgeber: name, url"),
     Field("defaults", lambda node: node.value, doc="Standardwerte für Pressemitteilungen"),
     Field("urls", lambda node: node.value, doc="Abschnittsnamen in Adressen"),
+    Field("theme", lambda node: node.value, doc="Marke: brand, accent, logo"),
     Field("press_per_page", integer(1, 100), default=10, doc="Pressemitteilungen je Listenseite"),
     Field("home_releases", integer(0, 50), default=5, doc="Pressemitteilungen auf der Startseite"),
     Field("feed_entries", integer(1, 500), default=20, doc="Einträge im Atom-Feed"),
@@ -133,6 +156,7 @@ class SiteConfig:
     home_releases: int = 5
     feed_entries: int = 20
     iframe_hosts: tuple[str, ...] = ()
+    theme: Theme | None = None  # theme: in site.yaml; None: the stylesheet's own colours
     include_drafts: bool = False
     include_future: bool = False
     # A site for approval, not for the public (serve, build --preview): drafts and
@@ -212,6 +236,10 @@ def load_config(
             values["base_url"] = absolute_url(Located(base_url, 0, 0))
         except Invalid as exc:
             errors.append(SiteError("--base-url", 0, str(exc)))
+    theme = None
+    theme_node = located.entries.get("theme") if located.is_mapping else None
+    if theme_node is not None and theme_node.is_mapping:
+        theme = _theme(theme_node, nested["theme"], content_dir, rel, errors)
     if errors:
         raise BuildFailed(errors)
 
@@ -244,11 +272,40 @@ def load_config(
         home_releases=values["home_releases"],
         feed_entries=values["feed_entries"],
         iframe_hosts=tuple(values["iframe_hosts"]),
+        theme=theme,
         include_drafts=drafts or preview,
         include_future=future or preview,
         preview=preview,
         preview_banner=preview_banner,
     )
+
+
+def _theme(
+    node: Located, values: dict[str, Any], content_dir: Path, rel: str, errors: list[SiteError]
+) -> Theme | None:
+    """The theme, if its colours give every text enough contrast and its logo exists."""
+    for key in ("brand", "accent"):
+        entry = node.entries.get(key)
+        if entry is not None and entry.value is None:
+            # `brand: #a3092b` unquoted: YAML reads "#…" as a comment, leaving no value.
+            message = (
+                f'„{key}“ ist leer: Farben in Anführungszeichen schreiben, z. B. {key}: "#a3092b"'
+            )
+            errors.append(SiteError(rel, entry.key_line, message))
+            return None
+    if "brand" not in values or "accent" not in values:
+        return None  # an invalid colour, reported by validate_mapping
+    lines: dict[str, int] = values.get("_lines", {})
+    theme = Theme(values["brand"], values["accent"], values.get("logo"))
+    for problem in contrast_problems(theme):
+        errors.append(SiteError(rel, lines.get(problem.setting, 0), problem.message))
+    if theme.logo is not None and not (content_dir / theme.logo).is_file():
+        errors.append(
+            SiteError(
+                rel, lines.get("logo", 0), f"Die Logo-Datei content/{theme.logo} gibt es nicht."
+            )
+        )
+    return theme
 
 
 def _relative(path: Path, root: Path) -> str:

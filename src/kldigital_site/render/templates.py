@@ -23,6 +23,7 @@ from kldigital_site.errors import SiteError, Staged
 from kldigital_site.model import RouteKind, Site
 from kldigital_site.output import Output
 from kldigital_site.render import dates
+from kldigital_site.theme import THEME_CSS, theme_css
 
 ASSETS_DIR = "assets"
 
@@ -100,6 +101,8 @@ def copied_files(site: Site) -> list[Output]:
     outputs += [
         Output(f"{ASSETS_DIR}/{name}", source=assets / name) for name in asset_files(site.config)
     ]
+    if site.config.theme is not None:
+        outputs.append(Output(THEME_CSS, data=theme_css(site.config.theme)))
     return outputs
 
 

@@ -21,6 +21,7 @@ from kldigital_site.markdown.bodies import Bodies, BodyInfo, BodyStore
 from kldigital_site.model import SEARCH_URL, Item, Route, RouteKind, Site
 from kldigital_site.render.dates import date_long, date_time_long, period_text
 from kldigital_site.search.shards import merged_bundles
+from kldigital_site.theme import THEME_CSS
 from kldigital_site.typography import smarten
 
 View = dict[str, Any]
@@ -239,6 +240,10 @@ class Views:
             },
             "csp": content_security_policy(config.iframe_hosts),
             "noindex": config.preview,
+            "theme_css_url": self.href(THEME_CSS) if config.theme else None,
+            "logo_url": self.href(config.theme.logo)
+            if config.theme and config.theme.logo
+            else None,
             "preview_banner": "Vorschau – nicht veröffentlicht" if config.preview_banner else None,
         }
 
