@@ -330,10 +330,22 @@ def _get(url: str) -> tuple[int, dict[str, str], bytes]:
         return exc.code, dict(exc.headers), exc.read()
 
 
+NEWSROOM_TYPES = {
+    "themen/mobilitaet/feed.xml": "application/atom+xml; charset=utf-8",
+    "projekte/dritte-orte/feed.xml": "application/atom+xml; charset=utf-8",
+    "presse/x/pressemitteilung.txt": "text/plain; charset=utf-8",
+    "presse/x/pressemitteilung.eml": "message/rfc822",
+    "kontakt/presse.vcf": "text/vcard; charset=utf-8",
+}
+
+
 def test_nginx_serves_a_sub_path_build_like_production(
     installed: tools.Tools, tmp_path: Path
 ) -> None:
     tree = make_tree("clean", tmp_path)
+    for path in NEWSROOM_TYPES:  # the newsroom's files (render/newsroom.py), any content
+        (tree.root / path).parent.mkdir(parents=True, exist_ok=True)
+        (tree.root / path).write_text("Überschrift\n", encoding="utf-8")
     site = Site("sub", tree.root, "https://gates.example.org/sub/")
     not_found = (tree.root / "404.html").read_bytes()
     with serve([site]) as (served,):
@@ -350,6 +362,11 @@ def test_nginx_serves_a_sub_path_build_like_production(
         assert status == 200 and headers["Content-Type"].startswith("application/atom+xml")
         status, _, _ = _get(served.entry_url + "impressum")  # redirect to impressum/
         assert status == 200
+        for path, content_type in NEWSROOM_TYPES.items():
+            status, headers, body = _get(served.entry_url + path)
+            assert status == 200 and headers["Content-Type"] == content_type, path
+            assert headers["X-Content-Type-Options"] == "nosniff"
+            assert body == (tree.root / path).read_bytes()
     with pytest.raises(urllib.error.URLError):
         _OPENER.open(served.entry_url, timeout=5)  # stopped by its pid
 

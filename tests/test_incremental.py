@@ -66,6 +66,22 @@ class Site:
             pages.add(site.items[project].url + "index.html")
         return pages
 
+    def newsroom_files_showing(self, result: BuildResult, release_key: str) -> set[str]:
+        """The release's text and e-mail, and every topic and project feed that carries it
+        (from the model, not hard-coded)."""
+        site = result.site
+        item = site.items[release_key]
+        files = {item.url + "pressemitteilung.txt", item.url + "pressemitteilung.eml"}
+        entries = site.config.feed_entries
+        for slug in item.tag_slugs:
+            members = set(site.tags[slug].item_keys)
+            if release_key in [k for k in site.releases if k in members][:entries]:
+                files.add(f"{site.config.sections.topics}/{slug}/feed.xml")
+        for project in site.release_projects.get(release_key, ()):
+            if release_key in site.project_releases[project][:entries]:
+                files.add(site.items[project].url + "feed.xml")
+        return files
+
 
 def tree(folder: Path, *, search_index: bool = True) -> dict[str, bytes]:
     return {
@@ -114,8 +130,11 @@ def test_an_embargo_ending_publishes_the_release_without_any_source_change(
 def test_body_edit_renders_only_that_release(site: Site) -> None:
     site.edit(RELEASE, lambda text: text + "\nEin neuer letzter Absatz.\n")
     result = site.build()
-    # The feed carries the body, so it has new bytes too.
-    assert result.rendered == {RELEASE_PAGE, "presse/feed.xml"}
+    key = "presse/2025-08-26-digitale-sprechstunde.md"
+    # The feeds carry the body, the text and e-mail versions are it: new bytes too.
+    newsroom = site.newsroom_files_showing(result, key)
+    assert len(newsroom) >= 3  # .txt, .eml and at least one topic feed
+    assert result.rendered == {RELEASE_PAGE, "presse/feed.xml"} | newsroom
     assert result.report is not None
     html_written = {p for p in result.report.written if p.endswith(".html")}
     assert html_written == {RELEASE_PAGE}
@@ -145,7 +164,7 @@ def test_title_change_renders_the_release_and_every_page_that_lists_it(site: Sit
     )
     result = site.build()
     key = "presse/2025-08-26-digitale-sprechstunde.md"
-    expected = site.pages_showing(result, key)
+    expected = site.pages_showing(result, key) | site.newsroom_files_showing(result, key)
     assert result.rendered - {"presse/feed.xml", "sitemap.xml"} == expected
     page = (site.output / RELEASE_PAGE).read_text(encoding="utf-8")
     assert "Sprechstunde jetzt auch mittwochs" in page

@@ -209,10 +209,11 @@ def _scheme(value: str) -> str:
 def _theme_search_form(element: lxml.html.HtmlElement) -> bool:
     """The header's and the search page's own form (and its fields): GET to /…/suche/.
 
-    The search page's other controls carry data-search-* hooks, which the sanitiser
-    never lets through (no data-* attribute is on its allow-list).
+    The search page's other controls carry data-search-* hooks, the release page's
+    "Text kopieren" button a data-copy-source hook, which the sanitiser never lets
+    through (no data-* attribute is on its allow-list).
     """
-    if any(name.startswith("data-search") for name in element.attrib):
+    if any(name.startswith(("data-search", "data-copy-source")) for name in element.attrib):
         return True
     form = element if element.tag == "form" else next(element.iterancestors("form"), None)
     if form is None:

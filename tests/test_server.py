@@ -58,6 +58,9 @@ def built(tmp_path: Path) -> Path:
             "assets/css/site.css": "body{color:#000}",
             "medien/bild.png": b"\x89PNG\r\n\x1a\n" + b"\x00" * 100,
             "presse/feed.xml": "<feed/>",
+            "presse/x/pressemitteilung.txt": "Überschrift\n",
+            "presse/x/pressemitteilung.eml": "Subject: X\r\n\r\nText\r\n",
+            "kontakt/presse.vcf": "BEGIN:VCARD\r\nEND:VCARD\r\n",
             ".kldigital-manifest.json": "{}",
         },
     )
@@ -109,6 +112,9 @@ def test_html_gets_the_reload_script_at_serve_time_only(dev: DevSite, built: Pat
         ("/assets/css/site.css", "text/css; charset=utf-8"),
         ("/medien/bild.png", "image/png"),
         ("/presse/feed.xml", "application/atom+xml; charset=utf-8"),
+        ("/presse/x/pressemitteilung.txt", "text/plain; charset=utf-8"),
+        ("/presse/x/pressemitteilung.eml", "message/rfc822"),
+        ("/kontakt/presse.vcf", "text/vcard; charset=utf-8"),
     ],
 )
 def test_other_files_are_served_unchanged(

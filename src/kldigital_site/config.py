@@ -120,6 +120,7 @@ _SITE_FIELDS = (
     Field("urls", lambda node: node.value, doc="Abschnittsnamen in Adressen"),
     Field("theme", lambda node: node.value, doc="Marke: brand, accent, logo"),
     Field("press_per_page", integer(1, 100), default=10, doc="Pressemitteilungen je Listenseite"),
+    Field("topic_per_page", integer(1, 500), default=24, doc="Einträge je Themenseite"),
     Field("home_releases", integer(0, 50), default=5, doc="Pressemitteilungen auf der Startseite"),
     Field("feed_entries", integer(1, 500), default=20, doc="Einträge im Atom-Feed"),
     Field("iframe_hosts", _host_names, default=(), doc="Erlaubte Hosts für eingebettete iframes"),
@@ -153,6 +154,7 @@ class SiteConfig:
     default_lines: Mapping[str, int] = field(default_factory=dict)
     sections: SectionNames = field(default_factory=SectionNames)
     press_per_page: int = 10
+    topic_per_page: int = 24
     home_releases: int = 5
     feed_entries: int = 20
     iframe_hosts: tuple[str, ...] = ()
@@ -269,6 +271,7 @@ def load_config(
         default_lines=dict(defaults.get("_lines", {})),
         sections=sections,
         press_per_page=values["press_per_page"],
+        topic_per_page=values["topic_per_page"],
         home_releases=values["home_releases"],
         feed_entries=values["feed_entries"],
         iframe_hosts=tuple(values["iframe_hosts"]),

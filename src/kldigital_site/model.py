@@ -78,11 +78,42 @@ class RouteKind(StrEnum):
     FEED = "feed"
     SITEMAP = "sitemap"
     ROBOTS = "robots"
+    # The newsroom (render/newsroom.py, render/feeds.py): files for journalists.
+    PRESS_TEXT = "press_text"  # /presse/<slug>/pressemitteilung.txt
+    PRESS_EMAIL = "press_email"  # /presse/<slug>/pressemitteilung.eml
+    CONTACT_CARD = "contact_card"  # /kontakt/<id>.vcf
+    TOPIC_FEED = "topic_feed"  # /themen/<slug>/feed.xml
+    PROJECT_FEED = "project_feed"  # /projekte/<slug>/feed.xml
 
     @property
     def is_generated_file(self) -> bool:
-        """Made by code (render/feeds.py), not by a template."""
+        """Made by code (render/feeds.py) on every build, not by a template."""
         return self in (RouteKind.FEED, RouteKind.SITEMAP, RouteKind.ROBOTS)
+
+    @property
+    def is_newsroom_file(self) -> bool:
+        """Made by code from a view (render/newsroom.py), re-made only when the view changes."""
+        return self in _NEWSROOM_FILES
+
+    @property
+    def is_page(self) -> bool:
+        """An HTML page: in the sitemap (where published) and in the page count."""
+        return not (self.is_generated_file or self.is_newsroom_file)
+
+
+_NEWSROOM_FILES = frozenset(
+    {
+        RouteKind.PRESS_TEXT,
+        RouteKind.PRESS_EMAIL,
+        RouteKind.CONTACT_CARD,
+        RouteKind.TOPIC_FEED,
+        RouteKind.PROJECT_FEED,
+    }
+)
+CONTACTS_URL = "kontakt/"  # vCards: /kontakt/<id>.vcf
+PRESS_TEXT_FILE = "pressemitteilung.txt"
+PRESS_EMAIL_FILE = "pressemitteilung.eml"
+FEED_FILE = "feed.xml"
 
 
 # The route kind of each content file's own page.
@@ -104,6 +135,7 @@ class Route:
     page_number: int = 1
     year: int | None = None
     tag: str | None = None
+    contact: str | None = None  # id in daten/kontakte.yaml (vCards)
 
     @property
     def output_path(self) -> str:
@@ -149,6 +181,38 @@ class Site:
     def press_page_url(self, number: int) -> str:
         press = self.config.sections.press
         return f"{press}/" if number == 1 else f"{press}/seite/{number}/"
+
+    def topic_items(self, slug: str) -> tuple[str, ...]:
+        """Everything with the topic, in the order its pages list it: projects, releases, pages."""
+        members = set(self.tags[slug].item_keys)
+        return tuple(k for k in (*self.projects, *self.releases, *self.pages) if k in members)
+
+    def topic_page_count(self, slug: str) -> int:
+        return max(1, -(-len(self.tags[slug].item_keys) // self.config.topic_per_page))
+
+    def topic_page(self, slug: str, number: int) -> tuple[str, ...]:
+        """The items on page ``number`` (1-based) of a topic."""
+        size = self.config.topic_per_page
+        return self.topic_items(slug)[(number - 1) * size : number * size]
+
+    def topic_page_url(self, slug: str, number: int) -> str:
+        topic = f"{self.config.sections.topics}/{slug}/"
+        return topic if number == 1 else f"{topic}seite/{number}/"
+
+    def release_contacts(self, key: str) -> tuple[str, ...]:
+        """The press contacts of a release: its own ``contacts`` or the site's default."""
+        contacts = self.items[key].meta.get("contacts")
+        return tuple(contacts if contacts is not None else self.config.default_contacts)
+
+    def shown_contacts(self) -> tuple[str, ...]:
+        """Contacts that some page shows, sorted: only these get a vCard (a contact
+        in kontakte.yaml that no page names is not published)."""
+        shown = {c for key in self.releases for c in self.release_contacts(key)}
+        shown |= {self.items[k].meta.get("contact") or "" for k in self.projects}
+        return tuple(sorted(c for c in shown if c and c in self.contacts))
+
+    def contact_card_url(self, ident: str) -> str:
+        return f"{CONTACTS_URL}{ident}.vcf"
 
     def url_exists(self, url: str) -> bool:
         return url in self.file_urls or url in self.route_urls
@@ -506,12 +570,41 @@ def _routes(site: Site) -> tuple[Route, ...]:
             Route(f"{s.press}/{year}/", RouteKind.PRESS_YEAR, f"Archiv {year}", year=year)
         )
     for slug in site.tags:
+        for number in range(1, site.topic_page_count(slug) + 1):
+            routes.append(
+                Route(
+                    site.topic_page_url(slug, number),
+                    RouteKind.TOPIC,
+                    f"Themenseite {slug}",
+                    tag=slug,
+                    page_number=number,
+                )
+            )
         routes.append(
-            Route(f"{s.topics}/{slug}/", RouteKind.TOPIC, f"Themenseite {slug}", tag=slug)
+            Route(f"{s.topics}/{slug}/{FEED_FILE}", RouteKind.TOPIC_FEED, f"Feed {slug}", tag=slug)
         )
     for key in (*site.projects, *site.releases, *site.pages):
         item = site.items[key]
         routes.append(Route(item.url, ITEM_ROUTE_KINDS[item.kind], item.doc.rel_path, item=key))
+        if item.kind is SourceKind.PROJECT:
+            routes.append(
+                Route(item.url + FEED_FILE, RouteKind.PROJECT_FEED, item.doc.rel_path, item=key)
+            )
+        elif item.kind is SourceKind.PRESS:
+            for name, kind in (
+                (PRESS_TEXT_FILE, RouteKind.PRESS_TEXT),
+                (PRESS_EMAIL_FILE, RouteKind.PRESS_EMAIL),
+            ):
+                routes.append(Route(item.url + name, kind, item.doc.rel_path, item=key))
+    for ident in site.shown_contacts():
+        routes.append(
+            Route(
+                site.contact_card_url(ident),
+                RouteKind.CONTACT_CARD,
+                f"vCard {ident}",
+                contact=ident,
+            )
+        )
     return tuple(routes)
 
 

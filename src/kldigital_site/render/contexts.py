@@ -3,7 +3,8 @@
 Input: the ``Views`` of one build and a ``Route``. Output: the template context,
 a mapping with ``site``, ``page`` and the kind's own variables. One small function
 per ``RouteKind`` in ``_CONTEXTS``; a kind without one (the 404 page) gets only
-its title from ``PAGE_TITLES``.
+its title from ``PAGE_TITLES``. The newsroom's files (``_FILES``) get their
+view alone, without ``site`` and ``page``.
 """
 
 from __future__ import annotations
@@ -12,7 +13,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from kldigital_site.model import Route, RouteKind
+from kldigital_site.content.discover import SourceKind
+from kldigital_site.model import FEED_FILE, Route, RouteKind
+from kldigital_site.render import feeds
 from kldigital_site.render.views import PAGE_TITLES, SharedList, Views, notice
 
 
@@ -28,7 +31,10 @@ class _Page:
 
 
 def page_context(views: Views, route: Route) -> dict[str, Any]:
-    """The template's variables for one route."""
+    """The template's variables for one route; for a newsroom file, its view alone
+    (what the file shows, so it is re-made exactly when that changes)."""
+    if route.kind.is_newsroom_file:
+        return _FILES[route.kind](views, route)
     make = _CONTEXTS.get(route.kind)
     page = make(views, route) if make else _Page(PAGE_TITLES.get(route.kind) or "")
     context = dict(page.variables)
@@ -98,7 +104,7 @@ def _press_list(views: Views, route: Route) -> _Page:
         "Alle Pressemitteilungen, die neuesten zuerst.",
         {
             "releases": views.cards(site.press_page(number)),
-            "pagination": _pagination(views, number, site.press_page_count()),
+            "pagination": _pagination(views, number, site.press_page_count(), site.press_page_url),
             "years": _years(views, None),
         },
     )
@@ -158,19 +164,33 @@ def _topics(views: Views, route: Route) -> _Page:
 
 def _topic(views: Views, route: Route) -> _Page:
     assert route.tag is not None
-    site = views.site
-    tag = site.tags[route.tag]
-    members = set(tag.item_keys)
+    site, slug, number = views.site, route.tag, route.page_number
+    tag = site.tags[slug]
+    shown = site.topic_page(slug, number)
+    kinds = {key: site.items[key].kind for key in shown}
+    crumbs = [("Themen", f"{site.config.sections.topics}/")]
+    if number > 1:
+        crumbs.append((tag.name, site.topic_page_url(slug, 1)))
     return _Page(
-        f"Thema: {tag.name}",
+        f"Thema: {tag.name}" + (f" – Seite {number}" if number > 1 else ""),
         f"Projekte und Pressemitteilungen zum Thema {tag.name}.",
         {
-            "topic": {"name": tag.name, "url": views.href(route.url)},
-            "projects": views.cards([k for k in site.projects if k in members]),
-            "releases": views.cards([k for k in site.releases if k in members]),
-            "pages": views.cards([k for k in site.pages if k in members]),
+            "topic": {
+                "name": tag.name,
+                "url": views.href(site.topic_page_url(slug, 1)),
+                "feed_url": views.href(f"{site.config.sections.topics}/{slug}/{FEED_FILE}"),
+            },
+            "projects": views.cards([k for k in shown if kinds[k] is SourceKind.PROJECT]),
+            "releases": views.cards([k for k in shown if kinds[k] is SourceKind.PRESS]),
+            "pages": views.cards([k for k in shown if kinds[k] is SourceKind.PAGE]),
+            "pagination": _pagination(
+                views,
+                number,
+                site.topic_page_count(slug),
+                lambda n: site.topic_page_url(slug, n),
+            ),
         },
-        {"breadcrumbs": _crumbs(views, ("Themen", f"{site.config.sections.topics}/"))},
+        {"breadcrumbs": _crumbs(views, *crumbs)},
     )
 
 
@@ -216,17 +236,64 @@ _CONTEXTS: dict[RouteKind, Callable[[Views, Route], _Page]] = {
 }
 
 
+# --- newsroom files (render/newsroom.py, render/feeds.py) ------------------------------
+
+
+def _press_file(views: Views, route: Route) -> dict[str, Any]:
+    assert route.item is not None
+    return {"release": views.press_file(route.item)}
+
+
+def _contact_card(views: Views, route: Route) -> dict[str, Any]:
+    assert route.contact is not None
+    return {"contact": views.contact(route.contact)}
+
+
+def _topic_feed(views: Views, route: Route) -> dict[str, Any]:
+    assert route.tag is not None
+    site = views.site
+    members = set(site.tags[route.tag].item_keys)
+    keys = [k for k in site.releases if k in members][: site.config.feed_entries]
+    name = site.tags[route.tag].name
+    return {
+        "feed": feeds.feed_view(
+            views,
+            keys,
+            site.topic_page_url(route.tag, 1),
+            f"Pressemitteilungen zum Thema {name} – {site.config.title}",
+        )
+    }
+
+
+def _project_feed(views: Views, route: Route) -> dict[str, Any]:
+    assert route.item is not None
+    site = views.site
+    item = site.items[route.item]
+    keys = site.project_releases.get(route.item, ())[: site.config.feed_entries]
+    title = f"Pressemitteilungen zum Projekt {item.title} – {site.config.title}"
+    return {"feed": feeds.feed_view(views, keys, item.url, title)}
+
+
+_FILES: dict[RouteKind, Callable[[Views, Route], dict[str, Any]]] = {
+    RouteKind.PRESS_TEXT: _press_file,
+    RouteKind.PRESS_EMAIL: _press_file,
+    RouteKind.CONTACT_CARD: _contact_card,
+    RouteKind.TOPIC_FEED: _topic_feed,
+    RouteKind.PROJECT_FEED: _project_feed,
+}
+
+
 def _crumbs(views: Views, *entries: tuple[str, str]) -> list[dict[str, str]]:
     return [{"title": "Startseite", "url": views.href("")}] + [
         {"title": title, "url": views.href(url)} for title, url in entries
     ]
 
 
-def _pagination(views: Views, current: int, total: int) -> dict[str, Any]:
-    site = views.site
-
+def _pagination(
+    views: Views, current: int, total: int, page_url: Callable[[int], str]
+) -> dict[str, Any]:
     def url(n: int) -> str:
-        return views.href(site.press_page_url(n))
+        return views.href(page_url(n))
 
     return {
         "current": current,

@@ -1,19 +1,22 @@
-"""Machine-readable files: the Atom feed of press releases, sitemap.xml, robots.txt.
+"""Machine-readable files: the Atom feeds of press releases, sitemap.xml, robots.txt.
 
 Input: ``Site`` and its ``Views``. Output: the bytes of each file. No build time
-appears anywhere: the feed's ``updated`` is the newest release's date, so the
-same content always gives the same bytes.
+appears anywhere: a feed's ``updated`` is its newest release's date, so the
+same content always gives the same bytes. The main feed is made on every build;
+the feeds of a topic or a project go through ``feed_view`` and are re-made only
+when it changes (render/newsroom.py).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import xml.etree.ElementTree as ET
-from typing import TYPE_CHECKING
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
 from xml.sax.saxutils import escape
 
 from kldigital_site.content.discover import SourceKind
-from kldigital_site.model import RouteKind
+from kldigital_site.model import FEED_FILE, RouteKind
 
 if TYPE_CHECKING:
     from kldigital_site.model import Site
@@ -42,44 +45,69 @@ def _element(parent: ET.Element, tag: str, text: str | None = None, **attrs: str
 
 def atom_feed(site: Site, views: Views) -> bytes:
     config = site.config
-    press = config.sections.press
     entries = site.releases[: config.feed_entries]
-    updated = max((site.items[k].date or _EPOCH for k in entries), default=_EPOCH)
-    feed = ET.Element("feed", {"xmlns": ATOM, "xml:lang": config.language})
-    _element(feed, "id", views.absolute(f"{press}/"))
-    _element(feed, "title", f"Pressemitteilungen – {config.title}")
-    _element(feed, "updated", updated.isoformat())
-    _element(
-        feed,
-        "link",
-        rel="self",
-        type="application/atom+xml",
-        href=views.absolute(f"{press}/feed.xml"),
-    )
-    _element(feed, "link", rel="alternate", type="text/html", href=views.absolute(f"{press}/"))
-    author = _element(feed, "author")
-    _element(author, "name", config.organisation_name)
-    for key in entries:
+    title = f"Pressemitteilungen – {config.title}"
+    return atom_from_view(feed_view(views, entries, f"{config.sections.press}/", title))
+
+
+def feed_view(views: Views, keys: Sequence[str], page_url: str, title: str) -> dict[str, Any]:
+    """What an Atom feed of press releases shows: ``keys`` newest first, the feed at
+    ``page_url`` + feed.xml, announced on the page at ``page_url``. The main feed, and
+    those of a topic or a project (render/contexts.py), which are re-made only when
+    this view changes."""
+    site, config = views.site, views.site.config
+    entries = []
+    dates = []
+    for key in keys:
         item = site.items[key]
         assert item.date is not None
-        card = views.card(key)
+        dates.append(item.date)
+        entries.append(
+            {
+                "id": views.absolute(item.url),
+                "title": item.title,
+                "published": item.date,
+                "summary": views.summary(item),
+                "content": views.body_html(key),
+                "categories": [tag["name"] for tag in views.tag_links(item)],
+            }
+        )
+    return {
+        "id": views.absolute(page_url),
+        "title": title,
+        "language": config.language,
+        "base_url": config.base_url,
+        "updated": max(dates, default=_EPOCH),
+        "self_url": views.absolute(page_url + FEED_FILE),
+        "page_url": views.absolute(page_url),
+        "author": config.organisation_name,
+        "entries": entries,
+    }
+
+
+def atom_from_view(view: Mapping[str, Any]) -> bytes:
+    feed = ET.Element("feed", {"xmlns": ATOM, "xml:lang": view["language"]})
+    _element(feed, "id", view["id"])
+    _element(feed, "title", view["title"])
+    _element(feed, "updated", view["updated"].isoformat())
+    _element(feed, "link", rel="self", type="application/atom+xml", href=view["self_url"])
+    _element(feed, "link", rel="alternate", type="text/html", href=view["page_url"])
+    author = _element(feed, "author")
+    _element(author, "name", view["author"])
+    for data in view["entries"]:
         entry = _element(feed, "entry")
-        _element(entry, "id", views.absolute(item.url))
-        _element(entry, "title", item.title)
-        _element(entry, "link", rel="alternate", type="text/html", href=views.absolute(item.url))
-        _element(entry, "published", item.date.isoformat())
-        _element(entry, "updated", item.date.isoformat())
-        _element(entry, "summary", card["summary"])
+        _element(entry, "id", data["id"])
+        _element(entry, "title", data["title"])
+        _element(entry, "link", rel="alternate", type="text/html", href=data["id"])
+        _element(entry, "published", data["published"].isoformat())
+        _element(entry, "updated", data["published"].isoformat())
+        _element(entry, "summary", data["summary"])
         # Relative links in the body resolve against the site root (RFC 4287 xml:base).
         _element(
-            entry,
-            "content",
-            views.bodies.store.html(views.bodies.items[key].key),
-            type="html",
-            **{"xml:base": config.base_url},
+            entry, "content", str(data["content"]), type="html", **{"xml:base": view["base_url"]}
         )
-        for tag in card["tags"]:
-            _element(entry, "category", term=tag["name"])
+        for name in data["categories"]:
+            _element(entry, "category", term=name)
     return _serialise(feed)
 
 
@@ -89,7 +117,7 @@ def sitemap(site: Site, views: Views) -> bytes:
     # than everything else an edit build does for it.
     lines = ["<?xml version='1.0' encoding='utf-8'?>", f'<urlset xmlns="{SITEMAP}">']
     for route in site.routes:
-        if route.kind.is_generated_file or route.kind is RouteKind.NOT_FOUND:
+        if not route.kind.is_page or route.kind is RouteKind.NOT_FOUND:
             continue
         item = site.items[route.item] if route.item is not None else None
         # Drafts and embargoed items only appear in preview builds, marked noindex.

@@ -11,7 +11,9 @@ bodies represented by their cache keys) plus every template file it loaded
 last time, recorded through the Jinja environment rather than declared by hand
 (Lektor ``_load_template``). A title change therefore re-renders exactly the
 pages that show that title; a template change exactly the pages that loaded
-it. Cold builds fan out over ``--jobs`` forked processes.
+it. The newsroom's files (render/newsroom.py) are fingerprinted the same way,
+their view standing in for the template context. Cold builds fan out over
+``--jobs`` forked processes.
 
 Making 10,000 views only to find them unchanged costs seconds, so there is a
 shortcut for the edit editors make most: text only. Views are a function of
@@ -28,6 +30,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
+from typing import Any
 from pathlib import Path
 
 from kldigital_site.cache import PageRecord
@@ -36,6 +39,7 @@ from kldigital_site.markdown.bodies import Bodies
 from kldigital_site.model import Route, Site
 from kldigital_site.render import feeds
 from kldigital_site.render.contexts import page_context
+from kldigital_site.render.newsroom import render_newsroom_file
 from kldigital_site.render.templates import (
     ASSETS_DIR,
     TEMPLATES,
@@ -132,13 +136,25 @@ def _render_route(state: _State, route: Route) -> PageResult:
     # this one page renders (render/templates.py).
     state.env.recorded = set()
     try:
-        html = render_template(state.env, TEMPLATES[route.kind], context)
+        if route.kind.is_newsroom_file:
+            problems: list[SiteError] = []
+
+            def render_html(name: str, variables: dict[str, Any]) -> str:
+                staged = render_template(state.env, name, variables)
+                problems.extend(staged.problems)
+                return staged.value or ""
+
+            data = render_newsroom_file(route.kind, context, render_html)
+            if problems:
+                return PageResult(path, "", None, None, tuple(problems))
+        else:
+            html = render_template(state.env, TEMPLATES[route.kind], context)
+            if html.value is None:
+                return PageResult(path, "", None, None, html.problems)
+            data = html.value.encode("utf-8")
     finally:
         recorded = tuple(sorted(state.env.recorded or ()))
         state.env.recorded = None
-    if html.value is None:
-        return PageResult(path, "", None, None, html.problems)
-    data = html.value.encode("utf-8")
     digest = hashlib.sha256(data).hexdigest()
     record = PageRecord(_fingerprint(state, context_json, recorded), recorded, digest, reads)
     return PageResult(path, digest, data, record)

@@ -18,7 +18,16 @@ from zoneinfo import ZoneInfo
 
 from kldigital_site.content.discover import SourceKind
 from kldigital_site.markdown.bodies import Bodies, BodyInfo, BodyStore
-from kldigital_site.model import SEARCH_URL, Item, Route, RouteKind, Site
+from kldigital_site.model import (
+    FEED_FILE,
+    PRESS_EMAIL_FILE,
+    PRESS_TEXT_FILE,
+    SEARCH_URL,
+    Item,
+    Route,
+    RouteKind,
+    Site,
+)
 from kldigital_site.render.dates import date_long, date_time_long, period_text
 from kldigital_site.search.shards import merged_bundles
 from kldigital_site.theme import THEME_CSS
@@ -378,6 +387,7 @@ class Views:
     def contact(self, ident: str) -> View:
         data: Mapping[str, Any] = self.site.contacts[ident]
         phone = data.get("phone")
+        card = self.site.contact_card_url(ident)
         return {
             "name": data["name"],
             "organisation": data.get("organisation"),
@@ -386,6 +396,7 @@ class Views:
             "phone": phone,
             "phone_uri": phone_uri(phone) if phone else None,
             "address": list(data.get("address") or ()),
+            "vcard_url": self.href(card) if self.site.url_exists(card) else None,
         }
 
     def project(self, key: str) -> View:
@@ -399,31 +410,54 @@ class Views:
             "contact": self.contact(meta["contact"]) if meta.get("contact") else None,
             "website": meta.get("website"),
             "press_releases": self.cards(self.site.project_releases.get(key, ())),
+            "feed_url": self.href(item.url + FEED_FILE),
         }
 
     def release(self, key: str) -> View:
         item = self.site.items[key]
-        meta, config = item.meta, self.site.config
-        assert item.date is not None
-        location = meta.get("location") or config.default_location
-        day = date_long(item.date)
-        contacts = meta["contacts"] if meta.get("contacts") is not None else config.default_contacts
-        boilerplate = (
-            meta["boilerplate"]
-            if meta.get("boilerplate") is not None
-            else config.default_boilerplate
-        )
+        location = item.meta.get("location") or self.site.config.default_location
         return {
             **self.card(key),
-            "dateline": f"{location}, {day} –" if location else f"{day} –",
+            "dateline": self._dateline(item),
             "location": location,
             "body_html": self.body_html(key),
             "projects": self.cards(self.site.release_projects.get(key, ())),
-            "contacts": [self.contact(c) for c in contacts],
-            "boilerplate_html": self.boilerplate_html(boilerplate)
-            if isinstance(boilerplate, str)
-            else None,
+            "contacts": [self.contact(c) for c in self.site.release_contacts(key)],
+            "boilerplate_html": self._release_boilerplate(item),
+            "text_url": self.href(item.url + PRESS_TEXT_FILE),
+            "email_url": self.href(item.url + PRESS_EMAIL_FILE),
         }
+
+    def press_file(self, key: str) -> View:
+        """What the text and e-mail versions of a release show (render/newsroom.py): no
+        cards, so a change elsewhere on the release page leaves them as they are."""
+        item = self.site.items[key]
+        meta, config = item.meta, self.site.config
+        return {
+            "title": item.title,
+            "subtitle": smarten(meta["subtitle"]) if meta.get("subtitle") else None,
+            "date": item.date,
+            "dateline": self._dateline(item),
+            "body_html": self.body_html(key),
+            "boilerplate_html": self._release_boilerplate(item),
+            "contacts": [self.contact(c) for c in self.site.release_contacts(key)],
+            "photo_credits": photo_credits(meta),
+            "absolute_url": self.absolute(item.url),
+            "base_url": config.base_url,
+            "language": config.language,
+        }
+
+    def _dateline(self, item: Item) -> str:
+        assert item.date is not None
+        location = item.meta.get("location") or self.site.config.default_location
+        day = date_long(item.date)
+        return f"{location}, {day} –" if location else f"{day} –"
+
+    def _release_boilerplate(self, item: Item) -> LazyHtml | None:
+        boilerplate = item.meta.get("boilerplate")
+        if boilerplate is None:
+            boilerplate = self.site.config.default_boilerplate
+        return self.boilerplate_html(boilerplate) if isinstance(boilerplate, str) else None
 
     def boilerplate_html(self, name: str) -> LazyHtml:
         return LazyHtml(self.bodies.store, self.bodies.boilerplates[name], f"boilerplate:{name}")
@@ -545,6 +579,17 @@ def phone_uri(phone: str) -> str:
     digits = re.sub(r"\(0\)", "", phone)
     digits = re.sub(r"[^\d+]", "", digits)
     return f"tel:{digits}"
+
+
+def photo_credits(meta: Mapping[str, Any]) -> list[str]:
+    """The credits of a release's photos, lead image first, each once.
+
+    A hook for press photos (``image_credit`` and ``images``, content-model.md
+    "Images"): while the schema has no such keys, there are none.
+    """
+    credits = [meta.get("image_credit")] if meta.get("image") else []
+    credits += [entry.get("credit") for entry in meta.get("images") or ()]
+    return list(dict.fromkeys(smarten(c) for c in credits if c))
 
 
 def _has_time(value: Any) -> bool:

@@ -50,6 +50,9 @@ _TYPES = {
     ".json": "application/json",
     ".xml": "application/xml; charset=utf-8",
     ".txt": "text/plain; charset=utf-8",
+    # The newsroom's files (render/newsroom.py): a release as e-mail, contact cards.
+    ".eml": "message/rfc822",
+    ".vcf": "text/vcard; charset=utf-8",
     ".svg": "image/svg+xml",
     ".webmanifest": "application/manifest+json",
 }

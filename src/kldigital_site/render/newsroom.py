@@ -1,0 +1,211 @@
+"""The newsroom's files for journalists: a release as text and as e-mail, contact cards.
+
+Input: the view of one newsroom route (``render/contexts.py``: what the file
+shows, nothing else, so it is re-made exactly when that changes) and, for the
+e-mail's HTML part, a function that renders a template. Output: the file's
+bytes, the same bytes for the same view:
+
+- ``pressemitteilung.txt``: headline, sub-headline, dateline and body as plain
+  text (render/plaintext.py), Presseabbinder, press contacts, photo credits,
+  the release's address; UTF-8, lines ending in LF.
+- ``pressemitteilung.eml``: a MIME message (Python's ``email``) with subject,
+  date (the release's), sender (the first press contact) and no recipients, a
+  text/plain part (the text above) and a text/html part (the template
+  ``newsroom/email.html``), under a fixed boundary. ``X-Unsent: 1`` makes
+  Outlook open it as a draft, ready for the distribution list.
+- ``<id>.vcf``: a vCard 3.0 (RFC 2426; wider client support than 4.0, Outlook
+  and older address books included) with name, organisation, role, e-mail,
+  phone and address.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping, Sequence
+from email.message import EmailMessage
+from email.policy import SMTP
+from email.utils import format_datetime, formataddr
+from typing import Any
+from urllib.parse import urljoin
+
+from markupsafe import Markup
+
+from kldigital_site.model import RouteKind
+from kldigital_site.render.feeds import atom_from_view
+from kldigital_site.render.plaintext import html_to_text
+
+RenderHtml = Callable[[str, dict[str, Any]], str]
+EMAIL_TEMPLATE = "newsroom/email.html"
+# "=_" cannot occur in quoted-printable text (a literal "=" is written "=3D"), so this
+# boundary never collides with the parts; fixed, so the same release gives the same bytes.
+EMAIL_BOUNDARY = "=_kldigital-pressemitteilung_="
+_POSTCODE_TOWN = re.compile(r"(\d{4,5})\s+(.+)")
+# An address the e-mail package accepts as a sender; anything else is left out.
+_ADDRESS = re.compile(r"[^@\s<>()\[\]\\,;:\"]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}")
+_SITE_LINK = re.compile(r'(\s(?:href|src)=")([^"#][^"]*)(")')
+
+
+def render_newsroom_file(
+    kind: RouteKind, view: Mapping[str, Any], render_html: RenderHtml
+) -> bytes:
+    """The bytes of a route whose ``kind.is_newsroom_file``, from its view."""
+    if kind is RouteKind.PRESS_TEXT:
+        return press_text(view["release"]).encode("utf-8")
+    if kind is RouteKind.PRESS_EMAIL:
+        return press_email(view["release"], render_html)
+    if kind is RouteKind.CONTACT_CARD:
+        return vcard(view["contact"])
+    return atom_from_view(view["feed"])
+
+
+# --- text ----------------------------------------------------------------------------
+
+
+def press_text(release: Mapping[str, Any]) -> str:
+    base_url = release["base_url"]
+    blocks = [release["title"]]
+    if release["subtitle"]:
+        blocks[0] += "\n" + release["subtitle"]
+    body = html_to_text(str(release["body_html"]), base_url)
+    # The dateline opens the first paragraph, as in every printed release.
+    if body:
+        body[0] = f"{release['dateline']} {body[0]}"
+    else:
+        body = [release["dateline"]]
+    blocks += body
+    if release["boilerplate_html"] is not None:
+        blocks += ["Presseabbinder", *html_to_text(str(release["boilerplate_html"]), base_url)]
+    if release["contacts"]:
+        blocks.append("Pressekontakt")
+        blocks += ["\n".join(contact_lines(c)) for c in release["contacts"]]
+    if release["photo_credits"]:
+        blocks.append("Fotos")
+        blocks.append("\n".join(release["photo_credits"]))
+    blocks.append(f"Diese Pressemitteilung im Netz:\n{release['absolute_url']}")
+    return "\n\n".join(blocks) + "\n"
+
+
+def contact_lines(contact: Mapping[str, Any]) -> list[str]:
+    lines = [contact["name"]]
+    lines += [contact[key] for key in ("role", "organisation") if contact[key]]
+    lines += contact["address"]
+    if contact["email"]:
+        lines.append(f"E-Mail: {contact['email']}")
+    if contact["phone"]:
+        lines.append(f"Telefon: {contact['phone']}")
+    return lines
+
+
+# --- e-mail --------------------------------------------------------------------------
+
+
+def absolute_links(html: str, base_url: str) -> Markup:
+    """Every href and src of site HTML made absolute: a mail client has no site to resolve
+    them against (in-page jumps, "#…", stay)."""
+    return Markup(_SITE_LINK.sub(lambda m: m[1] + urljoin(base_url, m[2]) + m[3], html))
+
+
+def press_email(release: Mapping[str, Any], render_html: RenderHtml) -> bytes:
+    base_url = release["base_url"]
+    html = render_html(
+        EMAIL_TEMPLATE,
+        {
+            "release": {
+                **release,
+                "body_html": absolute_links(str(release["body_html"]), base_url),
+                "boilerplate_html": absolute_links(str(release["boilerplate_html"]), base_url)
+                if release["boilerplate_html"] is not None
+                else None,
+            }
+        },
+    )
+    message = EmailMessage(policy=SMTP)
+    sender = next((c for c in release["contacts"] if _ADDRESS.fullmatch(c["email"] or "")), None)
+    if sender is not None:
+        message["From"] = formataddr((_one_line(sender["name"]), sender["email"]))
+    message["Subject"] = _one_line(release["title"])
+    message["Date"] = format_datetime(release["date"])
+    message["X-Unsent"] = "1"
+    message.set_content(press_text(release), cte="quoted-printable")
+    message.add_alternative(html, subtype="html", cte="quoted-printable")
+    # After the parts: set_content and add_alternative move Content-* headers into them.
+    message["Content-Language"] = release["language"]
+    message.set_boundary(EMAIL_BOUNDARY)
+    return message.as_bytes()
+
+
+def _one_line(text: str) -> str:
+    # A header is one line: a title written as a YAML block keeps its line breaks.
+    return " ".join(text.split())
+
+
+# --- vCard ---------------------------------------------------------------------------
+
+
+def vcard(contact: Mapping[str, Any]) -> bytes:
+    name = contact["name"]
+    prefixes, given, family = _name_parts(name)
+    lines = [
+        "BEGIN:VCARD",
+        "VERSION:3.0",
+        "N:" + ";".join(_escape(part) for part in (family, given, "", prefixes, "")),
+        f"FN:{_escape(name)}",
+    ]
+    if contact["organisation"]:
+        lines.append(f"ORG:{_escape(contact['organisation'])}")
+    if contact["role"]:
+        lines.append(f"TITLE:{_escape(contact['role'])}")
+    if contact["email"]:
+        lines.append(f"EMAIL;TYPE=INTERNET,WORK:{_escape(contact['email'])}")
+    if contact["phone"]:
+        lines.append(f"TEL;TYPE=WORK,VOICE:{_escape(contact['phone'])}")
+    if contact["address"]:
+        lines.append("ADR;TYPE=WORK:" + ";".join(_escape(p) for p in _address(contact["address"])))
+    lines.append("END:VCARD")
+    return "".join(_fold(line) + "\r\n" for line in lines).encode("utf-8")
+
+
+def _name_parts(name: str) -> tuple[str, str, str]:
+    """("Dr.", "Martin", "Verlage") from "Dr. Martin Verlage": titles end in a dot."""
+    words = name.split()
+    titles = []
+    while len(words) > 1 and words[0].endswith("."):
+        titles.append(words.pop(0))
+    return " ".join(titles), " ".join(words[:-1]), words[-1] if words else ""
+
+
+def _address(lines: Sequence[str]) -> tuple[str, ...]:
+    """The ADR components (post box, extended, street, town, region, postcode, country)."""
+    street, town, postcode = list(lines), "", ""
+    if street:
+        match = _POSTCODE_TOWN.fullmatch(street[-1].strip())
+        if match:
+            street.pop()
+            postcode, town = match[1], match[2]
+    return ("", "", ", ".join(street), town, "", postcode, "")
+
+
+def _escape(value: str) -> str:
+    return (
+        value.replace("\\", "\\\\")
+        .replace(";", "\\;")
+        .replace(",", "\\,")
+        .replace("\r\n", "\\n")
+        .replace("\n", "\\n")
+    )
+
+
+def _fold(line: str) -> str:
+    """Lines of at most 75 octets, continued after CRLF + space, never inside a UTF-8
+    character (RFC 2425 5.8.1)."""
+    parts: list[str] = []
+    current, size, limit = "", 0, 75
+    for char in line:
+        width = len(char.encode("utf-8"))
+        if size + width > limit:
+            parts.append(current)
+            current, size, limit = "", 0, 74  # the leading space counts
+        current += char
+        size += width
+    parts.append(current)
+    return "\r\n ".join(parts)

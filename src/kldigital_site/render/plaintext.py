@@ -1,0 +1,188 @@
+"""Sanitised body HTML → clean plain text for journalists (render/newsroom.py).
+
+Input: HTML as markdown/renderer.py leaves it (nh3's allow-list, well-formed)
+and the site's base URL. Output: text with one line per paragraph (no hard
+wraps: copied into an editorial system, wrapped lines would break), a blank
+line between blocks, list items as "• " or "1. ", table rows as cells joined
+by " | ", and every link written out as ``Text (https://…)`` with an absolute
+address. Typography („…“, –) is the body's own and stays; no markup survives.
+
+Hand-written on the standard library's ``HTMLParser`` rather than with
+html2text (which writes Markdown) or inscriptis (which cannot write links as
+"Text (URL)"): the input is the small, known allow-list of the renderer.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from html.parser import HTMLParser
+from urllib.parse import urljoin
+
+# Elements that start a block of their own; everything else continues the text.
+_BLOCKS = frozenset(
+    {"p", "h1", "h2", "h3", "h4", "h5", "h6", "li", "dt", "dd", "blockquote", "pre"}
+    | {"figure", "figcaption", "table", "tr", "caption", "details", "summary", "div"}
+    | {"section", "hr", "iframe", "ul", "ol", "dl", "thead", "tbody", "tfoot"}
+)
+_CELLS = frozenset({"td", "th"})
+
+
+@dataclass(slots=True)
+class _Link:
+    href: str
+    start: int  # where the link's text begins in the current block
+
+
+@dataclass(slots=True)
+class _List:
+    ordered: bool
+    number: int = 0
+
+
+class _Converter(HTMLParser):
+    def __init__(self, base_url: str) -> None:
+        super().__init__(convert_charrefs=True)
+        self.base_url = base_url
+        self.blocks: list[str] = []
+        self.text: list[str] = []
+        self.links: list[_Link] = []
+        self.lists: list[_List] = []
+        self.prefix = ""  # the bullet or number of the list item now open
+        self.row: list[str] | None = None
+        self.rows: list[str] | None = None  # the lines of the table now open
+        self.divs: list[bool] = []  # open <div>s: is it the footnotes' one?
+        self.skip = 0  # inside a footnote's back link (↩): left out
+        self.preformatted = 0
+
+    # --- blocks --------------------------------------------------------------------
+
+    def _current(self) -> str:
+        text = "".join(self.text)
+        return text if self.preformatted else " ".join(text.split())
+
+    def _flush(self) -> None:
+        text = self._current()
+        self.text = []
+        if self.row is not None:
+            return
+        if text:
+            (self.blocks if self.rows is None else self.rows).append(self.prefix + text)
+            self.prefix = ""
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        values = dict(attrs)
+        css = values.get("class") or ""
+        if self.skip or (tag == "a" and "footnote-backref" in css):
+            self.skip += tag == "a"
+            return
+        if tag == "div":
+            footnotes = "footnote" in css.split()
+            self.divs.append(footnotes)
+            if footnotes:
+                self._flush()
+                self.blocks.append("Anmerkungen")
+                return
+        if tag in _CELLS:
+            self.text = []
+            return
+        if tag in _BLOCKS:
+            self._flush()
+        if tag == "table":
+            self.rows = []
+        elif tag == "tr":
+            self.row = []
+        elif tag in ("ul", "ol"):
+            start = values.get("start")
+            number = int(start) - 1 if start and start.isdigit() else 0
+            self.lists.append(_List(tag == "ol", number))
+        elif tag == "li" and self.lists:
+            current = self.lists[-1]
+            current.number += 1
+            indent = "  " * (len(self.lists) - 1)
+            if any(self.divs):
+                self.prefix = f"[{current.number}] "
+            else:
+                self.prefix = indent + (f"{current.number}. " if current.ordered else "• ")
+        elif tag == "pre":
+            self.preformatted += 1
+        elif tag == "br":
+            self.text.append("\n" if self.preformatted else " ")
+        elif tag == "a":
+            href = values.get("href") or ""
+            if "footnote-ref" in css:
+                self.text.append("[")
+                self.links.append(_Link("", len(self.text)))
+            else:
+                self.links.append(_Link(href, len(self.text)))
+        elif tag == "img":
+            alt = (values.get("alt") or "").strip()
+            if alt:
+                self.text.append(f"[Bild: {alt}]")
+        elif tag == "iframe":
+            title = (values.get("title") or "Eingebetteter Inhalt").strip()
+            self.blocks.append(f"{title} ({values.get('src') or ''})")
+
+    def handle_endtag(self, tag: str) -> None:
+        if self.skip:
+            self.skip -= tag == "a"
+            return
+        if tag == "div" and self.divs:
+            self.divs.pop()
+        if tag in _CELLS:
+            if self.row is not None:
+                self.row.append(self._current())
+            self.text = []
+            return
+        if tag == "a" and self.links:
+            self._close_link(self.links.pop())
+            return
+        if tag == "tr" and self.row is not None:
+            row, self.row = self.row, None
+            if any(row):
+                (self.blocks if self.rows is None else self.rows).append(" | ".join(row))
+            return
+        if tag == "table" and self.rows is not None:
+            self._flush()
+            rows, self.rows = self.rows, None
+            if rows:
+                self.blocks.append("\n".join(rows))  # one block: the rows belong together
+            return
+        if tag in ("ul", "ol") and self.lists:
+            self._flush()
+            self.lists.pop()
+            return
+        if tag in _BLOCKS:
+            self._flush()
+        if tag == "pre":
+            self.preformatted -= 1
+
+    def handle_data(self, data: str) -> None:
+        if not self.skip:
+            self.text.append(data)
+
+    def _close_link(self, link: _Link) -> None:
+        if not link.href:  # a footnote reference: "[1]"
+            self.text.append("]")
+            return
+        if link.href.startswith("#"):
+            return  # a jump within the page: the text says enough
+        label = " ".join("".join(self.text[link.start :]).split())
+        target = _written_out(link.href, self.base_url)
+        if label != target:
+            self.text.append(f" ({target})" if label else target)
+
+
+def _written_out(href: str, base_url: str) -> str:
+    for scheme in ("mailto:", "tel:"):
+        if href.startswith(scheme):
+            return href[len(scheme) :]
+    return urljoin(base_url, href)
+
+
+def html_to_text(html: str, base_url: str) -> list[str]:
+    """The blocks of ``html`` as plain-text lines (join them with blank lines)."""
+    converter = _Converter(base_url)
+    converter.feed(html)
+    converter.close()
+    converter._flush()
+    return converter.blocks
