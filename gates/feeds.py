@@ -4,7 +4,8 @@ Input: served sites. Output: two `GateResult`s.
 
 `feed`: the Atom feed (the one the home page advertises with
 `<link rel="alternate" type="application/atom+xml">`, else `/presse/feed.xml`)
-is served, parses with feedparser without the bozo flag, is Atom 1.0, has
+and every other `feed.xml` of the tree (topics, projects) is served as
+application/atom+xml, parses with feedparser without the bozo flag, is Atom 1.0, has
 feed-level id, title and updated, and every entry has id, title, link and
 updated; all links are absolute and the entry links lead to pages of the
 site; entry ids are unique.
@@ -56,19 +57,33 @@ def feed_url_of(site: Site, fetcher: Fetcher) -> tuple[str, bool]:
     return site.entry_url + DEFAULT_FEED, False
 
 
-def _check_feed(site: Site, fetcher: Fetcher, findings: list[Finding]) -> int:
+def _check_feed(site: Site, fetcher: Fetcher, findings: list[Finding]) -> tuple[int, int]:
+    """(feeds, entries) checked: the advertised feed, then every other feed.xml of the
+    tree (those of topics and projects, announced on their own pages)."""
+
     def add(where: str, rule: str, message: str) -> None:
         findings.append(Finding(site.name, where, rule, message))
 
     url, advertised = feed_url_of(site, fetcher)
-    where = urlsplit(url).path
     if not advertised:
         add(site.base_path, "feed-autodiscovery",
             'the home page has no <link rel="alternate" type="application/atom+xml">')  # fmt: skip
+    urls = [url] + [
+        served
+        for file in sorted(site.root.rglob("feed.xml"))
+        if (served := site.entry_url + file.relative_to(site.root).as_posix()) != url
+    ]
+    return len(urls), sum(_check_one_feed(site, fetcher, feed, add) for feed in urls)
+
+
+def _check_one_feed(site: Site, fetcher: Fetcher, url: str, add: _Add) -> int:
+    where = urlsplit(url).path
     response = fetcher.get(url)
     if not response.ok:
         add(where, "feed-missing", f"HTTP {response.status} {response.error}".strip())
         return 0
+    if not response.content_type.startswith("application/atom+xml"):
+        add(where, "feed-type", f"served as {response.content_type!r}, not application/atom+xml")
     parsed = feedparser.parse(response.body)
     if parsed.get("bozo"):
         add(where, "feed-bozo", f"feedparser: {parsed.get('bozo_exception')}")
@@ -111,8 +126,9 @@ def _check_feed(site: Site, fetcher: Fetcher, findings: list[Finding]) -> int:
 def check_feed(sites: Sequence[Site]) -> GateResult:
     fetcher = Fetcher()
     findings: list[Finding] = []
-    entries = sum(_check_feed(site, fetcher, findings) for site in sites)
-    summary = f"{len(findings)} problems ({len(sites)} Atom feeds, {entries} entries)"
+    counts = [_check_feed(site, fetcher, findings) for site in sites]
+    feeds, entries = sum(c[0] for c in counts), sum(c[1] for c in counts)
+    summary = f"{len(findings)} problems ({feeds} Atom feeds, {entries} entries)"
     return GateResult("feed", summary, findings)
 
 

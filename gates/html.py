@@ -1,14 +1,19 @@
 """HTML gate: the Nu Html Checker (vnu.jar, run with the machine's Java).
 
-Input: sites (only their trees are read). Output: a `GateResult` with one
-finding per vnu error ("error" and "non-document-error" messages); vnu's
+Input: sites (only their trees are read): every HTML file, and the HTML part
+of every e-mail file (a release's pressemitteilung.eml). Output: a
+`GateResult` with one finding per vnu error ("error" and "non-document-error" messages); vnu's
 warnings and info messages are counted and noted, not findings.
 """
 
 from __future__ import annotations
 
+import email
+import email.message
+import email.policy
 import json
 import subprocess
+import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
@@ -49,14 +54,30 @@ def run_vnu(files: Sequence[Path], *, timeout: float = TIMEOUT) -> list[dict[str
     return messages
 
 
+def email_html(path: Path) -> str:
+    """The text/html part of an e-mail file ("" if it has none)."""
+    message = email.message_from_bytes(path.read_bytes(), policy=email.policy.default)
+    assert isinstance(message, email.message.EmailMessage)
+    part = message.get_body(("html",))
+    return str(part.get_content()) if part is not None else ""
+
+
 def check_html(sites: Sequence[Site]) -> GateResult:
     """Validate every HTML file of every site; zero errors is a pass."""
     owners: dict[Path, tuple[Site, Path]] = {}
     for site in sites:
         for file in site.html_files():
             owners[file.resolve()] = (site, file)
-    files = [file for _, file in owners.values()]
-    messages = run_vnu(files) if files else []
+    with tempfile.TemporaryDirectory(prefix="gates-eml-") as parts:
+        # The HTML part of every release's e-mail (pressemitteilung.eml) is checked
+        # too; a finding names the .eml file.
+        emails = [(s, eml) for s in sites for eml in sorted(s.root.rglob("*.eml"))]
+        for number, (owner, eml) in enumerate(emails):
+            part = Path(parts) / f"{number}.html"
+            part.write_text(email_html(eml), encoding="utf-8")
+            owners[part.resolve()] = (owner, eml)
+        files = list(owners)
+        messages = run_vnu(files) if files else []
     findings: list[Finding] = []
     warnings: list[Finding] = []
     for message in messages:
