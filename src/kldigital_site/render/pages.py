@@ -30,8 +30,8 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
-from typing import Any
 from pathlib import Path
+from typing import Any
 
 from kldigital_site.cache import PageRecord
 from kldigital_site.errors import SiteError
