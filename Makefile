@@ -62,12 +62,11 @@ lint: install-test
 
 # Build, then copy output/ to the server. --delete removes pages that no longer
 # exist; --delay-updates puts every changed file in place at the very end, so
-# visitors never see half a deployment. The tool's own bookkeeping stays home.
+# visitors never see half a deployment. output/ holds the site and nothing else
+# (the tool's bookkeeping lives in .kldigital-cache/), so nothing is excluded.
 deploy: deploy-target install
 	$(BIN)/kldigital-site build $(SITE_ARGS)
 	rsync -a --delete --delay-updates $(RSYNC_CHMOD) \
-		--exclude /.kldigital-manifest.json --exclude /.kldigital-journal \
-		--exclude '.*.kldigital-tmp' \
 		$(RSYNC_FLAGS) output/ $(DEPLOY_TARGET)
 
 # The preview for approval (drafts and embargoed releases, a banner on every page,

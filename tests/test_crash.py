@@ -34,7 +34,7 @@ from pathlib import Path
 import pytest
 
 from kldigital_site.cache import CACHE_DIR_NAME
-from kldigital_site.output import MANIFEST_NAME
+from kldigital_site.output import Bookkeeping, read_manifest
 from tests.conftest import TEMPLATES, build_cli, copy_fixture_site, run_cli
 
 NOW = "2026-11-26T12:00"
@@ -123,9 +123,7 @@ def _build(root: Path, *extra: str) -> None:
 
 def _tree(out: Path) -> Tree:
     return {
-        p.relative_to(out).as_posix(): p.read_bytes()
-        for p in sorted(out.rglob("*"))
-        if p.is_file() and p.name != MANIFEST_NAME
+        p.relative_to(out).as_posix(): p.read_bytes() for p in sorted(out.rglob("*")) if p.is_file()
     }
 
 
@@ -143,7 +141,7 @@ def _assert_one_whole_build(out: Path, *candidates: Tree) -> int:
     """output/ is exactly one of ``candidates``; returns which."""
     tree = _tree(out)
     # Internally whole: the manifest written with the tree lists exactly its files.
-    manifest = json.loads((out / MANIFEST_NAME).read_text(encoding="utf-8"))["files"]
+    manifest = read_manifest(out) or {}
     assert sorted(manifest) == sorted(tree), "files and manifest disagree: a mix of builds"
     for rel, data in tree.items():
         assert hashlib.sha256(data).hexdigest() == manifest[rel], f"{rel} is not what was written"
@@ -247,6 +245,15 @@ def _staging(cache: Path) -> Path:
     return folders[0]
 
 
+def _record(cache: Path, suffix: str) -> Path:
+    """The manifest or journal of the staging folder (kept in .kldigital-cache/trees/)."""
+    book = Bookkeeping(cache.parent.parent / "out", cache)
+    path = book.manifest_file(_staging(cache)) if suffix == "json" else None
+    path = path or book.journal_file(_staging(cache))
+    assert path is not None
+    return path
+
+
 def _first_page(folder: Path) -> Path:
     return sorted(folder.glob("projekte/*/index.html"))[0]
 
@@ -263,15 +270,15 @@ DAMAGE: dict[str, Callable[[Path], None]] = {
         # The valid key line, then a file table that is not one.
         (c / SEARCH_CACHE).read_bytes().split(b"\n")[0] + b'\n{"files": 7, "sha256": []}\n'
     ),
-    "staging manifest garbled": lambda c: _garble(_staging(c) / MANIFEST_NAME),
+    "staging manifest garbled": lambda c: _garble(_record(c, "json")),
     # Paths that lead out of the staging folder, to canaries beside the site (never to
     # real files: a journal once made the tool delete what such a line named).
-    "staging journal naming paths outside": lambda c: (
-        _staging(c) / ".kldigital-journal"
-    ).write_text(f"../../../canary\n{c.parent.parent / 'canary'}\n\x00\n"),
-    "staging manifest naming paths outside": lambda c: (_staging(c) / MANIFEST_NAME).write_text(
+    "staging journal naming paths outside": lambda c: _record(c, "journal").write_text(
+        f"../../../canary\n{c.parent.parent / 'canary'}\n\x00\n"
+    ),
+    "staging manifest naming paths outside": lambda c: _record(c, "json").write_text(
         json.dumps(
-            {"version": 3, "files": {"../../../canary": "0", str(c.parent.parent / "canary"): "0"}}
+            {"version": 4, "files": {"../../../canary": "0", str(c.parent.parent / "canary"): "0"}}
         )
     ),
     "staged page truncated": lambda c: _truncate(_first_page(_staging(c))),
@@ -343,11 +350,13 @@ def test_a_damaged_output_manifest_stops_the_build_and_clean(manifest: str, tmp_
     canary = tmp_path / "canary"
     canary.write_text("lebt", encoding="utf-8")
     assert build_cli(root, out, "--now", NOW).exit_code == 0
-    (out / MANIFEST_NAME).write_text(manifest.replace("/CANARY", str(canary)), encoding="utf-8")
+    record = Bookkeeping(out, root / CACHE_DIR_NAME).manifest_file(out)
+    assert record is not None and record.is_file()
+    record.write_text(manifest.replace("/CANARY", str(canary)), encoding="utf-8")
     before = _tree(out)
     result = build_cli(root, out, "--now", NOW)
     assert result.exit_code == 1
-    assert f"{MANIFEST_NAME}: Die Liste der erzeugten Dateien ist beschädigt" in result.stderr
+    assert f"{record}: Die Liste der erzeugten Dateien ist beschädigt" in result.stderr
     assert _tree(out) == before
     clean = run_cli("clean", "--content", root / "content", "--output", out)
     assert clean.exit_code in (0, 1)

@@ -26,10 +26,7 @@ def _tree(root: Path) -> dict[str, bytes]:
     return {
         p.relative_to(root).as_posix(): p.read_bytes()
         for p in sorted(root.rglob("*"))
-        if p.is_file()
-        and p.name != ".kldigital-manifest.json"
-        and not _is_search_index(root, p)
-        and not _is_theme_copy(root, p)
+        if p.is_file() and not _is_search_index(root, p) and not _is_theme_copy(root, p)
     }
 
 

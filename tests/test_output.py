@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 from collections import deque
@@ -15,7 +16,8 @@ from xml.etree import ElementTree
 import pytest
 
 from kldigital_site import output as output_module
-from kldigital_site.output import MANIFEST_NAME
+from kldigital_site.cache import CACHE_DIR_NAME
+from kldigital_site.output import read_manifest
 from tests.conftest import (
     NOW,
     TEMPLATES,
@@ -34,7 +36,7 @@ def file_tree(root: Path) -> dict[str, bytes]:
     return {
         p.relative_to(root).as_posix(): p.read_bytes()
         for p in sorted(root.rglob("*"))
-        if p.is_file() and p.name != MANIFEST_NAME
+        if p.is_file()
     }
 
 
@@ -92,7 +94,7 @@ def test_failed_build_leaves_output_exactly_as_it_was(make_site: MakeSite, tmp_p
     out = tmp_path / "out"
     assert build_cli(root, out).exit_code == 0
     before = tree_state(out)
-    assert "index.html" in before and MANIFEST_NAME in before
+    assert "index.html" in before
     # A change that passes parsing and the model and fails only in the last stage,
     # the templates: the latest point at which a build can fail before writing.
     templates = tmp_path / "templates"
@@ -278,9 +280,51 @@ def test_same_input_gives_byte_identical_output(tmp_path: Path) -> None:
     assert len(first) > 40
     assert len(first) == len(second)
     assert any(rel.startswith("pagefind/filter/") for rel in first), "the search index too"
+    # Every file of output/, the listing included: nothing but the site.
     assert first == second
     for data in first.values():
         assert str(tmp_path).encode() not in data
+    hidden = [p for p in (tmp_path / "out1").rglob(".*")]
+    assert hidden == [], "the tool's bookkeeping stays in .kldigital-cache/"
+
+
+def test_output_of_an_older_version_is_taken_over(make_site: MakeSite, tmp_path: Path) -> None:
+    # Versions before this one kept their manifest inside output/: the folder stays
+    # the tool's, the old manifest leaves the site, and the user's own files stay.
+    root = make_site({})
+    out = tmp_path / "out"
+    assert build_cli(root, out).exit_code == 0
+    listed = read_manifest(out, root / CACHE_DIR_NAME)
+    assert listed
+    shutil.rmtree(root / CACHE_DIR_NAME)
+    legacy = {"version": 3, "files": listed, "foreign": []}
+    (out / ".kldigital-manifest.json").write_text(json.dumps(legacy), encoding="utf-8")
+    write_files(out, {"google1234abcd.html": "verification"})
+    os.removexattr(out, "user.kldigital-site")  # older versions did not mark their folder
+
+    result = build_cli(root, out)
+
+    assert result.exit_code == 0, result.output
+    assert not (out / ".kldigital-manifest.json").exists()
+    assert (out / "google1234abcd.html").read_text(encoding="utf-8") == "verification"
+    assert set(file_tree(out)) == {*listed, "google1234abcd.html"}
+
+
+def test_a_deleted_cache_folder_costs_a_full_build_not_the_output(
+    make_site: MakeSite, tmp_path: Path
+) -> None:
+    root = make_site(_press("alt", "2026-01-05", "Alt"))
+    out = tmp_path / "out"
+    assert build_cli(root, out).exit_code == 0
+    (root / "content/presse/2026-01-05-alt.md").unlink()
+    shutil.rmtree(root / CACHE_DIR_NAME)
+
+    result = build_cli(root, out)
+
+    assert result.exit_code == 0, result.output
+    assert not (out / "presse/alt").exists(), "pages of the old build are still known as ours"
+    assert build_cli(root, tmp_path / "fresh").exit_code == 0
+    assert file_tree(out) == file_tree(tmp_path / "fresh")
 
 
 # --- sub-path: every internal URL resolves, every page is reachable ---------------------
@@ -417,4 +461,4 @@ def test_build_after_clean_starts_afresh(make_site: MakeSite, tmp_path: Path) ->
     again = file_tree(out)
     assert len(again) == len(first)
     assert again == first
-    assert os.path.isfile(out / MANIFEST_NAME)
+    assert set(read_manifest(out, root / CACHE_DIR_NAME) or {}) == set(again)

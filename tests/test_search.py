@@ -28,9 +28,11 @@ import pytest
 from click.testing import CliRunner
 
 from kldigital_site.build import build
+from kldigital_site.cache import CACHE_DIR_NAME
 from kldigital_site.cli import cli
 from kldigital_site.config import load_config
 from kldigital_site.errors import BuildFailed
+from kldigital_site.output import read_manifest
 from kldigital_site.search import client as pagefind_client
 from kldigital_site.search import indexer as search
 from kldigital_site.search import shards
@@ -103,8 +105,8 @@ def test_bundle_is_written_under_pagefind(full_build: Path) -> None:
         for name in shipped
     )
     assert "wasm.unknown.pagefind" not in shipped
-    manifest = json.loads((full_build / ".kldigital-manifest.json").read_text(encoding="utf-8"))
-    assert "pagefind/pagefind.js" in manifest["files"], "written with the rest of the site"
+    manifest = read_manifest(full_build, full_build.parent / "site" / CACHE_DIR_NAME)
+    assert manifest is not None and "pagefind/pagefind.js" in manifest, "written with the rest"
 
 
 def test_only_published_detail_pages_are_indexed(full_build: Path) -> None:
@@ -230,7 +232,7 @@ def test_incremental_builds_keep_the_index_right(tmp_path: Path) -> None:
     pages = indexed_pages(out)
     assert "/projekte/verwaltung-digital/" not in pages
     assert url in pages
-    listed = json.loads((out / ".kldigital-manifest.json").read_text(encoding="utf-8"))["files"]
+    listed = read_manifest(out, root / CACHE_DIR_NAME) or {}
     fragments = {p for p in listed if p.startswith("pagefind/fragment/")}
     assert len(fragments) == len(pages), "no stale fragment left behind"
 

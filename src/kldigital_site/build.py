@@ -18,6 +18,7 @@ build ends before parsing: there is no model to rebuild.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import datetime as dt
 import hashlib
@@ -40,6 +41,7 @@ from kldigital_site.content.parse import (
     parse_source,
 )
 from kldigital_site.errors import BuildFailed, Problems, Severity, SiteError, Staged
+from kldigital_site.lock import OnWait, site_lock
 from kldigital_site.markdown.bodies import Bodies, render_bodies
 from kldigital_site.model import Site, build_site
 from kldigital_site.output import TreeWriter, WriteReport, file_digest
@@ -94,9 +96,11 @@ def build(
     use_cache: bool = True,
     progress: Progress | None = None,
     search_index: bool = True,
+    on_wait: OnWait | None = None,
 ) -> BuildResult:
     """Build the site. ``search_index=False`` keeps the previous search index as it is
-    (the dev server rebuilds it a moment after the page has reloaded)."""
+    (the dev server rebuilds it a moment after the page has reloaded). A build that
+    writes holds the site's lock (lock.py); ``on_wait`` hears of another one first."""
     options = BuildOptions(
         now=now,
         target=out_dir or config.output_dir,
@@ -111,13 +115,14 @@ def build(
         # Cache and staging folder live there; a file in the way is not ours to delete.
         message = "ist eine Datei; kldigital-site braucht hier einen Ordner (bitte umbenennen)."
         raise BuildFailed([SiteError(CACHE_DIR_NAME, 0, message)])
-    # `check` writes nothing, not even the cache; it may still read it.
-    cache = BuildCache(work_dir, read_only=not write) if use_cache else None
-    try:
-        return _build(config, options, cache)
-    finally:
-        if cache is not None:
-            cache.close()
+    with site_lock(work_dir, on_wait) if write else contextlib.nullcontext():
+        # `check` writes nothing, not even the cache; it may still read it.
+        cache = BuildCache(work_dir, read_only=not write) if use_cache else None
+        try:
+            return _build(config, options, cache)
+        finally:
+            if cache is not None:
+                cache.close()
 
 
 def _build(config: SiteConfig, options: BuildOptions, cache: BuildCache | None) -> BuildResult:

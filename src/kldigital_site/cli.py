@@ -28,6 +28,7 @@ from kldigital_site.commands.scaffold import ScaffoldError, ScaffoldKind, create
 from kldigital_site.commands.status import collect_status, format_status
 from kldigital_site.config import SiteConfig, load_config
 from kldigital_site.errors import BuildFailed, SiteError
+from kldigital_site.lock import site_lock
 from kldigital_site.output import remove_tree
 from kldigital_site.progress import BuildProgress
 
@@ -222,6 +223,7 @@ def _run(options: dict[str, Any], *, write: bool) -> BuildResult:
                 jobs=options["jobs"],
                 use_cache=not options["no_cache"],
                 progress=progress,
+                on_wait=_tell_waiting if write else None,
             )
     except BuildFailed as failed:
         _print_problems(failed.problems)
@@ -242,6 +244,15 @@ def _run(options: dict[str, Any], *, write: bool) -> BuildResult:
             f"({elapsed} s)."
         )
     return result
+
+
+def _tell_waiting(pid: int | None) -> None:
+    other = f"Prozess {pid}" if pid is not None else "ein anderer Prozess"
+    click.echo(
+        f"Ein anderer Build dieser Website läuft gerade ({other}); "
+        "dieser wartet, bis er fertig ist …",
+        err=True,
+    )
 
 
 def _number(value: int) -> str:
@@ -448,11 +459,17 @@ def status_command(content_dir: Path) -> None:
 @_now_option
 def clean_command(content_dir: Path, output_dir: Path) -> None:
     """Ausgabe und Zwischenspeicher löschen (nur, was kldigital-site erzeugt hat)."""
-    if remove_tree(output_dir):
-        click.echo(f"Gelöscht: {output_dir}")
     cache = content_dir.resolve().parent / CACHE_DIR_NAME
-    if cache.is_dir():
+    existed = cache.is_dir()
+    if cache.exists() and not existed:
+        click.echo(f"{CACHE_DIR_NAME}: ist eine Datei, kein Ordner von kldigital-site.", err=True)
+        sys.exit(1)
+    # Not while a build writes: it would publish what is being deleted.
+    with site_lock(cache, _tell_waiting):
+        if remove_tree(output_dir, cache):
+            click.echo(f"Gelöscht: {output_dir}")
         shutil.rmtree(cache)
+    if existed:
         click.echo(f"Gelöscht: {cache}")
 
 

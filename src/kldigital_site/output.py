@@ -15,12 +15,19 @@ hard links to the very inode already published, so they are never rewritten.
 A journal in the staging folder lists every path before it is touched, so a
 killed build leaves nothing there that the next one would trust by mistake.
 
+``output/`` holds the site and nothing else: the manifest of each tree (which
+files the tool wrote, their digests, sizes and times) and the journal live in
+the tool's work folder (``.kldigital-cache/trees/``), named after the folder's
+inode. The exchange moves a folder's inode with its name, so the manifest
+follows its tree atomically, without a file of the tool's inside the site.
+
 Files the tool did not write survive every build; a non-empty folder the tool
 did not create is refused.
 """
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import functools
 import hashlib
@@ -28,16 +35,19 @@ import json
 import os
 import re
 import shutil
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TextIO
 
 from kldigital_site.errors import BuildFailed, SiteError
 
-MANIFEST_NAME = ".kldigital-manifest.json"
-_JOURNAL_NAME = ".kldigital-journal"
-_MANIFEST_VERSION = 3
+# Kept inside output/ by versions before 0.x; read once so an existing output/ stays
+# the tool's, and left out of the next tree.
+LEGACY_MANIFEST_NAME = ".kldigital-manifest.json"
+_LEGACY_JOURNAL_NAME = ".kldigital-journal"
+_TREES_DIR = "trees"
+_MANIFEST_VERSION = 4
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,31 +112,101 @@ def _verified(folder: Path, manifest: Manifest) -> Manifest:
     )
 
 
+def default_work_dir(out_dir: Path) -> Path:
+    """The tool's work folder when a caller names none: beside the output folder."""
+    return out_dir.absolute().parent / ".kldigital-cache"
+
+
 def staging_dir_for(out_dir: Path, work_dir: Path | None = None) -> Path:
     """Where the next tree is assembled: in the tool's work folder when that lies on the
     same file system as the output folder (a rename cannot cross file systems), else
     beside the output folder."""
     out_dir = out_dir.absolute()
-    if work_dir is not None:
-        work_dir.mkdir(parents=True, exist_ok=True)
-        probe = out_dir if out_dir.exists() else out_dir.parent
-        if probe.exists() and os.stat(probe).st_dev == os.stat(work_dir).st_dev:
-            name = hashlib.sha256(str(out_dir).encode()).hexdigest()[:16]
-            return work_dir / f"staging-{name}"
+    work_dir = work_dir if work_dir is not None else default_work_dir(out_dir)
+    work_dir.mkdir(parents=True, exist_ok=True)
+    probe = out_dir if out_dir.exists() else out_dir.parent
+    if probe.exists() and os.stat(probe).st_dev == os.stat(work_dir).st_dev:
+        return work_dir / f"staging-{_tree_id(out_dir)}"
     return out_dir.parent / f".{out_dir.name}.kldigital-staging"
 
 
-def _read_manifest(folder: Path) -> Manifest | None:
-    path = folder / MANIFEST_NAME
-    if not path.is_file():
-        return None
+def _tree_id(out_dir: Path) -> str:
+    return hashlib.sha256(str(out_dir.absolute()).encode()).hexdigest()[:16]
+
+
+class Bookkeeping:
+    """Where the manifest and journal of each tree of one output folder live.
+
+    A record is named after the output folder (its absolute path) and the inode of the
+    tree it describes: after an exchange, output/ has the staging folder's inode and so
+    its manifest, with no second step that a crash could split from the first.
+    """
+
+    def __init__(self, out_dir: Path, work_dir: Path | None = None) -> None:
+        out_dir = out_dir.absolute()
+        work_dir = work_dir if work_dir is not None else default_work_dir(out_dir)
+        self.folder = work_dir.absolute() / _TREES_DIR
+        self.prefix = _tree_id(out_dir)
+
+    def _stem(self, tree: Path) -> str | None:
+        try:
+            info = os.stat(tree)
+        except OSError:
+            return None
+        return f"{self.prefix}-{info.st_dev}-{info.st_ino}"
+
+    def manifest_file(self, tree: Path) -> Path | None:
+        """The manifest of the tree now at ``tree``; None when there is no such folder."""
+        stem = self._stem(tree)
+        return None if stem is None else self.folder / f"{stem}.json"
+
+    def journal_file(self, tree: Path) -> Path | None:
+        stem = self._stem(tree)
+        return None if stem is None else self.folder / f"{stem}.journal"
+
+    def write_manifest(self, tree: Path, manifest: Mapping[str, object]) -> None:
+        path = self.manifest_file(tree)
+        assert path is not None, "a tree that is being written exists"
+        self.folder.mkdir(parents=True, exist_ok=True)
+        temporary = path.with_name(f"{path.name}.tmp")
+        # No indent: the C encoder is only used for compact output (5× faster).
+        temporary.write_text(json.dumps(manifest), encoding="utf-8")
+        os.replace(temporary, path)  # never half a manifest, whenever a build is killed
+
+    def forget(self, tree: Path) -> None:
+        for path in (self.manifest_file(tree), self.journal_file(tree)):
+            if path is not None:
+                path.unlink(missing_ok=True)
+
+    def prune(self, *trees: Path) -> None:
+        """Drop the records of trees of this output folder that are gone."""
+        keep = {stem for stem in map(self._stem, trees) if stem is not None}
+        if not self.folder.is_dir():
+            return
+        for path in self.folder.glob(f"{self.prefix}-*"):
+            if path.name.split(".", 1)[0] not in keep:
+                path.unlink(missing_ok=True)
+
+
+def read_manifest(out_dir: Path, work_dir: Path | None = None) -> dict[str, str] | None:
+    """The files of the build in ``out_dir``; None when the folder is not ours."""
+    manifest = _read_manifest(out_dir, Bookkeeping(out_dir, work_dir))
+    return None if manifest is None else manifest.files
+
+
+def _read_manifest(folder: Path, book: Bookkeeping, *, legacy: bool = True) -> Manifest | None:
+    path = book.manifest_file(folder)
+    if path is None or not path.is_file():
+        if not legacy or not (folder / LEGACY_MANIFEST_NAME).is_file():
+            return None
+        path = folder / LEGACY_MANIFEST_NAME
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
         files = {str(k): str(v) for k, v in data["files"].items()}
         foreign = frozenset(str(p) for p in data.get("foreign", []))
         # An older format still says which files are ours, but without the sizes and
         # times that make them trusted: every one of them is written again.
-        current = data.get("version") == _MANIFEST_VERSION
+        current = data.get("version") in (3, _MANIFEST_VERSION)
         stats = {str(k): [int(n) for n in v] for k, v in data.get("stats", {}).items()}
     except (OSError, ValueError, KeyError, TypeError, AttributeError):
         return Manifest({}, frozenset(), damaged=True)
@@ -136,19 +216,20 @@ def _read_manifest(folder: Path) -> Manifest | None:
     return Manifest(files, foreign, stats if current else {})
 
 
-def check_output_dir(out_dir: Path) -> Manifest | None:
+def check_output_dir(out_dir: Path, book: Bookkeeping | None = None) -> Manifest | None:
     """The output folder's manifest (None: nothing there yet), or ``BuildFailed`` when the
     folder is not the tool's to write into."""
+    book = book if book is not None else Bookkeeping(out_dir)
     if out_dir.exists() and not out_dir.is_dir():
         raise BuildFailed(
             [SiteError(str(out_dir), 0, "Das Ausgabeziel ist eine Datei, kein Ordner.")]
         )
-    manifest = _read_manifest(out_dir) if out_dir.is_dir() else None
+    manifest = _read_manifest(out_dir, book) if out_dir.is_dir() else None
     if manifest is not None and manifest.damaged:
         raise BuildFailed(
             [
                 SiteError(
-                    f"{out_dir}/{MANIFEST_NAME}",
+                    str(book.manifest_file(out_dir)),
                     0,
                     "Die Liste der erzeugten Dateien ist beschädigt; welche Dateien von "
                     "kldigital-site stammen, ist nicht mehr sicher. Bitte den Ausgabeordner "
@@ -156,6 +237,9 @@ def check_output_dir(out_dir: Path) -> Manifest | None:
                 )
             ]
         )
+    if out_dir.is_dir() and manifest is None and _is_marked(out_dir):
+        # Its manifest went with the work folder: every file is the tool's, none trusted.
+        return Manifest(dict.fromkeys(_files_in(out_dir) - _LEGACY_NAMES, ""), frozenset())
     if out_dir.is_dir() and manifest is None and any(out_dir.iterdir()):
         raise BuildFailed(
             [
@@ -189,7 +273,8 @@ class TreeWriter:
 
     def __init__(self, out_dir: Path, work_dir: Path | None = None) -> None:
         self.out_dir = out_dir.absolute()
-        published = check_output_dir(self.out_dir)
+        self.book = Bookkeeping(self.out_dir, work_dir)
+        published = check_output_dir(self.out_dir, self.book)
         self.out_dir.parent.mkdir(parents=True, exist_ok=True)
         self.staging = staging_dir_for(self.out_dir, work_dir)
         self.published = (
@@ -209,7 +294,10 @@ class TreeWriter:
     def _staged(self) -> Manifest:
         if self._staged_manifest is None:
             self._staged_manifest = self._prepare_staging()
-            self._journal = (self.staging / _JOURNAL_NAME).open("a", encoding="utf-8")
+            journal = self.book.journal_file(self.staging)
+            assert journal is not None, "staging was just prepared"
+            journal.parent.mkdir(parents=True, exist_ok=True)
+            self._journal = journal.open("a", encoding="utf-8")
         return self._staged_manifest
 
     @property
@@ -225,10 +313,12 @@ class TreeWriter:
     def _prepare_staging(self) -> Manifest:
         """The staging folder's trustworthy contents, after undoing an interrupted build."""
         if not self.staging.is_dir():
-            self.staging.mkdir(parents=True)
+            _make_tree(self.staging)
             return Manifest({}, frozenset())
-        manifest = _read_manifest(self.staging)
-        journal = self.staging / _JOURNAL_NAME
+        # A staging folder of a version that kept its manifest inside is started afresh.
+        manifest = _read_manifest(self.staging, self.book, legacy=False)
+        journal = self.book.journal_file(self.staging)
+        assert journal is not None, "staging is a folder"
         try:
             touched = (
                 set(journal.read_text(encoding="utf-8").splitlines())
@@ -239,8 +329,9 @@ class TreeWriter:
             touched = {""}  # unreadable: as untrustworthy as a damaged one
         if manifest is None or manifest.damaged or not all(map(_is_plain_path, touched)):
             # The staging folder is the tool's own; what cannot be trusted is rebuilt.
+            self.book.forget(self.staging)
             shutil.rmtree(self.staging)
-            self.staging.mkdir(parents=True)
+            _make_tree(self.staging)
             return Manifest({}, frozenset())
         if journal.is_file():
             for rel in touched:
@@ -251,7 +342,7 @@ class TreeWriter:
         trusted = _verified(self.staging, manifest)
         # Nothing else stays: a file the manifest does not vouch for would be published
         # with the next exchange and then, unlisted, pass for a user's file for ever.
-        keep = set(trusted.files) | trusted.foreign | {MANIFEST_NAME}
+        keep = set(trusted.files) | trusted.foreign
         for rel in sorted(_files_in(self.staging) - keep):
             _remove_file(self.staging, rel)
         return trusted
@@ -356,12 +447,14 @@ class TreeWriter:
                 for rel in sorted(planned)
             },
         }
-        # No indent: the C encoder is only used for compact output (5× faster).
-        (self.staging / MANIFEST_NAME).write_text(json.dumps(manifest), encoding="utf-8")
+        self.book.write_manifest(self.staging, manifest)
         # The manifest now vouches for every staged file: the journal has done its work.
         self._close_journal()
-        (self.staging / _JOURNAL_NAME).unlink()
+        journal = self.book.journal_file(self.staging)
+        assert journal is not None
+        journal.unlink()
         _swap_into_place(self.staging, self.out_dir)
+        self.book.prune(self.out_dir, self.staging)
         return WriteReport(written, unchanged, removed)
 
     def abort(self) -> None:
@@ -375,7 +468,29 @@ class TreeWriter:
     def _foreign_files(self) -> frozenset[str]:
         if not self.out_dir.is_dir():
             return frozenset()
-        return frozenset(_files_in(self.out_dir) - self._ours - {MANIFEST_NAME})
+        return frozenset(_files_in(self.out_dir) - self._ours - _LEGACY_NAMES)
+
+
+_LEGACY_NAMES = frozenset({LEGACY_MANIFEST_NAME, _LEGACY_JOURNAL_NAME})
+
+
+# A mark on the folder itself (not a file in it): a tree whose manifest is gone with
+# .kldigital-cache/ is still known as the tool's. rsync -a, cp -r and uploads leave
+# extended attributes behind; where a file system has none, the mark is simply missing.
+_MARK = "user.kldigital-site"
+
+
+def _make_tree(folder: Path) -> None:
+    folder.mkdir(parents=True)
+    with contextlib.suppress(OSError, AttributeError):
+        os.setxattr(folder, _MARK, b"1")
+
+
+def _is_marked(folder: Path) -> bool:
+    try:
+        return os.getxattr(folder, _MARK) == b"1"
+    except (OSError, AttributeError):
+        return False
 
 
 def _read_bytes(path: str) -> bytes:
@@ -401,15 +516,18 @@ def _files_in(folder: Path) -> set[str]:
 
 def remove_tree(out_dir: Path, work_dir: Path | None = None) -> bool:
     """Delete what the tool wrote into ``out_dir`` (and its staging folder); keep the rest."""
+    book = Bookkeeping(out_dir, work_dir)
     staging = staging_dir_for(out_dir, work_dir)
-    if staging.is_dir() and _read_manifest(staging) is not None:
+    if staging.is_dir() and _read_manifest(staging, book, legacy=False) is not None:
+        book.forget(staging)
         shutil.rmtree(staging)
-    manifest = _read_manifest(out_dir)
+    manifest = _read_manifest(out_dir, book)
     if manifest is None or manifest.damaged:
         return False  # not ours, or no longer known what is: delete nothing
     for rel in manifest.files:
         _remove_file(out_dir, rel)
-    (out_dir / MANIFEST_NAME).unlink(missing_ok=True)
+    book.forget(out_dir)
+    (out_dir / LEGACY_MANIFEST_NAME).unlink(missing_ok=True)
     if out_dir.is_dir() and not any(out_dir.iterdir()):
         out_dir.rmdir()
     return True
