@@ -61,12 +61,20 @@ def test_builds_started_together_run_one_after_the_other(tmp_path: Path) -> None
         page.write_text(original.replace("title: ", f"title: Stand {round_} ", 1), encoding="utf-8")
         started.append(_start(root, out, *(("--no-cache",) if round_ == 2 else ())))
         time.sleep(0.15)
-    results = [(process.wait(timeout=300), *process.communicate()) for process in started]
+    results = []
+    for process in started:
+        stdout, stderr = process.communicate(timeout=300)
+        results.append((process.returncode, stdout, stderr))
 
     for code, stdout, stderr in results:
-        assert code == 0, stderr
         assert "Traceback" not in stderr and "Error" not in stderr, stderr
-        assert stdout.startswith("Fertig:"), stdout
+        if code != 0:
+            # An edit that lands while a build reads the file: a clean refusal.
+            assert code == 1 and "während des Erzeugens geändert" in stderr, stderr
+        else:
+            assert stdout.startswith("Fertig:"), stdout
+    # The last one started after the last edit and read it after the others were done.
+    assert results[-1][0] == 0, results[-1][2]
     assert any("Ein anderer Build dieser Website läuft gerade" in e for _, _, e in results)
     # The last edit is published, and the site is whole: what a clean build gives.
     assert "Stand 3" in (out / "impressum/index.html").read_text(encoding="utf-8")
@@ -83,7 +91,7 @@ def test_builds_started_together_run_one_after_the_other(tmp_path: Path) -> None
     assert _without_search(_tree(out)) == _without_search(_tree(fresh))
     # And a build after all of them finds everything in order.
     again = _start(root, out)
-    assert again.wait(timeout=300) == 0, again.communicate()[1]
+    assert again.communicate(timeout=300) and again.returncode == 0
 
 
 def test_a_waiting_build_names_the_process_it_waits_for(tmp_path: Path) -> None:
@@ -94,9 +102,8 @@ def test_a_waiting_build_names_the_process_it_waits_for(tmp_path: Path) -> None:
         time.sleep(1.0)
         assert waiting.poll() is None, "the second build must wait for the lock"
         assert not out.exists()
-    code = waiting.wait(timeout=300)
-    stdout, stderr = waiting.communicate()
-    assert code == 0, stderr
+    _, stderr = waiting.communicate(timeout=300)
+    assert waiting.returncode == 0, stderr
     assert f"Ein anderer Build dieser Website läuft gerade (Prozess {os.getpid()})" in stderr
     assert (out / "index.html").is_file()
 
@@ -107,7 +114,8 @@ def test_a_killed_build_leaves_no_lock(tmp_path: Path) -> None:
         [
             sys.executable,
             "-c",
-            "import sys, time; from pathlib import Path; from kldigital_site.lock import site_lock\n"
+            "import sys, time; from pathlib import Path\n"
+            "from kldigital_site.lock import site_lock\n"
             "with site_lock(Path(sys.argv[1])):\n    print('locked', flush=True); time.sleep(600)",
             str(root / CACHE_DIR_NAME),
         ],
@@ -119,7 +127,6 @@ def test_a_killed_build_leaves_no_lock(tmp_path: Path) -> None:
     os.kill(holder.pid, signal.SIGKILL)
     holder.wait(timeout=30)
     build = _start(root, root / "output")
-    code = build.wait(timeout=300)
-    _, stderr = build.communicate()
-    assert code == 0, stderr
+    _, stderr = build.communicate(timeout=300)
+    assert build.returncode == 0, stderr
     assert "wartet" not in stderr

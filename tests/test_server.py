@@ -21,7 +21,13 @@ import pytest
 
 from kldigital_site.errors import SiteError
 from kldigital_site.serve.assets import CALLBACK, POLL_URL, SCRIPT_URL, STYLE_URL
-from kldigital_site.serve.responses import DevSite, LiveState, inject_script
+from kldigital_site.serve.responses import (
+    DevSite,
+    LiveState,
+    allowed_hosts,
+    host_allowed,
+    inject_script,
+)
 from kldigital_site.serve.server import (
     SERVE_DIR,
     BuildOutcome,
@@ -426,6 +432,70 @@ def test_drafts_and_embargoes_are_shown_with_their_banner(running: Running) -> N
         html = running.get(listing)[1]
         assert re.search(r'<span class="badge badge-notice">.*</span>Entwurf</span>', html)
         assert "</span>Sperrfrist bis 1. März 2027, 10:00 Uhr</span>" in html
+
+
+def _raw(port: int, request: bytes) -> tuple[int, bytes]:
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as connection:
+        connection.sendall(request)
+        data = b""
+        while chunk := connection.recv(65536):
+            data += chunk
+    head, _, body = data.partition(b"\r\n\r\n")
+    return int(head.split()[1]), body
+
+
+@pytest.mark.parametrize(
+    "host",
+    [
+        "evil.example",
+        "evil.example:8000",
+        "127.0.0.1.evil.example",
+        "localhost.evil.example",
+        "[::1].evil.example",
+        "127.0.0.2",
+        "",
+    ],
+)
+@pytest.mark.parametrize("path", ["/", "/presse/", "/presse/sperrfrist/", POLL_URL + "?since=0"])
+def test_a_request_for_another_host_gets_nothing(running: Running, host: str, path: str) -> None:
+    # DNS rebinding: a page elsewhere resolves its own name to 127.0.0.1 and reads the
+    # preview, drafts and embargoed releases included, reload channel included.
+    _write(
+        running.root,
+        {
+            "content/presse/2027-03-01-sperrfrist.md": "---\ntitle: Geheimsache\n"
+            "date: 2027-03-01 10:00:00\n---\nText.\n"
+        },
+    )
+    running.wait_for(lambda: running.get("/presse/sperrfrist/")[0] == 200, "the embargoed page")
+    port = running.server.port
+    for method in ("GET", "HEAD"):
+        request = f"{method} {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n"
+        status, body = _raw(port, request.encode())
+        assert status == 403
+        assert b"Geheimsache" not in body and b"Erste Mitteilung" not in body
+        assert b"window." not in body, "nothing of the reload channel"
+    assert "Anfrage abgelehnt" in _raw(port, request.replace("HEAD", "GET").encode())[1].decode()
+
+
+def test_requests_for_the_preview_itself_are_answered(running: Running) -> None:
+    port = running.server.port
+    for host in ("127.0.0.1", f"127.0.0.1:{port}", f"localhost:{port}", f"LOCALHOST:{port}"):
+        request = f"GET / HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n"
+        assert _raw(port, request.encode())[0] == 200, host
+    # HTTP/1.0 without any Host header: not a browser tab; refused too.
+    assert _raw(port, b"GET / HTTP/1.0\r\n\r\n")[0] == 403
+
+
+def test_the_host_given_with_host_is_allowed_too() -> None:
+    allowed = allowed_hosts("192.168.1.20")
+    assert host_allowed("192.168.1.20:8000", allowed)
+    assert host_allowed("[::1]:8000", allowed)
+    assert not host_allowed("192.168.1.21:8000", allowed)
+    assert host_allowed("[fe80::1]:8000", allowed_hosts("fe80::1"))
+    assert host_allowed("vorschau.local", allowed_hosts("vorschau.local"))
+    assert not host_allowed("vorschau.local.evil.example", allowed_hosts("vorschau.local"))
+    assert not host_allowed(None, allowed)
 
 
 def test_swap_files_do_not_trigger_a_build(running: Running) -> None:

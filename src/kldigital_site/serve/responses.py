@@ -8,12 +8,16 @@ or the long-poll answer that tells a tab to reload or to show build errors.
 
 Only files under the served folder are ever answered: encoded separators,
 backslashes, NUL, dot segments, hidden names and symlinks leading out are 404.
+Only requests addressed to the preview itself are answered (``host_allowed``):
+the preview shows drafts and embargoed releases, and a page elsewhere could
+otherwise read them through DNS rebinding (Vite, GHSA-vg6x-rcgg-rjx6).
 ``serve/server.py`` puts this behind a socket; tests drive it directly (MkDocs
 ``testing_server``).
 """
 
 from __future__ import annotations
 
+import html
 import json
 import mimetypes
 import os
@@ -143,6 +147,34 @@ class LiveState:
         with self._cond:
             self._closed = True
             self._cond.notify_all()
+
+
+# --- whom the preview answers ---------------------------------------------------------
+
+_LOOPBACK_NAMES = frozenset({"127.0.0.1", "localhost", "[::1]"})
+_HOST_HEADER = re.compile(r"(\[[0-9a-f:.]+\]|[^:\[\]]+)(?::(\d{1,5}))?")
+
+
+def allowed_hosts(listening: str) -> frozenset[str]:
+    """The names a request may give in ``Host``: loopback, and the address listened on."""
+    name = listening.strip().lower()
+    if ":" in name and not name.startswith("["):
+        name = f"[{name}]"  # an IPv6 address appears bracketed in a Host header
+    return _LOOPBACK_NAMES | ({name} if name else frozenset())
+
+
+def host_allowed(header: str | None, allowed: frozenset[str]) -> bool:
+    """Whether a request's ``Host`` names the preview (any port: it may sit behind one)."""
+    if header is None:
+        return False  # every browser sends one; a request without it is not a tab's
+    match = _HOST_HEADER.fullmatch(header.strip().lower())
+    return match is not None and match.group(1) in allowed
+
+
+def refused_host(header: str | None) -> Response:
+    """What a request for another host gets: an error page, nothing of the site."""
+    body = _FOREIGN_HOST.format(host=html.escape(header or "(keine Angabe)")).encode()
+    return Response(HTTPStatus.FORBIDDEN, _headers("text/html; charset=utf-8"), body=body)
 
 
 # --- requests → responses, without a socket -------------------------------------------
@@ -323,6 +355,16 @@ _NO_SITE_YET = """<!DOCTYPE html>
 <body><main><h1>Die Website konnte noch nicht erzeugt werden</h1>
 <p>Die Fehler stehen im Kasten auf dieser Seite und im Terminal. Sobald die Datei
 korrigiert und gespeichert ist, lädt die Seite von selbst neu.</p></main>
+</body></html>
+"""
+_FOREIGN_HOST = """<!DOCTYPE html>
+<html lang="de"><head><meta charset="utf-8"><title>Anfrage abgelehnt</title></head>
+<body><main><h1>Anfrage abgelehnt</h1>
+<p>Die Vorschau von kldigital-site antwortet nur unter der Adresse, an der sie
+lauscht (z.&nbsp;B. http://127.0.0.1:8000/ oder http://localhost:8000/), nicht unter
+„{host}“. Sie zeigt Entwürfe und Meldungen mit Sperrfrist; andere Websites sollen
+sie nicht lesen können. Für andere Geräte im Netz: <code>--host</code> mit der Adresse
+dieses Rechners angeben und die Vorschau unter genau dieser Adresse öffnen.</p></main>
 </body></html>
 """
 _NOT_FOUND = """<!DOCTYPE html>

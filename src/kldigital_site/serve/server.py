@@ -43,7 +43,14 @@ from kldigital_site.cms.endpoint import MAX_BODY, AdminEndpoint, is_admin_path
 from kldigital_site.config import SiteConfig, load_config
 from kldigital_site.errors import BuildFailed, SiteError
 from kldigital_site.search.shards import BUNDLE_DIR
-from kldigital_site.serve.responses import DevSite, LiveState
+from kldigital_site.serve.responses import (
+    DevSite,
+    LiveState,
+    Response,
+    allowed_hosts,
+    host_allowed,
+    refused_host,
+)
 from kldigital_site.serve.watch import ChangeKind, ChangeSet, Watcher
 
 log = logging.getLogger(__name__)
@@ -62,6 +69,21 @@ class _Handler(BaseHTTPRequestHandler):
     server: _HTTPServer
     server_version = "kldigital-site-dev"
 
+    def parse_request(self) -> bool:
+        # Before any method is dispatched (GET, HEAD, and whatever is added later):
+        # a request addressed to another host gets nothing of the site.
+        if not super().parse_request():
+            return False
+        host = self.headers.get("Host")
+        if host_allowed(host, self.server.allowed_hosts):
+            return True
+        self.close_connection = True
+        response = refused_host(host)
+        if self.command == "HEAD":
+            response.length, response.body = response.size, b""
+        self._send(response)
+        return False
+
     def do_GET(self) -> None:
         self._answer()
 
@@ -76,7 +98,9 @@ class _Handler(BaseHTTPRequestHandler):
         if is_admin_path(path):
             self._admin(path)
             return
-        response = self.server.dev_site.respond(self.command, self.path)
+        self._send(self.server.dev_site.respond(self.command, self.path))
+
+    def _send(self, response: Response) -> None:
         try:
             self.send_response(response.status)
             for name, value in response.headers:
@@ -126,6 +150,7 @@ class _HTTPServer(ThreadingHTTPServer):
     daemon_threads = True  # pending long-polls must not keep the process alive
     dev_site: DevSite
     admin: AdminEndpoint
+    allowed_hosts: frozenset[str]
 
     def handle_error(self, request: object, client_address: object) -> None:
         log.debug("request from %s failed", client_address, exc_info=True)
@@ -200,6 +225,7 @@ class DevServer:
             hosts=_own_hosts(options.host, shown_host, self.port),
             site_title=lambda: self._config.title if self._config else "Website",
         )
+        self.httpd.allowed_hosts = allowed_hosts(options.host)
         self.watcher = Watcher(
             content_dir, options.templates_dir, polling=options.polling, quiet=options.quiet
         )
