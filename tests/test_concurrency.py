@@ -99,12 +99,14 @@ def test_a_waiting_build_names_the_process_it_waits_for(tmp_path: Path) -> None:
     out = root / "output"
     with site_lock(root / CACHE_DIR_NAME):
         waiting = _start(root, out)
-        time.sleep(1.0)
+        assert waiting.stderr is not None
+        told = waiting.stderr.readline()  # printed as soon as it starts to wait
+        assert f"Ein anderer Build dieser Website läuft gerade (Prozess {os.getpid()})" in told
+        time.sleep(0.5)
         assert waiting.poll() is None, "the second build must wait for the lock"
         assert not out.exists()
     _, stderr = waiting.communicate(timeout=300)
-    assert waiting.returncode == 0, stderr
-    assert f"Ein anderer Build dieser Website läuft gerade (Prozess {os.getpid()})" in stderr
+    assert waiting.returncode == 0, told + stderr
     assert (out / "index.html").is_file()
 
 
