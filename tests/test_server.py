@@ -444,20 +444,18 @@ def _raw(port: int, request: bytes) -> tuple[int, bytes]:
     return int(head.split()[1]), body
 
 
-@pytest.mark.parametrize(
-    "host",
-    [
-        "evil.example",
-        "evil.example:8000",
-        "127.0.0.1.evil.example",
-        "localhost.evil.example",
-        "[::1].evil.example",
-        "127.0.0.2",
-        "",
-    ],
+FOREIGN_HOSTS = (
+    "evil.example",
+    "evil.example:8000",
+    "127.0.0.1.evil.example",
+    "localhost.evil.example",
+    "[::1].evil.example",
+    "127.0.0.2",
+    "",
 )
-@pytest.mark.parametrize("path", ["/", "/presse/", "/presse/sperrfrist/", POLL_URL + "?since=0"])
-def test_a_request_for_another_host_gets_nothing(running: Running, host: str, path: str) -> None:
+
+
+def test_a_request_for_another_host_gets_nothing(running: Running) -> None:
     # DNS rebinding: a page elsewhere resolves its own name to 127.0.0.1 and reads the
     # preview, drafts and embargoed releases included, reload channel included.
     _write(
@@ -469,13 +467,20 @@ def test_a_request_for_another_host_gets_nothing(running: Running, host: str, pa
     )
     running.wait_for(lambda: running.get("/presse/sperrfrist/")[0] == 200, "the embargoed page")
     port = running.server.port
-    for method in ("GET", "HEAD"):
-        request = f"{method} {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n"
-        status, body = _raw(port, request.encode())
-        assert status == 403
-        assert b"Geheimsache" not in body and b"Erste Mitteilung" not in body
-        assert b"window." not in body, "nothing of the reload channel"
-    assert "Anfrage abgelehnt" in _raw(port, request.replace("HEAD", "GET").encode())[1].decode()
+    paths = ("/", "/presse/", "/presse/sperrfrist/", POLL_URL + "?since=0", SCRIPT_URL, "/admin/")
+    for host in FOREIGN_HOSTS:
+        for path in paths:
+            for method in ("GET", "HEAD", "POST"):
+                request = (
+                    f"{method} {path} HTTP/1.1\r\nHost: {host}\r\nContent-Length: 0\r\n"
+                    "Connection: close\r\n\r\n"
+                )
+                status, body = _raw(port, request.encode())
+                assert status == 403, (host, path, method)
+                assert b"Geheimsache" not in body and b"Erste Mitteilung" not in body
+                assert b"window." not in body, "nothing of the reload channel"
+                if method == "GET":
+                    assert "Anfrage abgelehnt" in body.decode()
 
 
 def test_requests_for_the_preview_itself_are_answered(running: Running) -> None:
