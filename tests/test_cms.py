@@ -4,6 +4,7 @@ the local backend behind /admin/api/v1 (safety, validation before writing)."""
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -348,3 +349,89 @@ def test_admin_page_has_its_own_csp_and_explains_a_missing_bundle(
     assert "Die Redaktionsoberfläche ist noch nicht installiert" in missing.body.decode()
     config = admin.respond("GET", "/admin/config.yml", header, b"", "127.0.0.1")
     assert yaml.safe_load(config.body)["local_backend"]["url"] == API
+
+
+# --- /admin/ in the built site (cms: in site.yaml) -----------------------------------
+
+CMS_BLOCK = """
+cms:
+  backend: gitlab
+  repo: stadt-kl/website
+  base_url: https://git.example.org
+  app_id: abc123
+"""
+
+
+def _with_cms(root: Path, block: str = CMS_BLOCK) -> Path:
+    settings = root / "content/site.yaml"
+    settings.write_text(settings.read_text(encoding="utf-8") + block, encoding="utf-8")
+    return root
+
+
+def test_without_a_cms_block_nothing_of_the_cms_is_built(minimal_site: Path) -> None:
+    build_site_at(minimal_site)
+    output = minimal_site / "output"
+    assert not (output / "admin").exists()
+    assert not [p for p in output.rglob("*") if "decap" in p.name.lower()]
+
+
+def test_a_cms_block_builds_admin_with_the_git_backend(minimal_site: Path) -> None:
+    build_site_at(_with_cms(minimal_site))
+    admin = minimal_site / "output/admin"
+    config = yaml.safe_load((admin / "config.yml").read_text(encoding="utf-8"))
+    assert config["backend"] == {
+        "name": "gitlab",
+        "repo": "stadt-kl/website",
+        "branch": "main",
+        "base_url": "https://git.example.org",
+        "api_root": "https://git.example.org/api/v4",
+        "app_id": "abc123",
+        "auth_type": "pkce",
+    }
+    assert "local_backend" not in config
+    assert [c["name"] for c in config["collections"]] == ["presse", "projekte", "seiten", "daten"]
+    page = (admin / "index.html").read_text(encoding="utf-8")
+    csp = re.search(r'http-equiv="Content-Security-Policy" content="([^"]+)"', page)
+    assert csp is not None
+    # The Git host and nothing else: no CDN, no font service.
+    hosts = set(re.findall(r"https?://[^\s;']+", csp[1]))
+    assert hosts == {"https://git.example.org"}
+    assert '<script src="decap-cms.js"></script>' in page
+    assert (admin / "decap-cms.js").is_file()
+    assert "MIT License" in (admin / "LICENSE.txt").read_text(encoding="utf-8")
+    assert (admin / "decap-cms.js.LICENSE.txt").is_file()
+    # The public pages are exactly as without the CMS, their CSP included.
+    without = copy_fixture_site("minimal", minimal_site.parent / "without")
+    build_site_at(without)
+    for page_path in ("index.html", "presse/erste-mitteilung/index.html", "404.html"):
+        assert (minimal_site / "output" / page_path).read_bytes() == (
+            without / "output" / page_path
+        ).read_bytes()
+
+
+def test_a_cms_block_without_the_bundle_is_an_error(
+    minimal_site: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("kldigital_site.cms.publish.bundle_dir", lambda root: None)
+    _with_cms(minimal_site)
+    line = minimal_site.joinpath("content/site.yaml").read_text().splitlines().index("cms:") + 1
+    with pytest.raises(BuildFailed) as failed:
+        build_site_at(minimal_site)
+    assert [str(p) for p in failed.value.problems] == [
+        f"content/site.yaml:{line}: „cms“: Die Redaktionsoberfläche (Decap CMS) ist nicht "
+        "installiert: bitte „make cms“ ausführen."
+    ]
+    assert not (minimal_site / "output").exists()
+
+
+def test_an_unknown_git_backend_is_an_error(minimal_site: Path) -> None:
+    _with_cms(minimal_site, "\ncms:\n  backend: svn\n  repo: a/b\n")
+    line = (
+        minimal_site.joinpath("content/site.yaml").read_text().splitlines().index("  backend: svn")
+    )
+    with pytest.raises(BuildFailed) as failed:
+        build_site_at(minimal_site)
+    assert [str(p) for p in failed.value.problems] == [
+        f"content/site.yaml:{line + 1}: „backend“ muss einer dieser Werte sein: "
+        "gitlab, github, gitea"
+    ]

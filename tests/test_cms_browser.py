@@ -101,6 +101,7 @@ def serve(tmp_path: Path) -> Iterator[Serve]:
 
 
 def _shot(page: object, name: str) -> None:
+    """Pictures for docs/redaktion.md, when asked for (KLDIGITAL_CMS_SCREENSHOTS=dir)."""
     if SCREENSHOTS:
         for width in (1280, 390):
             page.set_viewport_size({"width": width, "height": 900})  # type: ignore[attr-defined]
@@ -154,10 +155,10 @@ def test_create_a_release_and_change_a_status_in_the_cms(serve: Serve) -> None:
             contacts = page.locator("[id^=contacts-field]")
             contacts.click()
             page.get_by_text("Katrin Fechner (fechner)", exact=True).click()
+            _shot(page, "cms-pressemitteilung")
             body = page.locator("[data-slate-editor=true]")
             body.click()
             body.type("Das Bürgerbüro bietet seine Termine jetzt online an.")
-            _shot(page, "cms-pressemitteilung")
             page.get_by_role("button", name="Veröffentlichen").click()
             page.get_by_text("Jetzt veröffentlichen").click()
             expect(page.get_by_text("Beitrag gespeichert")).to_be_visible()
@@ -193,8 +194,8 @@ def test_create_a_release_and_change_a_status_in_the_cms(serve: Serve) -> None:
             expect(page.locator("[id^=title-field]")).to_have_value("Dritte Orte")
             status = page.locator("[id^=status-field]")
             status.click()
-            page.get_by_text("abgeschlossen", exact=True).click()
             _shot(page, "cms-projekt-status")
+            page.get_by_text("abgeschlossen", exact=True).click()
             page.get_by_role("button", name="Veröffentlichen").click()
             page.get_by_text("Jetzt veröffentlichen").click()
             expect(page.get_by_text("Beitrag gespeichert"), str(failed)).to_be_visible()

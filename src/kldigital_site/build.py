@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from kldigital_site.cache import CACHE_DIR_NAME, BuildCache, PageRecord, tool_fingerprint
+from kldigital_site.cms.publish import cms_outputs
 from kldigital_site.config import SiteConfig
 from kldigital_site.content.discover import SourceFile, SourceKind, discover
 from kldigital_site.content.parse import (
@@ -44,7 +45,7 @@ from kldigital_site.errors import BuildFailed, Problems, Severity, SiteError, St
 from kldigital_site.lock import OnWait, site_lock
 from kldigital_site.markdown.bodies import Bodies, render_bodies
 from kldigital_site.model import Site, build_site
-from kldigital_site.output import TreeWriter, WriteReport, file_digest
+from kldigital_site.output import Output, TreeWriter, WriteReport, file_digest
 from kldigital_site.render.pages import (
     LastBuild,
     PageResult,
@@ -149,6 +150,8 @@ def _build(config: SiteConfig, options: BuildOptions, cache: BuildCache | None) 
                 options.now,
             )
         )
+        # /admin/ for `cms:` in site.yaml; `check` reports a missing bundle too.
+        admin = problems.take(cms_outputs(config))
         timer.lap("model")
         problems.go_on()
         staged_bodies = render_bodies(site, cache, options.jobs)
@@ -164,7 +167,7 @@ def _build(config: SiteConfig, options: BuildOptions, cache: BuildCache | None) 
         problems.go_on(final=True)
         if writer is None:
             return _result(site, pages, None, problems, timer)
-        _add_files(site, writer, indexer)
+        _add_files(site, writer, indexer, admin)
         timer.lap("search")
         report = writer.commit()
         published = tree_key(writer.planned_digests)
@@ -330,9 +333,14 @@ def _render_pages(
     return Staged(pages, tuple(problems))
 
 
-def _add_files(site: Site, writer: TreeWriter, indexer: search.SearchIndexer | None) -> None:
-    """Media, theme assets and the search index join the rendered pages."""
-    for output in copied_files(site):
+def _add_files(
+    site: Site,
+    writer: TreeWriter,
+    indexer: search.SearchIndexer | None,
+    admin: tuple[Output, ...],
+) -> None:
+    """Media, theme assets, /admin/ (``cms:``) and the search index join the pages."""
+    for output in (*copied_files(site), *admin):
         writer.add_output(output)
     if indexer is not None:
         for output in indexer.finish():

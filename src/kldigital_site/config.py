@@ -28,6 +28,7 @@ from kldigital_site.content.schema import (
     Invalid,
     absolute_url,
     boilerplate_ref,
+    choice,
     identifier_list,
     integer,
     media_path,
@@ -102,6 +103,19 @@ _THEME_FIELDS = (
     Field("accent", _colour, default="#0b6b50", doc="Akzentfarbe: Smart-City-Kennzeichen"),
     Field("logo", media_path, default=None, doc="Logo, Pfad in medien/ (z. B. medien/logo.svg)"),
 )
+_CMS_FIELDS = (
+    Field(
+        "backend",
+        choice("gitlab", "github", "gitea"),
+        required=True,
+        doc="Git-Dienst der Redaktionsoberfläche /admin/: gitlab, github oder gitea",
+    ),
+    Field("repo", text, required=True, doc="Repository der Website, z. B. stadt-kl/website"),
+    Field("branch", text, default="main", doc="Zweig, in den die Oberfläche speichert"),
+    Field("base_url", absolute_url, doc="Adresse des Git-Dienstes (eigene Instanz)"),
+    Field("api_root", absolute_url, doc="API-Adresse des Git-Dienstes (eigene Instanz)"),
+    Field("app_id", text, doc="Kennung der OAuth-Anwendung (Anmeldung mit PKCE)"),
+)
 _NESTED = {
     "defaults": _DEFAULTS_FIELDS,
     "organisation": _ORGANISATION_FIELDS,
@@ -124,6 +138,7 @@ _SITE_FIELDS = (
     Field("home_releases", integer(0, 50), default=5, doc="Pressemitteilungen auf der Startseite"),
     Field("feed_entries", integer(1, 500), default=20, doc="Einträge im Atom-Feed"),
     Field("iframe_hosts", _host_names, default=(), doc="Erlaubte Hosts für eingebettete iframes"),
+    Field("cms", lambda node: node.value, doc="Redaktionsoberfläche /admin/ mit Git-Dienst"),
 )
 
 
@@ -133,6 +148,19 @@ class SectionNames:
     press: str = "presse"
     topics: str = "themen"
     smart_city: str = "smart-city"
+
+
+@dataclass(frozen=True, slots=True)
+class CmsSettings:
+    """``cms:`` in site.yaml: the built site gets /admin/ with this Git backend."""
+
+    backend: str
+    repo: str
+    branch: str = "main"
+    base_url: str | None = None
+    api_root: str | None = None
+    app_id: str | None = None
+    line: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -159,6 +187,7 @@ class SiteConfig:
     feed_entries: int = 20
     iframe_hosts: tuple[str, ...] = ()
     theme: Theme | None = None  # theme: in site.yaml; None: the stylesheet's own colours
+    cms: CmsSettings | None = None
     include_drafts: bool = False
     include_future: bool = False
     # A site for approval, not for the public (serve, build --preview): drafts and
@@ -233,6 +262,13 @@ def load_config(
         sub = validate_mapping(node, fields, path=rel)
         errors.extend(sub.errors)
         nested[name] = {**sub.validated.values, "_lines": sub.validated.lines}
+    cms: CmsSettings | None = None
+    cms_node = located.entries.get("cms") if located.is_mapping else None
+    if cms_node is not None and cms_node.value is not None:
+        sub = validate_mapping(cms_node, _CMS_FIELDS, path=rel)
+        errors.extend(sub.errors)
+        if not sub.errors:
+            cms = CmsSettings(**sub.validated.values, line=cms_node.key_line)
     if base_url is not None:
         try:
             values["base_url"] = absolute_url(Located(base_url, 0, 0))
@@ -276,6 +312,7 @@ def load_config(
         feed_entries=values["feed_entries"],
         iframe_hosts=tuple(values["iframe_hosts"]),
         theme=theme,
+        cms=cms,
         include_drafts=drafts or preview,
         include_future=future or preview,
         preview=preview,

@@ -39,13 +39,14 @@ def bundle_file(bundle: Path, name: str) -> Path | None:
     return path if path.is_file() else None
 
 
-def content_security_policy(connect: Iterable[str] = ()) -> str:
+def content_security_policy(connect: Iterable[str] = (), *, meta: bool = False) -> str:
     """The CSP of /admin/: what Decap needs, and no other host than ``connect``.
 
     Decap compiles its configuration schema at run time (``unsafe-eval``),
     styles its components with inline styles (emotion), shows uploads as
     ``blob:`` and ``data:`` images and renders the preview in a frame; the
     public pages forbid all of that and keep their own, stricter policy.
+    ``meta``: for a ``<meta>`` tag, which cannot carry ``frame-ancestors``.
     """
     hosts = " ".join(sorted(set(connect)))
     extra = f" {hosts}" if hosts else ""
@@ -63,7 +64,7 @@ def content_security_policy(connect: Iterable[str] = ()) -> str:
             "manifest-src 'self'",
             "base-uri 'self'",
             "form-action 'none'",
-            "frame-ancestors 'none'",
+            *(() if meta else ("frame-ancestors 'none'",)),
         )
     )
 
@@ -77,6 +78,7 @@ def admin_page(site_title: str) -> str:
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <meta name="robots" content="noindex, nofollow">
 <title>{title}</title>
+<link rel="icon" href="data:,">
 <link href="config.yml" type="text/yaml" rel="cms-config-url">
 </head>
 <body>
