@@ -2,11 +2,15 @@
 
 Input: ``SiteConfig`` and ``BuildOptions`` (the time that counts as "now", the
 output folder, write or only check, jobs, strictness). Output: ``BuildResult``
-or ``BuildFailed`` with every problem of the first stage that had any. Each
-stage returns ``Staged(value, problems)``; one ``errors.Problems`` log collects
-them and decides after each stage whether the build goes on. Gather everything, then write:
+or ``BuildFailed`` with every error of the build. Each stage returns
+``Staged(value, problems)`` and one ``errors.Problems`` log collects them.
+Every stage runs even after another found errors — files with errors count as
+existing but make no page (model.py) — so an editor learns of every schema,
+reference, link and template error in one run; ``Problems.go_on()`` then
+decides, once, whether anything is written. Gather everything, then write:
 nothing reaches the output folder until the whole site has rendered without an
-error, and then all of it at once (``output.TreeWriter``).
+error, and then all of it at once (``output.TreeWriter``). ``check`` also
+checks drafts and embargoed releases (``_check_unpublished``).
 
 Incremental builds: the model is always rebuilt whole from all documents —
 cheap, and where staleness bugs would otherwise come from. Only parsing (by
@@ -127,7 +131,7 @@ def build(
 
 
 def _build(config: SiteConfig, options: BuildOptions, cache: BuildCache | None) -> BuildResult:
-    """The stages in order (module docstring); ``problems.go_on()`` decides after each."""
+    """The stages in order (module docstring); ``problems.go_on()`` decides before writing."""
     problems = Problems(strict=options.strict)
     timer = _Timer()
     writer = TreeWriter(options.target, config.root / CACHE_DIR_NAME) if options.write else None
@@ -139,32 +143,29 @@ def _build(config: SiteConfig, options: BuildOptions, cache: BuildCache | None) 
             return _unchanged_result(writer, inputs, problems, timer)
         parsed = problems.take(_parse_all(sources, inputs, cache, options.jobs))
         timer.lap("parse")
-        problems.go_on()
-        site = problems.take(
-            build_site(
-                config,
-                parsed.documents,
-                parsed.data_files,
-                parsed.media,
-                asset_files(config),
-                options.now,
-            )
-        )
+        site = problems.take(_model(config, parsed, options.now))
         # /admin/ for `cms:` in site.yaml; `check` reports a missing bundle too.
         admin = problems.take(cms_outputs(config))
         timer.lap("model")
-        problems.go_on()
         staged_bodies = render_bodies(site, cache, options.jobs)
         bodies = problems.take(staged_bodies)
         timer.lap("markdown")
-        problems.go_on()
-        if writer is not None and options.search_index:
+        if problems.has_errors:
+            # Every error of the build in one run: the pages still render, so that
+            # template errors are found too, but nothing is staged or indexed.
+            if writer is not None:
+                writer.abort()
+            writer = None
+        elif writer is not None and options.search_index:
             indexer = search.SearchIndexer(site, use_cache=cache is not None)
         pages = problems.take(
             _render_pages(site, bodies, parsed.documents, inputs, writer, indexer, options)
         )
         timer.lap("render")
-        problems.go_on(final=True)
+        if not options.write:
+            problems.take(_check_unpublished(config, parsed, site, bodies, cache, options))
+            timer.lap("unpublished")
+        problems.go_on()
         if writer is None:
             return _result(site, pages, None, problems, timer)
         _add_files(site, writer, indexer, admin)
@@ -255,7 +256,7 @@ def _unchanged_result(
     writer.abort()
     last = inputs.last or {}
     problems.add(SiteError(p, ln, m, Severity(s)) for p, ln, m, s in last.get("warnings", []))
-    problems.go_on(final=True)
+    problems.go_on()
     unchanged = tuple(sorted(writer.previous_digests))
     pages = sum(1 for p in unchanged if p.endswith(".html"))
     until = last.get("next_change")
@@ -331,6 +332,44 @@ def _render_pages(
     if indexer is not None:
         indexer.seal()
     return Staged(pages, tuple(problems))
+
+
+def _check_unpublished(
+    config: SiteConfig,
+    parsed: _Parsed,
+    site: Site,
+    bodies: Bodies,
+    cache: BuildCache | None,
+    options: BuildOptions,
+) -> Staged[None]:
+    """``check`` checks drafts and embargoed documents as fully as published ones.
+
+    They are checked in the site the preview shows, where they are published:
+    their model, their links (a link to another draft is fine there) and their
+    own pages. The published site was checked already; what the two share
+    reports the same problems, which ``Problems`` counts once.
+    """
+    if config.include_drafts and config.include_future:
+        return Staged(None)  # the site checked is the preview already
+    preview = dataclasses.replace(config, include_drafts=True, include_future=True)
+    whole = _model(preview, parsed, options.now)
+    unpublished = frozenset(whole.value.items) - frozenset(site.items)
+    if not unpublished:
+        return Staged(None, whole.problems)
+    known = {info.key: info for info in (*bodies.items.values(), *bodies.boilerplates.values())}
+    more = render_bodies(whole.value, cache, options.jobs, known=known)
+    problems = [*whole.problems, *more.problems]
+    for result in render_pages(
+        whole.value,
+        more.value,
+        make_environment(preview),
+        previous={},
+        on_disk={},
+        jobs=options.jobs,
+        only_items=unpublished,
+    ):
+        problems.extend(result.problems)
+    return Staged(None, tuple(problems))
 
 
 def _add_files(
@@ -536,6 +575,7 @@ class _Parsed:
     documents: list[Document]
     data_files: list[DataFile]
     media: list[SourceFile]
+    flawed: list[Document | DataFile]  # files with errors, as far as they could be read
 
 
 def _parse_all(
@@ -543,7 +583,7 @@ def _parse_all(
 ) -> Staged[_Parsed]:
     """Every source as a document, data file or media file; cached documents are reused."""
     cached = cache.documents() if cache is not None else {}
-    parsed = _Parsed([], [], [])
+    parsed = _Parsed([], [], [], [])
     problems: list[SiteError] = []
     to_parse: list[tuple[SourceFile, bytes]] = []
     for source in sources:
@@ -569,7 +609,9 @@ def _parse_all(
     fresh: list[Document] = []
     for result in run_parallel(_parse_task, None, to_parse, jobs):
         problems.extend(result.problems)
-        if isinstance(result.value, DataFile):
+        if result.value is not None and any(p.is_error for p in result.problems):
+            parsed.flawed.append(result.value)  # never cached: parsed again next time
+        elif isinstance(result.value, DataFile):
             parsed.data_files.append(result.value)
         elif result.value is not None:
             # The body is read again when it is rendered (markdown/bodies.py, which checks the
@@ -579,10 +621,23 @@ def _parse_all(
     parsed.documents.extend(fresh)
     parsed.documents.sort(key=lambda d: d.content_path)
     parsed.data_files.sort(key=lambda d: d.content_path)
+    parsed.flawed.sort(key=lambda d: d.content_path)
     if cache is not None:
         cache.store_documents(fresh)
         cache.forget_documents_except(s.rel_path for s in sources)
     return Staged(parsed, tuple(problems))
+
+
+def _model(config: SiteConfig, parsed: _Parsed, now: dt.datetime) -> Staged[Site]:
+    return build_site(
+        config,
+        parsed.documents,
+        parsed.data_files,
+        parsed.media,
+        asset_files(config),
+        now,
+        flawed=parsed.flawed,
+    )
 
 
 def _read_again(source: SourceFile, digest: str) -> Staged[bytes | None]:

@@ -8,9 +8,9 @@ The convention: every stage returns ``Staged(value, problems)`` — what it made
 of the input it could use, and every error and warning it found — and never
 raises for bad input (MkDocs' ``validate()`` returns its errors and warnings
 the same way). ``build.py`` passes each result through one ``Problems`` log,
-whose ``go_on()`` is the only place that decides whether the build continues;
-it raises ``BuildFailed``, which carries the whole list to ``cli.py``, the only
-place that prints them. ``BuildFailed`` is raised elsewhere only where there is
+whose ``go_on()`` is the only place that decides whether the build continues
+to write; it raises ``BuildFailed``, which carries the whole list to ``cli.py``,
+the only place that prints them. ``BuildFailed`` is raised elsewhere only where there is
 no input to go on with and nothing to return: unreadable settings
 (``config.load_config``, before any stage runs) and the operating system or
 Pagefind failing while the output is written.
@@ -25,6 +25,7 @@ from enum import StrEnum
 from typing import Generic, TypeVar
 
 T = TypeVar("T")
+T_co = TypeVar("T_co", covariant=True)
 
 # A problem is one line of output: tools (and editors' IDEs) parse `path:line: message`.
 # Line breaks in quoted keys or values become spaces; other control characters, from
@@ -81,10 +82,10 @@ class BuildFailed(Exception):
 
 
 @dataclass(frozen=True, slots=True)
-class Staged(Generic[T]):
+class Staged(Generic[T_co]):
     """What a stage made, and the problems it found on the way."""
 
-    value: T
+    value: T_co
     problems: tuple[SiteError, ...] = ()
 
 
@@ -111,13 +112,12 @@ class Problems:
     def has_errors(self) -> bool:
         return any(p.is_error for p in self._found)
 
-    def go_on(self, *, final: bool = False) -> None:
-        """Raise ``BuildFailed`` if an error was found. ``final``: the last check
-        before anything is written, where ``--strict`` makes every warning an error."""
+    def go_on(self) -> None:
+        """Raise ``BuildFailed`` if an error was found (with ``--strict``, a warning)."""
         if self.has_errors:
             # The warnings wait: they are shown with a build that went through.
             raise BuildFailed(p for p in self._found if p.is_error)
-        if final and self._strict and self._found:
+        if self._strict and self._found:
             raise BuildFailed(
                 SiteError(w.path, w.line, f"{w.message} (--strict: Warnungen gelten als Fehler)")
                 for w in self._found

@@ -1,10 +1,12 @@
 """The whole site as one immutable model, before anything is rendered.
 
-Input: every parsed ``Document`` and ``DataFile``, the media files and the
-settings. Output: ``Staged[Site]``: the site (published items, relations both
-ways, topics, lists, years, every route with its output path) and the
-``SiteError``s found across files: unknown references, duplicate slugs,
-colliding output paths.
+Input: every parsed ``Document`` and ``DataFile``, the files that had errors
+of their own as far as they could be read, the media files and the settings.
+Output: ``Staged[Site]``: the site (published items, relations both ways,
+topics, lists, years, every route with its output path) and the ``SiteError``s
+found across files: unknown references, duplicate slugs, colliding output
+paths. A document with errors makes no page but still exists for the others
+(``Site.withheld``), so one error does not cause false ones elsewhere.
 Relations are stored as item keys (content paths), never object pointers (Zola
 ``Library``), so the model is cheap to compare and to cache against.
 """
@@ -164,6 +166,10 @@ class Site:
     url_of_content: Mapping[str, str] = field(default_factory=dict)
     file_urls: frozenset[str] = frozenset()  # media and theme assets
     route_urls: frozenset[str] = frozenset()
+    # Documents that would be published but have errors (``build_site``): no page, but
+    # links to them are not broken. Empty in any build that succeeds.
+    withheld: Mapping[str, Document] = field(default_factory=dict)
+    withheld_urls: frozenset[str] = frozenset()
     # When the next dated item, published or not, stops being in the future, or the
     # next project starts ("ab …" becomes "seit …"): until then the same sources give
     # the same site (build.py's no-change shortcut).
@@ -215,7 +221,7 @@ class Site:
         return f"{CONTACTS_URL}{ident}.vcf"
 
     def url_exists(self, url: str) -> bool:
-        return url in self.file_urls or url in self.route_urls
+        return url in self.file_urls or url in self.route_urls or url in self.withheld_urls
 
 
 def collation_key(text: str) -> str:
@@ -231,35 +237,139 @@ def build_site(
     media: Sequence[SourceFile],
     asset_urls: Iterable[str],
     now: dt.datetime,
+    *,
+    flawed: Sequence[Document | DataFile] = (),
 ) -> Staged[Site]:
-    """The site of the published ``documents``, and every error found across files."""
+    """The site of the published ``documents``, and every error found across files.
+
+    ``flawed`` are files with errors of their own (content/parse.py), as far as
+    they could be read. They make no page, but they exist: their slugs and
+    addresses count when other files refer to them, and their own references
+    are checked, so one error does not bring on false ones elsewhere (STYLE 8.4).
+    A document with an error found here is left out of the pages the same way,
+    so that what is rendered is consistent and template errors are real ones.
+    """
     data = {d.content_path: d for d in data_files}
-    contacts = _entries(data.get(CONTACTS_FILE))
-    boilerplates = _entries(data.get(BOILERPLATES_FILE))
-    slug_errors = [*_reserved_slugs(documents), *_duplicate_slugs(documents)]
-    errors = [
-        *_check_defaults(config, contacts, boilerplates),
-        *_check_all_references(documents, contacts, boilerplates, media),
-        *slug_errors,
-    ]
-    items, next_change = _published_items(config, documents, now)
+    known = _Known.of(data, flawed, documents, media)
+    everything = [*documents, *(f for f in flawed if isinstance(f, Document))]
+    slug_errors = [*_reserved_slugs(everything), *_duplicate_slugs(everything)]
+    reference_errors = [e for doc in everything for e in _check_references(doc, known)]
+    errors = [*_check_defaults(config, known), *slug_errors, *reference_errors]
+    faulty = {e.path for e in (*slug_errors, *reference_errors)}
+    shown = [d for d in documents if d.rel_path not in faulty and known.can_show(d, config)]
+    items, next_change = _published_items(config, shown, now)
     tags, tag_errors = _collect_tags(items.values())
     errors.extend(tag_errors)
     site = _relate(config, now, items, tags, data, media, next_change)
     routes = _routes(site)
     file_urls = frozenset([*(m.content_path for m in media), *(f"assets/{a}" for a in asset_urls)])
-    # A slug already reported (reserved, or used twice) collides as a matter of course:
-    # saying so again would only repeat the error.
-    faulty = {e.path for e in slug_errors}
-    errors.extend(e for e in _collisions(routes, file_urls, items) if e.path not in faulty)
+    errors.extend(_collisions(routes, file_urls, items))
+    withheld = {
+        doc.content_path: doc
+        for doc in everything
+        if doc.content_path not in items and _would_publish(config, doc, now)
+    }
     site = dataclasses.replace(
         site,
         routes=routes,
         file_urls=file_urls,
         route_urls=frozenset(route.url for route in routes),
-        url_of_content={key: item.url for key, item in items.items()},
+        url_of_content={
+            **{key: item_url(config, doc.kind, doc.slug) for key, doc in withheld.items()},
+            **{key: item.url for key, item in items.items()},
+        },
+        withheld=withheld,
+        withheld_urls=_withheld_urls(config, withheld.values()),
     )
     return Staged(site, tuple(errors))
+
+
+@dataclass(frozen=True, slots=True)
+class _Known:
+    """What references can name. ``None``: that data file has errors of its own, so
+    any id counts as known (and none can be shown)."""
+
+    contacts: Mapping[str, Any] | None
+    boilerplates: Mapping[str, Any] | None
+    project_slugs: frozenset[str]
+    media_paths: frozenset[str]
+    shown_contacts: Mapping[str, Any]
+    shown_boilerplates: Mapping[str, Any]
+
+    @classmethod
+    def of(
+        cls,
+        data: Mapping[str, DataFile],
+        flawed: Sequence[Document | DataFile],
+        documents: Sequence[Document],
+        media: Sequence[SourceFile],
+    ) -> _Known:
+        broken = {f.content_path for f in flawed if isinstance(f, DataFile)}
+        contacts = _entries(data.get(CONTACTS_FILE))
+        boilerplates = _entries(data.get(BOILERPLATES_FILE))
+        projects = [d for d in (*documents, *flawed) if isinstance(d, Document)]
+        return cls(
+            contacts=None if CONTACTS_FILE in broken else contacts,
+            boilerplates=None if BOILERPLATES_FILE in broken else boilerplates,
+            project_slugs=frozenset(d.slug for d in projects if d.kind is SourceKind.PROJECT),
+            media_paths=frozenset(m.content_path for m in media),
+            shown_contacts=contacts,
+            shown_boilerplates=boilerplates,
+        )
+
+    def can_show(self, doc: Document, config: SiteConfig) -> bool:
+        """Every contact and boilerplate its page shows is there (render/views.py)."""
+        meta = doc.meta
+        contacts = _contact_ids(doc)
+        boilerplate = meta.get("boilerplate")
+        if doc.kind is SourceKind.PRESS:
+            if meta.get("contacts") is None:
+                contacts = list(config.default_contacts)
+            if boilerplate is None:
+                boilerplate = config.default_boilerplate
+        return all(c in self.shown_contacts for c in contacts) and (
+            not isinstance(boilerplate, str) or boilerplate in self.shown_boilerplates
+        )
+
+
+def _contact_ids(doc: Document) -> list[str]:
+    meta = doc.meta
+    return ([meta["contact"]] if meta.get("contact") else []) + list(meta.get("contacts") or [])
+
+
+def _withheld_urls(config: SiteConfig, withheld: Iterable[Document]) -> frozenset[str]:
+    """The addresses withheld documents would have, and the year archives and topic
+    pages they would add: links to those are not broken either."""
+    sections = config.sections
+    urls = set()
+    for doc in withheld:
+        urls.add(item_url(config, doc.kind, doc.slug))
+        date = doc.meta.get("date")
+        if doc.kind is SourceKind.PRESS and isinstance(date, dt.date):
+            urls.add(f"{sections.press}/{date.year}/")
+        urls.update(f"{sections.topics}/{slugify(tag)}/" for tag in doc.meta.get("tags", ()))
+    return frozenset(urls)
+
+
+def item_url(config: SiteConfig, kind: SourceKind, slug: str) -> str:
+    """Where the page of a content file goes (site path without base path)."""
+    sections = config.sections
+    if kind is SourceKind.PROJECT:
+        return f"{sections.projects}/{slug}/"
+    if kind is SourceKind.PRESS:
+        return f"{sections.press}/{slug}/"
+    return f"{slug}/"
+
+
+def _would_publish(config: SiteConfig, doc: Document, now: dt.datetime) -> bool:
+    """Whether the site would show ``doc`` if it had no errors (as far as its front
+    matter says): a link to a draft is broken whether the draft has errors or not."""
+    if doc.meta.get("draft") and not config.include_drafts:
+        return False
+    date = doc.meta.get("date")
+    if doc.kind is SourceKind.PRESS and isinstance(date, dt.date) and not config.include_future:
+        return publication_time(date, ZoneInfo(config.timezone)) <= now
+    return True
 
 
 def _entries(data_file: DataFile | None) -> dict[str, Any]:
@@ -360,20 +470,14 @@ def _start_time(item: Item, zone: ZoneInfo) -> dt.datetime | None:
 
 
 def _make_item(config: SiteConfig, doc: Document, zone: ZoneInfo, now: dt.datetime) -> Item:
-    sections = config.sections
     date: dt.datetime | None = None
-    if doc.kind is SourceKind.PROJECT:
-        url = f"{sections.projects}/{doc.slug}/"
-    elif doc.kind is SourceKind.PRESS:
-        url = f"{sections.press}/{doc.slug}/"
+    if doc.kind is SourceKind.PRESS:
         date = publication_time(doc.meta["date"], zone)
-    else:
-        url = f"{doc.slug}/"
     tag_slugs = tuple(dict.fromkeys(slugify(t) for t in doc.meta.get("tags", ())))
     return Item(
         key=doc.content_path,
         doc=doc,
-        url=url,
+        url=item_url(config, doc.kind, doc.slug),
         title=smarten(doc.meta["title"]),
         tag_slugs=tag_slugs,
         date=date,
@@ -389,13 +493,12 @@ def publication_time(value: dt.date | dt.datetime, zone: ZoneInfo) -> dt.datetim
     return dt.datetime(value.year, value.month, value.day, tzinfo=zone)
 
 
-def _check_defaults(
-    config: SiteConfig, contacts: Mapping[str, Any], boilerplates: Mapping[str, Any]
-) -> list[SiteError]:
+def _check_defaults(config: SiteConfig, known: _Known) -> list[SiteError]:
     errors = []
     path, lines = config.settings_path, config.default_lines
+    contacts, boilerplates = known.contacts, known.boilerplates
     for contact in config.default_contacts:
-        if contact not in contacts:
+        if contacts is not None and contact not in contacts:
             errors.append(
                 SiteError(
                     path,
@@ -404,7 +507,11 @@ def _check_defaults(
                 )
             )
     boilerplate = config.default_boilerplate
-    if isinstance(boilerplate, str) and boilerplate not in boilerplates:
+    if (
+        isinstance(boilerplate, str)
+        and boilerplates is not None
+        and boilerplate not in boilerplates
+    ):
         errors.append(
             SiteError(
                 path,
@@ -413,21 +520,6 @@ def _check_defaults(
             )
         )
     return errors
-
-
-def _check_all_references(
-    documents: Sequence[Document],
-    contacts: Mapping[str, Any],
-    boilerplates: Mapping[str, Any],
-    media: Sequence[SourceFile],
-) -> list[SiteError]:
-    media_paths = {m.content_path for m in media}
-    project_slugs = {d.slug for d in documents if d.kind is SourceKind.PROJECT}
-    return [
-        error
-        for doc in documents
-        for error in _check_references(doc, contacts, boilerplates, project_slugs, media_paths)
-    ]
 
 
 def _reserved_slugs(documents: Sequence[Document]) -> list[SiteError]:
@@ -442,28 +534,24 @@ def _reserved_slugs(documents: Sequence[Document]) -> list[SiteError]:
     ]
 
 
-def _check_references(
-    doc: Document,
-    contacts: Mapping[str, Any],
-    boilerplates: Mapping[str, Any],
-    project_slugs: set[str],
-    media_paths: set[str],
-) -> list[SiteError]:
+def _check_references(doc: Document, known: _Known) -> list[SiteError]:
     errors: list[SiteError] = []
     meta, path = doc.meta, doc.rel_path
-    contact_ids = ([meta["contact"]] if meta.get("contact") else []) + list(
-        meta.get("contacts") or []
-    )
     key = "contact" if doc.kind is SourceKind.PROJECT else "contacts"
-    for contact in contact_ids:
-        if contact not in contacts:
+    contacts, boilerplates = known.contacts, known.boilerplates
+    for contact in _contact_ids(doc):
+        if contacts is not None and contact not in contacts:
             errors.append(
                 SiteError(
                     path, doc.line_of(key), _unknown("Kontakt", contact, contacts, CONTACTS_FILE)
                 )
             )
     boilerplate = meta.get("boilerplate")
-    if isinstance(boilerplate, str) and boilerplate not in boilerplates:
+    if (
+        isinstance(boilerplate, str)
+        and boilerplates is not None
+        and boilerplate not in boilerplates
+    ):
         errors.append(
             SiteError(
                 path,
@@ -472,7 +560,7 @@ def _check_references(
             )
         )
     for slug in meta.get("projects", ()):
-        if slug not in project_slugs:
+        if slug not in known.project_slugs:
             errors.append(
                 SiteError(
                     path,
@@ -482,7 +570,7 @@ def _check_references(
                 )
             )
     image = meta.get("image")
-    if image and image not in media_paths:
+    if image and image not in known.media_paths:
         errors.append(
             SiteError(path, doc.line_of("image"), f"Bilddatei „content/{image}“ gibt es nicht.")
         )

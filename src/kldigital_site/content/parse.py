@@ -1,8 +1,8 @@
 """One source file → one validated ``Document`` (or ``DataFile``), or its errors.
 
 Input: a ``SourceFile`` and its bytes. Output: ``Staged`` with a ``Document``
-for a Markdown file or a ``DataFile`` for ``daten/*.yaml``, or no value and the
-file's ``SiteError``s. Each file is
+for a Markdown file or a ``DataFile`` for ``daten/*.yaml`` and the file's
+``SiteError``s; with errors, what could still be read of it. Each file is
 parsed on its own, so every file's problems are reported in the same run and the
 result can be cached by the file's content hash. Checks that need other files
 (references, duplicate slugs) belong to ``model.py``.
@@ -101,44 +101,102 @@ def digest_of(raw: bytes) -> str:
 
 
 def parse_source(source: SourceFile, raw: bytes) -> Staged[Document | DataFile | None]:
-    result = _parse(source, raw)
-    if isinstance(result, list):
-        return Staged(None, tuple(result))
-    return Staged(result)
+    """The file's document or data, or, with errors, what could still be read of it.
 
-
-def _parse(source: SourceFile, raw: bytes) -> Document | DataFile | list[SiteError]:
-    path = source.rel_path
+    A Markdown file with errors still yields a flawed ``Document`` when it has an
+    address: its slug, the front matter fields that passed, its body. A data file
+    with errors yields an empty ``DataFile``. Neither is published; they let the
+    model count the file as existing, so other files' references to it are not
+    reported as errors too (model.py).
+    """
+    digest = digest_of(raw)
     try:
         text = normalise_text(raw)
     except UnicodeDecodeError as exc:
         line = raw[: exc.start].count(b"\n") + 1
-        return [
-            SiteError(path, line, "Die Datei ist nicht UTF-8-kodiert (bitte als UTF-8 speichern).")
-        ]
+        message = "Die Datei ist nicht UTF-8-kodiert (bitte als UTF-8 speichern)."
+        return _unreadable(source, digest, SiteError(source.rel_path, line, message))
     if "\x00" in text:
         line = text[: text.index("\x00")].count("\n") + 1
-        return [SiteError(path, line, "Die Datei enthält ein Nullzeichen (Binärdaten?).")]
+        message = "Die Datei enthält ein Nullzeichen (Binärdaten?)."
+        return _unreadable(source, digest, SiteError(source.rel_path, line, message))
     if (control := CONTROL_CHARACTERS.search(text)) is not None:
         line = text.count("\n", 0, control.start()) + 1
-        return [SiteError(path, line, control_character_message(control.group()) or "")]
+        message = control_character_message(control.group()) or ""
+        return _unreadable(source, digest, SiteError(source.rel_path, line, message))
     if source.kind is SourceKind.DATA:
-        return _parse_data(source, text, digest_of(raw))
-    return _parse_markdown(source, text, digest_of(raw))
+        data = _parse_data(source, text, digest)
+        if isinstance(data, list):
+            return Staged(
+                DataFile(source.rel_path, source.content_path, {}, {}, digest), tuple(data)
+            )
+        return Staged(data)
+    return _parse_markdown(source, text, digest)
 
 
-def _parse_markdown(source: SourceFile, text: str, digest: str) -> Document | list[SiteError]:
+def _unreadable(
+    source: SourceFile, digest: str, error: SiteError
+) -> Staged[Document | DataFile | None]:
+    """A file whose text cannot be read at all: it exists, with the address of its name."""
+    if source.kind is SourceKind.DATA:
+        return Staged(DataFile(source.rel_path, source.content_path, {}, {}, digest), (error,))
+    slug, _ = _slug_of_name(source)
+    return Staged(_document(source, slug, {}, {}, "", 1, digest, ""), (error,))
+
+
+def _slug_of_name(source: SourceFile) -> tuple[str, re.Match[str] | None]:
+    file_name = source.content_path.split("/", 1)[1]
+    if source.kind is not SourceKind.PRESS:
+        return slugify(file_name.removesuffix(".md")), None
+    match = _PRESS_FILE_NAME.match(file_name)
+    return (slugify(match[4]) if match else ""), match
+
+
+def _document(
+    source: SourceFile,
+    slug: str,
+    meta: Mapping[str, Any],
+    lines: Mapping[str, int],
+    body: str,
+    body_line: int,
+    digest: str,
+    head: str,
+) -> Document:
+    return Document(
+        rel_path=source.rel_path,
+        content_path=source.content_path,
+        kind=source.kind,
+        slug=slug,
+        meta=meta,
+        lines=lines,
+        body=body,
+        body_line=body_line,
+        digest=digest,
+        head_digest=digest_of(f"{source.rel_path}\0{head}".encode()),
+    )
+
+
+def _parse_markdown(source: SourceFile, text: str, digest: str) -> Staged[Document | None]:
     path = source.rel_path
+    name_slug, name_match = _slug_of_name(source)
     try:
         split = split_front_matter(text)
+    except FrontMatterMissing as problem:
+        error = SiteError(path, problem.line, str(problem))
+        return Staged(_document(source, name_slug, {}, {}, "", 1, digest, text), (error,))
+    try:
         located = load_located(split.yaml_text, split.yaml_first_line)
-    except (FrontMatterMissing, YamlProblem) as problem:
-        return [SiteError(path, problem.line, str(problem))]
+    except YamlProblem as problem:
+        error = SiteError(path, problem.line, str(problem))
+        head = text[: len(text) - len(split.body)]
+        flawed = _document(
+            source, name_slug, {}, {}, split.body, split.body_first_line, digest, head
+        )
+        return Staged(flawed, (error,))
     result = validate_mapping(located, _FIELDS[source.kind], path=path)
     errors = list(result.errors)
     meta = result.validated.values
     lines = result.validated.lines
-    file_name = source.content_path.split("/", 1)[1]
 
     if meta.get("image") and not meta.get("image_alt"):
         errors.append(
@@ -146,50 +204,37 @@ def _parse_markdown(source: SourceFile, text: str, digest: str) -> Document | li
         )
     if meta.get("image_alt") and not meta.get("image"):
         errors.append(SiteError(path, lines["image_alt"], "„image_alt“ ohne „image“."))
-    default_slug = slugify(file_name.removesuffix(".md"))
     if source.kind is SourceKind.PRESS:
-        default_slug, name_errors = _check_press_file_name(path, file_name, meta, lines)
-        errors.extend(name_errors)
+        errors.extend(_check_press_file_name(path, name_match, meta, lines))
     if source.kind is SourceKind.PROJECT:
         errors.extend(_check_period(path, meta, lines))
-    if errors:
-        return errors
-    slug = meta.get("slug") or default_slug
+    slug = meta.get("slug") or name_slug
     if not slug:
-        return [
-            SiteError(path, 1, "Aus dem Dateinamen entsteht keine Adresse; bitte „slug“ setzen.")
-        ]
-    return Document(
-        rel_path=path,
-        content_path=source.content_path,
-        kind=source.kind,
-        slug=slug,
-        meta=meta,
-        lines=lines,
-        body=split.body,
-        body_line=split.body_first_line,
-        digest=digest,
-        head_digest=digest_of(f"{source.rel_path}\0{text[: len(text) - len(split.body)]}".encode()),
-    )
+        if not errors:
+            message = "Aus dem Dateinamen entsteht keine Adresse; bitte „slug“ setzen."
+            errors.append(SiteError(path, 1, message))
+        return Staged(None, tuple(errors))
+    head = text[: len(text) - len(split.body)]
+    document = _document(source, slug, meta, lines, split.body, split.body_first_line, digest, head)
+    return Staged(document, tuple(errors))
 
 
 def _check_press_file_name(
-    path: str, file_name: str, meta: Mapping[str, Any], lines: Mapping[str, int]
-) -> tuple[str, list[SiteError]]:
-    match = _PRESS_FILE_NAME.match(file_name)
+    path: str, match: re.Match[str] | None, meta: Mapping[str, Any], lines: Mapping[str, int]
+) -> list[SiteError]:
     if match is None:
-        return "", [
+        return [
             SiteError(path, 0, "Der Dateiname muss mit dem Datum beginnen: JJJJ-MM-TT-titel.md")
         ]
     try:
         file_date = dt.date(int(match[1]), int(match[2]), int(match[3]))
     except ValueError:
-        return "", [SiteError(path, 0, "Das Datum im Dateinamen gibt es nicht.")]
+        return [SiteError(path, 0, "Das Datum im Dateinamen gibt es nicht.")]
     date = meta.get("date")
     if isinstance(date, dt.date):
         day = date.date() if isinstance(date, dt.datetime) else date
         if day != file_date:
-            return "", [
+            return [
                 SiteError(
                     path,
                     lines["date"],
@@ -197,7 +242,7 @@ def _check_press_file_name(
                     f"({file_date.isoformat()}).",
                 )
             ]
-    return slugify(match[4]), []
+    return []
 
 
 def _check_period(path: str, meta: Mapping[str, Any], lines: Mapping[str, int]) -> list[SiteError]:

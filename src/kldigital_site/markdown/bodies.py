@@ -1,6 +1,7 @@
 """Markdown bodies of every published item, with links checked against the model.
 
-Input: ``Site``, the optional ``BuildCache`` and the number of jobs. Output:
+Input: ``Site`` (its items, and the withheld documents whose links are only
+checked), the optional ``BuildCache`` and the number of jobs. Output:
 ``Staged[Bodies]`` — per item and per boilerplate a ``BodyInfo`` (cache key,
 plain first paragraph, problems) and a ``BodyStore`` that yields the HTML on
 demand — with the problems of all bodies.
@@ -145,7 +146,8 @@ def _render_task(state: tuple[Site, dict[str, MarkdownRenderer]], task: _Task) -
         renderer = renderers["renderer"] = MarkdownRenderer(iframe_hosts=site.config.iframe_hosts)
     text = task.text
     if text is None and task.item is not None:
-        doc = site.items[task.item].doc
+        item = site.items.get(task.item)
+        doc = item.doc if item is not None else site.withheld[task.item]
         try:
             raw = site.config.content_dir.joinpath(doc.content_path).read_bytes()
         except OSError as exc:
@@ -192,12 +194,22 @@ def _info(key: str, payload: Mapping[str, Any]) -> BodyInfo:
     return BodyInfo(key, str(payload["first_paragraph"]), problems, links_digest)
 
 
-def render_bodies(site: Site, cache: BuildCache | None, jobs: int = 1) -> Staged[Bodies]:
+def render_bodies(
+    site: Site,
+    cache: BuildCache | None,
+    jobs: int = 1,
+    *,
+    known: Mapping[str, BodyInfo] | None = None,
+) -> Staged[Bodies]:
+    """Every body of ``site``. ``known``: infos made earlier in this build, by body key
+    (the second pass of ``check``, build.py); their bodies are not rendered again."""
     config = site.config
     settings = f"{config.base_url}\0{','.join(config.iframe_hosts)}"
     tasks: list[_Task] = []
-    for key, item in site.items.items():
-        doc = item.doc
+    # Withheld documents (model.py) get no page, but their links are checked all the same.
+    documents = [*(item.doc for item in site.items.values()), *site.withheld.values()]
+    for doc in documents:
+        key = doc.content_path
         tasks.append(
             _Task(
                 _body_key(settings, doc.rel_path, doc.digest),
@@ -221,6 +233,9 @@ def render_bodies(site: Site, cache: BuildCache | None, jobs: int = 1) -> Staged
     infos: dict[str, BodyInfo] = {}
     missing: list[_Task] = []
     for task in tasks:
+        if known is not None and task.key in known:
+            infos[task.key] = known[task.key]
+            continue
         entry = cached.get(task.key)
         if entry is not None and _still_valid(entry, link_resolver(site, task.link_base)):
             infos[task.key] = _info(task.key, entry)

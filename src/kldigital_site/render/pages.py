@@ -172,13 +172,14 @@ def render_pages(
     model_key: str = "",
     signatures: Mapping[str, str] | None = None,
     last: LastBuild | None = None,
+    only_items: frozenset[str] | None = None,
 ) -> Iterator[PageResult]:
     """A ``PageResult`` for every route: detail pages first, then the rest, each in route order.
 
     Detail pages come first because the search index is built from them in a
     process of its own (search/indexer.py): it then works while the lists render.
     ``last`` and this build's ``body_signatures`` enable the text-only shortcut
-    (module docstring).
+    (module docstring). ``only_items``: render only the pages of these items.
     """
     state = _State(
         site=site,
@@ -190,6 +191,8 @@ def render_pages(
         salt=site.config.fingerprint(),
     )
     routes = sorted(site.routes, key=lambda route: route.item is None)  # stable
+    if only_items is not None:
+        routes = [route for route in routes if route.item in only_items]
     kept = _unchanged_routes(routes, previous, on_disk, model_key, signatures, last)
     to_render = [route for route in routes if route.output_path not in kept]
     rendered = run_parallel(_render_route, state, to_render, jobs)
