@@ -12,8 +12,9 @@ whose ``go_on()`` is the only place that decides whether the build continues
 to write; it raises ``BuildFailed``, which carries the whole list to ``cli.py``,
 the only place that prints them. ``BuildFailed`` is raised elsewhere only where there is
 no input to go on with and nothing to return: unreadable settings
-(``config.load_config``, before any stage runs) and the operating system or
-Pagefind failing while the output is written.
+(``config.load_config``, before any stage runs), an output or work folder that
+cannot be used, and the operating system or Pagefind failing while the output
+is written.
 """
 
 from __future__ import annotations

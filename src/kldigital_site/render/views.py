@@ -1,9 +1,11 @@
-"""Template-facing views: ``Site`` + rendered bodies → plain mappings per page.
+"""Template-facing views: ``Site`` + rendered bodies → plain mappings.
 
-Input: ``Site``, ``Bodies`` and a ``Route``. Output: the context mapping a
-template receives (documented in docs/templates.md). Templates never see model
-objects (Zola ``SerializingPage``); plain data also makes a page's inputs
-hashable, which is what the render cache keys on.
+Input: ``Site`` and ``Bodies``. Output: the views the page contexts are made of
+(``render/contexts.py``; documented in docs/templates.md): cards, the site-wide
+part, a project, a release, a contact. Templates never see model objects (Zola
+``SerializingPage``); plain data also makes a page's inputs hashable, which is
+what the render cache keys on (``fingerprint``, which also returns the bodies a
+page reads).
 """
 
 from __future__ import annotations
