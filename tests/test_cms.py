@@ -104,9 +104,9 @@ def test_a_new_schema_field_appears_without_touching_the_cms(
     assert "required" not in fields["audience"]
 
 
-def test_data_files_are_one_collection_with_an_entry_per_id(minimal_site: Path) -> None:
-    data = _collections(minimal_site / "content")["daten"]
-    files = {f["name"]: f for f in data["files"]}
+def test_a_collection_per_data_file_with_an_entry_per_id(minimal_site: Path) -> None:
+    collections = _collections(minimal_site / "content")
+    files = {name: collections[name]["files"][0] for name in ("kontakte", "presseabbinder")}
     assert files["kontakte"]["file"] == "content/daten/kontakte.yaml"
     assert [f["name"] for f in files["kontakte"]["fields"]] == ["presse"]
     contact = {f["name"]: f for f in files["kontakte"]["fields"][0]["fields"]}
@@ -389,7 +389,13 @@ def test_a_cms_block_builds_admin_with_the_git_backend(minimal_site: Path) -> No
         "auth_type": "pkce",
     }
     assert "local_backend" not in config
-    assert [c["name"] for c in config["collections"]] == ["presse", "projekte", "seiten", "daten"]
+    assert [c["name"] for c in config["collections"]] == [
+        "presse",
+        "projekte",
+        "seiten",
+        "kontakte",
+        "presseabbinder",
+    ]
     page = (admin / "index.html").read_text(encoding="utf-8")
     csp = re.search(r'http-equiv="Content-Security-Policy" content="([^"]+)"', page)
     assert csp is not None

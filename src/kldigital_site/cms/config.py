@@ -20,7 +20,7 @@ from typing import Any
 
 import yaml
 
-from kldigital_site.cms.forms import FieldSpec, References, form_field, form_fields
+from kldigital_site.cms.forms import FieldSpec, References, form_fields
 from kldigital_site.content import schema
 from kldigital_site.content.discover import SourceKind
 from kldigital_site.content.parse import BOILERPLATES_FILE, CONTACTS_FILE
@@ -130,9 +130,7 @@ def cms_config(
             "collections": [*(_folder_collection(kind, refs) for kind in KINDS)],
         }
     )
-    data = _data_collection(content_dir, refs)
-    if data is not None:
-        config["collections"].append(data)
+    config["collections"].extend(_data_collections(refs))
     return config
 
 
@@ -185,47 +183,49 @@ def _folder_collection(kind: Kind, refs: References) -> dict[str, Any]:
     }
 
 
-def _data_collection(content_dir: Path, refs: References) -> dict[str, Any] | None:
-    """The data files: an entry per id, as the files are mappings id → data."""
-    files: list[dict[str, Any]] = []
+def _data_collections(refs: References) -> list[dict[str, Any]]:
+    """A collection per data file; the files are mappings id → data, so each id
+    is one part of the form (Decap cannot add keys to a mapping: new ids are
+    added in the file itself)."""
+    collections: list[dict[str, Any]] = []
     contacts = refs.get(CONTACTS_FILE, {})
     if contacts:
         contact_fields = form_fields(schema.CONTACT_FIELDS, {})
-        files.append(
-            {
-                "name": "kontakte",
-                "label": "Kontakte",
-                "file": f"{CONTENT}/{CONTACTS_FILE}",
-                "fields": [
+        collections.append(
+            _data_file(
+                "kontakte",
+                "Kontakte",
+                CONTACTS_FILE,
+                [
                     {"name": key, "label": label, "widget": "object", "fields": contact_fields}
                     for key, label in contacts.items()
                 ],
-            }
+            )
         )
     boilerplates = refs.get(BOILERPLATES_FILE, {})
     if boilerplates:
-        text = form_field(
-            schema.Field("text", schema.text, required=True, label="Presseabbinder"), refs
-        )
-        files.append(
-            {
-                "name": "presseabbinder",
-                "label": "Presseabbinder",
-                "file": f"{CONTENT}/{BOILERPLATES_FILE}",
-                "fields": [
-                    {**text, "name": key, "label": label, "widget": "markdown"}
+        collections.append(
+            _data_file(
+                "presseabbinder",
+                "Presseabbinder",
+                BOILERPLATES_FILE,
+                [
+                    {"name": key, "label": label, "widget": "markdown"}
                     for key, label in boilerplates.items()
                 ],
-            }
+            )
         )
-    if not files:
-        return None
+    return collections
+
+
+def _data_file(name: str, label: str, rel: str, fields: list[dict[str, Any]]) -> dict[str, Any]:
     return {
-        "name": "daten",
-        "label": "Daten",
-        "description": "Kontakte und Presseabbinder; neue Kennungen bitte in der Datei anlegen.",
+        "name": name,
+        "label": label,
+        "description": f"content/{rel}; neue Kennungen bitte in der Datei selbst anlegen.",
         "editor": {"preview": False},
-        "files": files,
+        "delete": False,
+        "files": [{"name": name, "label": label, "file": f"{CONTENT}/{rel}", "fields": fields}],
     }
 
 

@@ -93,6 +93,17 @@ LIVERELOAD_JS = (
     document.body.insertBefore(box, document.body.firstChild);
   }
 
+  // The way into the CMS (kldigital_site.cms): the editor is in the preview anyway.
+  function adminLink() {
+    if (document.getElementById("kldigital-dev-admin")) { return; }
+    stylesheet();
+    var link = el("a", "kldigital-dev-admin", "Admin");
+    link.id = "kldigital-dev-admin";
+    link.href = "/admin/";
+    link.title = "Inhalte im Browser bearbeiten";
+    document.body.appendChild(link);
+  }
+
   window.CALLBACK = function (data) {
     retry = 500;
     if (String(data.site) !== site) { window.location.reload(); return; }
@@ -102,9 +113,10 @@ LIVERELOAD_JS = (
     poll();
   };
 
+  function start() { adminLink(); poll(); }
   // After "load": a pending long-poll must not keep the page loading.
-  if (document.readyState === "complete") { poll(); }
-  else { window.addEventListener("load", poll); }
+  if (document.readyState === "complete") { start(); }
+  else { window.addEventListener("load", start); }
 })();
 """.replace("CALLBACK", CALLBACK)
     .replace("POLL_URL", POLL_URL)
@@ -156,4 +168,20 @@ OVERLAY_CSS = """\
   cursor: pointer;
 }
 .kldigital-dev-close:focus-visible { outline: 3px solid #005fcc; outline-offset: 2px; }
+/* The link into the CMS: a corner, above the page, below the overlay. */
+.kldigital-dev-admin {
+  position: fixed;
+  right: 1rem;
+  bottom: 1rem;
+  z-index: 2147483646;
+  padding: 0.4rem 0.9rem;
+  border-radius: 0.25rem;
+  background: #1a1a1a;
+  color: #fff;
+  font: 600 15px/1.4 system-ui, -apple-system, "Segoe UI", Roboto, sans-serif;
+  text-decoration: none;
+  box-shadow: 0 0.25rem 1rem rgba(0, 0, 0, 0.3);
+}
+.kldigital-dev-admin:hover { text-decoration: underline; }
+.kldigital-dev-admin:focus-visible { outline: 3px solid #005fcc; outline-offset: 2px; }
 """
