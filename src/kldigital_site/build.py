@@ -609,7 +609,7 @@ def _parse_all(
     fresh: list[Document] = []
     for result in run_parallel(_parse_task, None, to_parse, jobs):
         problems.extend(result.problems)
-        if result.value is not None and any(p.is_error for p in result.problems):
+        if result.value is not None and result.has_errors:
             parsed.flawed.append(result.value)  # never cached: parsed again next time
         elif isinstance(result.value, DataFile):
             parsed.data_files.append(result.value)

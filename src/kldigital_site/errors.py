@@ -89,6 +89,11 @@ class Staged(Generic[T_co]):
     value: T_co
     problems: tuple[SiteError, ...] = ()
 
+    @property
+    def has_errors(self) -> bool:
+        """With errors, the value is what could still be made (the stage says what)."""
+        return any(p.is_error for p in self.problems)
+
 
 class Problems:
     """Every problem one build has found so far; ``go_on`` decides whether it continues."""

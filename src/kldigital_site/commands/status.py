@@ -79,7 +79,7 @@ def collect_status(config: SiteConfig, now: dt.datetime) -> StatusReport:
             problems.append(SiteError(source.rel_path, 0, f"Datei nicht lesbar: {exc.strerror}"))
             continue
         problems.extend(parsed.problems)
-        if isinstance(parsed.value, Document) and not any(p.is_error for p in parsed.problems):
+        if isinstance(parsed.value, Document) and not parsed.has_errors:
             entries.append(_entry(parsed.value, zone, now))
     entries.sort(key=_sort_key)
     return StatusReport(now, config.timezone, tuple(entries), tuple(sort_problems(problems)))
