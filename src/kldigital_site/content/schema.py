@@ -6,6 +6,20 @@ typed values (defaults filled in) plus the line of every key, or a list of
 Unknown keys are errors, as in Zola's ``deny_unknown_fields``: a typo such as
 ``smartcity:`` must not pass silently. Cross-references (project slugs, contact
 ids, image files) are only checked for form here; ``model.py`` resolves them.
+
+Nothing is coerced silently; each mismatch between YAML's types and a field's
+is decided here, and every message names the value it refuses:
+
+* text ← an unquoted number or date (``phone: 0631365``, ``title: 1.10``): the
+  text exactly as written (YAML would make 211701 and 1.1 of them);
+* text ← yes/no/on/off/true/false: an error with the quoted form (YAML reads
+  them as a truth value, "no" would publish as "False");
+* text ← a list or a mapping, one id ← a list: an error;
+* list ← a single text (``tags: Mobilität, Verkehr``): an error showing the
+  list form (it used to become one topic "Mobilität, Verkehr");
+* truth value ← anything but true/false (``draft: nein``, ``0``): an error;
+* whole number ← text or a decimal (``weight: "3"``, ``1.5``): an error;
+* choice ← any other value: an error naming the allowed ones and the closest.
 """
 
 from __future__ import annotations
@@ -61,20 +75,58 @@ class Validated:
 # --- field types -------------------------------------------------------------
 
 
+def shown(node: Located) -> str:
+    """A value as the editor wrote it, for messages."""
+    if node.source is not None:
+        return node.source
+    if node.value is None:
+        return "(leer)"
+    if isinstance(node.value, bool):
+        return "true" if node.value else "false"
+    if isinstance(node.value, list):
+        return "[" + ", ".join(shown(item) for item in node.items) + "]"
+    return str(node.value)
+
+
 def text(node: Located) -> str:
     value = node.value
-    if isinstance(value, bool) or not isinstance(value, str | int | float):
+    if isinstance(value, bool):
+        written = shown(node)
+        raise Invalid(
+            f"„{written}“ liest YAML als Wahrheitswert ({str(value).lower()}), nicht als Text; "
+            f'als Text bitte in Anführungszeichen setzen: "{written}"'
+        )
+    if isinstance(value, list):
+        raise Invalid("muss ein einzelner Text sein, keine Liste")
+    if isinstance(value, dict):
+        raise Invalid("muss ein Text sein, keine Zuordnung (schlüssel: wert)")
+    if value is None:
+        raise Invalid("darf nicht leer sein")
+    if isinstance(value, int | float | dt.date):
+        # As written: YAML makes 211701 of the phone number 0631365, 1.1 of "1.10".
+        result = (node.source if node.source is not None else str(value)).strip()
+    elif isinstance(value, str):
+        result = value.strip()
+    else:
         raise Invalid("muss ein Text sein")
-    result = str(value).strip()
     if not result:
         raise Invalid("darf nicht leer sein")
     return result
 
 
 def boolean(node: Located) -> bool:
-    if not isinstance(node.value, bool):
-        raise Invalid("muss true oder false sein")
-    return node.value
+    value = node.value
+    if isinstance(value, str) and value.strip().lower() in _QUOTED_TRUTH:
+        raise Invalid(
+            "ist in Anführungszeichen ein Text, kein Wahrheitswert; bitte ohne "
+            f"Anführungszeichen schreiben: {value.strip().lower()}"
+        )
+    if not isinstance(value, bool):
+        raise Invalid(f"„{shown(node)}“ ist kein Wahrheitswert; bitte true oder false schreiben")
+    return value
+
+
+_QUOTED_TRUTH = frozenset({"true", "false"})
 
 
 # Parametrised field types are objects, not closures, so that what they accept
@@ -90,7 +142,7 @@ class Integer:
     def __call__(self, node: Located) -> int:
         value = node.value
         if isinstance(value, bool) or not isinstance(value, int):
-            raise Invalid("muss eine ganze Zahl sein")
+            raise Invalid(f"„{shown(node)}“ ist keine ganze Zahl (z. B. 3, ohne Anführungszeichen)")
         if self.minimum is not None and value < self.minimum:
             raise Invalid(f"muss mindestens {self.minimum} sein")
         if self.maximum is not None and value > self.maximum:
@@ -109,7 +161,10 @@ class Choice:
     def __call__(self, node: Located) -> str:
         value = node.value
         if not isinstance(value, str) or value not in self.options:
-            raise Invalid("muss einer dieser Werte sein: " + ", ".join(self.options))
+            written = shown(node)
+            message = f"„{written}“ ist kein erlaubter Wert (erlaubt: {', '.join(self.options)})"
+            close = difflib.get_close_matches(written.strip().lower(), self.options, n=1)
+            raise Invalid(message + (f". Meinten Sie „{close[0]}“?" if close else ""))
         return value
 
 
@@ -119,23 +174,37 @@ def choice(*options: str) -> Validator:
 
 def text_list(node: Located) -> tuple[str, ...]:
     value = node.value
-    if isinstance(value, str):
-        # "tags: Mobilität" instead of a list is a common slip; accept it as one entry.
-        return (text(node),)
+    if isinstance(value, dict):
+        raise Invalid("muss eine Liste sein (z. B. [eins, zwei]), keine Zuordnung")
     if not isinstance(value, list):
-        raise Invalid("muss eine Liste sein (z. B. [eins, zwei])")
+        # "tags: Mobilität, Verkehr" was one topic named "Mobilität, Verkehr".
+        written = shown(node).strip()
+        entries = [part.strip() for part in written.split(",") if part.strip()]
+        raise Invalid(
+            f"muss eine Liste sein; „{written}“ wäre ein einziger Eintrag. "
+            f"Als Liste: [{', '.join(entries) or written}]"
+        )
     result: list[str] = []
     for item in node.items:
         try:
             entry = text(item)
         except Invalid as exc:
-            raise Invalid(f"Eintrag „{item.value}“ {exc}") from exc
+            written = f"„{shown(item)}“"
+            problem = str(exc)
+            # "Eintrag „off“ liest YAML als …", not "Eintrag „off“: „off“ liest …".
+            problem = (
+                problem.removeprefix(written).lstrip() if problem.startswith(written) else problem
+            )
+            raise Invalid(f"Eintrag {written} {problem}") from exc
         if entry not in result:
             result.append(entry)
     return tuple(result)
 
 
 def identifier(node: Located) -> str:
+    if isinstance(node.value, list):
+        first = shown(node.items[0]) if node.items else "kennung"
+        raise Invalid(f"erwartet eine einzige Kennung, keine Liste, z. B. {first}")
     value = text(node)
     if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.-]*", value):
         raise Invalid(f"„{value}“ ist keine gültige Kennung (Buchstaben, Ziffern, - und _)")
@@ -222,6 +291,11 @@ def media_path(node: Located) -> str:
 def boilerplate_ref(node: Located) -> str | bool:
     if node.value is False:
         return False
+    if node.value is True:
+        raise Invalid(
+            f"„{shown(node)}“ geht hier nicht: eine Kennung aus daten/presseabbinder.yaml "
+            "oder false (kein Presseabbinder)"
+        )
     return identifier(node)
 
 

@@ -8,6 +8,13 @@ never recovered from error strings (the weak spot of Hugo's
 
 Anchors and aliases are refused outright: editors never need them, and refusing
 them is what stops an alias bomb ("billion laughs") before it expands.
+
+YAML traps that lose an editor's text are errors with the fix in the message:
+`` #`` after an unquoted text starts a comment (``title: Digitaltag
+#digitalmiteinander`` would publish "Digitaltag"), and inside ``[…]`` it
+swallows the rest of the list. A plain scalar keeps its text as written
+(``Located.source``), so a field that wants text reads ``1.10`` as "1.10" and
+can name ``no`` when YAML made a boolean of it.
 """
 
 from __future__ import annotations
@@ -52,6 +59,7 @@ class Located:
     key_line: int
     entries: Mapping[str, Located] = field(default_factory=dict)
     items: tuple[Located, ...] = ()
+    source: str | None = None  # an unquoted scalar exactly as written; None otherwise
 
     @property
     def is_mapping(self) -> bool:
@@ -92,7 +100,8 @@ def load_located(text: str, first_line: int) -> Located:
             root = loader.get_single_node()
             if root is None:
                 return Located({}, first_line, first_line)
-            return _convert(loader, root, offset, key_line=None, depth=0, seen=set())
+            lines = text.splitlines()
+            return _convert(loader, root, offset, key_line=None, depth=0, seen=set(), lines=lines)
         finally:
             loader.dispose()
     except YamlProblem as problem:
@@ -100,7 +109,13 @@ def load_located(text: str, first_line: int) -> Located:
     except yaml.MarkedYAMLError as exc:
         mark = _mark_of(exc)
         line = (mark.line + 1 + offset) if mark is not None else first_line
-        raise YamlProblem(f"YAML-Syntaxfehler: {_explain(exc.problem)}", line) from exc
+        lines = text.splitlines()
+        trap = _comment_in_flow(exc, lines)
+        if trap is not None:
+            raise YamlProblem(trap[1], trap[0] + 1 + offset) from exc
+        message = f"YAML-Syntaxfehler: {_explain(exc.problem)}"
+        quoted = _quoted_suggestion(exc, lines)
+        raise YamlProblem(message + (f": {quoted}" if quoted else ""), line) from exc
     except yaml.YAMLError as exc:
         raise YamlProblem(f"YAML-Syntaxfehler: {exc}", first_line) from exc
 
@@ -145,6 +160,52 @@ def _mark_of(exc: yaml.MarkedYAMLError) -> yaml.Mark | None:
     return exc.problem_mark or exc.context_mark
 
 
+# " #" or "[#" / ",#" inside a flow list: YAML reads a comment up to the end of the line.
+_FLOW_COMMENT = re.compile(r"(?:(?<=[\[,{])|(?<=\s))#")
+_FLOW_ITEM_WITH_HASH = re.compile(r"(?<=[\[,])(\s*)(#[^,\]\}]*?)(\s*)(?=[,\]\}]|$)")
+
+
+def _comment_in_flow(exc: yaml.MarkedYAMLError, lines: list[str]) -> tuple[int, str] | None:
+    """``tags: [Open Data, #Verwaltung]``: the line and message for what really went wrong
+    (PyYAML only sees a list that never closes, often at the end of the front matter)."""
+    if not (exc.context or "").startswith("while parsing a flow"):
+        return None
+    last = exc.problem_mark.line if exc.problem_mark is not None else len(lines) - 1
+    for index, line in enumerate(lines[: last + 1]):
+        opened = re.search(r"[\[{]", line)
+        if opened is None or line.lstrip().startswith("#"):
+            continue
+        flow = line[opened.start() :]
+        if _FLOW_COMMENT.search(flow) is None:
+            continue
+        fixed = line[: opened.start()] + _FLOW_ITEM_WITH_HASH.sub(
+            lambda m: f'{m[1]}"{m[2]}"{m[3]}', flow
+        )
+        return index, (
+            "„#“ beginnt in YAML einen Kommentar: Der Rest der Zeile ginge verloren, die "
+            f"Liste bliebe offen. Einträge mit # bitte in Anführungszeichen setzen: "
+            f"{fixed.strip()}"
+        )
+    return None
+
+
+_KEY_AND_TEXT = re.compile(r"(\s*(?:-\s+)?[A-Za-z_][\w-]*):\s+(.*\S)\s*")
+
+
+def _quoted_suggestion(exc: yaml.MarkedYAMLError, lines: list[str]) -> str | None:
+    """``title: Digitaltag: Mitmachen``: the line as it should be written."""
+    mark = exc.problem_mark
+    if "mapping values are not allowed" not in (exc.problem or "") or mark is None:
+        return None
+    if mark.line >= len(lines):
+        return None
+    found = _KEY_AND_TEXT.fullmatch(lines[mark.line])
+    if found is None or found[2].startswith(("'", '"', "[", "{")):
+        return None
+    escaped = found[2].replace("\\", "\\\\").replace('"', '\\"')
+    return f'{found[1].strip()}: "{escaped}"'
+
+
 def _explain(problem: str | None) -> str:
     text = problem or "ungültiges YAML"
     for english, german in _EXPLANATIONS:
@@ -160,6 +221,7 @@ def _convert(
     key_line: int | None,
     depth: int,
     seen: set[int],
+    lines: list[str],
 ) -> Located:
     line = node.start_mark.line + 1 + offset
     if id(node) in seen:
@@ -186,12 +248,14 @@ def _convert(
             if key in entries:
                 raise YamlProblem(f"Der Schlüssel „{key}“ steht doppelt da.", key_line_here)
             entries[key] = _convert(
-                loader, value_node, offset, key_line_here + offset, depth + 1, seen
+                loader, value_node, offset, key_line_here + offset, depth + 1, seen, lines
             )
         plain = {key: located.value for key, located in entries.items()}
         return Located(plain, line, own_key_line, entries=entries)
     if isinstance(node, SequenceNode):
-        items = tuple(_convert(loader, item, offset, None, depth + 1, seen) for item in node.value)
+        items = tuple(
+            _convert(loader, item, offset, None, depth + 1, seen, lines) for item in node.value
+        )
         return Located([item.value for item in items], line, own_key_line, items=items)
     try:
         value = loader.construct_object(node, deep=True)
@@ -207,4 +271,29 @@ def _convert(
         raise YamlProblem(f"{what}: {shown}", line - offset) from exc
     if isinstance(value, str) and (message := control_character_message(value)) is not None:
         raise YamlProblem(message, line - offset)
-    return Located(value, line, own_key_line)
+    unquoted = isinstance(node, ScalarNode) and node.style in (None, "")  # libyaml: ""
+    if unquoted and isinstance(value, str):
+        _refuse_trailing_comment(node, value, lines)
+    return Located(value, line, own_key_line, source=str(node.value) if unquoted else None)
+
+
+_TRAILING_COMMENT = re.compile(r"\s+#(.*)")
+
+
+def _refuse_trailing_comment(node: Node, value: str, lines: list[str]) -> None:
+    """``title: Digitaltag #digitalmiteinander``: YAML keeps "Digitaltag" and drops the rest
+    as a comment; an editor meant it as part of the text."""
+    end = node.end_mark
+    if end.line >= len(lines):
+        return
+    found = _TRAILING_COMMENT.match(lines[end.line], end.column)
+    if found is None:
+        return
+    lost = "#" + found[1].rstrip()
+    whole = f"{value} {lost}".replace('"', '\\"')
+    raise YamlProblem(
+        f"Nach „{value}“ beginnt mit „ #“ ein YAML-Kommentar: „{lost}“ ginge verloren. "
+        f'Gehört es zum Text, bitte den ganzen Text in Anführungszeichen setzen: "{whole}"; '
+        "ein Kommentar gehört in eine eigene Zeile.",
+        end.line + 1,
+    )
