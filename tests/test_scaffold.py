@@ -22,7 +22,9 @@ from kldigital_site.commands.scaffold import (
     target_path,
     yaml_text,
 )
+from kldigital_site.content import placeholders
 from kldigital_site.content.schema import PAGE_FIELDS, PRESS_FIELDS, PROJECT_FIELDS
+from kldigital_site.errors import BuildFailed
 from kldigital_site.slugs import slugify
 from tests.conftest import build_site_at
 
@@ -79,8 +81,10 @@ def test_file_has_every_field_optional_ones_commented_with_a_note(
     text = path.read_text(encoding="utf-8")
     front = text.split("---\n")[1]
     for spec in FIELDS[kind]:
-        active = re.search(rf"^{spec.name}: .+ # \S", front, re.MULTILINE)
-        commented = re.search(rf"^# {spec.name}: .+ # \S", front, re.MULTILINE)
+        # The note stands on its own line above the field: never " # …" after a value,
+        # which YAML would drop and the build refuses.
+        active = re.search(rf"^# \S.*\n{spec.name}: [^#\n]+$", front, re.MULTILINE)
+        commented = re.search(rf"^# \S.*\n# {spec.name}: [^#\n]+$", front, re.MULTILINE)
         if spec.required:
             assert active, f"required field {spec.name} is missing or has no note"
         elif spec.name == "draft":
@@ -120,11 +124,29 @@ def test_commented_examples_are_valid_when_uncommented(
     root = make_site({})
     path = create(root / "content", kind, "Alles ausgefüllt", NOW)
     lines = []
+    fields = {spec.name for spec in FIELDS[kind]} - {"image", "image_alt", "date"}
     for line in path.read_text(encoding="utf-8").splitlines():
-        if line.startswith("# ") and not line.startswith(("# image", "# date:")):
+        if line.startswith("# ") and line[2:].split(":")[0] in fields:
             line = line[2:]
         lines.append(line.replace("draft: true", "draft: false"))
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    # Valid, but not publishable as it is: every placeholder is named, with its line.
+    with pytest.raises(BuildFailed) as failed:
+        build_site_at(root, output=root / "public", now=NOW)
+    assert failed.value.problems
+    assert all("Platzhalter" in p.message for p in failed.value.problems), failed.value.problems
+    text = path.read_text(encoding="utf-8")
+    for placeholder in (
+        placeholders.PROJECT_SUMMARY,
+        placeholders.SUMMARY_EXAMPLE,
+        placeholders.SUBTITLE_EXAMPLE,
+        *placeholders.PRESS_BODY.splitlines(),
+        *placeholders.PROJECT_BODY.splitlines(),
+        *placeholders.PAGE_BODY.splitlines(),
+    ):
+        if placeholder:
+            text = text.replace(placeholder, "Eigener Text.")
+    path.write_text(text, encoding="utf-8")
     build_site_at(root, output=root / "public", now=NOW)
 
 

@@ -7,8 +7,10 @@ or ``ScaffoldError`` with a German message; an existing file is never
 overwritten.
 
 Every field of the kind's schema is in the file: required ones filled in,
-optional ones commented out with a one-line German explanation, so editors
-uncomment instead of looking names up. New files start as drafts (as Hugo's
+optional ones commented out, each under a comment line of German explanation
+(never a comment after a value: YAML would drop it, and the build refuses a
+`` #`` after a text, see content/yamlpos.py), so editors uncomment instead of
+looking names up. New files start as drafts (as Hugo's
 archetypes do): the placeholder text cannot go live by accident, while
 ``serve`` shows the file at once with its "Entwurf" banner.
 """
@@ -25,6 +27,7 @@ from zoneinfo import ZoneInfo
 
 import yaml
 
+from kldigital_site.content import placeholders
 from kldigital_site.content.parse import BOILERPLATES_FILE, CONTACTS_FILE
 from kldigital_site.content.schema import PAGE_FIELDS, PRESS_FIELDS, PROJECT_FIELDS, Field
 from kldigital_site.model import RESERVED_PAGE_SLUGS
@@ -33,7 +36,6 @@ from kldigital_site.slugs import slugify
 # Long titles make long addresses; cut at a word boundary (the editor may
 # rename the file or set slug: at any time).
 MAX_SLUG_LENGTH = 60
-COMMENT_COLUMN = 40
 
 
 class ScaffoldKind(StrEnum):
@@ -176,10 +178,10 @@ def _examples(kind: ScaffoldKind, hints: SiteHints, today: dt.date) -> dict[str,
     default_location = f"; ohne Angabe: {hints.location}" if hints.location else ""
     month = today.strftime("%Y-%m")
     return {
-        "subtitle": ("Unterzeile", "Unterzeile unter der Überschrift"),
+        "subtitle": (placeholders.SUBTITLE_EXAMPLE, "Unterzeile unter der Überschrift"),
         "location": ("Kaiserslautern", f"Ort in der Datumszeile{default_location}"),
         "summary": (
-            "Ein bis zwei Sätze.",
+            placeholders.SUMMARY_EXAMPLE,
             "Kurzfassung für Übersichten und Suchmaschinen"
             + ("; ohne Angabe: der erste Absatz" if kind is ScaffoldKind.PRESS else ""),
         ),
@@ -192,7 +194,7 @@ def _examples(kind: ScaffoldKind, hints: SiteHints, today: dt.date) -> dict[str,
             "Bild: Pfad in content/medien/ (die Datei muss dort liegen)",
         ),
         "image_alt": (
-            "Was auf dem Bild zu sehen ist",
+            placeholders.IMAGE_ALT_EXAMPLE,
             "Bildbeschreibung; Pflicht, wenn image gesetzt",
         ),
         "slug": ("kurzer-name", "Adresse der Seite; ohne Angabe: aus dem Dateinamen"),
@@ -210,8 +212,9 @@ def _examples(kind: ScaffoldKind, hints: SiteHints, today: dt.date) -> dict[str,
 
 
 def _line(key: str, value: str, note: str, *, commented: bool) -> str:
-    text = f"{'# ' if commented else ''}{key}: {value}"
-    return f"{text.ljust(COMMENT_COLUMN - 1)} # {note}"
+    """The note on a line of its own above the field: uncommenting the field never
+    makes the note part of its value."""
+    return f"# {note}\n{'# ' if commented else ''}{key}: {value}"
 
 
 def render(kind: ScaffoldKind, title: str, today: dt.date, hints: SiteHints) -> str:
@@ -223,15 +226,18 @@ def render(kind: ScaffoldKind, title: str, today: dt.date, hints: SiteHints) -> 
             continue
         if name == "date":
             day = today.isoformat()
-            lines.append(_line("date", day, "Pflicht: muss zum Dateinamen passen", commented=False))
             lines.append(
-                _line(
-                    "date", f"{day} 10:00:00", "stattdessen: Sperrfrist bis dahin", commented=True
-                )
+                f"# Pflicht: muss zum Dateinamen passen; mit Sperrfrist stattdessen: "
+                f"date: {day} 10:00:00\ndate: {day}"
             )
         elif spec.required:  # the project summary
             lines.append(
-                _line(name, yaml_text(_PROJECT_SUMMARY), "Pflicht: für Karten", commented=False)
+                _line(
+                    name,
+                    yaml_text(placeholders.PROJECT_SUMMARY),
+                    "Pflicht: für Karten",
+                    commented=False,
+                )
             )
         else:
             value, note = examples.get(name, ("", spec.doc))
@@ -244,19 +250,8 @@ def render(kind: ScaffoldKind, title: str, today: dt.date, hints: SiteHints) -> 
     return "\n".join(lines) + "\n" + _BODIES[kind]
 
 
-_PROJECT_SUMMARY = "Worum es im Projekt geht, in ein bis zwei Sätzen."
-
 _BODIES = {
-    ScaffoldKind.PRESS: (
-        "Der erste Absatz sagt das Wichtigste: wer, was, wann, wo und warum. Er "
-        "erscheint auch in der Übersicht der Pressemitteilungen.\n\n"
-        "## Zwischenüberschrift\n\n"
-        "Weitere Einzelheiten, Zitate und Hintergründe.\n"
-    ),
-    ScaffoldKind.PROJECT: (
-        "Worum geht es, wer macht mit, was ist das Ziel? Ein kurzer Absatz zum Einstieg.\n\n"
-        "## Was sich ändert\n\n"
-        "Was das Projekt für die Menschen in Kaiserslautern bringt.\n"
-    ),
-    ScaffoldKind.PAGE: "Text der Seite.\n",
+    ScaffoldKind.PRESS: placeholders.PRESS_BODY,
+    ScaffoldKind.PROJECT: placeholders.PROJECT_BODY,
+    ScaffoldKind.PAGE: placeholders.PAGE_BODY,
 }

@@ -23,6 +23,7 @@ from kldigital_site.content.frontmatter import (
     normalise_text,
     split_front_matter,
 )
+from kldigital_site.content.placeholders import find_placeholders
 from kldigital_site.content.schema import (
     CONTACT_FIELDS,
     PAGE_FIELDS,
@@ -208,6 +209,9 @@ def _parse_markdown(source: SourceFile, text: str, digest: str) -> Staged[Docume
         errors.extend(_check_press_file_name(path, name_match, meta, lines))
     if source.kind is SourceKind.PROJECT:
         errors.extend(_check_period(path, meta, lines))
+    if not meta.get("draft"):
+        # Not a draft: about to be published, now or when its embargo ends.
+        errors.extend(find_placeholders(path, meta, lines, split.body, split.body_first_line))
     slug = meta.get("slug") or name_slug
     if not slug:
         if not errors:
