@@ -438,6 +438,6 @@ def test_an_unknown_git_backend_is_an_error(minimal_site: Path) -> None:
     with pytest.raises(BuildFailed) as failed:
         build_site_at(minimal_site)
     assert [str(p) for p in failed.value.problems] == [
-        f"content/site.yaml:{line + 1}: „backend“ muss einer dieser Werte sein: "
-        "gitlab, github, gitea"
+        f"content/site.yaml:{line + 1}: „backend“: „svn“ ist kein erlaubter Wert "
+        "(erlaubt: gitlab, github, gitea)"
     ]
