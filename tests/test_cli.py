@@ -36,12 +36,55 @@ def test_build_reports_what_it_did(make_site: MakeSite, tmp_path: Path) -> None:
     out = tmp_path / "out"
     first = build_cli(root, out)
     assert first.exit_code == 0, first.stderr
-    assert first.stdout.startswith("Fertig: ")
-    assert " 0 unverändert, 0 entfernt" in first.stdout
+    # Pages and files are counted apart: "32 Seiten, 62 neu" mixed them.
+    summary, left_out = first.stdout.splitlines()
+    found = re.fullmatch(
+        r"Fertig: (\d+) Seiten; (\d+) Dateien \((\d+) neu oder geändert, 0 unverändert\), "
+        r"0 Dateien entfernt \(\d+,\d s\)\.",
+        summary,
+    )
+    assert found, summary
+    pages = sum(1 for p in out.rglob("*.html"))
+    files = sum(1 for p in out.rglob("*") if p.is_file())
+    assert (int(found[1]), int(found[2]), int(found[3])) == (pages, files, files)
+    assert left_out == "Nichts zurückgehalten: kein Entwurf, keine Sperrfrist."
     assert first.stderr == ""
     again = build_cli(root, out)
     assert again.exit_code == 0
-    assert " 0 neu, " in again.stdout
+    assert f"; {files} Dateien (0 neu oder geändert, {files} unverändert), " in again.stdout
+
+
+DRAFTS_AND_EMBARGO = {
+    "content/presse/2024-06-01-entwurf.md": "---\ntitle: E\ndate: 2024-06-01\ndraft: true\n---\nT.\n",
+    "content/projekte/entwurf.md": "---\ntitle: P\nsummary: S.\ndraft: true\n---\nT.\n",
+    "content/presse/2099-03-01-bald.md": "---\ntitle: B\ndate: 2099-03-01 10:00\n---\nT.\n",
+}
+
+
+@pytest.mark.parametrize("command", ["build", "check"])
+def test_every_build_and_check_says_what_it_left_out(
+    make_site: MakeSite, tmp_path: Path, command: str
+) -> None:
+    root = make_site(DRAFTS_AND_EMBARGO)
+    out = tmp_path / "out"
+    args = ("--content", root / "content", "--templates", TEMPLATES, "--output", out)
+    result = run_cli(command, *args)
+    assert result.exit_code == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert lines[-1] == "2 Entwürfe und 1 Pressemitteilung mit Sperrfrist nicht veröffentlicht."
+    # A build that finds nothing changed says it just the same.
+    assert run_cli(command, *args).stdout.splitlines()[-1] == lines[-1]
+    (root / "content/projekte/entwurf.md").unlink()
+    (root / "content/presse/2099-03-01-bald.md").rename(root / "content/presse/2099-03-02-x.md")
+    (root / "content/presse/2099-03-02-x.md").write_text(
+        "---\ntitle: B\ndate: 2099-03-02 10:00\n---\nT.\n", encoding="utf-8"
+    )
+    write = root / "content/presse/2099-04-01-y.md"
+    write.write_text("---\ntitle: Y\ndate: 2099-04-01\n---\nT.\n", encoding="utf-8")
+    result = run_cli(command, *args)
+    assert result.stdout.splitlines()[-1] == (
+        "1 Entwurf und 2 Pressemitteilungen mit Sperrfrist nicht veröffentlicht."
+    )
 
 
 def test_defaults_are_content_templates_output_in_the_current_folder(

@@ -48,7 +48,7 @@ from kldigital_site.content.parse import (
 from kldigital_site.errors import BuildFailed, Problems, Severity, SiteError, Staged
 from kldigital_site.lock import OnWait, site_lock
 from kldigital_site.markdown.bodies import Bodies, render_bodies
-from kldigital_site.model import Site, build_site
+from kldigital_site.model import LeftOut, Site, build_site
 from kldigital_site.output import Output, TreeWriter, WriteReport, file_digest
 from kldigital_site.render.pages import (
     LastBuild,
@@ -88,6 +88,7 @@ class BuildResult:
     examined: frozenset[str] = frozenset()  # output paths whose views were made
     timings: dict[str, float] = field(default_factory=dict)
     next_change: dt.datetime | None = None  # when an embargo ends (``Site.next_change``)
+    left_out: LeftOut = field(default_factory=LeftOut)  # drafts and embargoes not published
 
 
 def build(
@@ -267,7 +268,15 @@ def _unchanged_result(
         problems.warnings,
         timings=timer.timings,
         next_change=dt.datetime.fromisoformat(until) if isinstance(until, str) else None,
+        left_out=_left_out(last.get("left_out")),
     )
+
+
+def _left_out(stored: Any) -> LeftOut:
+    """The last build's ``LeftOut`` as the cache keeps it (the same inputs leave out the same)."""
+    if isinstance(stored, list) and len(stored) == 2 and all(isinstance(n, int) for n in stored):
+        return LeftOut(*stored)
+    return LeftOut()
 
 
 @dataclass(slots=True)
@@ -408,6 +417,7 @@ def _store_build(
             "model": pages.model_key,
             "bodies": pages.signatures,
             "tree": published,
+            "left_out": [site.left_out.drafts, site.left_out.embargoed],
             # Replayed by a build that changes nothing (``_unchanged_result``).
             "warnings": [
                 [w.path, w.line, w.message, w.severity.value]
@@ -431,6 +441,7 @@ def _result(
         frozenset(pages.examined),
         timer.timings,
         site.next_change,
+        site.left_out,
     )
 
 

@@ -29,6 +29,7 @@ from kldigital_site.commands.status import collect_status, format_status
 from kldigital_site.config import SiteConfig, load_config
 from kldigital_site.errors import BuildFailed, SiteError
 from kldigital_site.lock import site_lock
+from kldigital_site.model import LeftOut
 from kldigital_site.output import remove_tree
 from kldigital_site.progress import BuildProgress
 
@@ -232,18 +233,40 @@ def _run(options: dict[str, Any], *, write: bool) -> BuildResult:
         sys.exit(1)
     _print_problems(result.warnings)
     elapsed = f"{time.perf_counter() - started:.1f}".replace(".", ",")
+    pages = count(result.pages, "Seite", "Seiten")
     if result.report is None:
-        pages = count(result.pages, "Seite", "Seiten")
         click.echo(f"Geprüft: {pages}, keine Fehler ({elapsed} s).")
     else:
+        # Pages are what visitors see; files are everything written (pages, feeds,
+        # images, the search index): two different counts, never one mixed list.
         report = result.report
+        files = count(len(report.written) + len(report.unchanged), "Datei", "Dateien")
         click.echo(
-            f"Fertig: {_number(result.pages)} Seiten, {_number(len(report.written))} neu, "
-            f"{_number(len(report.unchanged))} unverändert, "
-            f"{_number(len(report.removed))} entfernt "
-            f"({elapsed} s)."
+            f"Fertig: {pages}; {files} ({_number(len(report.written))} neu oder geändert, "
+            f"{_number(len(report.unchanged))} unverändert), "
+            f"{count(len(report.removed), 'Datei', 'Dateien')} entfernt ({elapsed} s)."
         )
+    click.echo(left_out_line(result.left_out))
     return result
+
+
+def left_out_line(left_out: LeftOut) -> str:
+    """What the build did not publish: "2 Entwürfe und 1 Pressemitteilung mit Sperrfrist
+    nicht veröffentlicht." Said every time, so nothing is left out unannounced."""
+    parts = []
+    if left_out.drafts:
+        parts.append(count(left_out.drafts, "Entwurf", "Entwürfe"))
+    if left_out.embargoed:
+        parts.append(
+            count(
+                left_out.embargoed,
+                "Pressemitteilung mit Sperrfrist",
+                "Pressemitteilungen mit Sperrfrist",
+            )
+        )
+    if not parts:
+        return "Nichts zurückgehalten: kein Entwurf, keine Sperrfrist."
+    return f"{' und '.join(parts)} nicht veröffentlicht."
 
 
 def _tell_waiting(pid: int | None) -> None:

@@ -145,6 +145,14 @@ class Route:
 
 
 @dataclass(frozen=True, slots=True)
+class LeftOut:
+    """What a build does not publish: drafts, and press releases under embargo."""
+
+    drafts: int = 0
+    embargoed: int = 0
+
+
+@dataclass(frozen=True, slots=True)
 class Site:
     config: SiteConfig
     now: dt.datetime
@@ -174,6 +182,7 @@ class Site:
     # next project starts ("ab …" becomes "seit …"): until then the same sources give
     # the same site (build.py's no-change shortcut).
     next_change: dt.datetime | None = None
+    left_out: LeftOut = field(default_factory=LeftOut)
 
     def press_page_count(self) -> int:
         size = self.config.press_per_page
@@ -257,7 +266,7 @@ def build_site(
     errors = [*_check_defaults(config, known), *slug_errors, *reference_errors]
     faulty = {e.path for e in (*slug_errors, *reference_errors)}
     shown = [d for d in documents if d.rel_path not in faulty and known.can_show(d, config)]
-    items, next_change = _published_items(config, shown, now)
+    items, next_change, left_out = _published_items(config, shown, now)
     tags, tag_errors = _collect_tags(items.values())
     errors.extend(tag_errors)
     site = _relate(config, now, items, tags, data, media, next_change)
@@ -280,6 +289,7 @@ def build_site(
         },
         withheld=withheld,
         withheld_urls=_withheld_urls(config, withheld.values()),
+        left_out=left_out,
     )
     return Staged(site, tuple(errors))
 
@@ -378,11 +388,13 @@ def _entries(data_file: DataFile | None) -> dict[str, Any]:
 
 def _published_items(
     config: SiteConfig, documents: Sequence[Document], now: dt.datetime
-) -> tuple[dict[str, Item], dt.datetime | None]:
-    """The items the site shows, and when the next dated one stops being in the future."""
+) -> tuple[dict[str, Item], dt.datetime | None, LeftOut]:
+    """The items the site shows, when the next dated one stops being in the future, and
+    what is left out."""
     zone = ZoneInfo(config.timezone)
     items: dict[str, Item] = {}
     upcoming: list[dt.datetime] = []
+    drafts = embargoed = 0
     for doc in documents:
         item = _make_item(config, doc, zone, now)
         if item.is_future and item.date is not None:
@@ -390,12 +402,14 @@ def _published_items(
         start = _start_time(item, zone)
         if start is not None and start > now:
             upcoming.append(start)  # its period turns from "ab …" to "seit …"
-        if (item.is_draft and not config.include_drafts) or (
-            item.is_future and not config.include_future
-        ):
+        if item.is_draft and not config.include_drafts:
+            drafts += 1
+            continue
+        if item.is_future and not config.include_future:
+            embargoed += 1
             continue
         items[item.key] = item
-    return items, min(upcoming, default=None)
+    return items, min(upcoming, default=None), LeftOut(drafts, embargoed)
 
 
 def _relate(
