@@ -55,7 +55,9 @@ def test_build_reports_what_it_did(make_site: MakeSite, tmp_path: Path) -> None:
 
 
 DRAFTS_AND_EMBARGO = {
-    "content/presse/2024-06-01-entwurf.md": "---\ntitle: E\ndate: 2024-06-01\ndraft: true\n---\nT.\n",
+    "content/presse/2024-06-01-entwurf.md": (
+        "---\ntitle: E\ndate: 2024-06-01\ndraft: true\n---\nT.\n"
+    ),
     "content/projekte/entwurf.md": "---\ntitle: P\nsummary: S.\ndraft: true\n---\nT.\n",
     "content/presse/2099-03-01-bald.md": "---\ntitle: B\ndate: 2099-03-01 10:00\n---\nT.\n",
 }
