@@ -186,12 +186,13 @@ def test_builds_and_clean_touch_nothing_outside_the_output_folder(
     root, out, _ = world
     medien = root / "content/medien"
     medien.mkdir(exist_ok=True)
-    for name in ("a b ü.png", "-x.png", "x #1.png", "...", "..png"):
-        (medien / name).write_bytes(b"\x89PNG" + name.encode())
+    # Documents: copied verbatim (images are checked and re-written, media/).
+    for name in ("a b ü.pdf", "-x.pdf", "x #1.pdf", "...", "..pdf"):
+        (medien / name).write_bytes(b"%PDF-1.4" + name.encode())
     before = _surroundings(root, out)
     assert _build(root, out)[0] == 0
-    assert (out / "medien" / "a b ü.png").read_bytes().endswith("a b ü.png".encode())
-    assert (out / "medien" / "x #1.png").is_file()
+    assert (out / "medien" / "a b ü.pdf").read_bytes().endswith("a b ü.pdf".encode())
+    assert (out / "medien" / "x #1.pdf").is_file()
     assert not (out / "medien" / "...").exists(), "hidden names are never content"
     # A failing build, an incremental one, one with a page removed, clean.
     (root / "content/seiten/kaputt.md").write_text("---\ntitle: [\n---\n", encoding="utf-8")

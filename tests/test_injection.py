@@ -28,7 +28,6 @@ import datetime as dt
 import html
 import json
 import re
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -38,6 +37,7 @@ import lxml.html
 import pytest
 import yaml
 from click.testing import Result
+from PIL import Image, PngImagePlugin
 
 from tests.conftest import build_cli, copy_fixture_site
 
@@ -283,6 +283,14 @@ def check_tree(out: Path) -> list[str]:
 # --- the sites -------------------------------------------------------------------------
 
 
+EMBEDDED_CREDIT_XMP = (
+    '<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF '
+    'xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#"><rdf:Description rdf:about="" '
+    'xmlns:photoshop="http://ns.adobe.com/photoshop/1.0/" photoshop:Credit="Grafik: Test"/>'
+    "</rdf:RDF></x:xmpmeta>"
+)
+
+
 def _yaml(data: object) -> str:
     return yaml.safe_dump(data, allow_unicode=True, sort_keys=False, width=10_000)
 
@@ -290,9 +298,10 @@ def _yaml(data: object) -> str:
 def _site(root: Path, *, body_vectors: list[str], field_vectors: list[str]) -> None:
     content = root / "content"
     (content / "medien").mkdir(parents=True, exist_ok=True)
-    shutil.copy(
-        Path(__file__).parent.parent / "templates/assets/favicon.svg", content / "medien/bild.png"
-    )
+    # A real PNG whose credit is embedded (XMP), so that every use of it is credited.
+    info = PngImagePlugin.PngInfo()
+    info.add_itxt("XML:com.adobe.xmp", EMBEDDED_CREDIT_XMP)
+    Image.new("RGB", (32, 24), "#a3092b").save(content / "medien/bild.png", pnginfo=info)
     settings = yaml.safe_load((content / "site.yaml").read_text(encoding="utf-8"))
     settings["iframe_hosts"] = [ALLOWED_FRAME_HOST]
     if field_vectors:
@@ -327,6 +336,7 @@ def _site(root: Path, *, body_vectors: list[str], field_vectors: list[str]) -> N
             "website": f"https://example.org/{i}?q={vector}",
             "image": "medien/bild.png",
             "image_alt": vector,
+            "image_credit": vector,
         }
         (content / f"projekte/feld-{i}.md").write_text(
             f"---\n{_yaml(project)}---\nText.\n", encoding="utf-8"

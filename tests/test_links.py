@@ -6,23 +6,28 @@ else comes out as a path under the base path, so the site works on a sub-path.
 
 from __future__ import annotations
 
+import io
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from xml.etree import ElementTree
 
 import lxml.html
 import pytest
+from PIL import Image
 
 from kldigital_site.errors import BuildFailed
 from tests.conftest import build_site_at
 
 MakeSite = Callable[[Mapping[str, str | bytes]], Path]
 
-PNG = (
-    b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x06\x00\x00\x00"
-    b"\x1f\x15\xc4\x89\x00\x00\x00\rIDATx\x9cc\xf8\xff\xff?\x00\x05\xfe\x02\xfe\xa7\x35\x81"
-    b"\x84\x00\x00\x00\x00IEND\xaeB`\x82"
-)
+
+def _png() -> bytes:
+    buffer = io.BytesIO()
+    Image.new("RGB", (40, 30), "#a3092b").save(buffer, "PNG")
+    return buffer.getvalue()
+
+
+PNG = _png()
 
 LINKING_RELEASE = """\
 ---
@@ -45,7 +50,7 @@ Ein [Steckbrief](../projekte/beispielprojekt.md) und eine
   [Telefon](tel:+49631000010)
 - [nach unten](#unten)
 
-![Lageplan](../medien/bilder/plan.png)
+![Lageplan](../medien/bilder/plan.png){credit="Grafik: Stadtplanung"}
 
 ## Unten {#unten}
 
@@ -94,7 +99,9 @@ def test_links_resolve_under_the_base_path(
         "nach unten": "#unten",
     }
     page = lxml.html.fromstring((out / "presse/verlinkt/index.html").read_bytes())
-    assert f"{base}medien/bilder/plan.png" in [img.get("src") for img in page.iter("img")]
+    (image,) = (img.get("src") for img in page.iter("img") if "plan" in img.get("src", ""))
+    assert image.startswith(f"{base}medien/bilder/plan-40.")
+    assert (out / image.removeprefix(base)).is_file()
     for href in links.values():
         if href.startswith(base):
             target = out / href.removeprefix(base).split("?")[0].split("#")[0]

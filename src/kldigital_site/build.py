@@ -28,6 +28,7 @@ import datetime as dt
 import hashlib
 import json
 import os
+import shutil
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -48,6 +49,7 @@ from kldigital_site.content.parse import (
 from kldigital_site.errors import BuildFailed, Problems, Severity, SiteError, Staged
 from kldigital_site.lock import OnWait, site_lock
 from kldigital_site.markdown.bodies import Bodies, render_bodies
+from kldigital_site.media.pipeline import Media, media_fingerprint, media_folder, process_media
 from kldigital_site.model import LeftOut, Site, build_site
 from kldigital_site.output import Output, TreeWriter, WriteReport, file_digest
 from kldigital_site.render.pages import (
@@ -89,6 +91,7 @@ class BuildResult:
     timings: dict[str, float] = field(default_factory=dict)
     next_change: dt.datetime | None = None  # when an embargo ends (``Site.next_change``)
     left_out: LeftOut = field(default_factory=LeftOut)  # drafts and embargoes not published
+    decoded: frozenset[str] = frozenset()  # images whose pixels were decoded (media/)
 
 
 def build(
@@ -137,6 +140,7 @@ def _build(config: SiteConfig, options: BuildOptions, cache: BuildCache | None) 
     timer = _Timer()
     writer = TreeWriter(options.target, config.root / CACHE_DIR_NAME) if options.write else None
     indexer: search.SearchIndexer | None = None
+    folder = media_folder(config.root / CACHE_DIR_NAME if cache is not None else None)
     try:
         sources = problems.take(discover(config.content_dir, config.root))
         inputs = problems.take(_read_inputs(config, sources, cache, writer, options))
@@ -151,6 +155,17 @@ def _build(config: SiteConfig, options: BuildOptions, cache: BuildCache | None) 
         staged_bodies = render_bodies(site, cache, options.jobs)
         bodies = problems.take(staged_bodies)
         timer.lap("markdown")
+        images = problems.take(
+            process_media(
+                site,
+                inputs.digests,
+                bodies.image_uses,
+                folder,
+                jobs=options.jobs,
+                write=options.write,
+            )
+        )
+        timer.lap("media")
         if problems.has_errors:
             # Every error of the build in one run: the pages still render, so that
             # template errors are found too, but nothing is staged or indexed.
@@ -160,7 +175,7 @@ def _build(config: SiteConfig, options: BuildOptions, cache: BuildCache | None) 
         elif writer is not None and options.search_index:
             indexer = search.SearchIndexer(site, use_cache=cache is not None)
         pages = problems.take(
-            _render_pages(site, bodies, parsed.documents, inputs, writer, indexer, options)
+            _render_pages(site, bodies, images, parsed.documents, inputs, writer, indexer, options)
         )
         timer.lap("render")
         if not options.write:
@@ -168,8 +183,8 @@ def _build(config: SiteConfig, options: BuildOptions, cache: BuildCache | None) 
             timer.lap("unpublished")
         problems.go_on()
         if writer is None:
-            return _result(site, pages, None, problems, timer)
-        _add_files(site, writer, indexer, admin)
+            return _result(site, pages, None, problems, timer, images)
+        _add_files(site, images, writer, indexer, admin)
         timer.lap("search")
         report = writer.commit()
         published = tree_key(writer.planned_digests)
@@ -181,9 +196,12 @@ def _build(config: SiteConfig, options: BuildOptions, cache: BuildCache | None) 
         if indexer is not None:
             indexer.abort()
         raise
+    finally:
+        if cache is None:  # --no-cache: the images were made in a scratch folder
+            shutil.rmtree(folder, ignore_errors=True)
     if cache is not None:
         _store_build(cache, inputs, site, pages, published, staged_bodies.problems, options.now)
-    return _result(site, pages, report, problems, timer)
+    return _result(site, pages, report, problems, timer, images)
 
 
 class _Timer:
@@ -303,6 +321,7 @@ class _Pages:
 def _render_pages(
     site: Site,
     bodies: Bodies,
+    images: Media,
     documents: list[Document],
     inputs: _Inputs,
     writer: TreeWriter | None,
@@ -310,8 +329,10 @@ def _render_pages(
     options: BuildOptions,
 ) -> Staged[_Pages]:
     """Render every page into the writer and, while they come, the search index."""
+    model_key = _model_key(site, inputs.theme, inputs.digests, documents)
     pages = _Pages(
-        model_key=_model_key(site, inputs.theme, inputs.digests, documents),
+        # What pages show of the images (variant names, sizes, credits) counts too.
+        model_key=hashlib.sha256(f"{model_key}:{media_fingerprint(images)}".encode()).hexdigest(),
         signatures=body_signatures(bodies),
     )
     problems: list[SiteError] = []
@@ -327,6 +348,7 @@ def _render_pages(
         model_key=pages.model_key,
         signatures=pages.signatures,
         last=_last_build(inputs.last, inputs.previous),
+        media=images,
     ):
         if result.problems:
             problems.extend(result.problems)
@@ -383,6 +405,7 @@ def _check_unpublished(
 
 def _add_files(
     site: Site,
+    images: Media,
     writer: TreeWriter,
     indexer: search.SearchIndexer | None,
     admin: tuple[Output, ...],
@@ -390,6 +413,8 @@ def _add_files(
     """Media, theme assets, /admin/ (``cms:``) and the search index join the pages."""
     for output in (*copied_files(site), *admin):
         writer.add_output(output)
+    for image_file in images.files:
+        writer.add(image_file.path, digest=image_file.digest, source=image_file.source)
     if indexer is not None:
         for output in indexer.finish():
             writer.add_output(output)
@@ -430,7 +455,12 @@ def _store_build(
 
 
 def _result(
-    site: Site, pages: _Pages, report: WriteReport | None, problems: Problems, timer: _Timer
+    site: Site,
+    pages: _Pages,
+    report: WriteReport | None,
+    problems: Problems,
+    timer: _Timer,
+    images: Media,
 ) -> BuildResult:
     return BuildResult(
         site,
@@ -442,6 +472,7 @@ def _result(
         timer.timings,
         site.next_change,
         site.left_out,
+        images.decoded,
     )
 
 

@@ -139,6 +139,9 @@ _SITE_FIELDS = (
     Field("feed_entries", integer(1, 500), default=20, doc="Einträge im Atom-Feed"),
     Field("iframe_hosts", _host_names, default=(), doc="Erlaubte Hosts für eingebettete iframes"),
     Field("cms", lambda node: node.value, doc="Redaktionsoberfläche /admin/ mit Git-Dienst"),
+    Field("image", media_path, doc="Vorschaubild für soziale Netzwerke (Seiten ohne eigenes Bild)"),
+    Field("image_alt", text, doc="Alternativtext des Vorschaubilds"),
+    Field("image_credit", text, doc="Bildnachweis des Vorschaubilds"),
 )
 
 
@@ -188,6 +191,10 @@ class SiteConfig:
     iframe_hosts: tuple[str, ...] = ()
     theme: Theme | None = None  # theme: in site.yaml; None: the stylesheet's own colours
     cms: CmsSettings | None = None
+    default_image: str | None = None  # site.yaml image: og:image of pages without their own
+    default_image_alt: str | None = None
+    default_image_credit: str | None = None
+    default_image_line: int = 0
     include_drafts: bool = False
     include_future: bool = False
     # A site for approval, not for the public (serve, build --preview): drafts and
@@ -278,6 +285,9 @@ def load_config(
     theme_node = located.entries.get("theme") if located.is_mapping else None
     if theme_node is not None and theme_node.is_mapping:
         theme = _theme(theme_node, nested["theme"], content_dir, rel, errors)
+    if values.get("image") and not values.get("image_alt"):
+        line = result.validated.lines["image"]
+        errors.append(SiteError(rel, line, "Zum Bild fehlt der Alternativtext „image_alt“."))
     if errors:
         raise BuildFailed(errors)
 
@@ -313,6 +323,10 @@ def load_config(
         iframe_hosts=tuple(values["iframe_hosts"]),
         theme=theme,
         cms=cms,
+        default_image=values.get("image"),
+        default_image_alt=values.get("image_alt"),
+        default_image_credit=values.get("image_credit"),
+        default_image_line=result.validated.lines.get("image", 0),
         include_drafts=drafts or preview,
         include_future=future or preview,
         preview=preview,

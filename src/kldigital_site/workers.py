@@ -44,17 +44,17 @@ def run_parallel(
     state: Any,
     tasks: Sequence[Task],
     jobs: int,
+    *,
+    min_tasks: int = MIN_PARALLEL_TASKS,
+    chunk: int | None = None,
 ) -> Iterator[Result]:
-    """Yield ``function(state, task)`` for every task, in order."""
-    if (
-        jobs <= 1
-        or len(tasks) < MIN_PARALLEL_TASKS
-        or "fork" not in multiprocessing.get_all_start_methods()
-    ):
+    """Yield ``function(state, task)`` for every task, in order. Heavy tasks (decoding a
+    photo) pass a lower ``min_tasks`` and ``chunk=1``."""
+    if jobs <= 1 or len(tasks) < min_tasks or "fork" not in multiprocessing.get_all_start_methods():
         for task in tasks:
             yield function(state, task)
         return
     context = multiprocessing.get_context("fork")
-    chunk = max(1, min(64, len(tasks) // (jobs * 8)))
+    chunk = chunk or max(1, min(64, len(tasks) // (jobs * 8)))
     with context.Pool(jobs, initializer=_init_worker, initargs=(state,)) as pool:
         yield from pool.imap(_call, [(function, task) for task in tasks], chunksize=chunk)

@@ -203,8 +203,9 @@ def _parse_markdown(source: SourceFile, text: str, digest: str) -> Staged[Docume
         errors.append(
             SiteError(path, lines["image"], "Zum Bild fehlt der Alternativtext „image_alt“.")
         )
-    if meta.get("image_alt") and not meta.get("image"):
-        errors.append(SiteError(path, lines["image_alt"], "„image_alt“ ohne „image“."))
+    for key in ("image_alt", "image_caption", "image_credit"):
+        if meta.get(key) and not meta.get("image"):
+            errors.append(SiteError(path, lines[key], f"„{key}“ ohne „image“."))
     if source.kind is SourceKind.PRESS:
         errors.extend(_check_press_file_name(path, name_match, meta, lines))
     if source.kind is SourceKind.PROJECT:

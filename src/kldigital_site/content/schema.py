@@ -38,7 +38,15 @@ from kldigital_site.slugs import is_plain_slug
 
 
 class Invalid(ValueError):
-    """A value does not fit its field; the message is German, for editors."""
+    """A value does not fit its field; the message is German, for editors.
+
+    ``line``: where inside a nested value the problem is (an entry of ``images:``);
+    without it the error points at the field's key.
+    """
+
+    def __init__(self, message: str, line: int | None = None) -> None:
+        super().__init__(message)
+        self.line = line
 
 
 Validator = Callable[[Located], Any]
@@ -344,7 +352,8 @@ def validate_mapping(node: Located, fields: Sequence[Field], *, path: str) -> Ma
         try:
             values[key] = spec.validate(entry)
         except Invalid as exc:
-            errors.append(SiteError(path, entry.key_line, _field_message(key, str(exc))))
+            line = exc.line or entry.key_line
+            errors.append(SiteError(path, line, _field_message(key, str(exc))))
     for spec in fields:
         if spec.name in values or spec.name in lines:
             continue
@@ -375,6 +384,52 @@ def _unknown_key_message(key: str, known: Mapping[str, Field]) -> str:
 
 # --- the per-kind schemas ------------------------------------------------------
 
+IMAGE_ENTRY_FIELDS: tuple[Field, ...] = (
+    Field("src", media_path, required=True, label="Bild", doc="Bilddatei innerhalb von medien/"),
+    Field("alt", text, required=True, label="Alternativtext", doc="Alternativtext"),
+    Field("caption", text, label="Bildunterschrift", doc="Bildunterschrift"),
+    Field(
+        "credit",
+        text,
+        label="Bildnachweis",
+        doc="Bildnachweis, z. B. „Foto: Stadt Kaiserslautern / Jana Beispiel“",
+    ),
+)
+
+
+@dataclass(frozen=True, slots=True)
+class MappingList:
+    """``images:``: press photos or a gallery; each entry keeps the line of its ``src``
+    (media/ reports a missing credit or a broken file there). ``fields`` also tell the
+    CMS the entry's form (cms/forms.py)."""
+
+    fields: tuple[Field, ...]
+
+    def __call__(self, node: Located) -> tuple[dict[str, Any], ...]:
+        return _image_entries(node, self.fields)
+
+
+def _image_entries(node: Located, fields: tuple[Field, ...]) -> tuple[dict[str, Any], ...]:
+    if not isinstance(node.value, list):
+        raise Invalid("muss eine Liste von Bildern sein (- src: …, alt: …)")
+    entries: list[dict[str, Any]] = []
+    seen: set[str] = set()
+    for number, item in enumerate(node.items, start=1):
+        result = validate_mapping(item, fields, path="")
+        if result.errors:
+            first = result.errors[0]
+            raise Invalid(f"Bild {number}: {first.message}", first.line or item.line)
+        values = dict(result.validated.values)
+        if values["src"] in seen:
+            raise Invalid(f"Bild {number}: „{values['src']}“ steht schon in der Liste", item.line)
+        seen.add(values["src"])
+        values["line"] = result.validated.lines.get("src", item.line)
+        entries.append(values)
+    return tuple(entries)
+
+
+image_list = MappingList(IMAGE_ENTRY_FIELDS)
+
 _IMAGE_FIELDS = (
     Field(
         "image",
@@ -387,6 +442,14 @@ _IMAGE_FIELDS = (
         text,
         label="Alternativtext",
         doc="Alternativtext des Bildes (Pflicht, wenn image gesetzt ist)",
+    ),
+    Field("image_caption", text, label="Bildunterschrift", doc="Bildunterschrift"),
+    Field(
+        "image_credit",
+        text,
+        label="Bildnachweis",
+        doc="Bildnachweis, z. B. „Foto: Stadt Kaiserslautern / Jana Beispiel“ "
+        "(Pflicht für Fotos, außer er steht in der Bilddatei)",
     ),
 )
 
@@ -421,6 +484,7 @@ PROJECT_FIELDS: tuple[Field, ...] = (
     Field("contact", identifier, label="Kontakt", doc="Kennung aus daten/kontakte.yaml"),
     Field("website", absolute_url, label="Webseite", doc="Webseite des Projekts"),
     *_IMAGE_FIELDS,
+    Field("images", image_list, default=(), label="Bildergalerie", doc="Bildergalerie"),
     Field(
         "weight",
         integer(),
@@ -465,6 +529,9 @@ PRESS_FIELDS: tuple[Field, ...] = (
         doc="Presseabbinder aus daten/presseabbinder.yaml",
     ),
     *_IMAGE_FIELDS,
+    Field(
+        "images", image_list, default=(), label="Pressefotos", doc="Pressefotos zum Herunterladen"
+    ),
     _DRAFT,
     Field("slug", slug, label="Adresse (Slug)", doc="Adresse; Standard: der Dateiname ohne Datum"),
 )

@@ -32,7 +32,8 @@ from kldigital_site.content.parse import (
     load_body,
 )
 from kldigital_site.errors import Severity, SiteError, Staged
-from kldigital_site.markdown.renderer import MarkdownRenderer, RenderedMarkdown
+from kldigital_site.markdown.renderer import BodyImage, MarkdownRenderer, RenderedMarkdown
+from kldigital_site.media.uses import ImageUse
 from kldigital_site.model import Site
 from kldigital_site.workers import run_parallel
 
@@ -47,6 +48,7 @@ class BodyInfo:
     # The addresses its links resolved to: the same body renders to other HTML when a
     # page it links to moves, so pages showing it must be rendered again.
     links_digest: str = ""
+    images: tuple[BodyImage, ...] = ()
 
     @property
     def version(self) -> str:
@@ -85,6 +87,7 @@ class Bodies:
     boilerplates: Mapping[str, BodyInfo]
     store: BodyStore
     rendered: frozenset[str]  # item keys and boilerplate ids rendered in this build
+    image_uses: tuple[ImageUse, ...] = ()  # images shown in bodies (media/pipeline.py)
 
 
 def link_resolver(site: Site, content_path: str) -> LinkResolver:
@@ -165,6 +168,7 @@ def _render_task(state: tuple[Site, dict[str, MarkdownRenderer]], task: _Task) -
         "first_paragraph": rendered.first_paragraph,
         "resolved": {target: resolver(target) for target in rendered.links},
         "problems": [[p.path, p.line, p.message, p.severity.value] for p in rendered.problems],
+        "images": [[i.url, i.alt, i.caption, i.credit, i.line] for i in rendered.images],
     }
 
 
@@ -174,6 +178,7 @@ def _changed_during_build(task: _Task, message: str) -> dict[str, Any]:
         "first_paragraph": "",
         "resolved": {},
         "problems": [[task.path, 0, message, Severity.ERROR.value]],
+        "images": [],
         "transient": True,  # never cached: the next build reads the file again
     }
 
@@ -191,7 +196,11 @@ def _info(key: str, payload: Mapping[str, Any]) -> BodyInfo:
     )
     links = json.dumps(payload["resolved"], sort_keys=True, ensure_ascii=False)
     links_digest = hashlib.sha256(links.encode()).hexdigest()[:32]
-    return BodyInfo(key, str(payload["first_paragraph"]), problems, links_digest)
+    images = tuple(
+        BodyImage(str(url), str(alt), caption, credit, int(line))
+        for url, alt, caption, credit, line in payload.get("images", ())
+    )
+    return BodyInfo(key, str(payload["first_paragraph"]), problems, links_digest, images)
 
 
 def render_bodies(
@@ -274,4 +283,31 @@ def render_bodies(
         return str(_render_task((site, renderers), by_key[key])["html"])
 
     store = BodyStore(fresh, cache, render_again)
-    return Staged(Bodies(item_infos, boilerplate_infos, store, rendered), problems)
+    uses = [
+        *(_uses(site, infos[t.key], t.path, t.item) for t in tasks if t.item is not None),
+        *(_uses(site, info, boilerplate_path, None) for info in boilerplate_infos.values()),
+    ]
+    image_uses = tuple(use for group in uses for use in group)
+    return Staged(Bodies(item_infos, boilerplate_infos, store, rendered, image_uses), problems)
+
+
+# How an editor gives the credit of a body image (docs/redaktion.md „Bilder im Text“).
+BODY_CREDIT_HINT = 'hinter dem Bild {credit="…"}'
+
+
+def body_image_src(site: Site, url: str) -> str | None:
+    """The media file a body image's address names, if it is one."""
+    base = site.config.base_path
+    if not url.startswith(base):
+        return None
+    path = url[len(base) :]
+    return path if path.startswith("medien/") else None
+
+
+def _uses(site: Site, info: BodyInfo, path: str, item: str | None) -> list[ImageUse]:
+    uses = []
+    for image in info.images:
+        src = body_image_src(site, image.url)
+        if src is not None:
+            uses.append(ImageUse(src, path, image.line, image.credit, BODY_CREDIT_HINT, item))
+    return uses

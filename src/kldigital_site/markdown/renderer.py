@@ -101,12 +101,25 @@ def _iframe_host(url: str) -> str | None:
 
 
 @dataclass(frozen=True, slots=True)
+class BodyImage:
+    """An image shown in a body: media/ credits and processes it, the page shows it
+    as ``<picture>`` with its credit (render/pictures.py)."""
+
+    url: str  # the resolved address, base path included
+    alt: str
+    caption: str | None  # the Markdown title: ![Alt](bild.jpg "Bildunterschrift")
+    credit: str | None  # ![…](…){credit="Foto: …"}
+    line: int
+
+
+@dataclass(frozen=True, slots=True)
 class RenderedMarkdown:
     html: str  # final, sanitised HTML of the body
     first_paragraph: str  # plain text of the first <p> (default summary), typographic
     plain_text: str  # whole body as plain text (whitespace-normalised)
     links: tuple[str, ...]  # internal targets passed to the resolver, in order, unique
     problems: tuple[SiteError, ...]  # errors (broken links) and warnings (sanitiser removals)
+    images: tuple[BodyImage, ...] = ()  # local images, in document order
 
 
 class _Locator:
@@ -157,6 +170,7 @@ class _Document:
         self.locator = _Locator(source, first_line)
         self.path, self.resolve, self.hosts = path, resolve, hosts
         self.problems: list[SiteError] = []
+        self.images: list[BodyImage] = []
         self.resolved: dict[str, str | None] = {}  # insertion-ordered: becomes .links
         self.ids: set[str] = set()
         self.jumps: list[tuple[str, _Where]] = []
@@ -176,6 +190,8 @@ class _Document:
         return the attribute values to substitute (resolved internal links)."""
         allowed = _TAG_ATTRIBUTES.get(tag, frozenset())
         for name in attrs:
+            if tag == "img" and name == "credit":
+                continue  # the credit of a body image: taken by the image stage (media/)
             if name not in allowed and name not in _GENERIC_ATTRIBUTES:
                 self.warn(where, f"Attribut „{name}“ an <{tag}> entfernt")
         self.ids.add(attrs.get("id") or "")
@@ -222,6 +238,16 @@ class _Document:
         query = path.partition("?")[2]
         if query and "?" not in resolved:
             resolved = f"{resolved}?{query}"
+        if tag == "img" and not query and not hash_mark:
+            self.images.append(
+                BodyImage(
+                    resolved,
+                    (attrs.get("alt") or "").strip(),
+                    (attrs.get("title") or "").strip() or None,
+                    (attrs.get("credit") or "").strip() or None,
+                    where(),
+                )
+            )
         return {attr: f"{resolved}#{fragment}" if hash_mark else resolved}
 
     def check_jumps(self) -> None:
@@ -512,6 +538,7 @@ class MarkdownRenderer:
             plain_text=plain_text,
             links=tuple(doc.resolved),
             problems=tuple(sorted(doc.problems, key=lambda problem: problem.line)),
+            images=tuple(doc.images),
         )
 
 

@@ -89,7 +89,8 @@ def _project(views: Views, route: Route) -> _Page:
         project["summary"],
         {"project": project},
         {
-            "og_image": views.absolute(item.meta["image"]) if item.meta.get("image") else None,
+            "og_image": views.og_image(item),
+            "json_ld": views.project_ld(item, project["summary"]),
             "banner": views.banner(item),
             "breadcrumbs": _crumbs(views, ("Projekte", f"{site.config.sections.projects}/")),
         },
@@ -137,7 +138,7 @@ def _press_release(views: Views, route: Route) -> _Page:
         {"release": release},
         {
             "og_type": "article",
-            "og_image": views.absolute(item.meta["image"]) if item.meta.get("image") else None,
+            "og_image": views.og_image(item),
             "json_ld": views.news_article_ld(item, description),
             "banner": views.banner(item),
             "breadcrumbs": _crumbs(views, ("Presse", f"{site.config.sections.press}/")),

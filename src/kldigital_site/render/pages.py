@@ -36,6 +36,7 @@ from typing import Any
 from kldigital_site.cache import PageRecord
 from kldigital_site.errors import SiteError
 from kldigital_site.markdown.bodies import Bodies
+from kldigital_site.media.pipeline import Media
 from kldigital_site.model import Route, Site
 from kldigital_site.render import feeds
 from kldigital_site.render.contexts import page_context
@@ -173,6 +174,7 @@ def render_pages(
     signatures: Mapping[str, str] | None = None,
     last: LastBuild | None = None,
     only_items: frozenset[str] | None = None,
+    media: Media | None = None,
 ) -> Iterator[PageResult]:
     """A ``PageResult`` for every route: detail pages first, then the rest, each in route order.
 
@@ -183,7 +185,7 @@ def render_pages(
     """
     state = _State(
         site=site,
-        views=Views(site, bodies),
+        views=Views(site, bodies, media),
         env=env,
         previous=previous,
         on_disk=on_disk,

@@ -95,10 +95,10 @@ def asset_files(config: SiteConfig) -> list[str]:
 
 
 def copied_files(site: Site) -> list[Output]:
-    """Media from content/medien/ and theme files from templates/assets/, copied verbatim."""
-    outputs = [Output(media.content_path, source=media.path) for media in site.media]
+    """Theme files from templates/assets/, copied verbatim (content/medien/ is published
+    by the image stage, media/pipeline.py)."""
     assets = site.config.templates_dir / ASSETS_DIR
-    outputs += [
+    outputs = [
         Output(f"{ASSETS_DIR}/{name}", source=assets / name) for name in asset_files(site.config)
     ]
     if site.config.theme is not None:

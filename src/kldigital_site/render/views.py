@@ -19,7 +19,10 @@ from typing import Any, overload
 from zoneinfo import ZoneInfo
 
 from kldigital_site.content.discover import SourceKind
-from kldigital_site.markdown.bodies import Bodies, BodyInfo, BodyStore
+from kldigital_site.markdown.bodies import Bodies, BodyInfo, BodyStore, body_image_src
+from kldigital_site.markdown.renderer import BodyImage
+from kldigital_site.media.facts import copyright_from_credit
+from kldigital_site.media.pipeline import Media, Picture, download_label, file_size_text
 from kldigital_site.model import (
     FEED_FILE,
     PRESS_EMAIL_FILE,
@@ -31,6 +34,7 @@ from kldigital_site.model import (
     Site,
 )
 from kldigital_site.render.dates import date_long, date_time_long, period_text
+from kldigital_site.render.pictures import with_pictures
 from kldigital_site.search.shards import merged_bundles
 from kldigital_site.theme import THEME_CSS
 from kldigital_site.typography import smarten
@@ -57,16 +61,27 @@ class LazyHtml:
     sees only the body's cache key (``fingerprint_value``).
     """
 
-    __slots__ = ("key", "reads", "store", "version")
+    __slots__ = ("finish", "key", "reads", "store", "version")
 
-    def __init__(self, store: BodyStore, info: BodyInfo, read: str) -> None:
+    def __init__(
+        self,
+        store: BodyStore,
+        info: BodyInfo,
+        read: str,
+        finish: Callable[[str], str] | None = None,
+        pictures: str = "",
+    ) -> None:
         self.store = store
         self.key = info.key
-        self.version = info.version
+        # The body's images become <picture>s when printed (render/pictures.py); what
+        # they show (variants, credits) counts for the page's fingerprint.
+        self.version = f"{info.version}:{pictures}" if pictures else info.version
         self.reads = (read,)  # its signature's name (render/pages.py ``body_signatures``)
+        self.finish = finish
 
     def __html__(self) -> str:
-        return self.store.html(self.key)
+        html = self.store.html(self.key)
+        return self.finish(html) if self.finish is not None else html
 
     def __str__(self) -> str:
         return self.__html__()
@@ -175,9 +190,10 @@ def _digest(value: Any) -> str:
 class Views:
     """Builds views for one site; card views are memoised because lists repeat them."""
 
-    def __init__(self, site: Site, bodies: Bodies) -> None:
+    def __init__(self, site: Site, bodies: Bodies, media: Media | None = None) -> None:
         self.site = site
         self.bodies = bodies
+        self.media = media
         self.base = site.config.base_path
         # "seit" or "ab" in a project's period (the build's "now", in the site's zone).
         self.today = site.now.astimezone(ZoneInfo(site.config.timezone)).date()
@@ -266,7 +282,7 @@ class Views:
             "url": self.href(route.url),
             "canonical_url": self.absolute(route.url),
             "og_type": "website",
-            "og_image": None,
+            "og_image": self.og_image(None),
             "json_ld": None,
             "breadcrumbs": [{"title": "Startseite", "url": self.href("")}] if route.url else [],
             "banner": None,
@@ -283,10 +299,109 @@ class Views:
         ]
 
     def image(self, item: Item) -> View | None:
-        path = item.meta.get("image")
-        if not path:
+        """The lead image (``image:``), as ``picture`` views it."""
+        meta = item.meta
+        if not meta.get("image"):
             return None
-        return {"url": self.href(path), "alt": item.meta["image_alt"]}
+        return self.picture(
+            meta["image"], meta["image_alt"], meta.get("image_caption"), meta.get("image_credit")
+        )
+
+    def _picture_of(self, src: str) -> Picture | None:
+        return self.media.pictures.get(src) if self.media is not None else None
+
+    def picture(self, src: str, alt: str, caption: str | None, credit: str | None) -> View:
+        """One image as templates show it (docs/templates.md, partials/picture.html):
+        ``sources`` and the fallback for ``<picture>``, its pixel size, caption, credit,
+        and for raster images the download of the original."""
+        picture = self._picture_of(src)
+        credit = credit or (picture.credit if picture is not None else None)
+        view: View = {
+            "url": self.href(src),
+            "alt": alt,
+            "caption": smarten(caption) if caption else None,
+            "credit": credit,
+            "width": picture.width if picture is not None and picture.width else None,
+            "height": picture.height if picture is not None and picture.height else None,
+            "sources": [],
+            "fallback": self.href(src),
+            "fallback_srcset": None,
+            "download": None,
+        }
+        if picture is None or picture.is_svg:
+            return view
+        webp, fallback = picture.of_kind("webp"), picture.of_kind("fallback")
+        if webp:
+            view["sources"] = [{"type": webp[0].type, "srcset": self._srcset(webp)}]
+        if fallback:
+            view["fallback"] = self.href(fallback[min(1, len(fallback) - 1)].path)
+            view["fallback_srcset"] = self._srcset(fallback)
+        view["download"] = {
+            "url": self.href(src),
+            "name": src.rsplit("/", 1)[-1],
+            "label": download_label(picture),
+        }
+        return view
+
+    def _srcset(self, variants: Sequence[Any]) -> str:
+        return ", ".join(f"{self.href(v.path)} {v.width}w" for v in variants)
+
+    def photos(self, item: Item) -> list[View]:
+        """``images:``: the press photos of a release, the gallery of a project."""
+        return [
+            self.picture(e["src"], e["alt"], e.get("caption"), e.get("credit"))
+            for e in item.meta.get("images") or ()
+        ]
+
+    def og_image(self, item: Item | None) -> View | None:
+        """``og:image``: the 1200 × 630 crop of the lead image, else the site's image."""
+        config = self.site.config
+        src, alt = (
+            (item.meta.get("image"), item.meta.get("image_alt"))
+            if item is not None
+            else (None, None)
+        )
+        picture = self._picture_of(src) if src else None
+        if picture is None or not picture.of_kind("og"):
+            src, alt = config.default_image, config.default_image_alt
+            picture = self._picture_of(src) if src else None
+        if picture is None or not picture.of_kind("og"):
+            return None
+        crop = picture.of_kind("og")[0]
+        return {
+            "url": self.absolute(crop.path),
+            "width": crop.width,
+            "height": crop.height,
+            "alt": alt,
+        }
+
+    def image_objects(self, item: Item, credits_only: bool = False) -> list[dict[str, Any]]:
+        """schema.org ``ImageObject``s of the lead image and ``images:``, with credit."""
+        meta = item.meta
+        entries = []
+        if meta.get("image"):
+            entries.append((meta["image"], meta.get("image_caption"), meta.get("image_credit")))
+        entries += [(e["src"], e.get("caption"), e.get("credit")) for e in meta.get("images") or ()]
+        objects = []
+        for src, caption, credit in entries:
+            picture = self._picture_of(src)
+            credit = credit or (picture.credit if picture is not None else None)
+            data: dict[str, Any] = {
+                "@type": "ImageObject",
+                "contentUrl": self.absolute(src),
+                "url": self.absolute(src),
+            }
+            if picture is not None and picture.width:
+                data["width"] = picture.width
+                data["height"] = picture.height
+            if caption:
+                data["caption"] = smarten(caption)
+            if credit:
+                data["creditText"] = credit
+                notice = picture.copyright if picture is not None else None
+                data["copyrightNotice"] = notice or copyright_from_credit(credit)
+            objects.append(data)
+        return objects
 
     def summary(self, item: Item) -> str:
         """Its summary, or its first paragraph shortened. Wherever a page shows it, it
@@ -296,7 +411,25 @@ class Views:
         return shorten(self.bodies.items[item.key].first_paragraph)
 
     def body_html(self, key: str) -> LazyHtml:
-        return LazyHtml(self.bodies.store, self.bodies.items[key], f"body:{key}")
+        return self._lazy(self.bodies.items[key], f"body:{key}")
+
+    def _lazy(self, info: BodyInfo, read: str) -> LazyHtml:
+        if not info.images:
+            return LazyHtml(self.bodies.store, info, read)
+        views: dict[BodyImage, View | None] = {}
+        for image in info.images:
+            src = body_image_src(self.site, image.url)
+            views[image] = (
+                self.picture(src, image.alt, image.caption, image.credit) if src else None
+            )
+        pictures = _digest([[repr(image), view] for image, view in views.items()])
+        return LazyHtml(
+            self.bodies.store,
+            info,
+            read,
+            lambda html: with_pictures(html, info.images, views.get),
+            pictures,
+        )
 
     # --- cards -------------------------------------------------------------------
 
@@ -413,6 +546,7 @@ class Views:
             "website": meta.get("website"),
             "press_releases": self.cards(self.site.project_releases.get(key, ())),
             "feed_url": self.href(item.url + FEED_FILE),
+            "gallery": self.photos(item),
         }
 
     def release(self, key: str) -> View:
@@ -428,7 +562,29 @@ class Views:
             "boilerplate_html": self._release_boilerplate(item),
             "text_url": self.href(item.url + PRESS_TEXT_FILE),
             "email_url": self.href(item.url + PRESS_EMAIL_FILE),
+            "photos": self.photos(item),
+            "photos_zip": self.photos_zip(key),
         }
+
+    def photos_zip(self, key: str) -> View | None:
+        """„Alle Pressefotos als ZIP“: the archive of a release's originals."""
+        published = self.media.zips.get(key) if self.media is not None else None
+        if published is None:
+            return None
+        size = published.source.stat().st_size
+        return {"url": self.href(published.path), "size": file_size_text(size)}
+
+    def photo_credits(self, item: Item) -> list[str]:
+        """The credits of a release's photos, lead image first, each once: from the front
+        matter, else embedded in the file (media/)."""
+        meta = item.meta
+        entries = [(meta["image"], meta.get("image_credit"))] if meta.get("image") else []
+        entries += [(e["src"], e.get("credit")) for e in meta.get("images") or ()]
+        credits = []
+        for src, credit in entries:
+            picture = self._picture_of(src)
+            credits.append(credit or (picture.credit if picture is not None else None))
+        return list(dict.fromkeys(smarten(c) for c in credits if c))
 
     def press_file(self, key: str) -> View:
         """What the text and e-mail versions of a release show (render/newsroom.py): no
@@ -443,7 +599,7 @@ class Views:
             "body_html": self.body_html(key),
             "boilerplate_html": self._release_boilerplate(item),
             "contacts": [self.contact(c) for c in self.site.release_contacts(key)],
-            "photo_credits": photo_credits(meta),
+            "photo_credits": self.photo_credits(item),
             "absolute_url": self.absolute(item.url),
             "base_url": config.base_url,
             "language": config.language,
@@ -462,7 +618,7 @@ class Views:
         return self.boilerplate_html(boilerplate) if isinstance(boilerplate, str) else None
 
     def boilerplate_html(self, name: str) -> LazyHtml:
-        return LazyHtml(self.bodies.store, self.bodies.boilerplates[name], f"boilerplate:{name}")
+        return self._lazy(self.bodies.boilerplates[name], f"boilerplate:{name}")
 
     def banner(self, item: Item) -> str | None:
         if item.is_draft:
@@ -491,9 +647,27 @@ class Views:
             "author": publisher,
             "publisher": publisher,
         }
-        if item.meta.get("image"):
-            data["image"] = self.absolute(item.meta["image"])
+        images = self.image_objects(item)
+        if images:
+            data["image"] = images
         return json_ld(data)
+
+    def project_ld(self, item: Item, description: str) -> str | None:
+        """A profile with images: its page and their credits (``creditText``) as JSON-LD."""
+        images = self.image_objects(item)
+        if not images:
+            return None
+        return json_ld(
+            {
+                "@context": "https://schema.org",
+                "@type": "WebPage",
+                "name": item.title,
+                "description": description,
+                "url": self.absolute(item.url),
+                "inLanguage": self.site.config.language,
+                "image": images,
+            }
+        )
 
     def organisation_ld(self) -> str:
         config = self.site.config
@@ -581,17 +755,6 @@ def phone_uri(phone: str) -> str:
     digits = re.sub(r"\(0\)", "", phone)
     digits = re.sub(r"[^\d+]", "", digits)
     return f"tel:{digits}"
-
-
-def photo_credits(meta: Mapping[str, Any]) -> list[str]:
-    """The credits of a release's photos, lead image first, each once.
-
-    A hook for press photos (``image_credit`` and ``images``, content-model.md
-    "Images"): while the schema has no such keys, there are none.
-    """
-    credits = [meta.get("image_credit")] if meta.get("image") else []
-    credits += [entry.get("credit") for entry in meta.get("images") or ()]
-    return list(dict.fromkeys(smarten(c) for c in credits if c))
 
 
 def _has_time(value: Any) -> bool:

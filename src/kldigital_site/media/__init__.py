@@ -1,0 +1,1 @@
+"""Images: credits, responsive variants, safe originals, press-photo archives (issue 12)."""
