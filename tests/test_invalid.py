@@ -54,6 +54,8 @@ REQUIRED_CASES = {
     # broken project is still linked to and named by the press release without an error.
     "errors-of-every-stage",
     "one-file-several-stages",
+    # A contact with an error still exists; an id the file lacks is still unknown.
+    "broken-data-file-no-cascade",
 }
 
 

@@ -296,8 +296,9 @@ def build_site(
 
 @dataclass(frozen=True, slots=True)
 class _Known:
-    """What references can name. ``None``: that data file has errors of its own, so
-    any id counts as known (and none can be shown)."""
+    """What references can name. A data file with errors names the ids it has (even
+    those whose entries are wrong); ``None``: it could not be read as a mapping at
+    all, so any id counts as known. Pages show only ``shown_*``, the valid entries."""
 
     contacts: Mapping[str, Any] | None
     boilerplates: Mapping[str, Any] | None
@@ -314,13 +315,19 @@ class _Known:
         documents: Sequence[Document],
         media: Sequence[SourceFile],
     ) -> _Known:
-        broken = {f.content_path for f in flawed if isinstance(f, DataFile)}
+        broken = {f.content_path: f for f in flawed if isinstance(f, DataFile)}
         contacts = _entries(data.get(CONTACTS_FILE))
         boilerplates = _entries(data.get(BOILERPLATES_FILE))
         projects = [d for d in (*documents, *flawed) if isinstance(d, Document)]
+
+        def ids(path: str, valid: dict[str, Any]) -> Mapping[str, Any] | None:
+            if path not in broken:
+                return valid
+            return dict.fromkeys(broken[path].lines) or None
+
         return cls(
-            contacts=None if CONTACTS_FILE in broken else contacts,
-            boilerplates=None if BOILERPLATES_FILE in broken else boilerplates,
+            contacts=ids(CONTACTS_FILE, contacts),
+            boilerplates=ids(BOILERPLATES_FILE, boilerplates),
             project_slugs=frozenset(d.slug for d in projects if d.kind is SourceKind.PROJECT),
             media_paths=frozenset(m.content_path for m in media),
             shown_contacts=contacts,

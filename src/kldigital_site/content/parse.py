@@ -106,7 +106,8 @@ def parse_source(source: SourceFile, raw: bytes) -> Staged[Document | DataFile |
 
     A Markdown file with errors still yields a flawed ``Document`` when it has an
     address: its slug, the front matter fields that passed, its body. A data file
-    with errors yields an empty ``DataFile``. Neither is published; they let the
+    with errors yields its valid entries and the line of every key (so its ids
+    still exist), or nothing in it if it is no mapping. Neither is published; they let the
     model count the file as existing, so other files' references to it are not
     reported as errors too (model.py).
     """
@@ -126,12 +127,7 @@ def parse_source(source: SourceFile, raw: bytes) -> Staged[Document | DataFile |
         message = control_character_message(control.group()) or ""
         return _unreadable(source, digest, SiteError(source.rel_path, line, message))
     if source.kind is SourceKind.DATA:
-        data = _parse_data(source, text, digest)
-        if isinstance(data, list):
-            return Staged(
-                DataFile(source.rel_path, source.content_path, {}, {}, digest), tuple(data)
-            )
-        return Staged(data)
+        return _parse_data(source, text, digest)
     return _parse_markdown(source, text, digest)
 
 
@@ -260,16 +256,20 @@ def _check_period(path: str, meta: Mapping[str, Any], lines: Mapping[str, int]) 
     return []
 
 
-def _parse_data(source: SourceFile, text: str, digest: str) -> DataFile | list[SiteError]:
+def _parse_data(source: SourceFile, text: str, digest: str) -> Staged[DataFile]:
+    """With errors: the valid entries, and the line of every key (which ids exist);
+    none at all when the file is no mapping."""
     path = source.rel_path
+    unusable = DataFile(path, source.content_path, {}, {}, digest)
     try:
         located = load_located(text, 1)
     except YamlProblem as problem:
-        return [SiteError(path, problem.line, str(problem))]
+        return Staged(unusable, (SiteError(path, problem.line, str(problem)),))
     if located.value in (None, {}):
-        return DataFile(path, source.content_path, {}, {}, digest)
+        return Staged(unusable)
     if not located.is_mapping:
-        return [SiteError(path, located.line, "Erwartet wird eine Zuordnung: kennung: …")]
+        message = "Erwartet wird eine Zuordnung: kennung: …"
+        return Staged(unusable, (SiteError(path, located.line, message),))
     errors: list[SiteError] = []
     entries: dict[str, Any] = {}
     lines = {key: node.key_line for key, node in located.entries.items()}
@@ -277,9 +277,7 @@ def _parse_data(source: SourceFile, text: str, digest: str) -> DataFile | list[S
         entry = _data_entry(source.content_path, path, key, node, errors)
         if entry is not None:
             entries[key] = entry
-    if errors:
-        return errors
-    return DataFile(path, source.content_path, entries, lines, digest)
+    return Staged(DataFile(path, source.content_path, entries, lines, digest), tuple(errors))
 
 
 def _data_entry(
