@@ -18,20 +18,27 @@ if TYPE_CHECKING:
     from playwright.sync_api import Browser
 
 GATE = "screenshots"
+LOAD_LAZY_IMAGES = """() => Promise.all([...document.images].map((img) => {
+  img.loading = "eager";
+  return img.complete ? null : new Promise((done) => { img.onload = img.onerror = done; });
+}))"""
 PAGE_TIMEOUT_MS = 20_000
 SHOTS = (("home", "home"), ("project", "project"), ("press-release", "press_release"))
 
 
 def _pick(site: Site, paths: list[str]) -> str:
-    """Prefer a page that shows an image in its main content: more to look at."""
+    """Prefer a page that shows press photos or a gallery, then one with any image in
+    its main content: more to look at."""
+    mains: dict[str, str] = {}
     for path in paths:
         file = site.file_for_path(path)
-        if file is None:
-            continue
-        html = file.read_text(encoding="utf-8", errors="replace")
-        main = html.split("<main", 1)[-1]
-        if "<img" in main.split("</main>", 1)[0]:
-            return path
+        if file is not None:
+            html = file.read_text(encoding="utf-8", errors="replace")
+            mains[path] = html.split("<main", 1)[-1].split("</main>", 1)[0]
+    for marker in ('class="photo-grid"', "<img"):
+        for path, main in mains.items():
+            if marker in main:
+                return path
     return paths[0]
 
 
@@ -64,6 +71,9 @@ def take_screenshots(site: Site, browser: Browser, out_dir: Path) -> GateResult:
                 try:
                     page.goto(site.origin + path, wait_until="load")
                     page.evaluate(FONTS_READY)
+                    # A full-page shot does not scroll: lazy images below the fold
+                    # would stay blank. Load them all first.
+                    page.evaluate(LOAD_LAZY_IMAGES)
                     page.screenshot(path=str(target), full_page=True)
                 except Exception as exc:  # reported, the other shots still taken
                     findings.append(

@@ -197,6 +197,17 @@ def _examples(kind: ScaffoldKind, hints: SiteHints, today: dt.date) -> dict[str,
             placeholders.IMAGE_ALT_EXAMPLE,
             "Bildbeschreibung; Pflicht, wenn image gesetzt",
         ),
+        "image_caption": ("Was das Bild zeigt, in einem Satz", "Bildunterschrift unter dem Bild"),
+        "image_credit": (
+            '"Foto: Stadt Kaiserslautern / Jana Beispiel"',
+            "Bildnachweis (Pflicht bei Fotos, außer er steht schon in der Bilddatei)",
+        ),
+        "images": (
+            f'[{{src: medien/{_FOLDERS[kind]}/foto-1.jpg, alt: "Was zu sehen ist", '
+            'caption: "Bildunterschrift", credit: "Foto: Name"}]',
+            "Pressefotos zum Herunterladen (Pressemitteilung) oder Bildergalerie (Projekt); "
+            "mehrere Bilder untereinander, siehe docs/redaktion.md",
+        ),
         "slug": ("kurzer-name", "Adresse der Seite; ohne Angabe: aus dem Dateinamen"),
         "smart_city": ("true", "Modellprojekt Smart Cities: Kennzeichnung und Liste /smart-city/"),
         "status": ("laufend", "geplant, laufend oder abgeschlossen; ohne Angabe: laufend"),
