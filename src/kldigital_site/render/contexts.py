@@ -253,8 +253,8 @@ def _contact_card(views: Views, route: Route) -> dict[str, Any]:
 def _topic_feed(views: Views, route: Route) -> dict[str, Any]:
     assert route.tag is not None
     site = views.site
-    members = set(site.tags[route.tag].item_keys)
-    keys = [k for k in site.releases if k in members][: site.config.feed_entries]
+    releases = [k for k in site.topic_items(route.tag) if site.items[k].kind is SourceKind.PRESS]
+    keys = releases[: site.config.feed_entries]
     name = site.tags[route.tag].name
     return {
         "feed": feeds.feed_view(
