@@ -6,6 +6,8 @@ Input: served sites. Output: a `GateResult` with a finding for
   iframe, form action, og:image, canonical, CSS `url()`/`@import`) that does
   not answer 200 after redirects ("broken-*"),
 * every `#fragment` on an internal page that names no element there,
+* every internal address written out in a linked text file or e-mail (a
+  release's pressemitteilung.txt and .eml) that does not answer 200,
 * every page of the tree that no chain of `<a href>` links from `/` reaches
   ("orphan"; the 404 page is exempt; the contract says "reachable by links",
   so a page only a form leads to, such as a search page, counts as orphan),
@@ -18,6 +20,9 @@ host) or on the serving origin. External links are counted, never fetched.
 
 from __future__ import annotations
 
+import email
+import email.message
+import email.policy
 import re
 import time
 import urllib.error
@@ -81,6 +86,10 @@ class Response:
     @property
     def is_html(self) -> bool:
         return self.content_type.startswith("text/html")
+
+
+# An address written out in plain text ("Text (https://…)") or in an e-mail's HTML.
+_WRITTEN_URL = re.compile(r"https?://[^\s\"'<>()]+")
 
 
 @dataclass(slots=True)
@@ -308,7 +317,25 @@ class _Crawl:
                 self.report(page, "broken-fragment", f"{label}: no id {fragment!r} on that page")
         if ref.kind == "stylesheet" or response.content_type.startswith("text/css"):
             self.check_css(response)
+        if response.content_type.startswith(("text/plain", "message/rfc822")):
+            self.check_written_out(response)
         return response
+
+    def check_written_out(self, response: Response) -> None:
+        """The addresses written out in a release's text version and e-mail work too."""
+        if response.final_url in self.checked_css:
+            return
+        self.checked_css.add(response.final_url)
+        if response.content_type.startswith("message/rfc822"):
+            message = email.message_from_bytes(response.body, policy=email.policy.default)
+            assert isinstance(message, email.message.EmailMessage)
+            parts = [p for p in message.walk() if p.get_content_maintype() == "text"]
+            text = "\n".join(str(p.get_content()) for p in parts)
+        else:
+            text = response.body.decode("utf-8", errors="replace")
+        for match in _WRITTEN_URL.finditer(text):
+            url = match[0].rstrip(".,;:")
+            self.check(self.where(response.final_url), Reference("link", "text", "url", url, url))
 
     def check_css(self, response: Response) -> None:
         if response.final_url in self.checked_css:

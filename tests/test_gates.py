@@ -185,7 +185,18 @@ def test_html_gate_reports_an_unclosed_tag(html_result: GateResult) -> None:
 
 def test_html_gate_reports_nothing_else(html_result: GateResult) -> None:
     # vnu also knows that an <img> needs alt (the a11y gate reports it as well).
-    assert {f.site for f in html_result.findings} == {"unclosed-tag", "missing-alt"}
+    assert {f.site for f in html_result.findings} == {
+        "unclosed-tag",
+        "missing-alt",
+        "invalid-email-html",
+    }
+
+
+def test_html_gate_checks_the_html_part_of_a_releases_email(html_result: GateResult) -> None:
+    found = of(html_result, "invalid-email-html")
+    assert found and {f.rule for f in found} == {"vnu-error"}
+    assert all(f.where.startswith("presse/erste-meldung/pressemitteilung.eml:") for f in found)
+    assert any('Unclosed element "div"' in f.message for f in found)
 
 
 def test_links_gate_reports_a_broken_link(links_result: GateResult) -> None:
@@ -193,6 +204,15 @@ def test_links_gate_reports_a_broken_link(links_result: GateResult) -> None:
     assert [(f.where, f.rule) for f in found] == [("/presse/erste-meldung/", "broken-link")]
     assert "/projekte/gibt-es-nicht/" in found[0].message
     assert "HTTP 404" in found[0].message
+
+
+def test_links_gate_follows_addresses_written_out_in_a_text_version(
+    links_result: GateResult,
+) -> None:
+    found = of(links_result, "broken-written-link")
+    where = "/presse/erste-meldung/pressemitteilung.txt"
+    assert [(f.where, f.rule) for f in found] == [(where, "broken-link")]
+    assert "/projekte/gibt-es-nicht/" in found[0].message
 
 
 def test_links_gate_reports_a_broken_image(links_result: GateResult) -> None:
