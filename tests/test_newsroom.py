@@ -142,6 +142,31 @@ def test_release_page_links_the_text_and_email_and_offers_a_hidden_copy_button(
     assert "/sub/assets/js/copy.js" in scripts
 
 
+def test_text_version_credits_the_press_photos_and_offers_their_zip(
+    make_site: MakeSite, tmp_path: Path
+) -> None:
+    from tests.test_media import _release_site
+
+    out = tmp_path / "out"
+    build_site_at(_release_site(make_site), output=out)
+    release = out / "presse/erste-mitteilung"
+    blocks = (release / "pressemitteilung.txt").read_text(encoding="utf-8").split("\n\n")
+    credits = blocks[blocks.index("Fotos") + 1].splitlines()
+    base = "https://example.org/"  # the minimal fixture's base URL
+    assert credits == [
+        "Foto: Stadt Kaiserslautern / Jana Beispiel",  # lead image and first photo: once
+        "Foto: Max Muster",
+        "Grafik: Stadtplanung",
+        f"Alle Pressefotos (ZIP): {base}presse/erste-mitteilung/pressefotos.zip",
+    ]
+    assert (release / "pressefotos.zip").is_file()
+    message = email.message_from_bytes(
+        (release / "pressemitteilung.eml").read_bytes(), policy=email.policy.default
+    )
+    html = message.get_body(("html",))
+    assert html is not None and "Foto: Max Muster" in html.get_content()
+
+
 # --- e-mail ----------------------------------------------------------------------------
 
 

@@ -78,9 +78,12 @@ def press_text(release: Mapping[str, Any]) -> str:
     if release["contacts"]:
         blocks.append("Pressekontakt")
         blocks += ["\n".join(contact_lines(c)) for c in release["contacts"]]
-    if release["photo_credits"]:
+    if release["photo_credits"] or release["photos_zip_url"]:
         blocks.append("Fotos")
-        blocks.append("\n".join(release["photo_credits"]))
+        lines = list(release["photo_credits"])
+        if release["photos_zip_url"]:
+            lines.append(f"Alle Pressefotos (ZIP): {release['photos_zip_url']}")
+        blocks.append("\n".join(lines))
     blocks.append(f"Diese Pressemitteilung im Netz:\n{release['absolute_url']}")
     return "\n\n".join(blocks) + "\n"
 

@@ -591,6 +591,7 @@ class Views:
         cards, so a change elsewhere on the release page leaves them as they are."""
         item = self.site.items[key]
         meta, config = item.meta, self.site.config
+        archive = self.media.zips.get(key) if self.media is not None else None
         return {
             "title": item.title,
             "subtitle": smarten(meta["subtitle"]) if meta.get("subtitle") else None,
@@ -600,6 +601,7 @@ class Views:
             "boilerplate_html": self._release_boilerplate(item),
             "contacts": [self.contact(c) for c in self.site.release_contacts(key)],
             "photo_credits": self.photo_credits(item),
+            "photos_zip_url": self.absolute(archive.path) if archive is not None else None,
             "absolute_url": self.absolute(item.url),
             "base_url": config.base_url,
             "language": config.language,
