@@ -297,10 +297,61 @@ def test_a_sharded_index_finds_the_pages_of_every_shard(page: Page, sharded: Ser
     assert "/teile/ueber-uns/" in hrefs and "/teile/projekte/dritte-orte/" in hrefs
 
 
+def test_a_part_of_a_compound_finds_the_compound(page: Page, served: Served) -> None:
+    # "Beleuchtung" alone is on neither page; both say "Straßenbeleuchtung".
+    results = _search(page, served.url + "suche/?q=Beleuchtung")
+    titles = {r["title"] for r in results}
+    assert {"Intelligente Straßenbeleuchtung", "Straßenbeleuchtung, die mitdenkt"} <= titles
+    # The index's marks between the parts never show.
+    assert all("^" not in r["title"] + r["excerpt"] for r in results)
+    assert any("<mark>Straßenbeleuchtung" in r["excerpt"] for r in results)
+    assert "Intelligente Straßenbeleuchtung" in [
+        r["title"] for r in _search(page, served.url + "suche/?q=Stra%C3%9Fe")
+    ]
+
+
+def test_a_query_that_matches_nothing_relevant_finds_nothing(page: Page, served: Served) -> None:
+    # "Dritte Orte" describes its image with "Baum"; Pagefind alone answered
+    # "Baumkataster" with it, and ignored an unknown word next to a known one.
+    assert _search(page, served.url + "suche/?q=Baumkataster") == []
+    assert "Keine Treffer für „Baumkataster“" in page.locator("[data-search-status]").inner_text()
+    assert _search(page, served.url + "suche/?q=Orte%20Baumkataster") == []
+    # A compound that is nowhere still finds a page that has both its parts.
+    assert "Dritte Orte" in [
+        r["title"] for r in _search(page, served.url + "suche/?q=Innenstadtbaum")
+    ]
+
+
+@pytest.mark.parametrize("width", [390, 1280])
+def test_on_a_phone_the_results_come_before_the_folded_filters(
+    browser: Browser, sample: Served, width: int
+) -> None:
+    context = browser.new_context(viewport={"width": width, "height": 900})
+    try:
+        page = context.new_page()
+        _search(page, sample.url + "suche/?q=Stadt")
+        results = page.locator(".search-result").first.bounding_box()
+        filters = page.locator("[data-search-filters]")
+        box = filters.bounding_box()
+        assert results is not None and box is not None
+        open_ = filters.evaluate("details => details.open")
+        if width == 390:
+            assert box["y"] > results["y"], "the results first"
+            assert not open_ and not page.get_by_label("Nur Smart-City-Projekte").is_visible()
+            page.locator(".search-filters-title").click()
+            page.get_by_label("Nur Smart-City-Projekte").check()
+            assert "(1 gewählt)" in page.locator(".search-filters-title").inner_text()
+        else:
+            assert box["x"] > results["x"], "beside the results"
+            assert open_ and page.get_by_label("Nur Smart-City-Projekte").is_visible()
+    finally:
+        context.close()
+
+
 def test_a_drafts_unique_word_finds_nothing(page: Page, sample: Served) -> None:
     # "Kolibri" occurs only in the draft. (A compound such as "aufbereitet",
-    # also unique to it, would find "auf" elsewhere: Pagefind splits German
-    # compounds into words it knows.)
+    # also unique to it, is no good here: its parts "auf" and "bereitet" are
+    # on published pages, and the search finds pages with both parts.)
     draft = REPO / "content" / "presse" / "2026-10-12-neue-online-dienste-der-stadtverwaltung.md"
     assert "draft: true" in draft.read_text(encoding="utf-8")
     assert "Kolibri" in draft.read_text(encoding="utf-8")

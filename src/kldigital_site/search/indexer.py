@@ -81,6 +81,7 @@ from kldigital_site.search.client import (
     PageSource,
     PageUnreadable,
 )
+from kldigital_site.search.compounds import Splitter, dictionary_version, load_splitter
 from kldigital_site.search.shards import (
     SHARD_PREFIX,
     SearchPage,
@@ -119,14 +120,17 @@ class _Shard:
     pages: tuple[tuple[SearchPage, str, Html], ...]  # in URL order: Pagefind's page numbers
     key: str  # cache key: the pages' URLs and digests, Pagefind and its settings
 
-    def sources(self) -> list[PageSource]:
-        return [PageSource(page.url, page.origin, _reader(html)) for page, _, html in self.pages]
+    def sources(self, splitter: Splitter) -> list[PageSource]:
+        return [
+            PageSource(page.url, page.origin, _reader(html, splitter))
+            for page, _, html in self.pages
+        ]
 
 
-def _reader(html: Html) -> Callable[[], bytes]:
-    if isinstance(html, bytes):
-        return lambda: html
-    return html
+def _reader(html: Html, splitter: Splitter) -> Callable[[], bytes]:
+    """The page as Pagefind gets it: its compounds marked, so their parts are found too."""
+    read = html if callable(html) else (lambda: html)
+    return lambda: splitter.mark(read())
 
 
 class SearchIndexer:
@@ -285,6 +289,8 @@ class SearchIndexer:
         first = next(iterator, None)
         if first is None:
             return
+        # Loaded only now: a build whose shards all come from the cache never needs it.
+        splitter = load_splitter(self._folder if self._use_cache else None)
         with PagefindProcess() as process:
             with self._lock:
                 self._processes.append(process)
@@ -292,10 +298,11 @@ class SearchIndexer:
                     process.stop()
             try:
                 for shard in itertools.chain([first], iterator):
-                    files = _shipped(shard.number, process.index(shard.sources()))
+                    files = _shipped(shard.number, process.index(shard.sources(splitter)))
                     self.indexed.append(shard.number)
                     yield shard, files
             finally:
+                splitter.save()
                 with self._lock:
                     self._processes.remove(process)
 
@@ -389,6 +396,7 @@ def _shard_key(primary: bool, pages: Sequence[tuple[str, str]]) -> str:
         "config": dict(INDEX_CONFIG),
         "unused": UNUSED_PREFIXES,
         "primary": primary,  # shard 0 ships Pagefind's script and engine, the others not
+        "compounds": dictionary_version(),  # how compounds are split (search/compounds.py)
     }
     digest.update(json.dumps(header, sort_keys=True).encode())
     for url, page_digest in sorted(pages):

@@ -29,9 +29,19 @@ async function start(root) {
   const more = root.querySelector("[data-search-more]");
   const boxes = Array.from(root.querySelectorAll("[data-search-filter]"));
 
+  const filterPanel = root.querySelector("[data-search-filters]");
+  const chosen = root.querySelector("[data-search-chosen]");
+
   fallback.hidden = true;
   app.hidden = false;
   readAddress(input, boxes);
+  // Beside the results on a wide screen the filters are open; on a phone they
+  // come after the results, folded, and say how many are chosen.
+  const wide = window.matchMedia("(min-width: 56em)");
+  filterPanel.open = wide.matches;
+  wide.addEventListener("change", () => {
+    filterPanel.open = wide.matches;
+  });
 
   let pagefind;
   try {
@@ -77,7 +87,7 @@ async function start(root) {
       return;
     }
     list.setAttribute("aria-busy", "true");
-    const search = await pagefind.search(term || null, { filters });
+    const search = await relatedSearch(pagefind, term, filters);
     if (current !== generation || !search) {
       return;
     }
@@ -114,12 +124,136 @@ async function start(root) {
     window.clearTimeout(timer);
     timer = window.setTimeout(run, TYPING_DELAY_MS);
   });
+  const showChosen = () => {
+    const count = boxes.filter((box) => box.checked).length;
+    chosen.textContent = count === 0 ? "" : count === 1 ? "(1 gewählt)" : `(${count} gewählt)`;
+  };
   for (const box of boxes) {
-    box.addEventListener("change", run);
+    box.addEventListener("change", () => {
+      showChosen();
+      run();
+    });
   }
+  showChosen();
   more.addEventListener("click", () => showMore(generation, true));
 
   await run();
+}
+
+// The index knows compounds whole and in parts (src/kldigital_site/search/compounds.py
+// puts a "^" between the parts), so "Beleuchtung" finds "Straßenbeleuchtung".
+// Pagefind on its own answers a query word that no indexed word begins with by
+// the longest indexed word that begins it ("Baumkataster" by "Baum", found in an
+// unrelated image description), and drops a query word it does not find at all
+// when another one is found. Here every query word must be on the page: a word
+// matched only by its beginning counts when its rest is on the page too
+// ("Mobilitätsdaten": "Mobilität" and "Daten"); otherwise there are no results.
+const INFLECTION = 3; // "Treffpunkten" may match "Treffpunkte": an ending, not a word
+const LINKS = ["", "s", "es", "n", "en"]; // linking letters: "Mobilität-s-daten"
+const COVERED = "covered";
+const MISSING = "missing";
+
+async function relatedSearch(pagefind, term, filters) {
+  const search = await pagefind.search(term || null, { filters });
+  if (!term || !search || search.results.length === 0) {
+    return search;
+  }
+  const matched = matchedWords(await search.results[0].data());
+  const choices = [];
+  let changed = false;
+  for (const word of term.split(/\s+/).map(normalise).filter(Boolean)) {
+    const found = coverage(word, matched);
+    if (found === COVERED) {
+      choices.push([word]);
+    } else if (found === MISSING) {
+      return noResults(search);
+    } else {
+      changed = true;
+      const rest = word.slice(found.length);
+      const readings = LINKS.filter((link) => rest.startsWith(link) && rest.length - link.length >= 3);
+      choices.push(readings.map((link) => `${found} ${rest.slice(link.length)}`));
+    }
+  }
+  if (!changed) {
+    return search;
+  }
+  // A compound's rest is tried with each linking letter (at most three readings per word).
+  for (const attempt of combinations(choices)) {
+    const retry = await pagefind.search(attempt, { filters });
+    if (retry && retry.results.length > 0) {
+      const again = matchedWords(await retry.results[0].data());
+      if (attempt.split(" ").every((word) => coverage(word, again) === COVERED)) {
+        return retry;
+      }
+    }
+  }
+  return noResults(search);
+}
+
+function noResults(search) {
+  return { ...search, results: [], unfilteredResultCount: 0, filters: zeroCounts(search.filters) };
+}
+
+function* combinations(choices) {
+  if (choices.length === 0) {
+    yield "";
+    return;
+  }
+  const [head, ...rest] = choices;
+  for (const option of head.slice(0, 3)) {
+    for (const tail of combinations(rest)) {
+      yield tail ? `${option} ${tail}` : option;
+    }
+  }
+}
+
+// COVERED if `word` (or a form of it) is among the matched words; else the longest
+// matched word that is only its beginning; else MISSING.
+function coverage(word, matched) {
+  let prefix = null;
+  for (const found of matched) {
+    for (const part of [found.replaceAll("^", ""), ...found.split("^")]) {
+      if (part.startsWith(word) || (word.startsWith(part) && word.length - part.length <= INFLECTION)) {
+        return COVERED;
+      }
+      if (part.length > 0 && word.startsWith(part) && (prefix === null || part.length > prefix.length)) {
+        prefix = part;
+      }
+    }
+  }
+  return prefix === null ? MISSING : prefix;
+}
+
+// The words of a result that the search matched, as Pagefind indexed them, and
+// the words of its metadata (a match in the title or an image's alt text has no
+// location in the text).
+function matchedWords(data) {
+  const words = (data.content || "").split(/\s+/);
+  const found = (data.locations || []).map((location) => words[location] || "");
+  const meta = Object.values(data.meta || {}).join(" ").split(/\s+/);
+  return [...found, ...meta].map(normalise).filter(Boolean);
+}
+
+// Lower case without diacritics (as Pagefind compares), letters and compound marks only.
+function normalise(word) {
+  return word
+    .normalize("NFD")
+    .replace(/\p{M}/gu, "")
+    .toLowerCase()
+    .replace(/[^\p{L}\p{N}^]/gu, "");
+}
+
+function zeroCounts(filters) {
+  const zero = {};
+  for (const [name, values] of Object.entries(filters || {})) {
+    zero[name] = Object.fromEntries(Object.keys(values).map((value) => [value, 0]));
+  }
+  return zero;
+}
+
+// The index's "^" between the parts of a compound is not shown.
+function unmark(text) {
+  return text.replace(/(\p{L})\^(?=\p{L})/gu, "$1");
 }
 
 function readAddress(input, boxes) {
@@ -204,7 +338,7 @@ function renderResult(data) {
   const title = element("h3", "search-result-title");
   const link = element("a");
   link.href = data.url;
-  link.textContent = data.meta.title || data.url;
+  link.textContent = unmark(data.meta.title || data.url);
   title.append(link);
   item.append(title);
 
@@ -243,7 +377,7 @@ function renderResult(data) {
 // in an inert document and copied as text and <mark> elements only, so no
 // markup from the index can reach the page.
 function appendExcerpt(target, html) {
-  const parsed = new DOMParser().parseFromString(`<p>${html}</p>`, "text/html");
+  const parsed = new DOMParser().parseFromString(`<p>${unmark(html)}</p>`, "text/html");
   const source = parsed.body.firstChild;
   if (!source) {
     return;

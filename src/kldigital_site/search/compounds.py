@@ -1,0 +1,227 @@
+"""German compounds for the search index: "Straßenbeleuchtung" → "Straßen^beleuchtung".
+
+Input: the HTML of a page as Pagefind is about to read it. Output: the same
+HTML with a ``^`` between the parts of each compound in its text (never in
+tags or attributes). Pagefind indexes a word written with punctuation inside
+both whole and in parts (its "compound words" for ``kebab-case``), so
+"Beleuchtung" and "Straße" then find "Straßenbeleuchtung"; on its own it only
+finds words by their beginning. The published pages are not changed; the
+search page's script removes the marks from excerpts and titles
+(``templates/assets/js/search.js``).
+
+A word is split where each part is a German word of pyspellchecker's
+dictionary (339,000 word forms with frequencies, MIT licensed), allowing
+the linking elements of German compounds ("Verkehr-s-daten",
+"Straße-n-beleuchtung") and a dropped final "e"/"n" ("Schul(e)hof",
+"Liefer(n)dienst"). Parts are at least four letters, so short words hidden
+inside longer ones ("auf", "bau", "ort") do not make splits; of several splits
+the one with the fewest parts and then the most frequent parts wins (Koehn &
+Knight, "Empirical Methods for Compound Splitting", 2003).
+
+The dictionary takes a quarter second to load, so every word is split once:
+the splits are kept in the search cache folder (``zerlegungen-….json``), and
+the dictionary is loaded only for words no earlier build has seen.
+"""
+
+from __future__ import annotations
+
+import functools
+import gzip
+import json
+import math
+import os
+import re
+import tempfile
+import threading
+from collections.abc import Mapping
+from importlib import metadata, resources
+from pathlib import Path
+
+MARK = "^"
+# Shorter words are rarely compounds; "Bahnhof" (7) is, but its parts are short
+# too, and splitting them would match "Bahn" in every "Bahnsteig" anyway.
+MIN_WORD = 8
+MIN_PART = 4
+MAX_PARTS = 4
+# Linking elements between the parts of a German compound (Fugenelemente).
+_LINKS = ("s", "es", "n", "en", "er", "e", "ens")
+# Endings dropped at the end of a first part: Schule → Schul-hof, liefern → Liefer-dienst.
+_DROPPED = ("e", "n", "en")
+_WORD = re.compile(rf"[^\W\d_]{{{MIN_WORD},}}")
+_TAG_OR_TEXT = re.compile(r"(<[^>]*>)")
+# Left as they are: script and style, and elements whose text Pagefind takes as a
+# filter or metadata value (data-pagefind-filter="thema", data-pagefind-meta="title";
+# not "typ:Projekt", whose value is in the attribute): a topic must stay "Innenstadt".
+_RAW = re.compile(
+    r"<(script|style)\b[^>]*>.*?</\1\s*>"
+    r'|<(\w+)\b[^>]*\sdata-pagefind-(?:filter|meta)="[^":]*"[^>]*>.*?</\2\s*>',
+    re.DOTALL | re.IGNORECASE,
+)
+
+Words = Mapping[str, int]
+
+
+def dictionary_version() -> str:
+    """Part of the search cache key: another dictionary may split differently."""
+    return f"pyspellchecker-{metadata.version('pyspellchecker')}-{MIN_PART}-{MAX_PARTS}"
+
+
+@functools.cache
+def load_splitter(cache_dir: Path | None) -> Splitter:
+    """The splitter, with the splits of earlier builds from ``cache_dir`` (one per process:
+    ``serve`` keeps it between builds)."""
+    return Splitter(cache_dir / f"zerlegungen-{dictionary_version()}.json" if cache_dir else None)
+
+
+def load_words() -> Words:
+    """German word forms with their frequencies (pyspellchecker's dictionary)."""
+    source = resources.files("spellchecker.resources") / "de.json.gz"
+    data: dict[str, int] = json.loads(gzip.decompress(source.read_bytes()))
+    return {word: count for word, count in data.items() if len(word) >= MIN_PART - 1}
+
+
+class Splitter:
+    """Splits German compounds into parts of the dictionary.
+
+    Every word is split once: the splits are kept, and saved to ``splits_file``
+    (``save``), so the dictionary, a quarter second to load, is loaded only for
+    words no earlier build has seen.
+    """
+
+    def __init__(self, splits_file: Path | None, words: Words | None = None) -> None:
+        self._file = splits_file
+        self._words = words
+        self._lock = threading.Lock()  # two Pagefind threads may share it (search/indexer.py)
+        self._splits: dict[str, tuple[str, ...]] = self._read() if splits_file else {}
+        self._new = False
+        self._best: dict[tuple[str, int], tuple[tuple[str, ...], float] | None] = {}
+
+    @property
+    def words(self) -> Words:
+        with self._lock:
+            if self._words is None:
+                self._words = load_words()
+            return self._words
+
+    def save(self) -> None:
+        """Keep the splits for the next build (atomically; a failure only costs time)."""
+        if self._file is None or not self._new:
+            return
+        with self._lock:
+            data = json.dumps(self._splits, ensure_ascii=False, sort_keys=True)
+            self._new = False
+        try:
+            self._file.parent.mkdir(parents=True, exist_ok=True)
+            handle, temporary = tempfile.mkstemp(dir=self._file.parent, prefix=".zerlegungen-")
+            with os.fdopen(handle, "w", encoding="utf-8") as out:
+                out.write(data)
+            os.replace(temporary, self._file)
+        except OSError:
+            pass
+
+    def mark(self, html: bytes) -> bytes:
+        """``html`` with ``MARK`` between the parts of every compound in its text."""
+        text = html.decode("utf-8")
+        pieces: list[str] = []
+        position = 0
+        for raw in _RAW.finditer(text):
+            pieces.append(self._mark_text(text[position : raw.start()]))
+            pieces.append(raw.group(0))
+            position = raw.end()
+        pieces.append(self._mark_text(text[position:]))
+        return "".join(pieces).encode("utf-8")
+
+    def split(self, word: str) -> list[str]:
+        """The parts of ``word`` as written (case kept); ``[word]`` if it is no compound."""
+        lower = word.lower()
+        parts = self._splits.get(lower)
+        if parts is None:
+            found = self._compound_split(lower)
+            parts = found[0] if found is not None else ()
+            self._splits[lower] = parts
+            self._new = True
+        if not parts:
+            return [word]
+        result, start = [], 0
+        for part in parts:
+            result.append(word[start : start + len(part)])
+            start += len(part)
+        return result
+
+    def _read(self) -> dict[str, tuple[str, ...]]:
+        assert self._file is not None
+        try:
+            data = json.loads(self._file.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return {}  # none yet, or damaged: the words are split again
+        if not isinstance(data, dict):
+            return {}
+        return {
+            str(word): tuple(str(part) for part in parts)
+            for word, parts in data.items()
+            if isinstance(parts, list) and "".join(map(str, parts)) in (word, "")
+        }
+
+    def _mark_text(self, text: str) -> str:
+        pieces = _TAG_OR_TEXT.split(text)
+        for index in range(0, len(pieces), 2):  # even pieces are text, odd ones tags
+            pieces[index] = _WORD.sub(lambda m: MARK.join(self.split(m.group(0))), pieces[index])
+        return "".join(pieces)
+
+    def _compound_split(self, word: str) -> tuple[tuple[str, ...], float] | None:
+        """The best split into two or more parts, even of a word the dictionary knows
+        whole ("Straßenbeleuchtung" is in it): the parts are what the index needs."""
+        candidates = []
+        for cut in range(MIN_PART, len(word) - MIN_PART + 1):
+            head = _head_frequency(word[:cut], self.words)
+            rest = self._best_split(word[cut:], MAX_PARTS - 1) if head else None
+            if rest is not None:
+                parts = (word[:cut], *rest[0])
+                score = (math.log(head) + rest[1] * (len(parts) - 1)) / len(parts)
+                candidates.append((len(parts), -score, parts))
+        if not candidates:
+            return None
+        _, score, parts = min(candidates)
+        return parts, -score
+
+    def _best_split(self, word: str, parts_left: int) -> tuple[tuple[str, ...], float] | None:
+        """The best split of ``word`` into at most ``parts_left`` parts, with its score
+        (the log of the geometric mean of the parts' frequencies)."""
+        key = (word, parts_left)
+        if key in self._best:
+            return self._best[key]
+        words = self.words
+        candidates: list[tuple[int, float, tuple[str, ...]]] = []
+        if words.get(word, 0) and len(word) >= MIN_PART:
+            candidates.append((1, math.log(words[word]), (word,)))
+        if parts_left > 1:
+            for cut in range(MIN_PART, len(word) - MIN_PART + 1):
+                head = _head_frequency(word[:cut], words)
+                if not head:
+                    continue
+                rest = self._best_split(word[cut:], parts_left - 1)
+                if rest is None:
+                    continue
+                parts = (word[:cut], *rest[0])
+                score = (math.log(head) + rest[1] * (len(parts) - 1)) / len(parts)
+                candidates.append((len(parts), score, parts))
+        result = None
+        if candidates:
+            _, score, parts = min(candidates, key=lambda c: (c[0], -c[1]))
+            result = (parts, score)
+        self._best[key] = result
+        return result
+
+
+def _head_frequency(head: str, words: Words) -> int:
+    """How common a first (or middle) part is, with its linking element or dropped ending."""
+    if words.get(head, 0):
+        return words[head]
+    for link in _LINKS:
+        stem = head[: -len(link)]
+        if head.endswith(link) and len(stem) >= MIN_PART - 1 and words.get(stem, 0):
+            return words[stem]
+    for ending in _DROPPED:
+        if words.get(head + ending, 0):
+            return words[head + ending]
+    return 0

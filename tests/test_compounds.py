@@ -1,0 +1,69 @@
+"""search/compounds.py: German compounds split for the search index (issue 18)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from kldigital_site.search.compounds import MARK, Splitter, dictionary_version, load_words
+
+
+@pytest.fixture(scope="module")
+def splitter() -> Splitter:
+    return Splitter(None, load_words())
+
+
+@pytest.mark.parametrize(
+    ("word", "parts"),
+    [
+        ("Straßenbeleuchtung", ["Straßen", "beleuchtung"]),  # known whole, split anyway
+        ("Verkehrsdaten", ["Verkehrs", "daten"]),  # linking "s"
+        ("Lieferdienst", ["Liefer", "dienst"]),  # liefer(n): dropped ending
+        ("Bürgerbeteiligung", ["Bürger", "beteiligung"]),
+        ("Baumkataster", ["Baum", "kataster"]),
+        ("Verwaltung", ["Verwaltung"]),  # no compound
+        ("Digitalisierung", ["Digitalisierung"]),
+        ("Kaffee", ["Kaffee"]),  # too short to be split
+    ],
+)
+def test_compounds_split_into_dictionary_words(
+    splitter: Splitter, word: str, parts: list[str]
+) -> None:
+    assert splitter.split(word) == parts
+
+
+def test_only_text_is_marked_never_tags_filters_or_metadata(splitter: Splitter) -> None:
+    html = (
+        '<article data-pagefind-body data-pagefind-meta="typ:Projekt">'
+        '<h1 data-pagefind-meta="title">Intelligente Straßenbeleuchtung</h1>'
+        '<p class="Straßenbeleuchtung">Die Straßenbeleuchtung am '
+        '<a href="/themen/innenstadt/" data-pagefind-filter="thema">Innenstadt</a>.</p>'
+        "<script>const Straßenbeleuchtung = 1;</script></article>"
+    )
+    marked = splitter.mark(html.encode()).decode()
+    assert marked.count(f"Straßen{MARK}beleuchtung") == 1  # in the text only
+    assert '<h1 data-pagefind-meta="title">Intelligente Straßenbeleuchtung</h1>' in marked
+    assert 'class="Straßenbeleuchtung"' in marked
+    assert ">Innenstadt</a>" in marked  # a topic stays the topic it is
+    assert "const Straßenbeleuchtung" in marked
+    assert marked.replace(MARK, "") == html
+
+
+def test_splits_are_kept_so_the_dictionary_is_loaded_once(tmp_path: Path) -> None:
+    store = tmp_path / f"zerlegungen-{dictionary_version()}.json"
+    first = Splitter(store, load_words())
+    assert first.split("Straßenbeleuchtung") == ["Straßen", "beleuchtung"]
+    first.save()
+    assert json.loads(store.read_text(encoding="utf-8"))["straßenbeleuchtung"] == [
+        "straßen",
+        "beleuchtung",
+    ]
+    # A later build splits a word it has seen without loading the dictionary.
+    later = Splitter(store)
+    assert later.split("Straßenbeleuchtung") == ["Straßen", "beleuchtung"]
+    assert later._words is None
+    # A damaged file only costs time.
+    store.write_text("{kaputt", encoding="utf-8")
+    assert Splitter(store, load_words()).split("Verkehrsdaten") == ["Verkehrs", "daten"]
