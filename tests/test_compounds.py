@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 
 import pytest
@@ -67,3 +68,11 @@ def test_splits_are_kept_so_the_dictionary_is_loaded_once(tmp_path: Path) -> Non
     # A damaged file only costs time.
     store.write_text("{kaputt", encoding="utf-8")
     assert Splitter(store, load_words()).split("Verkehrsdaten") == ["Verkehrs", "daten"]
+
+
+def test_an_endless_word_is_left_whole_at_once(splitter: Splitter) -> None:
+    # A 2 MB title (tests/test_robustness.py) once took the build down.
+    started = time.perf_counter()
+    html = ("<p>" + "Straßenbeleuchtung" * 100_000 + "</p>").encode()
+    assert splitter.mark(html) == html
+    assert time.perf_counter() - started < 5

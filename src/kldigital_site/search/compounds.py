@@ -41,6 +41,10 @@ MARK = "^"
 # Shorter words are rarely compounds; "Bahnhof" (7) is, but its parts are short
 # too, and splitting them would match "Bahn" in every "Bahnsteig" anyway.
 MIN_WORD = 8
+# Splitting costs the square of a word's length; German compounds of more than 40
+# letters are curiosities ("Donaudampfschifffahrtsgesellschaftskapitän" has 42), and a
+# 2 MB "word" in a hostile title must not hold up the build (tests/test_robustness.py).
+MAX_WORD = 40
 MIN_PART = 4
 MAX_PARTS = 4
 # Linking elements between the parts of a German compound (Fugenelemente).
@@ -133,6 +137,8 @@ class Splitter:
 
     def split(self, word: str) -> list[str]:
         """The parts of ``word`` as written (case kept); ``[word]`` if it is no compound."""
+        if len(word) > MAX_WORD:
+            return [word]
         lower = word.lower()
         parts = self._splits.get(lower)
         if parts is None:
