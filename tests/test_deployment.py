@@ -64,3 +64,23 @@ def test_make_deploy_without_target_fails_before_building(tmp_path: Path) -> Non
     assert result.returncode != 0
     assert "DEPLOY_TARGET=" in result.stderr and "Bitte das Ziel angeben" in result.stderr
     assert "kldigital-site build" not in result.stdout  # nothing was built
+
+
+@pytest.mark.skipif(shutil.which("make") is None, reason="make is not installed")
+def test_make_deploy_preview_without_target_fails_before_building() -> None:
+    result = subprocess.run(
+        ["make", "--no-print-directory", "-C", str(REPO), "deploy-preview", "PREVIEW_TARGET="],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode != 0
+    assert "PREVIEW_TARGET=" in result.stderr and "Bitte das Ziel angeben" in result.stderr
+    assert "kldigital-site build" not in result.stdout
+
+
+def test_the_preview_is_published_behind_a_password() -> None:
+    guide = (REPO / "docs" / "deployment.md").read_text(encoding="utf-8")
+    section = guide[guide.index("## Vorschau zur Freigabe") :]
+    for needle in ("make deploy-preview", "auth_basic_user_file", "AuthType Basic", "htpasswd"):
+        assert needle in section
