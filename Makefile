@@ -8,6 +8,7 @@ DEPLOY_TARGET ?=
 # make deploy-preview PREVIEW_TARGET=web@vorschau:/var/www/kldigital-vorschau/ (docs/deployment.md)
 PREVIEW_TARGET ?=
 BENCH_ARGS ?= --items 1000 --items 10000
+PHOTO_BENCH_ARGS ?= --items 1000 --photos 300
 # Files readable by the web server whatever the local umask; extra options
 # (e.g. RSYNC_FLAGS='-e "ssh -p 2222"') go into RSYNC_FLAGS.
 RSYNC_CHMOD ?= --chmod=D755,F644
@@ -101,6 +102,7 @@ gates: install-test system-deps
 bench: install
 	$(BIN)/python bench/run.py $(BENCH_ARGS)
 	$(BIN)/python bench/search_overhead.py
+	$(BIN)/python bench/photos.py $(PHOTO_BENCH_ARGS)
 
 golden: install-test
 	$(BIN)/pytest -q tests/test_golden.py --update-golden
