@@ -110,7 +110,7 @@ def representatives(groups: Mapping[str, list[str]], per_type: int) -> list[tupl
 FEATURES = (
     "<img", "<picture", "<table", "footnote", "<iframe", "<figure", "<pre",
     "<blockquote", "<video", "<audio", "<dl", "<form", "<details", "<ol", "<sup",
-    "<aside", "<svg", 'role="status"', 'class="banner"', "<nav",
+    "<aside", "<svg", 'role="status"', 'class="banner"', "<nav", "easy-language",
 )  # fmt: skip
 
 

@@ -1,4 +1,5 @@
-"""Screenshots for reviewers: home, a project profile, a press release.
+"""Screenshots for reviewers: home, a project profile, a press release, and the
+Leichte Sprache page and the accessibility statement where the site has them.
 
 Input: one served site and a launched browser. Output: full-page PNGs
 `<page>-desktop.png` (1280 px) and `<page>-mobile.png` (390 px, a phone) in
@@ -24,6 +25,8 @@ LOAD_LAZY_IMAGES = """() => Promise.all([...document.images].map((img) => {
 }))"""
 PAGE_TIMEOUT_MS = 20_000
 SHOTS = (("home", "home"), ("project", "project"), ("press-release", "press_release"))
+# Pages set apart from their type (issue 13): shot when the site has them.
+FIXED_SHOTS = (("leichte-sprache", "leichte-sprache/"), ("barrierefreiheit", "barrierefreiheit/"))
 
 
 def _pick(site: Site, paths: list[str]) -> str:
@@ -55,6 +58,10 @@ def take_screenshots(site: Site, browser: Browser, out_dir: Path) -> GateResult:
             findings.append(Finding(site.name, name, "screenshot", f"the site has no {kind} page"))
             continue
         targets.append((name, _pick(site, groups[kind])))
+    for name, rel in FIXED_SHOTS:
+        path = site.base_path + rel
+        if site.file_for_path(path) is not None:
+            targets.append((name, path))
     for label, viewport, mobile in (("desktop", DESKTOP, False), ("mobile", MOBILE, True)):
         context = browser.new_context(
             viewport=viewport,  # type: ignore[arg-type]

@@ -101,9 +101,9 @@ def test_settings_with_bom_and_crlf(make_site: MakeSite) -> None:
     root = make_site({"content/site.yaml": raw.encode("utf-8")})
     assert problems(root) == [
         "content/site.yaml:7: Unbekannter Schlüssel „smart_city“. Erlaubt sind: base_url, "
-        "cms, defaults, description, feed_entries, home_releases, iframe_hosts, image, "
-        "image_alt, image_credit, language, organisation, press_per_page, theme, timezone, "
-        "title, topic_per_page, urls."
+        "cms, defaults, description, enforcement, feed_entries, home_releases, iframe_hosts, "
+        "image, image_alt, image_credit, impressum, language, organisation, press_per_page, "
+        "theme, timezone, title, topic_per_page, urls."
     ]
 
 

@@ -5,6 +5,9 @@ Each ``fixtures/invalid/<case>/`` holds only the files that differ from
 folder there is laid over a copy of the project's templates) and
 ``expected_errors.txt`` with the exact lines the command line prints. The build
 must exit with 1 and leave the output of the previous, good build untouched.
+Optionally ``remove.txt`` names files of the minimal site the case deletes, and
+``options.txt`` the command-line options the case is built with (``--strict``
+for what is a warning otherwise). A missing file is reported without a line.
 """
 
 from __future__ import annotations
@@ -20,8 +23,11 @@ from tests.conftest import FIXTURES, TEMPLATES, build_cli, copy_fixture_site, ru
 INVALID = FIXTURES / "invalid"
 CASES = sorted(p.name for p in INVALID.iterdir() if p.is_dir())
 EXPECTED = "expected_errors.txt"
+REMOVE = "remove.txt"
+OPTIONS = "options.txt"
+_CONTROL_FILES = {EXPECTED, REMOVE, OPTIONS}
 ERROR_LINE = re.compile(
-    r"^(?P<path>(?:content|templates)/[^:]+):(?P<line>[1-9]\d*): (?P<message>.+)$"
+    r"^(?P<path>(?:content|templates)/[^:]+)(?::(?P<line>[1-9]\d*))?: (?P<message>.+)$"
 )
 
 # The error classes of the contract (section "Errors" of the content model), one case each.
@@ -56,6 +62,13 @@ REQUIRED_CASES = {
     "one-file-several-stages",
     # A contact with an error still exists; an id the file lacks is still unknown.
     "broken-data-file-no-cascade",
+    # BITV 2.0, DDG, MStV (issue 13)
+    "missing-easy-language-page",
+    "explains-without-statement",
+    "statement-review-outdated",
+    "bad-language-tag",
+    "missing-video",
+    "impressum-without-register",
 }
 
 
@@ -66,12 +79,20 @@ def apply_case(case: str, root: Path) -> Path:
     if (case_dir / "templates").is_dir():
         templates = root / "templates"
         shutil.copytree(TEMPLATES, templates)
+    if (case_dir / REMOVE).is_file():
+        for rel in (case_dir / REMOVE).read_text(encoding="utf-8").split():
+            (root / rel).unlink()
     for source in sorted(case_dir.rglob("*")):
-        if source.is_file() and source.name != EXPECTED:
+        if source.is_file() and source.name not in _CONTROL_FILES:
             target = root / source.relative_to(case_dir)
             target.parent.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(source, target)
     return templates
+
+
+def case_options(case: str) -> list[str]:
+    options = INVALID / case / OPTIONS
+    return options.read_text(encoding="utf-8").split() if options.is_file() else []
 
 
 def expected_lines(case: str) -> list[str]:
@@ -82,7 +103,11 @@ def test_every_error_class_has_a_case() -> None:
     assert set(CASES) >= REQUIRED_CASES
     for case in CASES:
         assert (INVALID / case / EXPECTED).is_file(), f"{case} has no {EXPECTED}"
-        overlay = [p for p in (INVALID / case).rglob("*") if p.is_file() and p.name != EXPECTED]
+        overlay = [
+            p
+            for p in (INVALID / case).rglob("*")
+            if p.is_file() and p.name not in (EXPECTED, OPTIONS)
+        ]
         assert overlay, f"{case} changes nothing"
 
 
@@ -98,6 +123,9 @@ def test_expectations_point_at_real_lines(case: str, tmp_path: Path) -> None:
         match = ERROR_LINE.match(line)
         assert match, f"{case}: not a path:line: message line: {line!r}"
         path = root / match["path"]
+        if match["line"] is None:  # a file the site lacks
+            assert not path.exists(), f"{case}: {match['path']} exists"
+            continue
         assert path.is_file(), f"{case}: {match['path']} does not exist"
         assert int(match["line"]) <= path.read_bytes().count(b"\n") + 1, line
 
@@ -115,7 +143,7 @@ def test_invalid_site_fails_with_exact_errors_and_keeps_output(case: str, tmp_pa
     expected = expected_lines(case)
     # The second run finds the broken files' results in the build cache: same report.
     for _run in ("first", "cached"):
-        result = build_cli(root, output, templates=templates)
+        result = build_cli(root, output, *case_options(case), templates=templates)
 
         printed = result.stderr.splitlines()
         assert result.exit_code == 1, result.output
@@ -135,7 +163,14 @@ def test_check_reports_the_same_errors_and_writes_nothing(case: str, tmp_path: P
     output = root / "output"
 
     result = run_cli(
-        "check", "--content", root / "content", "--templates", templates, "--output", output
+        "check",
+        "--content",
+        root / "content",
+        "--templates",
+        templates,
+        "--output",
+        output,
+        *case_options(case),
     )
 
     assert result.exit_code == 1

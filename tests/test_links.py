@@ -45,7 +45,7 @@ Ein [Steckbrief](../projekte/beispielprojekt.md) und eine
 - [Liste mit Abfrage](/presse/?jahr=2024)
 - [Feed](/presse/feed.xml)
 - [Startseite](/)
-- [Plan (PDF)](../medien/dokumente/plan.pdf) und [noch einmal](/medien/dokumente/plan.pdf)
+- [Plan](../medien/dokumente/plan.pdf) und [noch einmal](/medien/dokumente/plan.pdf)
 - [Stadt](https://www.kaiserslautern.de/), [Mail](mailto:presse@example.org),
   [Telefon](tel:+49631000010)
 - [nach unten](#unten)
@@ -91,8 +91,8 @@ def test_links_resolve_under_the_base_path(
         "Liste mit Abfrage": f"{base}presse/?jahr=2024",
         "Feed": f"{base}presse/feed.xml",
         "Startseite": base,
-        "Plan (PDF)": f"{base}medien/dokumente/plan.pdf",
-        "noch einmal": f"{base}medien/dokumente/plan.pdf",
+        "Plan (PDF, 8 Byte)": f"{base}medien/dokumente/plan.pdf",
+        "noch einmal (PDF, 8 Byte)": f"{base}medien/dokumente/plan.pdf",
         "Stadt": "https://www.kaiserslautern.de/",
         "Mail": "mailto:presse@example.org",
         "Telefon": "tel:+49631000010",

@@ -35,6 +35,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from kldigital_site.accessibility.requirements import check_requirements
 from kldigital_site.cache import CACHE_DIR_NAME, BuildCache, PageRecord, tool_fingerprint
 from kldigital_site.cms.publish import cms_outputs
 from kldigital_site.config import SiteConfig
@@ -151,6 +152,9 @@ def _build(config: SiteConfig, options: BuildOptions, cache: BuildCache | None) 
         site = problems.take(_model(config, parsed, options.now))
         # /admin/ for `cms:` in site.yaml; `check` reports a missing bundle too.
         admin = problems.take(cms_outputs(config))
+        # BITV 2.0, DDG, MStV: what the law asks of the whole site (accessibility/).
+        required = check_requirements(site)
+        problems.add(required)
         timer.lap("model")
         staged_bodies = render_bodies(site, cache, options.jobs)
         bodies = problems.take(staged_bodies)
@@ -200,7 +204,8 @@ def _build(config: SiteConfig, options: BuildOptions, cache: BuildCache | None) 
         if cache is None:  # --no-cache: the images were made in a scratch folder
             shutil.rmtree(folder, ignore_errors=True)
     if cache is not None:
-        _store_build(cache, inputs, site, pages, published, staged_bodies.problems, options.now)
+        replayed = (*required, *staged_bodies.problems)
+        _store_build(cache, inputs, site, pages, published, replayed, options.now)
     return _result(site, pages, report, problems, timer, images)
 
 

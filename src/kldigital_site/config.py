@@ -22,6 +22,7 @@ from typing import Any
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from kldigital_site.accessibility.fields import ENFORCEMENT_FIELDS, IMPRESSUM_FIELDS
 from kldigital_site.content.frontmatter import normalise_text
 from kldigital_site.content.schema import (
     Field,
@@ -121,6 +122,8 @@ _NESTED = {
     "organisation": _ORGANISATION_FIELDS,
     "urls": _URL_FIELDS,
     "theme": _THEME_FIELDS,
+    "enforcement": ENFORCEMENT_FIELDS,
+    "impressum": IMPRESSUM_FIELDS,
 }
 
 _SITE_FIELDS = (
@@ -142,6 +145,8 @@ _SITE_FIELDS = (
     Field("image", media_path, doc="Vorschaubild für soziale Netzwerke (Seiten ohne eigenes Bild)"),
     Field("image_alt", text, doc="Alternativtext des Vorschaubilds"),
     Field("image_credit", text, doc="Bildnachweis des Vorschaubilds"),
+    Field("enforcement", lambda node: node.value, doc="Schlichtungs-/Durchsetzungsstelle"),
+    Field("impressum", lambda node: node.value, doc="Angaben nach § 5 DDG und § 18 MStV"),
 )
 
 
@@ -195,6 +200,11 @@ class SiteConfig:
     default_image_alt: str | None = None
     default_image_credit: str | None = None
     default_image_line: int = 0
+    # None: the block is missing from site.yaml (accessibility/requirements.py warns).
+    enforcement: Mapping[str, Any] | None = None
+    impressum: Mapping[str, Any] | None = None
+    impressum_lines: Mapping[str, int] = field(default_factory=dict)
+    settings_lines: Mapping[str, int] = field(default_factory=dict)
     include_drafts: bool = False
     include_future: bool = False
     # A site for approval, not for the public (serve, build --preview): drafts and
@@ -331,6 +341,10 @@ def load_config(
         include_future=future or preview,
         preview=preview,
         preview_banner=preview_banner,
+        enforcement=_block(nested, "enforcement"),
+        impressum=_block(nested, "impressum"),
+        impressum_lines=dict(nested["impressum"].get("_lines", {})),
+        settings_lines=dict(result.validated.lines),
     )
 
 
@@ -360,6 +374,14 @@ def _theme(
             )
         )
     return theme
+
+
+def _block(nested: Mapping[str, Mapping[str, Any]], name: str) -> dict[str, Any] | None:
+    """A nested block as given, or None when site.yaml does not have it."""
+    values = nested[name]
+    if "_lines" not in values:
+        return None
+    return {key: value for key, value in values.items() if key != "_lines"}
 
 
 def _relative(path: Path, root: Path) -> str:

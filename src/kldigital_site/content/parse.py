@@ -17,6 +17,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from kldigital_site.accessibility.fields import page_fields
+from kldigital_site.accessibility.headings import check_explains
 from kldigital_site.content.discover import SourceFile, SourceKind
 from kldigital_site.content.frontmatter import (
     FrontMatterMissing,
@@ -190,7 +192,10 @@ def _parse_markdown(source: SourceFile, text: str, digest: str) -> Staged[Docume
             source, name_slug, {}, {}, split.body, split.body_first_line, digest, head
         )
         return Staged(flawed, (error,))
-    result = validate_mapping(located, _FIELDS[source.kind], path=path)
+    fields = (
+        page_fields(source.content_path) if source.kind is SourceKind.PAGE else _FIELDS[source.kind]
+    )
+    result = validate_mapping(located, fields, path=path)
     errors = list(result.errors)
     meta = result.validated.values
     lines = result.validated.lines
@@ -209,6 +214,8 @@ def _parse_markdown(source: SourceFile, text: str, digest: str) -> Staged[Docume
     if not meta.get("draft"):
         # Not a draft: about to be published, now or when its embargo ends.
         errors.extend(find_placeholders(path, meta, lines, split.body, split.body_first_line))
+    if meta.get("explains"):
+        errors.extend(check_explains(path, meta["explains"], lines["explains"], split.body))
     slug = meta.get("slug") or name_slug
     if not slug:
         if not errors:

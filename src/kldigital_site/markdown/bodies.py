@@ -24,6 +24,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from kldigital_site.accessibility.media_info import download_label
 from kldigital_site.cache import BuildCache, tool_fingerprint
 from kldigital_site.content.parse import (
     BOILERPLATES_FILE,
@@ -111,6 +112,19 @@ def link_resolver(site: Site, content_path: str) -> LinkResolver:
     return resolve
 
 
+def download_labeller(site: Site) -> Callable[[str], str | None]:
+    """A resolved link's "PDF, 1,2 MB" when it is a download file in medien/."""
+    base = site.config.base_path
+    media = {m.content_path: m.path for m in site.media}
+
+    def label(url: str) -> str | None:
+        site_path = url.removeprefix(base).partition("?")[0].partition("#")[0]
+        path = media.get(site_path)
+        return download_label(path, site_path) if path is not None else None
+
+    return label
+
+
 def _known_url(site: Site, url: str) -> str | None:
     if url in ("", "index.html"):
         return ""
@@ -160,13 +174,21 @@ def _render_task(state: tuple[Site, dict[str, MarkdownRenderer]], task: _Task) -
             return _changed_during_build(task, CHANGED_DURING_BUILD)
         text = load_body(doc, raw)
     resolver = link_resolver(site, task.link_base)
+    labeller = download_labeller(site)
     rendered: RenderedMarkdown = renderer.render(
-        text or "", path=task.path, first_line=task.first_line, resolve_link=resolver
+        text or "",
+        path=task.path,
+        first_line=task.first_line,
+        resolve_link=resolver,
+        download_label=labeller,
     )
+    resolved = {target: resolver(target) for target in rendered.links}
     return {
         "html": rendered.html,
         "first_paragraph": rendered.first_paragraph,
-        "resolved": {target: resolver(target) for target in rendered.links},
+        "resolved": resolved,
+        # Type and size shown in the links: a file that grows must show its new size.
+        "downloads": {t: labeller(url) for t, url in resolved.items() if url and labeller(url)},
         "problems": [[p.path, p.line, p.message, p.severity.value] for p in rendered.problems],
         "images": [[i.url, i.alt, i.caption, i.credit, i.line] for i in rendered.images],
     }
@@ -183,18 +205,28 @@ def _changed_during_build(task: _Task, message: str) -> dict[str, Any]:
     }
 
 
-def _still_valid(cached: Mapping[str, Any], resolver: LinkResolver) -> bool:
-    resolved = cached.get("resolved")
+def _still_valid(
+    cached: Mapping[str, Any], resolver: LinkResolver, labeller: Callable[[str], str | None]
+) -> bool:
+    resolved, downloads = cached.get("resolved"), cached.get("downloads", {})
     if not isinstance(resolved, dict) or not isinstance(cached.get("first_paragraph"), str):
         return False
-    return all(resolver(target) == url for target, url in resolved.items())
+    if not isinstance(downloads, dict):
+        return False
+    for target, url in resolved.items():
+        now = resolver(target)
+        if now != url or (now is not None and labeller(now) != downloads.get(target)):
+            return False
+    return True
 
 
 def _info(key: str, payload: Mapping[str, Any]) -> BodyInfo:
     problems = tuple(
         SiteError(str(p[0]), int(p[1]), str(p[2]), Severity(p[3])) for p in payload["problems"]
     )
-    links = json.dumps(payload["resolved"], sort_keys=True, ensure_ascii=False)
+    links = json.dumps(
+        [payload["resolved"], payload.get("downloads", {})], sort_keys=True, ensure_ascii=False
+    )
     links_digest = hashlib.sha256(links.encode()).hexdigest()[:32]
     images = tuple(
         BodyImage(str(url), str(alt), caption, credit, int(line))
@@ -239,6 +271,7 @@ def render_bodies(
         tasks.append(_Task(key, boilerplate_path, first_line, BOILERPLATES_FILE, text, None))
 
     cached = cache.body_summaries(t.key for t in tasks) if cache is not None else {}
+    labeller = download_labeller(site)
     infos: dict[str, BodyInfo] = {}
     missing: list[_Task] = []
     for task in tasks:
@@ -246,7 +279,7 @@ def render_bodies(
             infos[task.key] = known[task.key]
             continue
         entry = cached.get(task.key)
-        if entry is not None and _still_valid(entry, link_resolver(site, task.link_base)):
+        if entry is not None and _still_valid(entry, link_resolver(site, task.link_base), labeller):
             infos[task.key] = _info(task.key, entry)
         else:
             missing.append(task)

@@ -33,12 +33,16 @@ from markdown.extensions.toc import TocExtension
 from markdown.treeprocessors import Treeprocessor
 from markdown.util import AMP_SUBSTITUTE, HTML_PLACEHOLDER_RE, AtomicString
 
+from kldigital_site.accessibility.language import language_problem
 from kldigital_site.errors import SiteError, warning
+from kldigital_site.markdown import spans
 from kldigital_site.markdown.limits import bound_scans
 from kldigital_site.slugs import slugify
 from kldigital_site.typography import typeset
 
 LinkResolver = Callable[[str], str | None]
+# A resolved link's file type and size ("PDF, 1,2 MB"), None for pages and images.
+DownloadLabel = Callable[[str], str | None]
 
 
 def _names(text: str) -> frozenset[str]:
@@ -150,6 +154,10 @@ class _Locator:
         self._cursors[(needle, as_target)] = (pos + len(needle), line)
         return line
 
+    def present(self, *needles: str) -> str:
+        """The first of ``needles`` the source contains (else the last)."""
+        return next((n for n in needles if n in self._text), needles[-1])
+
     def _opens_target(self, pos: int) -> bool:
         # A link target follows "(", "<", "=", a quote or "]:", not a word in running text.
         while pos > 0 and self._text[pos - 1] in " \t\n":
@@ -165,10 +173,16 @@ class _Document:
     """Everything collected while rendering one body; discarded afterwards."""
 
     def __init__(
-        self, source: str, path: str, first_line: int, resolve: LinkResolver, hosts: frozenset[str]
+        self,
+        source: str,
+        path: str,
+        first_line: int,
+        resolve: LinkResolver,
+        hosts: frozenset[str],
+        label: DownloadLabel | None = None,
     ) -> None:
         self.locator = _Locator(source, first_line)
-        self.path, self.resolve, self.hosts = path, resolve, hosts
+        self.path, self.resolve, self.hosts, self.label = path, resolve, hosts, label
         self.problems: list[SiteError] = []
         self.images: list[BodyImage] = []
         self.resolved: dict[str, str | None] = {}  # insertion-ordered: becomes .links
@@ -195,6 +209,9 @@ class _Document:
             if name not in allowed and name not in _GENERIC_ATTRIBUTES:
                 self.warn(where, f"Attribut „{name}“ an <{tag}> entfernt")
         self.ids.add(attrs.get("id") or "")
+        lang = attrs.get("lang")
+        if lang is not None and (problem := language_problem(lang.strip())) is not None:
+            self.fail(where, problem)
         attr = {"a": "href", "img": "src"}.get(tag, "")
         target = attrs.get(attr)
         if target is None:
@@ -371,12 +388,19 @@ class _Inspector(Treeprocessor):
             }
             needle = attrs.get("href", attrs.get("src"))
             as_target = needle is not None
+            if needle is None and "lang" in attrs:
+                # An attribute list: its line is where the editor wrote the language.
+                lang = attrs["lang"]
+                needle = doc.locator.present(f'lang="{lang}"', f"lang='{lang}'", f"lang={lang}")
             if needle is None:
                 unusual = [name for name in attrs if name not in _GENERIC_ATTRIBUTES]
                 needle = unusual[0] if unusual else element.tag
             where = cache(lambda: doc.locator.line_of(needle, as_target=as_target))
-            for name, value in doc.inspect(element.tag, attrs, where, from_markdown=True).items():
+            changes = doc.inspect(element.tag, attrs, where, from_markdown=True)
+            for name, value in changes.items():
                 element.set(name, value)
+            if element.tag == "a" and "href" in changes and doc.label is not None:
+                _announce_download(element, doc.label(changes["href"]))
         self._raw_html(element.text, doc)
         for child in element:
             self._visit(child, doc)
@@ -397,6 +421,21 @@ class _Inspector(Treeprocessor):
                 except AssertionError:  # html.parser before 3.13 on e.g. "<![": show it as text
                     doc.warn(scanner.base_line, "HTML nicht lesbar, als Text ausgegeben")
                     stash[index] = escape(fragment)
+
+
+def _announce_download(link: Element, label: str | None) -> None:
+    """ "[Flyer](medien/flyer.pdf)" → "Flyer (PDF, 1,2 MB)", inside the link: its name
+    tells what it opens (WCAG 2.4.4)."""
+    if label is None:
+        return
+    last = link[-1] if len(link) else None
+    if last is not None:
+        last.tail = (last.tail or "") + " "
+    else:
+        link.text = (link.text or "") + " "
+    info = Element("span", {"class": "download-info"})
+    info.text = f"({label})"
+    link.append(info)
 
 
 class _Typography(Treeprocessor):
@@ -448,12 +487,16 @@ _TEXT_BLOCKS = (_TAGS - _INLINE) | {"br", "iframe"}
 
 
 def _plain_text(html: str) -> tuple[str, str]:
-    """(first paragraph, whole text) of sanitised HTML, without footnote numbers and ↩."""
+    """(first paragraph, whole text) of sanitised HTML, without footnote numbers and ↩, and
+    without the type and size of downloads."""
     parts: list[str] = []
     first_paragraph, paragraph_start, skipping, footnotes = "", -1, 0, 0
     for closing, tag, attrs, text in _HTML_TOKEN.findall(html):
         if not tag:
             parts.append("" if skipping else text)
+        elif tag == "span" and (skipping or 'class="download-info"' in attrs):
+            # "(PDF, 1,2 MB)" belongs to the link, not to a summary without it.
+            skipping += -1 if closing else 1
         elif tag == "a" and (skipping or 'class="footnote-' in attrs):
             skipping += -1 if closing else 1
         elif tag == "div" and (footnotes or 'class="footnote"' in attrs):
@@ -484,6 +527,7 @@ class MarkdownRenderer:
             ],
         )
         bound_scans(self._md)  # hostile bodies must not take quadratic time (issue 7)
+        spans.register(self._md)  # [Living Lab]{lang=en}
         self._md.ESCAPED_CHARS.extend(['"', "'"])  # \" keeps a straight quote
         self._md.treeprocessors.register(_Typography(self._md), "kldigital-typography", 6)
         self._inspector = _Inspector(self._md)
@@ -509,9 +553,15 @@ class MarkdownRenderer:
         return value
 
     def render(
-        self, source: str, *, path: str, first_line: int, resolve_link: LinkResolver
+        self,
+        source: str,
+        *,
+        path: str,
+        first_line: int,
+        resolve_link: LinkResolver,
+        download_label: DownloadLabel | None = None,
     ) -> RenderedMarkdown:
-        doc = _Document(source, path, first_line, resolve_link, self._hosts)
+        doc = _Document(source, path, first_line, resolve_link, self._hosts, download_label)
         # Python-Markdown has no per-call context for processors; like its own extensions
         # (footnotes, toc) the state lives on the instance for one convert() and is cleared.
         self._inspector.doc = doc

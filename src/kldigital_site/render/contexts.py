@@ -208,6 +208,7 @@ def _content_page(views: Views, route: Route) -> _Page:
                 "summary": item.meta.get("summary") and summary,
                 "body_html": views.body_html(route.item),
                 "notice": notice(item),
+                **views.page_extras(item),
             }
         },
         {"banner": views.banner(item)},

@@ -33,6 +33,7 @@ from kldigital_site.model import (
     RouteKind,
     Site,
 )
+from kldigital_site.render.accessibility import feedback_mailto, page_extras, site_links
 from kldigital_site.render.dates import date_long, date_time_long, period_text
 from kldigital_site.render.pictures import with_pictures
 from kldigital_site.search.shards import merged_bundles
@@ -272,9 +273,13 @@ class Views:
             if config.theme and config.theme.logo
             else None,
             "preview_banner": "Vorschau – nicht veröffentlicht" if config.preview_banner else None,
+            "access": site_links(self.site, self.href),
         }
 
     def page_view(self, route: Route, title: str, description: str = "", **extra: Any) -> View:
+        if self._site_common is None:
+            self._site_common = self._site_common_view()
+        email = self._site_common["access"]["feedback_email"]
         view: View = {
             "kind": route.kind,
             "title": title,
@@ -286,6 +291,12 @@ class Views:
             "json_ld": None,
             "breadcrumbs": [{"title": "Startseite", "url": self.href("")}] if route.url else [],
             "banner": None,
+            # Per page: the prepared e-mail names this page (BITV 2.0 § 7, feedback).
+            "report_barrier_url": feedback_mailto(
+                email, title or self.site.config.title, self.absolute(route.url)
+            )
+            if email
+            else None,
         }
         view.update(extra)
         return view
@@ -430,6 +441,10 @@ class Views:
             lambda html: with_pictures(html, info.images, views.get),
             pictures,
         )
+
+    def page_extras(self, item: Item) -> View:
+        """The accessibility parts of a plain page (render/accessibility.py)."""
+        return page_extras(self.site, item, self.href, self.contact, phone_uri)
 
     # --- cards -------------------------------------------------------------------
 
