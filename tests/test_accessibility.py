@@ -281,3 +281,18 @@ def test_a_mail_link_is_percent_encoded_not_plus_encoded(sample_output: Path) ->
     href = page[start : page.index('"', start + 6)]
     assert "+" not in href and "%20" in href
     assert unquote(href).count("\r\n") >= 3
+
+
+def test_an_unknown_feedback_contact_is_an_error_at_its_line(make_site: MakeSite) -> None:
+    root = make_site({})
+    path = root / "content/seiten/barrierefreiheit.md"
+    path.write_text(
+        path.read_text(encoding="utf-8").replace("feedback_contact: presse", "feedback_contact: x"),
+        encoding="utf-8",
+    )
+    result = build_cli(root, root / "output")
+    assert result.exit_code == 1
+    assert result.stderr.splitlines()[0] == (
+        "content/seiten/barrierefreiheit.md:11: Unbekannter Kontakt „x“ "
+        "(nicht in content/daten/kontakte.yaml; vorhanden: presse)."
+    )

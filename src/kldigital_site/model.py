@@ -352,8 +352,15 @@ class _Known:
 
 
 def _contact_ids(doc: Document) -> list[str]:
+    return [contact for _, contact in _contact_refs(doc)]
+
+
+def _contact_refs(doc: Document) -> list[tuple[str, str]]:
+    """(key, contact id) of every contact a document names, the accessibility
+    statement's ``feedback_contact`` included."""
     meta = doc.meta
-    return ([meta["contact"]] if meta.get("contact") else []) + list(meta.get("contacts") or [])
+    refs = [(key, meta[key]) for key in ("contact", "feedback_contact") if meta.get(key)]
+    return refs + [("contacts", contact) for contact in meta.get("contacts") or []]
 
 
 def _withheld_urls(config: SiteConfig, withheld: Iterable[Document]) -> frozenset[str]:
@@ -569,9 +576,8 @@ def _reserved_slugs(documents: Sequence[Document]) -> list[SiteError]:
 def _check_references(doc: Document, known: _Known) -> list[SiteError]:
     errors: list[SiteError] = []
     meta, path = doc.meta, doc.rel_path
-    key = "contact" if doc.kind is SourceKind.PROJECT else "contacts"
     contacts, boilerplates = known.contacts, known.boilerplates
-    for contact in _contact_ids(doc):
+    for key, contact in _contact_refs(doc):
         if contacts is not None and contact not in contacts:
             errors.append(
                 SiteError(

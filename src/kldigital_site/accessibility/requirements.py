@@ -144,17 +144,10 @@ def _statement(site: Site) -> Iterator[SiteError]:
                 f"„{key}“ fehlt: Die Erklärung zur Barrierefreiheit nennt {what} "
                 "(BITV 2.0 § 7, Mustererklärung der EU 2018/1523).",
             )
+    # An unknown contact is an error of the model's reference check (model.py).
     contact_id = meta.get("feedback_contact")
     contact: Mapping[str, Any] | None = site.contacts.get(contact_id) if contact_id else None
-    if contact_id and contact is None:
-        listed = ", ".join(sorted(site.contacts)) or "keine"
-        yield SiteError(
-            doc.rel_path,
-            doc.line_of("feedback_contact"),
-            f"Unbekannter Kontakt „{contact_id}“ (nicht in content/daten/kontakte.yaml; "
-            f"vorhanden: {listed}).",
-        )
-    elif contact is not None and not contact.get("email"):
+    if contact is not None and not contact.get("email"):
         yield warning(
             doc.rel_path,
             doc.line_of("feedback_contact"),
