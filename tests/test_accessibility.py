@@ -19,8 +19,7 @@ import pytest
 
 from kldigital_site.accessibility.headings import heading_anchors
 from kldigital_site.markdown.renderer import MarkdownRenderer
-from tests.conftest import REPO, build_site_at, copy_fixture_site
-from tests.test_output import build_cli
+from tests.conftest import REPO, build_cli, build_site_at, copy_fixture_site
 
 MakeSite = Callable[[Mapping[str, str | bytes]], Path]
 

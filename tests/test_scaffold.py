@@ -26,7 +26,7 @@ from kldigital_site.content import placeholders
 from kldigital_site.content.schema import PAGE_FIELDS, PRESS_FIELDS, PROJECT_FIELDS
 from kldigital_site.errors import BuildFailed
 from kldigital_site.slugs import slugify
-from tests.conftest import build_site_at
+from tests.conftest import build_cli, build_site_at, copy_fixture_site
 
 MakeSite = Callable[[Mapping[str, str | bytes]], Path]
 # 23:30 UTC on 25 November is already 26 November in Kaiserslautern.
@@ -209,3 +209,38 @@ def test_new_command_prints_the_path_and_refuses_a_second_time(make_site: MakeSi
 def test_new_command_rejects_an_unknown_kind() -> None:
     result = CliRunner().invoke(cli, ["new", "blog", "Titel"])
     assert result.exit_code == 2
+
+
+def test_the_accessibility_pages_are_scaffolded_with_their_own_fields(tmp_path: Path) -> None:
+    """`new page "Leichte Sprache"` (and the other two pages BITV 2.0 asks for) writes
+    the page's own fields; published as written, only the placeholder text stops it."""
+    root = copy_fixture_site("minimal", tmp_path / "site")
+    names = ("leichte-sprache", "gebaerdensprache", "barrierefreiheit")
+    for name in names:
+        (root / f"content/seiten/{name}.md").unlink()
+    for title in ("Leichte Sprache", "Gebärdensprache", "Barrierefreiheit"):
+        path = create(root / "content", ScaffoldKind.PAGE, title, NOW)
+        path.write_text(path.read_text(encoding="utf-8").replace("draft: true\n", ""))
+    text = (root / "content/seiten/leichte-sprache.md").read_text(encoding="utf-8")
+    assert "explains:\n  inhalt: was-steht-auf-dieser-website\n" in text
+    statement = (root / "content/seiten/barrierefreiheit.md").read_text(encoding="utf-8")
+    assert "feedback_contact: presse\n" in statement and "reviewed: 2026-11-26\n" in statement
+    result = build_cli(root, root / "output")
+    assert result.exit_code == 1
+    errors = result.stderr.splitlines()[:-1]
+    assert errors and all("Platzhaltertext der Vorlage" in e for e in errors), errors
+    # The editor writes the text; the headings explains: points at stay.
+    for name in names:
+        path = root / f"content/seiten/{name}.md"
+        head, body = path.read_text(encoding="utf-8").rsplit("---\n", 1)
+        kept = [
+            line if line.startswith("## ") or not line else "Eigener Text."
+            for line in body.splitlines()
+        ]
+        path.write_text(head + "---\n" + "\n".join(kept) + "\n", encoding="utf-8")
+    result = build_cli(root, root / "output")
+    assert result.exit_code == 0, result.stderr
+    assert result.stderr.splitlines() == [
+        "content/seiten/gebaerdensprache.md:1: Warnung: Die Seite in Gebärdensprache zeigt kein "
+        "Video („videos“); BITV 2.0 § 4 verlangt Erläuterungen in Deutscher Gebärdensprache."
+    ]

@@ -27,6 +27,12 @@ from zoneinfo import ZoneInfo
 
 import yaml
 
+from kldigital_site.accessibility.fields import (
+    EASY_LANGUAGE_PAGE,
+    SIGN_LANGUAGE_PAGE,
+    STATEMENT_PAGE,
+    page_fields,
+)
 from kldigital_site.content import placeholders
 from kldigital_site.content.parse import BOILERPLATES_FILE, CONTACTS_FILE
 from kldigital_site.content.schema import PAGE_FIELDS, PRESS_FIELDS, PROJECT_FIELDS, Field
@@ -231,9 +237,16 @@ def _line(key: str, value: str, note: str, *, commented: bool) -> str:
 def render(kind: ScaffoldKind, title: str, today: dt.date, hints: SiteHints) -> str:
     examples = _examples(kind, hints, today)
     lines = ["---", _line("title", yaml_text(title), "Pflicht: Überschrift", commented=False)]
-    for spec in _SCHEMAS[kind]:
+    # The pages BITV 2.0 asks for have fields of their own (accessibility/fields.py).
+    page = f"{_FOLDERS[kind]}/{make_slug(title)}.md"
+    fields = page_fields(page) if kind is ScaffoldKind.PAGE else _SCHEMAS[kind]
+    accessibility = _accessibility_fields(hints, today)
+    for spec in fields:
         name = spec.name
         if name in ("title", "draft"):
+            continue
+        if name in accessibility:
+            lines.extend(accessibility[name])
             continue
         if name == "date":
             day = today.isoformat()
@@ -258,7 +271,64 @@ def render(kind: ScaffoldKind, title: str, today: dt.date, hints: SiteHints) -> 
         _line("draft", "true", "Entwurf: Zeile löschen zum Veröffentlichen", commented=False)
     )
     lines.append("---")
-    return "\n".join(lines) + "\n" + _BODIES[kind]
+    return "\n".join(lines) + "\n" + _SPECIAL_BODIES.get(page, _BODIES[kind])
+
+
+def _accessibility_fields(hints: SiteHints, today: dt.date) -> dict[str, list[str]]:
+    """The lines of the accessibility pages' own fields: filled in where the page needs
+    them to say anything, commented out where they are examples."""
+    day = today.isoformat()
+    contact = hints.contacts[0] if hints.contacts else "kennung"
+    return {
+        "explains": [
+            _line(
+                "explains", "", "Pflicht: welcher Abschnitt erklärt was", commented=False
+            ).rstrip(),
+            *(f"  {topic}: {anchor}" for topic, anchor in _EXPLAINED.items()),
+        ],
+        "videos": [
+            _line(
+                "videos", "", "Videos in Gebärdensprache (MP4 in medien/)", commented=True
+            ).rstrip(),
+            "#   - file: medien/gebaerdensprache/willkommen.mp4",
+            "#     title: Willkommen",
+            "#     poster: medien/gebaerdensprache/willkommen.jpg",
+            "#     transcript: Der Text des Videos.",
+        ],
+        "conformance": [
+            _line("conformance", "teilweise", "vollständig, teilweise oder nicht", commented=False)
+        ],
+        "known_issues": [
+            _line("known_issues", "", "was nicht barrierefrei ist", commented=True).rstrip(),
+            "#   - what: Was nicht barrierefrei ist",
+            "#     why: Warum",
+            "#     alternative: Wie man die Inhalte trotzdem bekommt",
+        ],
+        "prepared": [_line("prepared", day, "Datum der Erstellung", commented=False)],
+        "reviewed": [
+            _line("reviewed", day, "letzte Überprüfung (jährlich erneuern)", commented=False)
+        ],
+        "review_method": [
+            _line("review_method", "Selbstbewertung", "wie geprüft wurde", commented=False)
+        ],
+        "feedback_contact": [
+            _line("feedback_contact", contact, "Empfänger von „Barriere melden“", commented=False)
+        ],
+    }
+
+
+# The three topics BITV 2.0 § 4 names, with the headings of the Leichte Sprache body below.
+_EXPLAINED = {
+    "inhalt": "was-steht-auf-dieser-website",
+    "navigation": "wie-finde-ich-mich-zurecht",
+    "barrierefreiheit": "was-ist-noch-schwer",
+}
+
+_SPECIAL_BODIES = {
+    EASY_LANGUAGE_PAGE: placeholders.EASY_LANGUAGE_BODY,
+    SIGN_LANGUAGE_PAGE: placeholders.SIGN_LANGUAGE_BODY,
+    STATEMENT_PAGE: placeholders.STATEMENT_BODY,
+}
 
 
 _BODIES = {

@@ -27,6 +27,27 @@ PROJECT_BODY = (
     "Was das Projekt für die Menschen in Kaiserslautern bringt.\n"
 )
 PAGE_BODY = "Text der Seite.\n"
+# The pages BITV 2.0 asks for (accessibility/). The Leichte Sprache headings stay:
+# ``explains:`` points at them.
+EASY_LANGUAGE_BODY = (
+    "Hier erklären wir unsere Website in Leichter Sprache.\n"
+    "Schreiben Sie einen Satz in jede Zeile.\n\n"
+    "## Was steht auf dieser Website?\n\n"
+    "Worum es auf der Website geht.\n\n"
+    "## Wie finde ich mich zurecht?\n\n"
+    "Wo das Menü ist und was darin steht.\n\n"
+    "## Was ist noch schwer?\n\n"
+    "Was in der Erklärung zur Barriere-Freiheit steht.\n"
+)
+SIGN_LANGUAGE_BODY = (
+    "Auf dieser Seite erklären wir in Deutscher Gebärdensprache, was auf der Website "
+    "steht, wie man sich zurechtfindet und was in der Erklärung zur Barrierefreiheit "
+    "steht.\n"
+)
+STATEMENT_BODY = (
+    "Für welche Website diese Erklärung gilt und nach welchem Gesetz. Die Abschnitte der "
+    "Mustererklärung setzt die Website aus den Angaben oben zusammen.\n"
+)
 PROJECT_SUMMARY = "Worum es im Projekt geht, in ein bis zwei Sätzen."
 # Example values of commented-out fields that are text, not a choice or an id.
 SUMMARY_EXAMPLE = "Ein bis zwei Sätze."
@@ -34,11 +55,22 @@ SUBTITLE_EXAMPLE = "Unterzeile"
 IMAGE_ALT_EXAMPLE = "Was auf dem Bild zu sehen ist"
 
 # "## Was sich ändert" is a heading an editor may well keep; the generic one is not.
+# The Leichte Sprache headings are what ``explains:`` points at: they are meant to stay.
+_KEPT_HEADINGS = frozenset(
+    ["## Was sich ändert", *(x for x in EASY_LANGUAGE_BODY.splitlines() if x.startswith("## "))]
+)
 _BODY_LINES = frozenset(
     line
-    for body in (PRESS_BODY, PROJECT_BODY, PAGE_BODY)
+    for body in (
+        PRESS_BODY,
+        PROJECT_BODY,
+        PAGE_BODY,
+        EASY_LANGUAGE_BODY,
+        SIGN_LANGUAGE_BODY,
+        STATEMENT_BODY,
+    )
     for line in body.splitlines()
-    if line and line != "## Was sich ändert"
+    if line and line not in _KEPT_HEADINGS
 )
 _VALUES = frozenset({PROJECT_SUMMARY, SUMMARY_EXAMPLE, SUBTITLE_EXAMPLE, IMAGE_ALT_EXAMPLE})
 
