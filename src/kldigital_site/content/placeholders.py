@@ -30,7 +30,7 @@ PAGE_BODY = "Text der Seite.\n"
 # The pages BITV 2.0 asks for (accessibility/). The Leichte Sprache headings stay:
 # ``explains:`` points at them.
 EASY_LANGUAGE_BODY = (
-    "Hier erklären wir unsere Website in Leichter Sprache.\n"
+    "Hier steht in Leichter Sprache, worum es auf dieser Seite geht.\n"
     "Schreiben Sie einen Satz in jede Zeile.\n\n"
     "## Was steht auf dieser Website?\n\n"
     "Worum es auf der Website geht.\n\n"
