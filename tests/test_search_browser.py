@@ -109,8 +109,10 @@ def _serve(www: Path) -> Iterator[int]:
         server.server_close()
 
 
-def _build(content: Path, templates: Path, out: Path, base_url: str) -> None:
-    config = load_config(content, templates, out, base_url=base_url)
+def _build(
+    content: Path, templates: Path, out: Path, base_url: str, *, preview: bool = False
+) -> None:
+    config = load_config(content, templates, out, base_url=base_url, preview=preview)
     build(config, now=NOW, use_cache=False)
 
 
@@ -141,6 +143,14 @@ def www(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, int]]:
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(shards, "SHARD_PAGES", SHARDED_PAGES)
         _build(REPO / "content", templates, www / "teile", "https://www.example.org/teile/")
+    # The preview (serve, build --preview) indexes drafts and embargoed releases.
+    _build(
+        REPO / "content",
+        templates,
+        www / "vorschau",
+        "https://www.example.org/vorschau/",
+        preview=True,
+    )
     with _serve(www) as port:
         yield www, port
 
@@ -346,6 +356,21 @@ def test_on_a_phone_the_results_come_before_the_folded_filters(
             assert open_ and page.get_by_label("Nur Smart-City-Projekte").is_visible()
     finally:
         context.close()
+
+
+def test_the_preview_finds_drafts_and_embargoes_and_labels_them(
+    page: Page, www: tuple[Path, int]
+) -> None:
+    root = f"http://127.0.0.1:{www[1]}/vorschau/"
+    draft = _search(page, root + "suche/?q=Kolibri")
+    assert [r["title"] for r in draft] == ["Neue Online-Dienste der Stadtverwaltung"]
+    assert "Entwurf" in draft[0]["meta"]
+    embargoed = _search(page, root + "suche/?q=Treffpunkte&typ=Pressemitteilung")
+    assert any("Sperrfrist bis 1. März 2027, 10:00 Uhr" in r["meta"] for r in embargoed)
+    assert not any(
+        "Sperrfrist" in r["meta"] or "Entwurf" in r["meta"]
+        for r in _search(page, root + "suche/?q=Straßenbeleuchtung")
+    )
 
 
 def test_a_drafts_unique_word_finds_nothing(page: Page, sample: Served) -> None:
