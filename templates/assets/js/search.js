@@ -32,9 +32,16 @@ async function start(root) {
   const filterPanel = root.querySelector("[data-search-filters]");
   const chosen = root.querySelector("[data-search-chosen]");
 
+  const section = list.closest("section");
   fallback.hidden = true;
-  app.hidden = false;
   readAddress(input, boxes);
+  // Room for the results before they come, so the filters and the footer below
+  // them do not jump down when they arrive (cumulative layout shift).
+  const searching = () => section.classList.add("is-searching");
+  if (input.value.trim() || boxes.some((box) => box.checked)) {
+    searching();
+  }
+  app.hidden = false;
   // Beside the results on a wide screen the filters are open; on a phone they
   // come after the results, folded, and say how many are chosen.
   const wide = window.matchMedia("(min-width: 56em)");
@@ -86,6 +93,7 @@ async function start(root) {
       status.textContent = "Geben Sie einen Suchbegriff ein oder wählen Sie einen Filter.";
       return;
     }
+    searching();
     list.setAttribute("aria-busy", "true");
     const search = await relatedSearch(pagefind, term, filters);
     if (current !== generation || !search) {
