@@ -54,7 +54,8 @@ def test_widgets_follow_the_field_types(minimal_site: Path) -> None:
     collections = _collections(minimal_site / "content")
     press = {f["name"]: f for f in collections["presse"]["fields"]}
     project = {f["name"]: f for f in collections["projekte"]["fields"]}
-    assert collections["presse"]["slug"] == "{{year}}-{{month}}-{{day}}-{{slug}}"
+    # The date of the release, not of the day it is written (Decap's {{year}} …).
+    assert collections["presse"]["slug"] == "{{fields.date | date('YYYY-MM-DD')}}-{{slug}}"
     assert collections["projekte"]["slug"] == "{{slug}}"
     assert project["status"] == {
         "name": "status",
@@ -220,6 +221,23 @@ def _build_message(tmp_path: Path, path: str, raw: str) -> str:
     with pytest.raises(BuildFailed) as failed:
         build_site_at(root, write=False, drafts=True, future=True)
     return "\n".join(str(p) for p in failed.value.problems)
+
+
+def test_a_failed_write_leaves_the_old_file_and_no_temporary_file(
+    admin: AdminEndpoint, minimal_site: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = "content/presse/2024-05-02-erste-mitteilung.md"
+    before = _snapshot(minimal_site)
+
+    def disk_full(src: str, dst: str) -> None:
+        raise OSError(28, "Kein Platz auf dem Gerät")
+
+    monkeypatch.setattr("kldigital_site.cms.backend.os.replace", disk_full)
+    raw = "---\ntitle: Geänderte Mitteilung\ndate: 2024-05-02\n---\nNeuer Text.\n"
+    response = _post(admin, _persist(path, raw))
+    assert response.status == 500
+    assert _answer(response) == {"error": "Nicht gespeichert: Kein Platz auf dem Gerät"}
+    assert _snapshot(minimal_site) == before  # the old text, and nothing beside it
 
 
 def test_a_save_with_an_unknown_contact_is_refused_with_the_builds_message(

@@ -117,8 +117,9 @@ def test_create_a_release_and_change_a_status_in_the_cms(serve: Serve) -> None:
     requests: list[str] = []
     failed: list[str] = []
     csp: list[str] = []
-    today = dt.date.today()
-    expected = serve.root / "content/presse" / f"{today:%Y-%m-%d}-buergerbuero-jetzt-digital.md"
+    # Written today for an embargo three days ahead: the file name takes the release's date.
+    day = dt.date.today() + dt.timedelta(days=3)
+    expected = serve.root / "content/presse" / f"{day:%Y-%m-%d}-buergerbuero-jetzt-digital.md"
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(
             executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True
@@ -158,7 +159,7 @@ def test_create_a_release_and_change_a_status_in_the_cms(serve: Serve) -> None:
             page.goto(f"{serve.url}/admin/#/collections/presse/new")
             page.locator("#title-field-1").fill("Bürgerbüro jetzt digital")
             page.locator("[id^=subtitle-field]").fill("Termine ab sofort auch online buchen")
-            page.locator("[id^=date-field]").fill(f"{today:%Y-%m-%d}T09:30")
+            page.locator("[id^=date-field]").fill(f"{day:%Y-%m-%d}T09:30")
             page.locator("[id^=tags-field]").fill("Verwaltung")
             contacts = page.locator("[id^=contacts-field]")
             contacts.click()

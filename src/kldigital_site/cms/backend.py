@@ -66,6 +66,9 @@ class LocalBackend:
             return HTTPStatus.OK, handler(self, params)
         except Refused as refused:
             return refused.status, {"error": str(refused)}
+        except OSError as exc:  # a full disk, a read-only folder: said, not a traceback
+            message = f"Nicht gespeichert: {exc.strerror or exc}"
+            return HTTPStatus.INTERNAL_SERVER_ERROR, {"error": message}
 
     # -- paths -------------------------------------------------------------------
 

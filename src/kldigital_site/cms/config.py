@@ -46,8 +46,10 @@ KINDS: tuple[Kind, ...] = (
         "Pressemitteilungen",
         "Pressemitteilung",
         "PRESS_FIELDS",
-        # The contract's file name; the date must agree with the release's date.
-        "{{year}}-{{month}}-{{day}}-{{slug}}",
+        # The contract's file name, YYYY-MM-DD-slug. Not Decap's {{year}}-{{month}}-
+        # {{day}}: those are the day the entry is created, and a release prepared
+        # for a later embargo would get a name its date contradicts.
+        "{{fields.date | date('YYYY-MM-DD')}}-{{slug}}",
         "Der Dateiname beginnt mit dem Datum der Pressemitteilung.",
     ),
     Kind(
