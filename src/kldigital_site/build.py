@@ -47,7 +47,7 @@ from kldigital_site.content.parse import (
     digest_of,
     parse_source,
 )
-from kldigital_site.errors import BuildFailed, Problems, Severity, SiteError, Staged
+from kldigital_site.errors import BuildFailed, Problems, Severity, SiteError, Staged, os_problem
 from kldigital_site.lock import OnWait, site_lock
 from kldigital_site.markdown.bodies import Bodies, render_bodies
 from kldigital_site.media.pipeline import Media, media_fingerprint, media_folder, process_media
@@ -125,14 +125,19 @@ def build(
         # Cache and staging folder live there; a file in the way is not ours to delete.
         message = "ist eine Datei; kldigital-site braucht hier einen Ordner (bitte umbenennen)."
         raise BuildFailed([SiteError(CACHE_DIR_NAME, 0, message)])
-    with site_lock(work_dir, on_wait) if write else contextlib.nullcontext():
-        # `check` writes nothing, not even the cache; it may still read it.
-        cache = BuildCache(work_dir, read_only=not write) if use_cache else None
-        try:
-            return _build(config, options, cache)
-        finally:
-            if cache is not None:
-                cache.close()
+    try:
+        with site_lock(work_dir, on_wait) if write else contextlib.nullcontext():
+            # `check` writes nothing, not even the cache; it may still read it.
+            cache = BuildCache(work_dir, read_only=not write) if use_cache else None
+            try:
+                return _build(config, options, cache)
+            finally:
+                if cache is not None:
+                    cache.close()
+    except OSError as exc:
+        # A full disk, a folder without rights or one deleted mid-build: the output is
+        # swapped in one step at the very end, so the old site is still whole.
+        raise BuildFailed([os_problem(exc, str(config.root))]) from exc
 
 
 def _build(config: SiteConfig, options: BuildOptions, cache: BuildCache | None) -> BuildResult:

@@ -19,6 +19,8 @@ is written.
 
 from __future__ import annotations
 
+import errno
+import os
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -128,3 +130,32 @@ class Problems:
                 SiteError(w.path, w.line, f"{w.message} (--strict: Warnungen gelten als Fehler)")
                 for w in self._found
             )
+
+
+# What the operating system says, in German: its own texts are English.
+_OS_REASONS = {
+    errno.ENOSPC: "Der Datenträger ist voll",
+    errno.EDQUOT: "Das Speicherkontingent auf dem Datenträger ist erschöpft",
+    errno.EACCES: "Keine Berechtigung",
+    errno.EPERM: "Keine Berechtigung",
+    errno.EROFS: "Der Datenträger ist schreibgeschützt",
+    errno.ENOENT: "Ein Ordner ist verschwunden (gelöscht oder umbenannt, während gebaut wurde?)",
+    errno.EIO: "Lese- oder Schreibfehler des Datenträgers",
+    errno.EMFILE: "Zu viele offene Dateien",
+}
+
+
+def os_problem(exc: OSError, root: str) -> SiteError:
+    """An operating-system error while reading or writing, naming the folder it hit."""
+    reason = _OS_REASONS.get(exc.errno or 0, exc.strerror or str(exc))
+    name = exc.filename if isinstance(exc.filename, str) else None
+    folder = os.path.dirname(name) if name and not os.path.isdir(name) else name
+    where = folder or root
+    if where.startswith(root.rstrip(os.sep) + os.sep):
+        where = where[len(root.rstrip(os.sep)) + 1 :]
+    return SiteError(
+        where,
+        0,
+        f"{reason} ({os.path.basename(name) if name else 'beim Lesen oder Schreiben'}). "
+        "Bitte Platz schaffen bzw. Rechte und Ordner prüfen und neu bauen.",
+    )

@@ -61,6 +61,9 @@ def discover(content_dir: Path, site_root: Path) -> Staged[tuple[SourceFile, ...
         for entry in entries:
             if is_ignored_name(entry.name):
                 continue
+            if not _is_utf8(entry.name):
+                problems.append(_not_utf8_error(rel(entry.path), entry.is_dir()))
+                continue
             content_path = prefix + entry.name
             if entry.is_symlink():
                 target = Path(entry.path)
@@ -95,6 +98,28 @@ def discover(content_dir: Path, site_root: Path) -> Staged[tuple[SourceFile, ...
     walk(str(content_dir), "")
     sources.sort(key=lambda s: s.content_path)
     return Staged(tuple(sources), tuple(problems))
+
+
+def _is_utf8(name: str) -> bool:
+    # os.scandir hands bytes that are not UTF-8 over as lone surrogates (PEP 383);
+    # such a name cannot become a URL, a manifest entry or a message line.
+    try:
+        name.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _not_utf8_error(path: str, is_folder: bool) -> SiteError:
+    """The name as far as it can be printed: each undecodable byte shows as "?"."""
+    shown = os.fsencode(path).decode("utf-8", "replace").replace("\ufffd", "?")
+    what = "Ordnername" if is_folder else "Dateiname"
+    return SiteError(
+        shown,
+        0,
+        f"Der {what} ist nicht UTF-8-kodiert (häufig bei ZIP-Archiven von anderen "
+        "Systemen); bitte umbenennen, z. B. Umlaute neu eintippen oder ä als ae schreiben.",
+    )
 
 
 def _classify(content_path: str) -> SourceKind | None:
