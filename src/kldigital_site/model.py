@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import difflib
 import unicodedata
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
@@ -604,20 +605,56 @@ def _check_references(doc: Document, known: _Known) -> list[SiteError]:
                     path,
                     doc.line_of("projects"),
                     f"Unbekanntes Projekt „{slug}“ "
-                    "(kein Steckbrief mit diesem Slug in content/projekte/).",
+                    "(kein Steckbrief mit diesem Slug in content/projekte/)."
+                    + did_you_mean(slug, known.project_slugs),
                 )
             )
     image = meta.get("image")
     if image and image not in known.media_paths:
-        errors.append(
-            SiteError(path, doc.line_of("image"), f"Bilddatei „content/{image}“ gibt es nicht.")
-        )
+        message = f"Bilddatei „content/{image}“ gibt es nicht."
+        near = near_file(image, known.media_paths)
+        if near is not None:
+            message += (
+                f" Meinten Sie „content/{near}“? (Groß- und Kleinschreibung und Endung zählen.)"
+            )
+        errors.append(SiteError(path, doc.line_of("image"), message))
     return errors
 
 
 def _unknown(what: str, ident: str, known: Mapping[str, Any], file: str) -> str:
     listed = ", ".join(sorted(known)) or "keine"
-    return f"Unbekannter {what} „{ident}“ (nicht in content/{file}; vorhanden: {listed})."
+    return (
+        f"Unbekannter {what} „{ident}“ (nicht in content/{file}; vorhanden: {listed})."
+        + did_you_mean(ident, known)
+    )
+
+
+def did_you_mean(wrong: str, known: Iterable[str]) -> str:
+    """ " Meinten Sie „presse“?" for the closest known name, or nothing."""
+    candidates = sorted(known)
+    folded = {c.casefold(): c for c in candidates}
+    close = folded.get(wrong.casefold())
+    if close is None:
+        matches = difflib.get_close_matches(wrong, candidates, n=1, cutoff=0.75)
+        close = matches[0] if matches else None
+    return f" Meinten Sie „{close}“?" if close is not None else ""
+
+
+def near_file(wanted: str, existing: Iterable[str]) -> str | None:
+    """The file ``wanted`` probably means: one that differs only in case or extension
+    (``open-data-portal.jpg`` for ``Open-Data-Portal.JPG``, ``plan.jpg`` for ``plan.jpeg``)."""
+    folder, _, name = wanted.rpartition("/")
+    stem = name.rsplit(".", 1)[0].casefold()
+    same_case, same_stem = None, None
+    for path in sorted(existing):
+        there, _, other = path.rpartition("/")
+        if there.casefold() != folder.casefold():
+            continue
+        if other.casefold() == name.casefold():
+            same_case = same_case or path
+        elif other.rsplit(".", 1)[0].casefold() == stem:
+            same_stem = same_stem or path
+    return same_case or same_stem
 
 
 def _duplicate_slugs(documents: Sequence[Document]) -> list[SiteError]:
