@@ -53,6 +53,7 @@ PROJECT_SUMMARY = "Worum es im Projekt geht, in ein bis zwei Sätzen."
 SUMMARY_EXAMPLE = "Ein bis zwei Sätze."
 SUBTITLE_EXAMPLE = "Unterzeile"
 IMAGE_ALT_EXAMPLE = "Was auf dem Bild zu sehen ist"
+CAPTION_EXAMPLE = "Was das Bild zeigt, in einem Satz"
 
 # "## Was sich ändert" is a heading an editor may well keep; the generic one is not.
 # The Leichte Sprache headings are what ``explains:`` points at: they are meant to stay.
@@ -72,7 +73,9 @@ _BODY_LINES = frozenset(
     for line in body.splitlines()
     if line and line not in _KEPT_HEADINGS
 )
-_VALUES = frozenset({PROJECT_SUMMARY, SUMMARY_EXAMPLE, SUBTITLE_EXAMPLE, IMAGE_ALT_EXAMPLE})
+_VALUES = frozenset(
+    {PROJECT_SUMMARY, SUMMARY_EXAMPLE, SUBTITLE_EXAMPLE, IMAGE_ALT_EXAMPLE, CAPTION_EXAMPLE}
+)
 
 
 def _shortened(text: str) -> str:
