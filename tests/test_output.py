@@ -17,6 +17,7 @@ import pytest
 
 from kldigital_site import output as output_module
 from kldigital_site.cache import CACHE_DIR_NAME
+from kldigital_site.errors import BuildFailed
 from kldigital_site.output import read_manifest
 from tests.conftest import (
     NOW,
@@ -135,7 +136,8 @@ def test_build_interrupted_while_writing_leaves_old_output(
     monkeypatch.setattr(output_module.shutil, "copyfile", failing_copy)
     write_files(root, {"content/medien/a.txt": "a", "content/medien/b.txt": "b"})
 
-    with pytest.raises(OSError, match="No space"):
+    # A German message naming where, not a traceback (issue 14).
+    with pytest.raises(BuildFailed, match="Der Datenträger ist voll"):
         build_site_at(root, output=out)
 
     assert tree_state(out) == before
