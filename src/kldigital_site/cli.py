@@ -24,6 +24,8 @@ import click
 from kldigital_site import __version__
 from kldigital_site.build import BuildResult, build
 from kldigital_site.clitexts import german_click
+from kldigital_site.commands.previous_sitemap import OPTION as PREVIOUS_SITEMAP
+from kldigital_site.commands.previous_sitemap import SitemapProblem, lost_urls, read_sitemap
 from kldigital_site.commands.scaffold import ScaffoldError, ScaffoldKind, create
 from kldigital_site.commands.status import collect_status, format_status
 from kldigital_site.config import SiteConfig, load_config
@@ -332,9 +334,27 @@ def build_command(**options: Any) -> None:
 
 @cli.command("check")
 @_site_options
+@click.option(
+    "--previous-sitemap",
+    "previous_sitemap",
+    metavar="PFAD-ODER-URL",
+    help="Sitemap der bisher veröffentlichten Website (Datei oder https://…/sitemap.xml): "
+    "jede Adresse daraus, die es nicht mehr gibt, ist ein Fehler.",
+)
 def check_command(**options: Any) -> None:
     """Alles prüfen (Inhalte, Verweise, Templates, Links), nichts schreiben."""
-    _run(options, write=False)
+    result = _run(options, write=False)
+    previous = options.get("previous_sitemap")
+    if previous is None or result.site is None:
+        return
+    try:
+        lost = lost_urls(read_sitemap(previous), result.site)
+    except SitemapProblem as problem:
+        lost = [SiteError(PREVIOUS_SITEMAP, 0, str(problem))]
+    if lost:
+        _print_problems(lost)
+        click.echo(f"Abgebrochen: {len(lost)} Fehler. Die Ausgabe wurde nicht verändert.", err=True)
+        sys.exit(1)
 
 
 @cli.command("serve")
