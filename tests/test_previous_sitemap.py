@@ -60,8 +60,8 @@ def test_a_changed_slug_is_named_and_fails(published: tuple[Path, Path]) -> None
     assert errors == [
         "--previous-sitemap: „https://example.org/presse/radwege/“ war veröffentlicht und "
         "fehlt in der neuen Website. Wurde eine Datei umbenannt oder ein „slug“ geändert? "
-        "Dann die alte Adresse unter „aliases:“ im Kopf der Seite eintragen, die jetzt dort "
-        "steht.",
+        "Dann den alten Namen wiederherstellen, damit Links auf diese Adresse weiter "
+        "funktionieren.",
         "Abgebrochen: 1 Fehler. Die Ausgabe wurde nicht verändert.",
     ]
 

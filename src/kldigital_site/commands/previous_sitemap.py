@@ -71,8 +71,8 @@ def lost_urls(previous: list[str], site: Site) -> list[SiteError]:
                 OPTION,
                 0,
                 f"„{url}“ war veröffentlicht und fehlt in der neuen Website. Wurde eine Datei "
-                "umbenannt oder ein „slug“ geändert? Dann die alte Adresse unter „aliases:“ "
-                "im Kopf der Seite eintragen, die jetzt dort steht.",
+                "umbenannt oder ein „slug“ geändert? Dann den alten Namen wiederherstellen, "
+                "damit Links auf diese Adresse weiter funktionieren.",
             )
         )
     return lost
