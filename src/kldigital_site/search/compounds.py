@@ -70,15 +70,19 @@ def dictionary_version() -> str:
     return f"pyspellchecker-{metadata.version('pyspellchecker')}-{MIN_PART}-{MAX_PARTS}"
 
 
-@functools.cache
+# One splitter, the last one asked for: ``serve`` keeps it between builds of its
+# site, while a process that builds many sites (the tests) does not keep every
+# site's splits and memo alive.
+@functools.lru_cache(maxsize=1)
 def load_splitter(cache_dir: Path | None) -> Splitter:
-    """The splitter, with the splits of earlier builds from ``cache_dir`` (one per process:
-    ``serve`` keeps it between builds)."""
+    """The splitter, with the splits of earlier builds from ``cache_dir``."""
     return Splitter(cache_dir / f"zerlegungen-{dictionary_version()}.json" if cache_dir else None)
 
 
+@functools.cache
 def load_words() -> Words:
-    """German word forms with their frequencies (pyspellchecker's dictionary)."""
+    """German word forms with their frequencies (pyspellchecker's dictionary), loaded
+    once per process whatever the number of splitters."""
     source = resources.files("spellchecker.resources") / "de.json.gz"
     data: dict[str, int] = json.loads(gzip.decompress(source.read_bytes()))
     return {word: count for word, count in data.items() if len(word) >= MIN_PART - 1}
