@@ -12,7 +12,14 @@ from typing import Any
 import pytest
 import yaml
 
-from kldigital_site.cms.config import KINDS, LocalBackend, cms_config, config_yaml
+from kldigital_site.accessibility.fields import page_fields
+from kldigital_site.cms.config import (
+    ACCESSIBILITY_PAGES,
+    KINDS,
+    LocalBackend,
+    cms_config,
+    config_yaml,
+)
 from kldigital_site.cms.endpoint import API_PATH, AdminEndpoint, AdminResponse
 from kldigital_site.content import schema
 from kldigital_site.content.schema import Field
@@ -103,6 +110,26 @@ def test_a_new_schema_field_appears_without_touching_the_cms(
     assert fields["audience"]["widget"] == "select"
     assert fields["audience"]["options"] == ["Presse", "Fachpresse"]
     assert "required" not in fields["audience"]
+
+
+def test_the_accessibility_pages_have_their_own_fields(minimal_site: Path) -> None:
+    files = {
+        f["file"]: f for f in _collections(minimal_site / "content")["barrierefreiheit"]["files"]
+    }
+    for path, _label in ACCESSIBILITY_PAGES:
+        fields = {f["name"]: f for f in files[f"content/{path}"]["fields"]}
+        assert list(fields) == [*(s.name for s in page_fields(path)), "body"]
+    statement = {f["name"]: f for f in files["content/seiten/barrierefreiheit.md"]["fields"]}
+    assert statement["conformance"]["widget"] == "select"
+    assert statement["conformance"]["options"] == ["vollständig", "teilweise", "nicht"]
+    assert statement["known_issues"]["widget"] == "list"
+    assert [f["name"] for f in statement["known_issues"]["fields"]] == [
+        "what",
+        "why",
+        "alternative",
+    ]
+    videos = {f["name"]: f for f in files["content/seiten/gebaerdensprache.md"]["fields"]}
+    assert videos["videos"]["widget"] == "list"
 
 
 def test_a_collection_per_data_file_with_an_entry_per_id(minimal_site: Path) -> None:
@@ -411,6 +438,7 @@ def test_a_cms_block_builds_admin_with_the_git_backend(minimal_site: Path) -> No
         "presse",
         "projekte",
         "seiten",
+        "barrierefreiheit",
         "kontakte",
         "presseabbinder",
     ]

@@ -11,7 +11,7 @@ is checked against the whole site in ``accessibility/requirements.py``.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from kldigital_site.content.schema import (
@@ -74,21 +74,24 @@ def _explains(node: Located) -> dict[str, str]:
     return result
 
 
-def _entries(fields: Sequence[Field], what: str) -> Any:
-    """A list of mappings, each checked by ``fields``; each entry keeps its line."""
+@dataclass(frozen=True, slots=True)
+class _Entries:
+    """A list of mappings, each checked by ``fields``; each entry keeps its line.
+    ``fields`` also give the CMS the entry's form (cms/forms.py)."""
 
-    def validate(node: Located) -> tuple[dict[str, Any], ...]:
+    fields: tuple[Field, ...]
+    what: str
+
+    def __call__(self, node: Located) -> tuple[dict[str, Any], ...]:
         if not isinstance(node.value, list) or not node.items:
-            raise Invalid(f"muss eine Liste von {what} sein (jeder Eintrag mit „- “)")
+            raise Invalid(f"muss eine Liste von {self.what} sein (jeder Eintrag mit „- “)")
         result = []
         for number, item in enumerate(node.items, 1):
-            checked = validate_mapping(item, fields, path="")
+            checked = validate_mapping(item, self.fields, path="")
             if checked.errors:
                 raise Invalid(f"Eintrag {number}: {checked.errors[0].message}")
             result.append({**checked.validated.values, "line": item.line})
         return tuple(result)
-
-    return validate
 
 
 VIDEO_FIELDS = (
@@ -113,7 +116,7 @@ EASY_LANGUAGE_FIELDS = (
 SIGN_LANGUAGE_FIELDS = (
     Field(
         "videos",
-        _entries(VIDEO_FIELDS, "Videos"),
+        _Entries(VIDEO_FIELDS, "Videos"),
         default=(),
         doc="Videos: file, title, poster, transcript",
     ),
@@ -126,7 +129,7 @@ STATEMENT_FIELDS = (
     ),
     Field(
         "known_issues",
-        _entries(KNOWN_ISSUE_FIELDS, "Einschränkungen"),
+        _Entries(KNOWN_ISSUE_FIELDS, "Einschränkungen"),
         default=(),
         doc="nicht barrierefreie Inhalte: what, why, alternative",
     ),

@@ -7,7 +7,9 @@ text (deterministic: the same input gives the same bytes).
 
 One folder collection per kind of document (press releases, projects, pages),
 with the file names of the contract, one field per front matter key and the
-body; one file collection for the data files, with one entry per id. Paths are
+body; one file collection for the pages BITV 2.0 requires (Leichte Sprache,
+Gebärdensprache, the accessibility statement), whose front matter has fields
+of its own; one file collection per data file, with one entry per id. Paths are
 relative to the site root (the repository), where ``content/`` lies.
 """
 
@@ -20,6 +22,12 @@ from typing import Any
 
 import yaml
 
+from kldigital_site.accessibility.fields import (
+    EASY_LANGUAGE_PAGE,
+    SIGN_LANGUAGE_PAGE,
+    STATEMENT_PAGE,
+    page_fields,
+)
 from kldigital_site.cms.forms import FieldSpec, References, form_fields
 from kldigital_site.content import schema
 from kldigital_site.content.discover import SourceKind
@@ -132,6 +140,7 @@ def cms_config(
             "collections": [*(_folder_collection(kind, refs) for kind in KINDS)],
         }
     )
+    config["collections"].append(_accessibility_pages(refs))
     config["collections"].extend(_data_collections(refs))
     return config
 
@@ -182,6 +191,36 @@ def _folder_collection(kind: Kind, refs: References) -> dict[str, Any]:
         "identifier_field": "slug",
         "summary": "{{title}}",
         "fields": [*form_fields(getattr(schema, kind.fields_name), refs), BODY_FIELD],
+    }
+
+
+# The pages with fields of their own (accessibility/fields.py), by file and title.
+ACCESSIBILITY_PAGES = (
+    (EASY_LANGUAGE_PAGE, "Leichte Sprache"),
+    (SIGN_LANGUAGE_PAGE, "Gebärdensprache"),
+    (STATEMENT_PAGE, "Erklärung zur Barrierefreiheit"),
+)
+
+
+def _accessibility_pages(refs: References) -> dict[str, Any]:
+    """The pages BITV 2.0 requires, each with its own fields (``explains``, ``videos``,
+    ``conformance``, ``known_issues`` …), which the general "Seiten" form lacks."""
+    return {
+        "name": "barrierefreiheit",
+        "label": "Barrierefreiheit",
+        "description": "Die Seiten, die BITV 2.0 verlangt, mit ihren eigenen Feldern.",
+        "delete": False,
+        "files": [
+            {
+                "name": Path(path).stem,
+                "label": label,
+                "file": f"{CONTENT}/{path}",
+                "media_folder": f"/{CONTENT}/medien/seiten",
+                "public_folder": "medien/seiten",
+                "fields": [*form_fields(page_fields(path), refs), BODY_FIELD],
+            }
+            for path, label in ACCESSIBILITY_PAGES
+        ],
     }
 
 
