@@ -6,10 +6,12 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import os
+import queue
 import shutil
 import textwrap
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 from click.testing import CliRunner, Result
@@ -124,3 +126,46 @@ def make_site(tmp_path: Path) -> Callable[[Mapping[str, str | bytes]], Path]:
         return root
 
     return make
+
+
+# --- the browser tests -------------------------------------------------------------
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Browser
+
+# Debian's chromium (Playwright's own download does not work here); the last flag
+# keeps its own look-ups of outside hosts off the network.
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE 127.0.0.1",
+]
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    """One headless Chromium per test module (Playwright is imported only here)."""
+    if not CHROMIUM.is_file():
+        pytest.fail(f"{CHROMIUM} fehlt: apt-get install chromium (.ci/install-system-deps.sh)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            yield launched
+        finally:
+            launched.close()
+
+
+def pipe_lines(stream: object, lines: queue.Queue[str], sink: list[str]) -> None:
+    """Hand a running preview's output line by line to a test (a reader thread's target)."""
+    for line in stream:  # type: ignore[attr-defined]
+        sink.append(line)
+        lines.put(line)

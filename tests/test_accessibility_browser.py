@@ -16,7 +16,7 @@ import pytest
 from kldigital_site.build import build
 from kldigital_site.config import load_config
 from tests.conftest import NOW, REPO, TEMPLATES
-from tests.test_csp_browser import CHROMIUM, CHROMIUM_ARGS, TIMEOUT_MS, _serve
+from tests.test_csp_browser import TIMEOUT_MS, _serve
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, Page
@@ -33,18 +33,6 @@ def origin(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     build(config, now=NOW, use_cache=False)
     with _serve(www) as port:
         yield f"http://127.0.0.1:{port}/"
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        try:
-            yield launched
-        finally:
-            launched.close()
 
 
 def _page(browser: Browser, width: int) -> Page:

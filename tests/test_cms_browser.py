@@ -30,8 +30,7 @@ from pathlib import Path
 import pytest
 
 from kldigital_site.cms.page import bundle_dir
-from tests.conftest import REPO
-from tests.test_serve_browser import CHROMIUM, CHROMIUM_ARGS
+from tests.conftest import CHROMIUM, CHROMIUM_ARGS, REPO, pipe_lines
 
 pytestmark = pytest.mark.browser
 
@@ -46,12 +45,6 @@ class Serve:
     process: subprocess.Popen[str]
     url: str = ""
     output: list[str] = field(default_factory=list)
-
-
-def _reader(stream: object, lines: queue.Queue[str], sink: list[str]) -> None:
-    for line in stream:  # type: ignore[attr-defined]
-        sink.append(line)
-        lines.put(line)
 
 
 @pytest.fixture
@@ -75,7 +68,7 @@ def serve(tmp_path: Path) -> Iterator[Serve]:
     running = Serve(root, process)
     lines: queue.Queue[str] = queue.Queue()
     threading.Thread(
-        target=_reader, args=(process.stdout, lines, running.output), daemon=True
+        target=pipe_lines, args=(process.stdout, lines, running.output), daemon=True
     ).start()
     try:
         deadline = time.monotonic() + START_TIMEOUT

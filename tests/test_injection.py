@@ -39,7 +39,7 @@ import yaml
 from click.testing import Result
 from PIL import Image, PngImagePlugin
 
-from tests.conftest import build_cli, copy_fixture_site
+from tests.conftest import CHROMIUM, CHROMIUM_ARGS, build_cli, copy_fixture_site
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser
@@ -506,7 +506,6 @@ def test_no_vector_runs_in_a_browser_without_csp(
     # carries a vector (bodies; release pages, which show every press and contact
     # field) is loaded into Chromium with bypass_csp, its elements hovered, focused,
     # clicked and toggled; any alert(), confirm(), prompt() or print() fails the test.
-    from tests.test_csp_browser import CHROMIUM, CHROMIUM_ARGS
 
     if not CHROMIUM.is_file():
         pytest.fail(f"{CHROMIUM} is missing: install Debian's chromium")

@@ -12,8 +12,8 @@ import pytest
 
 from kldigital_site.build import build
 from kldigital_site.config import load_config
-from tests.conftest import NOW, REPO, TEMPLATES
-from tests.test_csp_browser import CHROMIUM, CHROMIUM_ARGS, TIMEOUT_MS, _serve
+from tests.conftest import CHROMIUM, CHROMIUM_ARGS, NOW, REPO, TEMPLATES
+from tests.test_csp_browser import TIMEOUT_MS, _serve
 
 pytestmark = pytest.mark.browser
 

@@ -25,22 +25,10 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import TEMPLATES, copy_fixture_site
+from tests.conftest import CHROMIUM, CHROMIUM_ARGS, TEMPLATES, copy_fixture_site, pipe_lines
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE 127.0.0.1",
-]
 CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
     "connect-src 'none'; object-src 'none'; base-uri 'none'"
@@ -74,12 +62,6 @@ def _with_csp(target: Path) -> None:
         base.write_text(html, encoding="utf-8")
 
 
-def _reader(stream: object, lines: queue.Queue[str], sink: list[str]) -> None:
-    for line in stream:  # type: ignore[attr-defined]
-        sink.append(line)
-        lines.put(line)
-
-
 @pytest.fixture
 def serve(tmp_path: Path) -> Iterator[Serve]:
     if not CHROMIUM.is_file():
@@ -104,7 +86,7 @@ def serve(tmp_path: Path) -> Iterator[Serve]:
     running = Serve(root, process)
     lines: queue.Queue[str] = queue.Queue()
     threading.Thread(
-        target=_reader, args=(process.stdout, lines, running.output), daemon=True
+        target=pipe_lines, args=(process.stdout, lines, running.output), daemon=True
     ).start()
     try:
         deadline = time.monotonic() + START_TIMEOUT
