@@ -6,6 +6,8 @@ Regenerate after an intended change with ``make golden`` and review the diff.
 from __future__ import annotations
 
 import difflib
+import hashlib
+import re
 import shutil
 from pathlib import Path
 
@@ -24,10 +26,20 @@ CASES = {
 
 def _tree(root: Path) -> dict[str, bytes]:
     return {
-        p.relative_to(root).as_posix(): p.read_bytes()
+        p.relative_to(root).as_posix(): _without_asset_hashes(p.read_bytes())
         for p in sorted(root.rglob("*"))
         if p.is_file() and not _is_search_index(root, p) and not _is_theme_copy(root, p)
     }
+
+
+# A theme file's name carries the hash of its bytes (render/assets.py); an edit to the
+# stylesheet would otherwise rewrite every golden page. The names themselves are
+# checked by test_theme_assets_have_content_hashed_names.
+_ASSET_HASH = re.compile(rb"(/assets/[\w/.-]*?)\.[0-9a-f]{8}(\.[a-z]+)\b")
+
+
+def _without_asset_hashes(data: bytes) -> bytes:
+    return _ASSET_HASH.sub(rb"\1.HASH\2", data)
 
 
 def _is_theme_copy(root: Path, path: Path) -> bool:
@@ -82,14 +94,33 @@ def test_site_matches_golden(case: str, tmp_path: Path, update_golden: bool) -> 
     assert not diffs, "\n".join(diffs)[:20000]
 
 
-def test_theme_assets_are_copied_verbatim(tmp_path: Path) -> None:
-    root = copy_fixture_site("minimal", tmp_path / "site")
+def test_theme_assets_have_content_hashed_names(tmp_path: Path) -> None:
+    """Every theme file is published once, under a name with the hash of its bytes, and
+    pages name exactly those files; a second build gives the same names."""
+    root = copy_fixture_site("full", tmp_path / "site")
     output = tmp_path / "out"
     build_site_at(root, output=output)
     theme = TEMPLATES / "assets"
-    sources = {p.relative_to(theme).as_posix(): p for p in theme.rglob("*") if p.is_file()}
+    sources = sorted(p.relative_to(theme).as_posix() for p in theme.rglob("*") if p.is_file())
     copied = output / "assets"
-    copies = {p.relative_to(copied).as_posix(): p for p in copied.rglob("*") if p.is_file()}
-    assert sorted(sources) == sorted(copies)
-    for rel, source in sources.items():
-        assert copies[rel].read_bytes() == source.read_bytes(), rel
+    published = {p.relative_to(copied).as_posix(): p for p in copied.rglob("*") if p.is_file()}
+    unhashed = {re.sub(r"\.[0-9a-f]{8}(\.[a-z]+)$", r"\1", rel): rel for rel in published}
+    # The fixture has a brand theme: its generated stylesheet joins the theme's files.
+    assert sorted(unhashed) == sorted([*sources, "css/marke.css"])
+    for rel, path in published.items():
+        digest = hashlib.sha256(path.read_bytes()).hexdigest()[:8]
+        assert rel.rsplit(".", 2)[1] == digest, rel
+    home = (output / "index.html").read_text(encoding="utf-8")
+    named = set(re.findall(r"/sub/assets/([\w/.-]+)", home))
+    assert named == {
+        unhashed[n] for n in ("favicon.svg", "css/site.css", "css/print.css", "css/marke.css")
+    } | {
+        unhashed[n]
+        for n in ("icons/leichte-sprache.svg", "icons/gebaerdensprache.svg")
+        if f"/sub/assets/{unhashed[n]}" in home
+    }
+    again = tmp_path / "again"
+    build_site_at(copy_fixture_site("full", tmp_path / "site2"), output=again)
+    assert sorted(p.name for p in (again / "assets").rglob("*")) == sorted(
+        p.name for p in copied.rglob("*")
+    )

@@ -151,12 +151,13 @@ def test_a_theme_recolours_the_site_and_shows_its_logo(
     full_builds: tuple[Path, Path, Path],
 ) -> None:
     normal, _, _ = full_builds  # the full fixture has theme: in its site.yaml
-    css = (normal / "assets/css/marke.css").read_text(encoding="utf-8")
+    (marke,) = (normal / "assets/css").glob("marke.*.css")  # its name has its hash
+    css = marke.read_text(encoding="utf-8")
     assert "--brand: #1d4f91;" in css and "--smart: #6a2c91;" in css
     assert "--brand-dark: #19437b;" in css  # derived, and checked: white on it is AA
     home = (normal / "index.html").read_text(encoding="utf-8")
     # After site.css, so its values win; the logo from medien/ instead of the default.
-    assert home.index("css/site.css") < home.index('href="/sub/assets/css/marke.css"')
+    assert home.index("css/site.") < home.index(f'href="/sub/assets/css/{marke.name}"')
     assert 'src="/sub/medien/marke/logo.svg"' in home
     assert (normal / "medien/marke/logo.svg").is_file()
 
@@ -164,7 +165,7 @@ def test_a_theme_recolours_the_site_and_shows_its_logo(
 def test_without_a_theme_the_default_colours_stay(make_site: MakeSite) -> None:
     root = make_site({})
     build_site_at(root)
-    assert not (root / "output/assets/css/marke.css").exists()
+    assert not list((root / "output/assets/css").glob("marke*"))
     assert "marke.css" not in (root / "output/index.html").read_text(encoding="utf-8")
 
 

@@ -183,3 +183,31 @@ def test_edit_reloads_the_page_and_errors_show_as_overlay(serve: Serve) -> None:
     assert "Traceback" not in output, output
     assert "Vorschau beendet." in output
     assert not (serve.root / "output").exists()  # serve never writes output/
+
+
+def test_stylesheet_edit_reloads_the_page_with_the_new_hashed_file(serve: Serve) -> None:
+    """A theme file's name carries its hash: an edit gives every page a new name to load,
+    so the open tab reloads and shows the new style (render/assets.py)."""
+    from playwright.sync_api import expect, sync_playwright
+
+    stylesheet = serve.root / "templates/assets/css/site.css"
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True
+        )
+        try:
+            page = browser.new_page()
+            page.set_default_timeout(CHANGE_TIMEOUT_MS)
+            page.goto(f"{serve.url}/presse/erste-mitteilung/")
+            page.wait_for_function("typeof window.__kldigitalLivereload === 'function'")
+            link = page.locator('link[rel="stylesheet"]:not([media])').first
+            before = link.get_attribute("href") or ""
+            assert re.search(r"/assets/css/site\.[0-9a-f]{8}\.css$", before), before
+            text = stylesheet.read_text(encoding="utf-8")
+            stylesheet.write_text(text + "\nmain h1 { color: rgb(1, 2, 3); }\n", encoding="utf-8")
+            heading = page.locator("main h1").first
+            expect(heading).to_have_css("color", "rgb(1, 2, 3)")
+            after = page.locator('link[rel="stylesheet"]:not([media])').first.get_attribute("href")
+            assert after != before
+        finally:
+            browser.close()

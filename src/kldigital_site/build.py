@@ -53,6 +53,7 @@ from kldigital_site.markdown.bodies import Bodies, render_bodies
 from kldigital_site.media.pipeline import Media, media_fingerprint, media_folder, process_media
 from kldigital_site.model import LeftOut, Site, build_site
 from kldigital_site.output import Output, TreeWriter, WriteReport, file_digest
+from kldigital_site.render.assets import ASSETS_DIR, ThemeAssets, asset_files, theme_assets
 from kldigital_site.render.pages import (
     LastBuild,
     PageResult,
@@ -60,7 +61,7 @@ from kldigital_site.render.pages import (
     render_pages,
     template_digests,
 )
-from kldigital_site.render.templates import asset_files, copied_files, make_environment
+from kldigital_site.render.templates import make_environment
 from kldigital_site.search import indexer as search
 from kldigital_site.search.shards import BUNDLE_DIR
 from kldigital_site.workers import default_jobs, run_parallel
@@ -154,7 +155,8 @@ def _build(config: SiteConfig, options: BuildOptions, cache: BuildCache | None) 
             return _unchanged_result(writer, inputs, problems, timer)
         parsed = problems.take(_parse_all(sources, inputs, cache, options.jobs))
         timer.lap("parse")
-        site = problems.take(_model(config, parsed, options.now))
+        assets = theme_assets(config)
+        site = problems.take(_model(config, parsed, options.now, assets.paths))
         # /admin/ for `cms:` in site.yaml; `check` reports a missing bundle too.
         admin = problems.take(cms_outputs(config))
         # BITV 2.0, DDG, MStV: what the law asks of the whole site (accessibility/).
@@ -193,7 +195,7 @@ def _build(config: SiteConfig, options: BuildOptions, cache: BuildCache | None) 
         problems.go_on()
         if writer is None:
             return _result(site, pages, None, problems, timer, images)
-        _add_files(site, images, writer, indexer, admin)
+        _add_files(assets, images, writer, indexer, admin)
         timer.lap("search")
         report = writer.commit()
         published = tree_key(writer.planned_digests)
@@ -350,7 +352,7 @@ def _render_pages(
     for result in render_pages(
         site,
         bodies,
-        make_environment(site.config),
+        make_environment(site.config, site.assets),
         previous=inputs.previous,
         on_disk=writer.previous_digests if writer is not None else {},
         jobs=options.jobs,
@@ -393,7 +395,7 @@ def _check_unpublished(
     if config.include_drafts and config.include_future:
         return Staged(None)  # the site checked is the preview already
     preview = dataclasses.replace(config, include_drafts=True, include_future=True)
-    whole = _model(preview, parsed, options.now)
+    whole = _model(preview, parsed, options.now, site.assets)
     unpublished = frozenset(whole.value.items) - frozenset(site.items)
     if not unpublished:
         return Staged(None, whole.problems)
@@ -403,7 +405,7 @@ def _check_unpublished(
     for result in render_pages(
         whole.value,
         more.value,
-        make_environment(preview),
+        make_environment(preview, whole.value.assets),
         previous={},
         on_disk={},
         jobs=options.jobs,
@@ -414,14 +416,14 @@ def _check_unpublished(
 
 
 def _add_files(
-    site: Site,
+    assets: ThemeAssets,
     images: Media,
     writer: TreeWriter,
     indexer: search.SearchIndexer | None,
     admin: tuple[Output, ...],
 ) -> None:
     """Media, theme assets, /admin/ (``cms:``) and the search index join the pages."""
-    for output in (*copied_files(site), *admin):
+    for output in (*assets.outputs, *admin):
         writer.add_output(output)
     for image_file in images.files:
         writer.add(image_file.path, digest=image_file.digest, source=image_file.source)
@@ -499,7 +501,7 @@ def _intact(writer: TreeWriter) -> bool:
 
 def _theme_digests(config: SiteConfig) -> list[tuple[str, str]]:
     """Every template and theme asset with its digest."""
-    assets = config.templates_dir / "assets"
+    assets = config.templates_dir / ASSETS_DIR
     return [
         *sorted(template_digests(config.templates_dir).items()),
         *((name, file_digest(assets / name)) for name in asset_files(config)),
@@ -680,13 +682,15 @@ def _parse_all(
     return Staged(parsed, tuple(problems))
 
 
-def _model(config: SiteConfig, parsed: _Parsed, now: dt.datetime) -> Staged[Site]:
+def _model(
+    config: SiteConfig, parsed: _Parsed, now: dt.datetime, assets: Mapping[str, str]
+) -> Staged[Site]:
     return build_site(
         config,
         parsed.documents,
         parsed.data_files,
         parsed.media,
-        asset_files(config),
+        assets,
         now,
         flawed=parsed.flawed,
     )

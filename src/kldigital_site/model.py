@@ -174,6 +174,8 @@ class Site:
     routes: tuple[Route, ...]
     url_of_content: Mapping[str, str] = field(default_factory=dict)
     file_urls: frozenset[str] = frozenset()  # media and theme assets
+    # Theme files by name in templates/assets/ → published path (render/assets.py).
+    assets: Mapping[str, str] = field(default_factory=dict)
     route_urls: frozenset[str] = frozenset()
     # Documents that would be published but have errors (``build_site``): no page, but
     # links to them are not broken. Empty in any build that succeeds.
@@ -247,7 +249,7 @@ def build_site(
     documents: Sequence[Document],
     data_files: Sequence[DataFile],
     media: Sequence[SourceFile],
-    asset_urls: Iterable[str],
+    assets: Mapping[str, str],
     now: dt.datetime,
     *,
     flawed: Sequence[Document | DataFile] = (),
@@ -274,7 +276,7 @@ def build_site(
     errors.extend(tag_errors)
     site = _relate(config, now, items, tags, data, media, next_change)
     routes = _routes(site)
-    file_urls = frozenset([*(m.content_path for m in media), *(f"assets/{a}" for a in asset_urls)])
+    file_urls = frozenset([*(m.content_path for m in media), *assets.values()])
     errors.extend(_collisions(routes, file_urls, items))
     withheld = {
         doc.content_path: doc
@@ -285,6 +287,7 @@ def build_site(
         site,
         routes=routes,
         file_urls=file_urls,
+        assets=assets,
         route_urls=frozenset(route.url for route in routes),
         url_of_content={
             **{key: item_url(config, doc.kind, doc.slug) for key, doc in withheld.items()},

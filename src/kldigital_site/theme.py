@@ -19,8 +19,9 @@ from dataclasses import dataclass
 
 from coloraide import Color
 
-# The generated stylesheet, linked after the theme's own assets/css/site.css.
-THEME_CSS = "assets/css/marke.css"
+# The generated stylesheet, linked after the theme's own assets/css/site.css; its name
+# among the theme's files (published with a hash in it, render/assets.py).
+THEME_CSS = "css/marke.css"
 # Normal-size text (badges are 14 px bold, below the "large text" of WCAG).
 MINIMUM_CONTRAST = 4.5
 WHITE = "#ffffff"

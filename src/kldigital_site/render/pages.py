@@ -39,10 +39,11 @@ from kldigital_site.markdown.bodies import Bodies
 from kldigital_site.media.pipeline import Media
 from kldigital_site.model import Route, Site
 from kldigital_site.render import feeds
+from kldigital_site.render.assets import ASSETS_DIR
 from kldigital_site.render.contexts import page_context
 from kldigital_site.render.newsroom import render_newsroom_file
 from kldigital_site.render.templates import (
-    ASSETS_DIR,
+    ASSET_RECORD,
     TEMPLATES,
     RecordingEnvironment,
     render_template,
@@ -189,7 +190,12 @@ def render_pages(
         env=env,
         previous=previous,
         on_disk=on_disk,
-        template_digests=template_digests(site.config.templates_dir),
+        # A page that names a theme file through asset() records it like a template:
+        # its hashed name stands in for its digest.
+        template_digests={
+            **template_digests(site.config.templates_dir),
+            **{ASSET_RECORD + name: path for name, path in site.assets.items()},
+        },
         salt=site.config.fingerprint(),
     )
     routes = sorted(site.routes, key=lambda route: route.item is None)  # stable

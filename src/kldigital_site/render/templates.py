@@ -4,15 +4,16 @@ Input: the site settings (template folder, base path), a template name and its
 context. Output: ``Staged`` with the rendered text, or with none and a
 ``SiteError`` at the template's path and line. Jinja2 runs with autoescaping and
 ``StrictUndefined``, so a misspelt variable is an error rather than blank output
-(the Lektor ``BadValue`` anti-pattern). Also lists the theme's assets and the files
-copied verbatim. What each template receives is made in ``render/contexts.py``;
-the page loop is ``render/pages.py``.
+(the Lektor ``BadValue`` anti-pattern). What each template receives is made in
+``render/contexts.py``; the page loop is ``render/pages.py``; the theme's files
+and their hashed names are ``render/assets.py``.
 """
 
 from __future__ import annotations
 
 import re
 import traceback
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -20,12 +21,12 @@ import jinja2
 
 from kldigital_site.config import SiteConfig
 from kldigital_site.errors import SiteError, Staged
-from kldigital_site.model import RouteKind, Site
-from kldigital_site.output import Output
+from kldigital_site.model import RouteKind
 from kldigital_site.render import dates
-from kldigital_site.theme import THEME_CSS, theme_css
 
-ASSETS_DIR = "assets"
+# What a render records of each theme file it names through ``asset()``, beside the
+# templates it loads: its page is made again when that file's hashed name changes.
+ASSET_RECORD = "asset:"
 
 # The template of every route kind that is not a generated file (docs/templates.md).
 TEMPLATES = {
@@ -61,7 +62,12 @@ class RecordingEnvironment(jinja2.Environment):
         return super()._load_template(name, globals)
 
 
-def make_environment(config: SiteConfig) -> RecordingEnvironment:
+class UnknownAsset(LookupError):
+    """``asset()`` named a file that is not in templates/assets/ (German message)."""
+
+
+def make_environment(config: SiteConfig, assets: Mapping[str, str]) -> RecordingEnvironment:
+    """The environment of one build; ``assets`` is ``Site.assets`` (render/assets.py)."""
     env = RecordingEnvironment(
         loader=jinja2.FileSystemLoader(str(config.templates_dir)),
         autoescape=jinja2.select_autoescape(("html", "xml"), default_for_string=True),
@@ -78,32 +84,17 @@ def make_environment(config: SiteConfig) -> RecordingEnvironment:
         iso=dates.iso,
     )
     base = config.base_path
-    env.globals["asset"] = lambda path: f"{base}{ASSETS_DIR}/{path}"
+
+    def asset(name: str) -> str:
+        path = assets.get(name)
+        if path is None:
+            raise UnknownAsset(f"Die Theme-Datei „{name}“ gibt es nicht in templates/assets/.")
+        if env.recorded is not None:
+            env.recorded.add(ASSET_RECORD + name)
+        return base + path
+
+    env.globals["asset"] = asset
     return env
-
-
-def asset_files(config: SiteConfig) -> list[str]:
-    """Theme files under templates/assets/, relative to that folder, sorted."""
-    root = config.templates_dir / ASSETS_DIR
-    if not root.is_dir():
-        return []
-    return sorted(
-        p.relative_to(root).as_posix()
-        for p in root.rglob("*")
-        if p.is_file() and not p.name.startswith(".")
-    )
-
-
-def copied_files(site: Site) -> list[Output]:
-    """Theme files from templates/assets/, copied verbatim (content/medien/ is published
-    by the image stage, media/pipeline.py)."""
-    assets = site.config.templates_dir / ASSETS_DIR
-    outputs = [
-        Output(f"{ASSETS_DIR}/{name}", source=assets / name) for name in asset_files(site.config)
-    ]
-    if site.config.theme is not None:
-        outputs.append(Output(THEME_CSS, data=theme_css(site.config.theme)))
-    return outputs
 
 
 def render_template(

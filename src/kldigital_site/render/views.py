@@ -268,7 +268,7 @@ class Views:
             },
             "csp": content_security_policy(config.iframe_hosts),
             "noindex": config.preview,
-            "theme_css_url": self.href(THEME_CSS) if config.theme else None,
+            "theme_css_url": self.href(self.site.assets[THEME_CSS]) if config.theme else None,
             "logo_url": self.href(config.theme.logo)
             if config.theme and config.theme.logo
             else None,
