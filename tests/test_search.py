@@ -14,9 +14,9 @@ from __future__ import annotations
 
 import asyncio
 import gzip
-import hashlib
 import json
 import re
+import shutil
 import subprocess
 import sys
 from collections import Counter
@@ -37,6 +37,7 @@ from kldigital_site.search import client as pagefind_client
 from kldigital_site.search import indexer as search
 from kldigital_site.search import shards
 from kldigital_site.search.compounds import MARK
+from kldigital_site.search.extract import search_digest, search_extract
 from tests.conftest import NOW, TEMPLATES, build_site_at, copy_fixture_site, write_files
 
 # Pagefind's files start with this signature after gunzip.
@@ -472,6 +473,86 @@ def test_a_body_edit_reindexes_only_the_shard_of_that_page(
     assert _bundle(tmp_path / "fresh") == after, "the cached shards, byte for byte"
 
 
+def test_pagefind_gets_only_the_indexed_element_and_makes_the_same_bundle(
+    full_build: Path,
+) -> None:
+    """search/extract.py: the data-pagefind-body element alone gives Pagefind the bundle of the
+    whole page, byte for byte (titles, excerpts, filters, metadata, sub-results)."""
+    urls = sorted(indexed_pages(full_build))
+    whole = {url: (full_build / url.lstrip("/") / "index.html").read_bytes() for url in urls}
+    extracts = {url: search_extract(data) for url, data in whole.items()}
+    assert all(len(extracts[url]) < len(whole[url]) for url in urls), "no page fell back"
+    assert all(b"<nav" not in data for data in extracts.values())
+    with pagefind_client.PagefindProcess() as process:
+        bundles = [
+            process.index(
+                [pagefind_client.PageSource(url, url, lambda d=pages[url]: d) for url in urls]
+            )
+            for pages in (whole, extracts)
+        ]
+    assert bundles[0] == bundles[1]
+
+
+@pytest.mark.parametrize(
+    "page",
+    [
+        b"<html><body><main><p>no marked element</p></main></body></html>",
+        b"<html><body><main data-pagefind-body>a</main><p data-pagefind-body>b</p></body></html>",
+        b'<html><body><main data-pagefind-body>a</main><p data-pagefind-meta="x">b</p></body>',
+        b"<html><body><h1>Titel</h1><main data-pagefind-body>a</main></body></html>",
+        b"<html><body><main data-pagefind-body><h1>T</h1></main><img src=x alt=y></body></html>",
+        b"<html><body><main data-pagefind-body><main>a</main></body></html>",
+    ],
+    ids=["no-body", "two-bodies", "meta-outside", "h1-outside", "img-after", "unclosed"],
+)
+def test_pages_whose_frame_pagefind_reads_are_indexed_whole(page: bytes) -> None:
+    assert search_extract(page) == page
+
+
+def test_a_new_frame_reindexes_nothing_a_new_article_does(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, small_shards: int
+) -> None:
+    """The search keys a page on what Pagefind indexes of it: a base template change renders
+    every page again but starts no Pagefind; a change inside the indexed element does."""
+    templates = shutil.copytree(TEMPLATES, tmp_path / "templates")
+    root = copy_fixture_site("full", tmp_path / "site")
+    out = tmp_path / "out"
+    config = load_config(root / "content", templates, out)
+    build(config, now=NOW)
+    before = indexed_pages(out)
+    monkeypatch.setattr(search, "PagefindProcess", _CountingProcess)
+    _CountingProcess.started.clear()
+
+    base = templates / "base.html"
+    base.write_text(
+        base.read_text(encoding="utf-8").replace("</body>", "<p>Zitronenfalter</p>\n</body>"),
+        encoding="utf-8",
+    )
+    result = build(config, now=NOW)
+    url = "/projekte/intelligente-strassenbeleuchtung/"
+    assert f"{url.strip('/')}/index.html" in result.rendered
+    assert "Zitronenfalter" in (out / url.strip("/") / "index.html").read_text(encoding="utf-8")
+    assert _CountingProcess.started == [], "no page's indexed text changed"
+    assert indexed_pages(out) == before
+
+    article = templates / "project.html"
+    article.write_text(
+        article.read_text(encoding="utf-8").replace(
+            "</article>", "<p>Schmetterlingswiese</p>\n</article>", 1
+        ),
+        encoding="utf-8",
+    )
+    build(config, now=NOW)
+    assert _indexed_bundles(), "the projects' shards went through Pagefind"
+    pages = indexed_pages(out)
+    assert "schmetterlingswiese" in words_of(pages[url])
+    assert all(
+        "schmetterlingswiese" not in words_of(p)
+        for p in pages.values()
+        if "/presse/" in str(p["url"])
+    )
+
+
 def test_unchanged_shards_are_not_read(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, small_shards: int
 ) -> None:
@@ -492,7 +573,7 @@ def test_unchanged_shards_are_not_read(
                 read.append(page.url)
                 return data
 
-            indexer.add(page.output_path, hashlib.sha256(data).hexdigest(), reader)
+            indexer.add(page.output_path, search_digest(data), reader)
             indexer.add("presse/index.html", "0" * 64, b"a list: ignored")
 
     unchanged = search.SearchIndexer(site)

@@ -370,8 +370,11 @@ def _render_pages(
             writer.add(result.path, digest=result.digest, data=result.data)
             if indexer is not None:
                 # A reader of the staged copy, not the bytes: the indexer must not
-                # hold every page; it reads only those of shards that changed.
-                indexer.add(result.path, result.digest, writer.staged_reader(result.path))
+                # hold every page; it reads only those of shards that changed. Keyed
+                # on what the search reads of the page, so that a change of the
+                # frame all pages share re-indexes nothing (search/extract.py).
+                searched = result.record.search if result.record is not None else ""
+                indexer.add(result.path, searched, writer.staged_reader(result.path))
     if indexer is not None:
         indexer.seal()
     return Staged(pages, tuple(problems))

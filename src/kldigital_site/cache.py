@@ -42,7 +42,7 @@ CREATE TABLE IF NOT EXISTS bodies (
     html TEXT NOT NULL, html_checksum TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS pages (
     target TEXT NOT NULL, path TEXT NOT NULL, fingerprint TEXT NOT NULL,
-    templates TEXT NOT NULL, digest TEXT NOT NULL, reads TEXT NOT NULL,
+    templates TEXT NOT NULL, digest TEXT NOT NULL, reads TEXT NOT NULL, search TEXT NOT NULL,
     PRIMARY KEY (target, path));
 CREATE TABLE IF NOT EXISTS builds (target TEXT PRIMARY KEY, payload TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS sources (
@@ -72,6 +72,8 @@ class PageRecord:
     digest: str
     # What the page's view read of the bodies ("body:<key>", "summary:<key>", …), render/pages.py
     reads: tuple[str, ...] = ()
+    # Digest of what the search indexes of the page (search/extract.py); "" for other pages
+    search: str = ""
 
 
 class BuildCache:
@@ -286,8 +288,9 @@ class BuildCache:
 
     def pages(self, target: str) -> dict[str, PageRecord]:
         result = {}
-        for path, fingerprint, templates, digest, reads in self._query(
-            "SELECT path, fingerprint, templates, digest, reads FROM pages WHERE target = ?",
+        for path, fingerprint, templates, digest, reads, search in self._query(
+            "SELECT path, fingerprint, templates, digest, reads, search FROM pages"
+            " WHERE target = ?",
             (target,),
         ):
             try:
@@ -295,7 +298,7 @@ class BuildCache:
                 read = tuple(json.loads(reads))
             except ValueError:
                 continue
-            result[path] = PageRecord(fingerprint, names, digest, read)
+            result[path] = PageRecord(fingerprint, names, digest, read, search)
         return result
 
     # --- whole builds ------------------------------------------------------------
@@ -332,7 +335,7 @@ class BuildCache:
                 self._db.execute("DELETE FROM pages WHERE target = ?", (target,))
             self._db.executemany("DELETE FROM pages WHERE target = ? AND path = ?", removed)
             self._db.executemany(
-                "INSERT OR REPLACE INTO pages VALUES (?, ?, ?, ?, ?, ?)",
+                "INSERT OR REPLACE INTO pages VALUES (?, ?, ?, ?, ?, ?, ?)",
                 [
                     (
                         target,
@@ -341,6 +344,7 @@ class BuildCache:
                         json.dumps(list(r.templates)),
                         r.digest,
                         json.dumps(list(r.reads)),
+                        r.search,
                     )
                     for path, r in changed
                 ],

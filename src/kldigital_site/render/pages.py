@@ -49,6 +49,8 @@ from kldigital_site.render.templates import (
     render_template,
 )
 from kldigital_site.render.views import Views, fingerprint
+from kldigital_site.search.extract import search_digest
+from kldigital_site.search.shards import INDEXED_KINDS
 from kldigital_site.workers import run_parallel
 
 
@@ -131,7 +133,9 @@ def _render_route(state: _State, route: Route) -> PageResult:
             path,
             previous.digest,
             None,
-            PageRecord(previous.fingerprint, previous.templates, previous.digest, reads),
+            PageRecord(
+                previous.fingerprint, previous.templates, previous.digest, reads, previous.search
+            ),
         )
     # Jinja loads templates (and their includes) deep inside its own code, which takes no
     # argument of ours to record them in: the environment's loader notes them while
@@ -158,7 +162,12 @@ def _render_route(state: _State, route: Route) -> PageResult:
         recorded = tuple(sorted(state.env.recorded or ()))
         state.env.recorded = None
     digest = hashlib.sha256(data).hexdigest()
-    record = PageRecord(_fingerprint(state, context_json, recorded), recorded, digest, reads)
+    # Worked out here, where the bytes are at hand, for every page the search may index:
+    # a page kept by a later build keeps its record, and the search its key (search/extract.py).
+    searched = search_digest(data) if route.kind in INDEXED_KINDS else ""
+    record = PageRecord(
+        _fingerprint(state, context_json, recorded), recorded, digest, reads, searched
+    )
     return PageResult(path, digest, data, record)
 
 

@@ -41,8 +41,9 @@ them. The files come back as ``Output``s, so Pagefind never writes into the
 output folder.
 
 Cache: one file per shard in ``<site root>/.kldigital-cache/search/``,
-``teil-<n>.bin``, keyed by the shard's pages (URL and HTML digest), the
-Pagefind version and the settings. A shard whose key is unchanged is taken
+``teil-<n>.bin``, keyed by the shard's pages (URL and the digest of what
+Pagefind indexes of each, search/extract.py: a new base template changes no
+key), the Pagefind version and the settings. A shard whose key is unchanged is taken
 from there, without starting Pagefind or reading its pages; a build in which
 no indexed page changed starts no Pagefind at all. Either way a shard's
 bundle is byte-identical for the same pages: Pagefind's own files, whose
@@ -82,6 +83,7 @@ from kldigital_site.search.client import (
     PageUnreadable,
 )
 from kldigital_site.search.compounds import Splitter, dictionary_version, load_splitter
+from kldigital_site.search.extract import search_digest, search_extract
 from kldigital_site.search.shards import (
     SHARD_PREFIX,
     SearchPage,
@@ -100,8 +102,9 @@ PAGEFIND_PROCESSES = 2
 CACHE_SUBDIR = Path(".kldigital-cache") / "search"
 # Bump when the cache file layout, the choice of indexed pages or the way the
 # bundles are made changes (3: canonical filter files, complete files only;
-# 4: one file per shard, pages in URL order).
-CACHE_FORMAT = 4
+# 4: one file per shard, pages in URL order; 5: keyed on and fed only what Pagefind
+# indexes of a page, search/extract.py).
+CACHE_FORMAT = 5
 _CACHE_MAGIC = "kldigital-search"
 _CACHE_NAME = re.compile(rf"{SHARD_PREFIX}(\d+)\.bin")
 _OLD_CACHE_FILES = ("index.json",)  # format 3 kept the whole index in one file
@@ -118,7 +121,7 @@ Html = bytes | Callable[[], bytes]  # the page, or how to read it when needed
 class _Shard:
     number: int
     pages: tuple[tuple[SearchPage, str, Html], ...]  # in URL order: Pagefind's page numbers
-    key: str  # cache key: the pages' URLs and digests, Pagefind and its settings
+    key: str  # cache key: the pages' URLs and search digests, Pagefind and its settings
 
     def sources(self, splitter: Splitter) -> list[PageSource]:
         return [
@@ -128,9 +131,10 @@ class _Shard:
 
 
 def _reader(html: Html, splitter: Splitter) -> Callable[[], bytes]:
-    """The page as Pagefind gets it: its compounds marked, so their parts are found too."""
+    """The page as Pagefind gets it: only what it indexes (search/extract.py), its
+    compounds marked, so their parts are found too."""
     read = html if callable(html) else (lambda: html)
-    return lambda: splitter.mark(read())
+    return lambda: splitter.mark(search_extract(read()))
 
 
 class SearchIndexer:
@@ -167,10 +171,14 @@ class SearchIndexer:
         return self._count
 
     def add(self, path: str, digest: str, html: Html) -> None:
-        """One rendered file: its output path, the sha256 of its bytes, the bytes or a reader."""
+        """One rendered file: its output path, the digest of what the search reads of it
+        (``search.extract.search_digest``; "" if not known: then it is read now), the
+        bytes or a reader."""
         page = self._pages.get(path)
         if page is None or self._thread is not None:
             return
+        if not digest:
+            digest = search_digest(html() if callable(html) else html)
         self._seen[path] = (page, digest, html)
         if len(self._seen) == len(self._pages):
             # The last search page: the shards are known, and Pagefind can work
@@ -387,7 +395,8 @@ def _failed(message: str, path: str = _PROBLEM_PATH) -> BuildFailed:
 
 
 def _shard_key(primary: bool, pages: Sequence[tuple[str, str]]) -> str:
-    """Hash of everything a shard's bundle depends on: its pages (URL, HTML digest) and Pagefind."""
+    """Hash of everything a shard's bundle depends on: its pages (URL, digest of what is
+    indexed of the page) and Pagefind."""
     digest = hashlib.sha256()
     header = {
         "format": CACHE_FORMAT,
