@@ -20,14 +20,13 @@ import argparse
 import compileall
 import json
 import os
-import platform
 import shutil
 import statistics
 import subprocess
 import sys
 import textwrap
 import time
-from dataclasses import dataclass, field
+from collections.abc import Callable
 from multiprocessing import Pool
 from pathlib import Path
 
@@ -36,17 +35,8 @@ REPO = HERE.parent
 sys.path.insert(0, str(REPO))
 
 from bench.corpus import generate  # noqa: E402
+from bench.report import PREVIEW, Figures, write_results  # noqa: E402
 from bench.serve_latency import measure as measure_preview  # noqa: E402
-
-PREVIEW = "Vorschau: Speichern → Neuladen"
-
-
-@dataclass
-class Figures:
-    items: int
-    floor: float = 0.0
-    times: dict[str, float] = field(default_factory=dict)
-    memory_mb: float = 0.0
 
 
 def _render_one(body: str) -> int:
@@ -107,6 +97,48 @@ def run_build(site: Path, templates: Path, output: Path, jobs: int) -> tuple[flo
     return float(elapsed), int(rss_kb) / 1024
 
 
+_PROFILE_PROBE = textwrap.dedent(
+    """
+    import time
+    started = time.perf_counter()
+    import datetime as dt, json, resource, sys
+    from pathlib import Path
+    from kldigital_site.build import build
+    from kldigital_site.config import load_config
+    imported = time.perf_counter()
+    content, templates, output, jobs = sys.argv[1:]
+    config = load_config(Path(content), Path(templates), Path(output))
+    result = build(config, now=dt.datetime.now(dt.timezone.utc), jobs=int(jobs))
+    done = time.perf_counter()
+    main = resource.getrusage(resource.RUSAGE_SELF)
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    print(json.dumps({
+        "imports": imported - started,
+        **result.timings,
+        "total": done - imported,
+        "cpu_main": main.ru_utime + main.ru_stime,
+        "cpu_children": children.ru_utime + children.ru_stime,
+    }))
+    """
+)
+
+
+def profile_build(site: Path, templates: Path, output: Path, jobs: int) -> dict[str, float]:
+    """Stage timings and CPU time of one build in a fresh process (as the command line does)."""
+    command = [
+        sys.executable,
+        "-c",
+        _PROFILE_PROBE,
+        str(site / "content"),
+        str(templates),
+        str(output),
+        str(jobs),
+    ]
+    done = subprocess.run(command, capture_output=True, text=True, check=True, cwd=site)
+    profile: dict[str, float] = json.loads(done.stdout.strip().splitlines()[-1])
+    return profile
+
+
 def _edit(path: Path, old: str, new: str) -> None:
     text = path.read_text(encoding="utf-8")
     path.write_text(text.replace(old, new, 1), encoding="utf-8")
@@ -127,7 +159,10 @@ def bench_size(items: int, runs: int, jobs: int, workdir: Path) -> Figures:
     figures.floor = statistics.median(floors)
     print(f"   Untergrenze (nur Markdown, {jobs} Prozesse): {figures.floor:.2f} s", flush=True)
 
+    preparations: dict[str, Callable[[int], None]] = {}
+
     def timed(name: str, prepare: list, count: int) -> None:
+        preparations[name] = prepare[0]
         samples = []
         for i in range(count):
             prepare[0](i)
@@ -171,42 +206,19 @@ def bench_size(items: int, runs: int, jobs: int, workdir: Path) -> Figures:
     print(f"   {PREVIEW}: {figures.times[PREVIEW]:.2f} s", flush=True)
     figures.memory_mb = max(memory)
     print(f"   Spitzenspeicher (größter Prozess): {figures.memory_mb:.0f} MB", flush=True)
+    # Why a figure missed its target: one more build of it, with stage timings.
+    for n, name in enumerate(figures.missed()):
+        prepare = preparations.get(name)
+        if prepare is None:
+            continue  # not a build (the preview): bench/serve_latency.py has its own log
+        if name != "kalt":
+            # The state the figure was measured in: a warm cache and output.
+            run_build(site, templates, output, jobs)
+        prepare(1000 + n)
+        figures.profiles[name] = profile_build(site, templates, output, jobs)
+        stages = ", ".join(f"{k} {v:.2f}" for k, v in figures.profiles[name].items())
+        print(f"   Profil {name}: {stages}", flush=True)
     return figures
-
-
-def write_results(all_figures: list[Figures], jobs: int, path: Path) -> str:
-    names = list(all_figures[0].times)
-    lines = [
-        "# Benchmark results",
-        "",
-        f"Machine: {platform.machine()}, {os.cpu_count()} CPUs, "
-        f"Python {platform.python_version()}; `--jobs {jobs}`; median of several runs per figure; "
-        "written by `make bench`.",
-        "Floor: plain Python-Markdown over every body with the same number of processes, "
-        "measured in the same run. Memory: peak RSS of the largest build process.",
-        "",
-        "| items | figure | seconds | × floor |",
-        "|---:|---|---:|---:|",
-    ]
-    for f in all_figures:
-        lines.append(f"| {f.items} | floor (Markdown only) | {f.floor:.2f} | 1.00 |")
-        for name in names:
-            lines.append(
-                f"| {f.items} | {name} | {f.times[name]:.2f} | {f.times[name] / f.floor:.2f} |"
-            )
-        lines.append(f"| {f.items} | peak memory | {f.memory_mb:.0f} MB | |")
-    if len(all_figures) > 1:
-        small, large = all_figures[0], all_figures[-1]
-        lines += [
-            "",
-            f"Scaling {small.items} → {large.items} items (×{large.items // small.items}):",
-            "",
-        ]
-        for name in names:
-            lines.append(f"- {name}: ×{large.times[name] / small.times[name]:.1f}")
-    text = "\n".join(lines) + "\n"
-    path.write_text(text, encoding="utf-8")
-    return text
 
 
 def main() -> None:

@@ -1,0 +1,164 @@
+"""``make bench``'s report: every figure against the target issue 15 sets, and why a miss.
+
+Input: the ``Figures`` of each corpus size (bench/run.py), with the stage
+profile of every figure that missed its target. Output: bench/RESULTS.md —
+a table with a target and "erreicht"/"verfehlt" per figure, the scaling from
+the smallest to the largest corpus against its bound, and for each missed
+figure the stage timings and CPU time of one more build of it, so that the
+report says where the time goes, not only that it is too long.
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+PREVIEW = "Vorschau: Speichern → Neuladen"
+MEMORY_MB = 300.0  # peak memory of the largest build process
+SCALING = 11.0  # 10,000 items may take at most 11× as long as 1,000
+
+
+@dataclass(frozen=True, slots=True)
+class Target:
+    """At most ``seconds``, or at most ``floor_ratio`` × the Markdown floor."""
+
+    seconds: float | None = None
+    floor_ratio: float | None = None
+
+    def limit(self, floor: float) -> float:
+        if self.floor_ratio is not None:
+            return self.floor_ratio * floor
+        assert self.seconds is not None
+        return self.seconds
+
+    def text(self, floor: float) -> str:
+        if self.floor_ratio is not None:
+            return f"≤ {self.floor_ratio:.1f}× floor ({self.limit(floor):.2f} s)"
+        return f"≤ {self.seconds:g} s"
+
+
+# Issue 15, measured at 10,000 items with --jobs 2; smaller corpora are held to the
+# same figures (a tenth of the work must not take longer).
+TARGETS: Mapping[str, Target] = {
+    "kalt": Target(floor_ratio=2.0),
+    "unverändert": Target(seconds=1.0),
+    "Text geändert": Target(seconds=1.5),
+    "Titel geändert": Target(seconds=2.0),
+    "Basis-Template geändert": Target(seconds=10.0),
+    "Vorschau: Start, nichts geändert": Target(seconds=2.0),
+    PREVIEW: Target(seconds=0.3),
+}
+
+
+@dataclass
+class Figures:
+    items: int
+    floor: float = 0.0
+    times: dict[str, float] = field(default_factory=dict)
+    memory_mb: float = 0.0
+    # Per missed figure: stage → seconds of one more build of it (bench/run.py ``profile_build``)
+    profiles: dict[str, dict[str, float]] = field(default_factory=dict)
+
+    def missed(self) -> list[str]:
+        """The figures over their target."""
+        return [
+            name
+            for name, seconds in self.times.items()
+            if name in TARGETS and seconds > TARGETS[name].limit(self.floor)
+        ]
+
+
+def _verdict(met: bool) -> str:
+    return "erreicht" if met else "**verfehlt**"
+
+
+# What each stage of BuildResult.timings covers (src/kldigital_site/build.py).
+_STAGES = {
+    "imports": "Python starten, Module laden",
+    "parse": "Quellen finden, lesen, Front Matter prüfen (Cache: Dokumente dekodieren)",
+    "model": "Modell: IDs, URLs, Verweise, Listen; rechtliche Pflichtseiten",
+    "markdown": "Markdown, Typografie, Bereinigung, Links (Cache: Bodies)",
+    "media": "Bilder",
+    "render": "Seiten rendern und bereitstellen (Jinja, Worker-Prozesse)",
+    "search": "Suchindex fertigstellen (Pagefind, Shards)",
+    "write": "Ausgabe tauschen, Manifest",
+    "cpu_main": "CPU-Zeit des Hauptprozesses (user+sys)",
+    "cpu_children": "CPU-Zeit der Worker- und Pagefind-Prozesse (user+sys)",
+    "total": "Gesamt (Wanduhr, ohne Python-Start)",
+}
+
+
+def _profile_lines(figures: Figures, name: str) -> list[str]:
+    profile = figures.profiles.get(name)
+    seconds = figures.times[name]
+    target = TARGETS[name].text(figures.floor)
+    lines = ["", f"### {figures.items} · {name}: {seconds:.2f} s, Ziel {target}", ""]
+    if not profile:
+        lines.append("Kein Stufenprofil (kein Build-Lauf; siehe bench/serve_latency.py).")
+        return lines
+    lines += ["| Stufe | Sekunden | was |", "|---|---:|---|"]
+    for stage, value in profile.items():
+        lines.append(f"| {stage} | {value:.2f} | {_STAGES.get(stage, '')} |")
+    return lines
+
+
+def write_results(all_figures: list[Figures], jobs: int, path: Path) -> str:
+    names = list(all_figures[0].times)
+    lines = [
+        "# Benchmark results",
+        "",
+        f"Machine: {platform.machine()}, {os.cpu_count()} CPUs, "
+        f"Python {platform.python_version()}; `--jobs {jobs}`; median of several runs per figure; "
+        "written by `make bench`.",
+        "Floor: plain Python-Markdown over every body with the same number of processes, "
+        "measured in the same run. Memory: peak RSS of the largest build process. "
+        "Targets: issue 15 (set for 10,000 items; smaller corpora are held to the same).",
+        "",
+        "| items | figure | seconds | × floor | target | |",
+        "|---:|---|---:|---:|---|---|",
+    ]
+    for f in all_figures:
+        lines.append(f"| {f.items} | floor (Markdown only) | {f.floor:.2f} | 1.00 | | |")
+        for name in names:
+            seconds = f.times[name]
+            target = TARGETS.get(name)
+            goal = target.text(f.floor) if target else ""
+            verdict = _verdict(seconds <= target.limit(f.floor)) if target else ""
+            lines.append(
+                f"| {f.items} | {name} | {seconds:.2f} | {seconds / f.floor:.2f} "
+                f"| {goal} | {verdict} |"
+            )
+        memory_met = f.memory_mb < MEMORY_MB
+        lines.append(
+            f"| {f.items} | peak memory | {f.memory_mb:.0f} MB | | < {MEMORY_MB:.0f} MB "
+            f"| {_verdict(memory_met)} |"
+        )
+    if len(all_figures) > 1:
+        small, large = all_figures[0], all_figures[-1]
+        lines += [
+            "",
+            f"Scaling {small.items} → {large.items} items (×{large.items // small.items}), "
+            f"target ≤ {SCALING:g}× for every figure:",
+            "",
+        ]
+        for name in names:
+            factor = large.times[name] / small.times[name]
+            lines.append(f"- {name}: ×{factor:.1f} ({_verdict(factor <= SCALING)})")
+    missed = [(f, name) for f in all_figures for name in f.missed()]
+    if missed:
+        lines += [
+            "",
+            "## Where the missed figures spend their time",
+            "",
+            "One more build of each missed figure, in a fresh process, with the build's own "
+            "stage timings (`BuildResult.timings`) and the CPU time of its processes. "
+            "Stages overlap: Pagefind indexes while the lists render.",
+        ]
+        for f, name in missed:
+            lines += _profile_lines(f, name)
+    text = "\n".join(lines) + "\n"
+    path.write_text(text, encoding="utf-8")
+    return text
