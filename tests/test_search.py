@@ -522,6 +522,14 @@ def test_a_new_frame_reindexes_nothing_a_new_article_does(
     before = indexed_pages(out)
     monkeypatch.setattr(search, "PagefindProcess", _CountingProcess)
     _CountingProcess.started.clear()
+    read_back: list[Path] = []
+    read_cache = search._read_cache
+
+    def spy(path: Path, key: str) -> dict[str, bytes] | None:
+        read_back.append(path)
+        return read_cache(path, key)
+
+    monkeypatch.setattr(search, "_read_cache", spy)
 
     base = templates / "base.html"
     base.write_text(
@@ -533,6 +541,7 @@ def test_a_new_frame_reindexes_nothing_a_new_article_does(
     assert f"{url.strip('/')}/index.html" in result.rendered
     assert "Zitronenfalter" in (out / url.strip("/") / "index.html").read_text(encoding="utf-8")
     assert _CountingProcess.started == [], "no page's indexed text changed"
+    assert read_back == [], "published bundles stay without their cached bytes being read"
     assert indexed_pages(out) == before
 
     article = templates / "project.html"

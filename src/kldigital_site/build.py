@@ -431,8 +431,11 @@ def _add_files(
     for image_file in images.files:
         writer.add(image_file.path, digest=image_file.digest, source=image_file.source)
     if indexer is not None:
-        for output in indexer.finish():
-            writer.add_output(output)
+        for bundle_file in indexer.finish(writer.previous_digests):
+            if isinstance(bundle_file, search.Kept):
+                writer.add(bundle_file.path, digest=bundle_file.digest)
+            else:
+                writer.add_output(bundle_file)
         return
     for path, digest in writer.previous_digests.items():
         if path.startswith(f"{BUNDLE_DIR}/"):

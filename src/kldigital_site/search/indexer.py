@@ -103,8 +103,8 @@ CACHE_SUBDIR = Path(".kldigital-cache") / "search"
 # Bump when the cache file layout, the choice of indexed pages or the way the
 # bundles are made changes (3: canonical filter files, complete files only;
 # 4: one file per shard, pages in URL order; 5: keyed on and fed only what Pagefind
-# indexes of a page, search/extract.py).
-CACHE_FORMAT = 5
+# indexes of a page, search/extract.py; 6: each file's sha256 in the table).
+CACHE_FORMAT = 6
 _CACHE_MAGIC = "kldigital-search"
 _CACHE_NAME = re.compile(rf"{SHARD_PREFIX}(\d+)\.bin")
 _OLD_CACHE_FILES = ("index.json",)  # format 3 kept the whole index in one file
@@ -196,11 +196,14 @@ class SearchIndexer:
         self._thread = threading.Thread(target=self._run, name="pagefind", daemon=True)
         self._thread.start()
 
-    def finish(self) -> Iterator[Output]:
+    def finish(self, published: Mapping[str, str] | None = None) -> Iterator[Output | Kept]:
         """The bundles as ``Output``s under ``pagefind/``; ``BuildFailed`` if Pagefind failed.
 
         Cached shards are read one at a time while the outputs are consumed,
-        so the bundles are never all in memory at once.
+        so the bundles are never all in memory at once. A cached shard whose
+        files are all in ``published`` (output path → sha256) with the digests
+        the cache lists comes as ``Kept`` files, without its bytes being read:
+        a body edit changes one shard of 32, a template change none.
         """
         self.seal()
         assert self._thread is not None
@@ -213,7 +216,7 @@ class SearchIndexer:
             len(self._shards),
             self.indexed or "none",
         )
-        return self._outputs()
+        return self._outputs(published or {})
 
     def abort(self) -> None:
         with self._lock:
@@ -314,10 +317,16 @@ class SearchIndexer:
                 with self._lock:
                     self._processes.remove(process)
 
-    def _outputs(self) -> Iterator[Output]:
+    def _outputs(self, published: Mapping[str, str]) -> Iterator[Output | Kept]:
         damaged = []
         for shard in self._shards:
             files = self._fresh.pop(shard.number, None)
+            if files is None and published:
+                cached = _cached_digests(self._cache_file(shard.number), shard.key)
+                kept = _kept(shard.number, cached)
+                if kept and all(published.get(k.path) == k.digest for k in kept):
+                    yield from kept
+                    continue
             if files is None:
                 files = _read_cache(self._cache_file(shard.number), shard.key)
             if files is None:
@@ -359,6 +368,19 @@ def _shipped(number: int, files: Mapping[str, bytes]) -> dict[str, bytes]:
     }
 
 
+@dataclass(frozen=True, slots=True)
+class Kept:
+    """A bundle file that stays as published: its output path and sha256."""
+
+    path: str
+    digest: str
+
+
+def _kept(number: int, digests: Mapping[str, str] | None) -> list[Kept]:
+    folder = shard_dir(number)
+    return [Kept(folder + path, digest) for path, digest in sorted((digests or {}).items())]
+
+
 def _as_outputs(number: int, files: Mapping[str, bytes]) -> Iterator[Output]:
     folder = shard_dir(number)
     for path, data in sorted(files.items()):
@@ -388,10 +410,11 @@ def _failed(message: str, path: str = _PROBLEM_PATH) -> BuildFailed:
 # --- cache -------------------------------------------------------------------------
 #
 # A shard's cache file: the line "kldigital-search <format> <key>", a line of
-# JSON {"files": [[path, size], ...], "sha256": <of the payload>}, then the
-# payload, the files' bytes one after another. The key alone decides whether
+# JSON {"files": [[path, size, sha256], ...], "sha256": <of the payload>}, then
+# the payload, the files' bytes one after another. The key alone decides whether
 # the shard is unchanged (one short read per shard); the files are read only
-# when the bundle is written, and checked against the checksum then.
+# when the bundle is written, and checked against the checksum then; a bundle
+# published as the table lists it is not read at all (``Kept``).
 
 
 def _shard_key(primary: bool, pages: Sequence[tuple[str, str]]) -> str:
@@ -441,6 +464,20 @@ def _cached_key(path: Path) -> str | None:
     return parts[2]
 
 
+def _cached_digests(path: Path, key: str) -> dict[str, str] | None:
+    """Path → sha256 of the files a shard's cache file for ``key`` lists, read from its
+    first two lines only; None when it holds another key or cannot be read
+    (``_read_cache`` then decides)."""
+    try:
+        with path.open("rb") as stream:
+            if stream.readline() != _first_line(key):
+                return None
+            table = json.loads(stream.readline())
+        return {str(name): str(digest) for name, _, digest in table["files"]}
+    except (OSError, KeyError, TypeError, ValueError):
+        return None
+
+
 def _read_cache(path: Path, key: str) -> dict[str, bytes] | None:
     """The files of a shard's cache file if it holds ``key``; None otherwise.
 
@@ -468,7 +505,7 @@ def _read_cache(path: Path, key: str) -> dict[str, bytes] | None:
             raise ValueError("checksum")
         files = {}
         offset = 0
-        for name, size in table["files"]:
+        for name, size, _ in table["files"]:
             if not isinstance(name, str) or not isinstance(size, int) or size < 0:
                 raise ValueError(f"entry {name!r}")
             files[name] = bytes(payload[offset : offset + size])
@@ -494,7 +531,9 @@ def _write_cache(path: Path, key: str, files: Mapping[str, bytes]) -> bool:
     names = sorted(files)
     payload = b"".join(files[name] for name in names)
     table = {
-        "files": [[name, len(files[name])] for name in names],
+        "files": [
+            [name, len(files[name]), hashlib.sha256(files[name]).hexdigest()] for name in names
+        ],
         "sha256": hashlib.sha256(payload).hexdigest(),
     }
     try:
