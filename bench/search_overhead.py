@@ -43,7 +43,7 @@ _PROBE = textwrap.dedent(
         def __init__(self, *args, **kwargs): pass
         def add(self, *args): pass
         def seal(self): pass
-        def finish(self): return []
+        def finish(self, *args): return []
         def abort(self): pass
     if sys.argv[1] == "without":
         search.SearchIndexer = NoIndex
