@@ -62,6 +62,8 @@ REQUIRED_CASES = {
     "one-file-several-stages",
     # A contact with an error still exists; an id the file lacks is still unknown.
     "broken-data-file-no-cascade",
+    # A link or image path that differs in case, extension or a typo: "Meinten Sie …?".
+    "link-near-miss",
     # BITV 2.0, DDG, MStV (issue 13)
     "missing-easy-language-page",
     "explains-without-statement",

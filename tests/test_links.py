@@ -206,7 +206,8 @@ def test_every_broken_link_is_reported_at_its_line(make_site: MakeSite) -> None:
     )
     assert _problems(root) == [
         "content/projekte/beispielprojekt.md:7: Link „../projekte/beispielprojek.md“ zeigt "
-        "auf nichts (keine Datei, keine Seite mit dieser Adresse)",
+        "auf nichts (keine Datei, keine Seite mit dieser Adresse). "
+        "Meinten Sie „../projekte/beispielprojekt.md“?",
         "content/projekte/beispielprojekt.md:8: Link „/projekte/gibt-es-nicht/“ zeigt auf "
         "nichts (keine Datei, keine Seite mit dieser Adresse)",
         "content/projekte/beispielprojekt.md:10: Link „../../README.md“ zeigt auf nichts "
@@ -262,3 +263,17 @@ def test_a_broken_link_in_a_boilerplate_is_reported_at_its_line(make_site: MakeS
         "content/daten/presseabbinder.yaml:5: Link „/ueber-uns/“ zeigt auf nichts "
         "(keine Datei, keine Seite mit dieser Adresse)"
     ]
+
+
+def test_the_suggestion_follows_the_pages_there_are(make_site: MakeSite) -> None:
+    """A broken link's "Meinten Sie …?" names the page that exists now: the body of the
+    linking file is unchanged and cached, but a page added since is suggested."""
+    link = "content/seiten/impressum.md:4: Link „/projekte/smart-parkin/“ zeigt auf nichts "
+    link += "(keine Datei, keine Seite mit dieser Adresse)"
+    impressum = "---\ntitle: I\n---\nZum [Projekt](/projekte/smart-parkin/).\n"
+    root = make_site({"content/seiten/impressum.md": impressum})
+    assert _problems(root) == [link]
+    (root / "content/projekte/smart-parking.md").write_text(
+        "---\ntitle: Smart Parking\nsummary: Freie Plätze.\n---\nText.\n", encoding="utf-8"
+    )
+    assert _problems(root) == [f"{link}. Meinten Sie „/projekte/smart-parking/“?"]

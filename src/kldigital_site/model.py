@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import difflib
 import unicodedata
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
@@ -29,6 +28,7 @@ from kldigital_site.content.discover import SourceFile, SourceKind
 from kldigital_site.content.parse import BOILERPLATES_FILE, CONTACTS_FILE, DataFile, Document
 from kldigital_site.errors import SiteError, Staged
 from kldigital_site.slugs import slugify
+from kldigital_site.suggestions import did_you_mean, near_file
 from kldigital_site.typography import smarten
 
 # Plain pages live at /<slug>/; these names belong to the generator.
@@ -630,34 +630,6 @@ def _unknown(what: str, ident: str, known: Mapping[str, Any], file: str) -> str:
         f"Unbekannter {what} „{ident}“ (nicht in content/{file}; vorhanden: {listed})."
         + did_you_mean(ident, known)
     )
-
-
-def did_you_mean(wrong: str, known: Iterable[str]) -> str:
-    """ " Meinten Sie „presse“?" for the closest known name, or nothing."""
-    candidates = sorted(known)
-    folded = {c.casefold(): c for c in candidates}
-    close = folded.get(wrong.casefold())
-    if close is None:
-        matches = difflib.get_close_matches(wrong, candidates, n=1, cutoff=0.75)
-        close = matches[0] if matches else None
-    return f" Meinten Sie „{close}“?" if close is not None else ""
-
-
-def near_file(wanted: str, existing: Iterable[str]) -> str | None:
-    """The file ``wanted`` probably means: one that differs only in case or extension
-    (``open-data-portal.jpg`` for ``Open-Data-Portal.JPG``, ``plan.jpg`` for ``plan.jpeg``)."""
-    folder, _, name = wanted.rpartition("/")
-    stem = name.rsplit(".", 1)[0].casefold()
-    same_case, same_stem = None, None
-    for path in sorted(existing):
-        there, _, other = path.rpartition("/")
-        if there.casefold() != folder.casefold():
-            continue
-        if other.casefold() == name.casefold():
-            same_case = same_case or path
-        elif other.rsplit(".", 1)[0].casefold() == stem:
-            same_stem = same_stem or path
-    return same_case or same_stem
 
 
 def _duplicate_slugs(documents: Sequence[Document]) -> list[SiteError]:

@@ -8,7 +8,8 @@ demand — with the problems of all bodies.
 A link may name another content file by relative path
 (``../projekte/dritte-orte.md``) or a site URL (``/projekte/dritte-orte/``);
 both become paths under the base path, and one that points at nothing is an
-error at the line of the link.
+error at the line of the link, with the page or file the editor probably meant
+("Meinten Sie …?", ``link_advice``).
 
 A body is rendered again only when its file changed or when one of its links
 now resolves differently (a page moved or vanished); otherwise the cached result
@@ -33,9 +34,15 @@ from kldigital_site.content.parse import (
     load_body,
 )
 from kldigital_site.errors import Severity, SiteError, Staged
-from kldigital_site.markdown.renderer import BodyImage, MarkdownRenderer, RenderedMarkdown
+from kldigital_site.markdown.renderer import (
+    BodyImage,
+    LinkAdvice,
+    MarkdownRenderer,
+    RenderedMarkdown,
+)
 from kldigital_site.media.uses import ImageUse
 from kldigital_site.model import Site
+from kldigital_site.suggestions import near_path
 from kldigital_site.workers import run_parallel
 
 LinkResolver = Callable[[str], str | None]
@@ -112,6 +119,41 @@ def link_resolver(site: Site, content_path: str) -> LinkResolver:
     return resolve
 
 
+def link_advice(site: Site, content_path: str) -> LinkAdvice:
+    """For a link target in the file at ``content_path`` that points at nothing: the
+    page or file meant, written as the editor wrote the target (a site address, or
+    relative to the file), or None."""
+    folder = posixpath.dirname(content_path)
+
+    def advise(target: str) -> str | None:
+        path, mark, query = target.partition("?")
+        # Documents by file, and every address: a link may name either.
+        known = {*site.url_of_content, *site.file_urls, *site.route_urls, *site.withheld_urls}
+        if path.startswith("/"):
+            near = near_path(path.lstrip("/"), known)
+            return None if near is None else f"/{near}{mark}{query}"
+        wanted = posixpath.normpath(posixpath.join(folder, path))
+        if wanted.startswith("../") or wanted == "..":
+            return None
+        near = near_path(wanted, known)
+        if near is None:
+            return None
+        # In the editor's own form: "../projekte/x.md" stays that, not "x.md".
+        climbed = ""
+        while path[len(climbed) :].startswith("../"):
+            climbed += "../"
+        start = posixpath.normpath(posixpath.join(folder, climbed or "."))
+        if start == ".":
+            written = climbed + near
+        elif near.startswith(f"{start}/"):
+            written = climbed + near[len(start) + 1 :]
+        else:
+            written = posixpath.relpath(near, folder or ".") + ("/" if near.endswith("/") else "")
+        return f"{written}{mark}{query}"
+
+    return advise
+
+
 def download_labeller(site: Site) -> Callable[[str], str | None]:
     """A resolved link's "PDF, 1,2 MB" when it is a download file in medien/."""
     base = site.config.base_path
@@ -175,18 +217,23 @@ def _render_task(state: tuple[Site, dict[str, MarkdownRenderer]], task: _Task) -
         text = load_body(doc, raw)
     resolver = link_resolver(site, task.link_base)
     labeller = download_labeller(site)
+    advice = link_advice(site, task.link_base)
     rendered: RenderedMarkdown = renderer.render(
         text or "",
         path=task.path,
         first_line=task.first_line,
         resolve_link=resolver,
         download_label=labeller,
+        advise_link=advice,
     )
     resolved = {target: resolver(target) for target in rendered.links}
     return {
         "html": rendered.html,
         "first_paragraph": rendered.first_paragraph,
         "resolved": resolved,
+        # The suggestions in the messages of broken links: a page added or renamed since
+        # may be a better one.
+        "advice": {t: advice(t) for t, url in resolved.items() if url is None},
         # Type and size shown in the links: a file that grows must show its new size.
         "downloads": {t: labeller(url) for t, url in resolved.items() if url and labeller(url)},
         "problems": [[p.path, p.line, p.message, p.severity.value] for p in rendered.problems],
@@ -206,16 +253,22 @@ def _changed_during_build(task: _Task, message: str) -> dict[str, Any]:
 
 
 def _still_valid(
-    cached: Mapping[str, Any], resolver: LinkResolver, labeller: Callable[[str], str | None]
+    cached: Mapping[str, Any],
+    resolver: LinkResolver,
+    labeller: Callable[[str], str | None],
+    advice: LinkAdvice,
 ) -> bool:
     resolved, downloads = cached.get("resolved"), cached.get("downloads", {})
+    advised = cached.get("advice", {})
     if not isinstance(resolved, dict) or not isinstance(cached.get("first_paragraph"), str):
         return False
-    if not isinstance(downloads, dict):
+    if not isinstance(downloads, dict) or not isinstance(advised, dict):
         return False
     for target, url in resolved.items():
         now = resolver(target)
         if now != url or (now is not None and labeller(now) != downloads.get(target)):
+            return False
+        if now is None and advice(target) != advised.get(target):
             return False
     return True
 
@@ -279,7 +332,12 @@ def render_bodies(
             infos[task.key] = known[task.key]
             continue
         entry = cached.get(task.key)
-        if entry is not None and _still_valid(entry, link_resolver(site, task.link_base), labeller):
+        if entry is not None and _still_valid(
+            entry,
+            link_resolver(site, task.link_base),
+            labeller,
+            link_advice(site, task.link_base),
+        ):
             infos[task.key] = _info(task.key, entry)
         else:
             missing.append(task)

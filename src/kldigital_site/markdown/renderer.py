@@ -43,6 +43,8 @@ from kldigital_site.typography import typeset
 LinkResolver = Callable[[str], str | None]
 # A resolved link's file type and size ("PDF, 1,2 MB"), None for pages and images.
 DownloadLabel = Callable[[str], str | None]
+# For a link or image path that points at nothing: the path the editor probably meant.
+LinkAdvice = Callable[[str], str | None]
 
 
 def _names(text: str) -> frozenset[str]:
@@ -180,9 +182,11 @@ class _Document:
         resolve: LinkResolver,
         hosts: frozenset[str],
         label: DownloadLabel | None = None,
+        advise: LinkAdvice | None = None,
     ) -> None:
         self.locator = _Locator(source, first_line)
         self.path, self.resolve, self.hosts, self.label = path, resolve, hosts, label
+        self.advise = advise
         self.problems: list[SiteError] = []
         self.images: list[BodyImage] = []
         self.resolved: dict[str, str | None] = {}  # insertion-ordered: becomes .links
@@ -244,13 +248,16 @@ class _Document:
         resolved = self.resolved.get(path)
         if resolved is None:
             if tag == "a":
-                self.fail(
-                    where,
+                message = (
                     f"Link „{target}“ zeigt auf nichts "
-                    "(keine Datei, keine Seite mit dieser Adresse)",
+                    "(keine Datei, keine Seite mit dieser Adresse)"
                 )
             else:
-                self.fail(where, f"Bild „{target}“ nicht gefunden")
+                message = f"Bild „{target}“ nicht gefunden"
+            near = self.advise(path) if self.advise is not None and path else None
+            if near is not None:
+                message += f". Meinten Sie „{near}{hash_mark}{fragment}“?"
+            self.fail(where, message)
             return {}
         query = path.partition("?")[2]
         if query and "?" not in resolved:
@@ -560,8 +567,11 @@ class MarkdownRenderer:
         first_line: int,
         resolve_link: LinkResolver,
         download_label: DownloadLabel | None = None,
+        advise_link: LinkAdvice | None = None,
     ) -> RenderedMarkdown:
-        doc = _Document(source, path, first_line, resolve_link, self._hosts, download_label)
+        doc = _Document(
+            source, path, first_line, resolve_link, self._hosts, download_label, advise_link
+        )
         # Python-Markdown has no per-call context for processors; like its own extensions
         # (footnotes, toc) the state lives on the instance for one convert() and is cleared.
         self._inspector.doc = doc
