@@ -94,6 +94,12 @@ class BuildResult:
     next_change: dt.datetime | None = None  # when an embargo ends (``Site.next_change``)
     left_out: LeftOut = field(default_factory=LeftOut)  # drafts and embargoes not published
     decoded: frozenset[str] = frozenset()  # images whose pixels were decoded (media/)
+    # The work the cache did not save: files parsed, Markdown bodies rendered (item keys and
+    # boilerplate ids), search shards run through Pagefind. A cache restored by a CI
+    # from another checkout must keep these to what changed (docs/deployment.md).
+    parsed: frozenset[str] = frozenset()  # site-relative paths
+    bodies_rendered: frozenset[str] = frozenset()
+    search_indexed: tuple[int, ...] = ()
 
 
 def build(
@@ -177,6 +183,7 @@ def _build(config: SiteConfig, options: BuildOptions, cache: BuildCache | None) 
             )
         )
         timer.lap("media")
+        work = _Work(parsed.parsed, bodies.rendered)
         if problems.has_errors:
             # Every error of the build in one run: the pages still render, so that
             # template errors are found too, but nothing is staged or indexed.
@@ -194,7 +201,7 @@ def _build(config: SiteConfig, options: BuildOptions, cache: BuildCache | None) 
             timer.lap("unpublished")
         problems.go_on()
         if writer is None:
-            return _result(site, pages, None, problems, timer, images)
+            return _result(site, pages, None, problems, timer, images, work)
         _add_files(assets, images, writer, indexer, admin)
         timer.lap("search")
         report = writer.commit()
@@ -213,7 +220,9 @@ def _build(config: SiteConfig, options: BuildOptions, cache: BuildCache | None) 
     if cache is not None:
         replayed = (*required, *staged_bodies.problems)
         _store_build(cache, inputs, site, pages, published, replayed, options.now)
-    return _result(site, pages, report, problems, timer, images)
+    if indexer is not None:
+        work = dataclasses.replace(work, search_indexed=tuple(indexer.indexed))
+    return _result(site, pages, report, problems, timer, images, work)
 
 
 class _Timer:
@@ -472,6 +481,15 @@ def _store_build(
     )
 
 
+@dataclass(frozen=True, slots=True)
+class _Work:
+    """What the cache did not save (``BuildResult.parsed`` and the two after it)."""
+
+    parsed: frozenset[str]
+    bodies_rendered: frozenset[str]
+    search_indexed: tuple[int, ...] = ()
+
+
 def _result(
     site: Site,
     pages: _Pages,
@@ -479,6 +497,7 @@ def _result(
     problems: Problems,
     timer: _Timer,
     images: Media,
+    work: _Work,
 ) -> BuildResult:
     return BuildResult(
         site,
@@ -491,6 +510,9 @@ def _result(
         site.next_change,
         site.left_out,
         images.decoded,
+        work.parsed,
+        work.bodies_rendered,
+        work.search_indexed,
     )
 
 
@@ -636,6 +658,7 @@ class _Parsed:
     data_files: list[DataFile]
     media: list[SourceFile]
     flawed: list[Document | DataFile]  # files with errors, as far as they could be read
+    parsed: frozenset[str] = frozenset()  # the files parsed now, not taken from the cache
 
 
 def _parse_all(
@@ -677,6 +700,7 @@ def _parse_all(
             # The body is read again when it is rendered (markdown/bodies.py, which checks the
             # digest): 10,000 bodies held from here on were ~100 MB of a cold build's peak.
             fresh.append(dataclasses.replace(result.value, body=None))
+    parsed = dataclasses.replace(parsed, parsed=frozenset(s.rel_path for s, _ in to_parse))
     del to_parse
     parsed.documents.extend(fresh)
     parsed.documents.sort(key=lambda d: d.content_path)

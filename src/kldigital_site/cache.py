@@ -3,11 +3,14 @@
 Input: what earlier builds stored. Output: parsed documents by content hash,
 rendered Markdown by body hash, and per output file the fingerprint of
 everything it was made from (its view data and the templates it loaded). The
-database is keyed on a fingerprint of the tool's own source code, so a new
-version never reads an old cache; every row carries a checksum, and a row
-that does not match it, or a database that cannot be read, is discarded —
-never trusted (a stale cache would publish stale pages). JSON, not pickle, so
-nothing in it can run code (Pelican ``cache.py`` is the anti-pattern).
+database is keyed on a fingerprint of the tool's own source code, the Python
+version and the versions of the libraries it runs on, so a new version never
+reads an old cache — nor does a CI job whose fresh install brought a newer
+Markdown, Jinja2 or YAML library than the job that made the cache; every row
+carries a checksum, and a row that does not match it, or a database that
+cannot be read, is discarded — never trusted (a stale cache would publish stale
+pages). JSON, not pickle, so nothing in it can run code (Pelican ``cache.py`` is
+the anti-pattern).
 """
 
 from __future__ import annotations
@@ -17,11 +20,14 @@ import hashlib
 import json
 import logging
 import os
+import platform
+import re
 import shutil
 import sqlite3
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from functools import cache
+from importlib import metadata
 from pathlib import Path
 from typing import Any
 
@@ -52,13 +58,41 @@ CREATE TABLE IF NOT EXISTS sources (
 
 @cache
 def tool_fingerprint() -> str:
-    """Hash of the package's own source files: any code change invalidates the cache."""
+    """Hash of the package's own source files and of what they run on (``installed_versions``):
+    any code change, and any other library version, invalidates the cache."""
     digest = hashlib.sha256()
     package = Path(__file__).resolve().parent
     for path in sorted(package.rglob("*.py")):
         digest.update(path.relative_to(package).as_posix().encode())
         digest.update(path.read_bytes())
+    digest.update(json.dumps(installed_versions(), sort_keys=True).encode())
     return digest.hexdigest()
+
+
+_DISTRIBUTION = "kldigital-site"
+_REQUIREMENT_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
+
+
+def installed_versions() -> dict[str, str]:
+    """Python's version and that of every library the tool requires, as installed now.
+
+    The requirements allow ranges (pyproject.toml): a CI's fresh install may bring a
+    newer Markdown than the job whose cache it restores, and a body rendered by the old
+    one must not be taken for what the new one gives."""
+    versions = {"python": f"{platform.python_implementation()} {platform.python_version()}"}
+    try:
+        requirements = metadata.requires(_DISTRIBUTION) or []
+    except metadata.PackageNotFoundError:  # run from a source tree without installing
+        return versions
+    for requirement in requirements:
+        name = _REQUIREMENT_NAME.match(requirement)
+        if name is None or "extra ==" in requirement:
+            continue  # the test tools do not shape the site
+        try:
+            versions[name[0].lower()] = metadata.version(name[0])
+        except metadata.PackageNotFoundError:
+            versions[name[0].lower()] = "-"
+    return versions
 
 
 def _checksum(payload: str) -> str:
