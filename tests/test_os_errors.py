@@ -6,16 +6,19 @@ from __future__ import annotations
 
 import errno
 import os
-from collections.abc import Callable, Mapping
+import re
+import subprocess
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from kldigital_site import output as output_module
-from tests.conftest import build_cli, tree_state
+from tests.conftest import build_cli, copy_fixture_site, tree_state
 
 MakeSite = Callable[[Mapping[str, str | bytes]], Path]
+CACHE_ON_FULL_DISK = "Zwischenspeicher nicht benutzt: Der Datenträger ist voll."
 
 
 def test_a_file_name_that_is_not_utf8_is_named_with_a_hint(
@@ -91,3 +94,91 @@ def test_an_os_error_while_writing_is_a_german_message_and_the_old_site_stays(
     # Once there is room again, the next build succeeds.
     assert build_cli(root, out).exit_code == 0
     assert "Neu." in (out / "impressum/index.html").read_text(encoding="utf-8")
+
+
+@pytest.fixture
+def small_disk(tmp_path: Path) -> Iterator[Path]:
+    """A real 4 MB file system (tmpfs), unmounted afterwards. Mounting needs root (or
+    CAP_SYS_ADMIN): where the test runs without, it is skipped, and the simulated full
+    disk above still runs."""
+    disk = tmp_path / "disk"
+    disk.mkdir()
+    mount = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=4m", "tmpfs", str(disk)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if mount.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here: {mount.stderr.strip() or mount.returncode}")
+    try:
+        yield disk
+    finally:
+        subprocess.run(["umount", str(disk)], check=True)
+
+
+def _add_releases(root: Path, count: int) -> None:
+    """Enough press releases to make the site several times as big (pages, text, e-mail)."""
+    for number in range(1, count + 1):
+        day = number % 28 + 1
+        body = "\n\n".join(
+            f"Die Digitalagentur berichtet in Meldung {number}, Absatz {paragraph}, über "
+            "Daten, Beteiligung und Mobilität in der Innenstadt."
+            for paragraph in range(6)
+        )
+        (root / f"content/presse/2024-06-{day:02d}-meldung-{number}.md").write_text(
+            f"---\ntitle: Meldung {number} der Digitalagentur\ndate: 2024-06-{day:02d}\n---\n"
+            f"{body}\n",
+            encoding="utf-8",
+        )
+
+
+def _fill(disk: Path, leave: int) -> Path:
+    """A file that takes all the room on ``disk`` but ``leave`` bytes."""
+    info = os.statvfs(disk)
+    filler = disk / "filler"
+    filler.write_bytes(b"\0" * (info.f_bavail * info.f_frsize - leave))
+    return filler
+
+
+def _files(root: Path) -> dict[str, bytes]:
+    return {p.relative_to(root).as_posix(): p.read_bytes() for p in root.rglob("*") if p.is_file()}
+
+
+def test_a_build_onto_a_full_disk_keeps_the_old_site_and_the_next_one_succeeds(
+    small_disk: Path, tmp_path: Path
+) -> None:
+    # Site, output and the tool's work folder (cache and staging, .kldigital-cache/ in the
+    # site root) all on the small disk, as on a build server with one full partition.
+    root = copy_fixture_site("minimal", small_disk / "site")
+    out = root / "output"
+    assert build_cli(root, out).exit_code == 0
+    before = tree_state(out)
+    _add_releases(root, 60)
+    # 48 KB free: the cache runs out of room first, then the new tree;
+    # the new site needs about 2 MB more than the old one.
+    filler = _fill(small_disk, 48 * 1024)
+
+    result = build_cli(root, out)
+
+    assert result.exit_code == 1
+    assert "Traceback" not in result.stderr
+    # The cache is first to find the disk full; it may say so, and the build goes on.
+    lines = [line for line in result.stderr.splitlines() if line != CACHE_ON_FULL_DISK]
+    assert len(lines) == 2, result.stderr
+    assert re.fullmatch(
+        r"\.kldigital-cache/staging-[0-9a-f]+/[^:]+: Der Datenträger ist voll \([^)]+\)\. "
+        r"Bitte Platz schaffen bzw\. Rechte und Ordner prüfen und neu bauen\.",
+        lines[0],
+    ), lines[0]
+    assert lines[1] == "Abgebrochen: 1 Fehler. Die Ausgabe wurde nicht verändert."
+    assert tree_state(out) == before
+    # A full disk does not damage the cache: it is kept for the next build.
+    assert (root / ".kldigital-cache/cache.sqlite").stat().st_size > 0
+
+    filler.unlink()  # room again
+    assert build_cli(root, out).exit_code == 0
+    clean = copy_fixture_site("minimal", tmp_path / "clean")
+    _add_releases(clean, 60)
+    assert build_cli(clean, clean / "output", "--no-cache").exit_code == 0
+    assert _files(out) == _files(clean / "output")

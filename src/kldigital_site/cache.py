@@ -95,6 +95,13 @@ def installed_versions() -> dict[str, str]:
     return versions
 
 
+_DISK_FULL = "Zwischenspeicher nicht benutzt: Der Datenträger ist voll."
+
+
+def _disk_full(exc: Exception) -> bool:
+    return getattr(exc, "sqlite_errorcode", None) == sqlite3.SQLITE_FULL
+
+
 def _checksum(payload: str) -> str:
     return hashlib.sha256(payload.encode()).hexdigest()[:32]
 
@@ -158,6 +165,10 @@ class BuildCache:
                     db.execute("INSERT INTO info VALUES ('tool', ?)", (tool_fingerprint(),))
                 return db
             except sqlite3.DatabaseError as exc:
+                if _disk_full(exc):
+                    # Not damaged: kept for the next build, which has room again.
+                    log.warning(_DISK_FULL)
+                    return None
                 log.warning("Zwischenspeicher beschädigt, wird neu angelegt: %s", exc)
                 self._remove_files(path)
                 if attempt == 2:
@@ -210,10 +221,15 @@ class BuildCache:
             self._discard(exc)
 
     def _discard(self, exc: Exception) -> None:
-        log.warning("Zwischenspeicher nicht lesbar, wird verworfen: %s", exc)
         if self._db is not None:
             self._db.close()
         self._db = None
+        if _disk_full(exc):
+            # SQLite rolled the failed transaction back: what the database holds is whole
+            # and stays for the next build; this one goes on without it.
+            log.warning(_DISK_FULL)
+            return
+        log.warning("Zwischenspeicher nicht lesbar, wird verworfen: %s", exc)
         if not self.read_only:
             self._remove_files(self.directory / _DB_NAME)
 

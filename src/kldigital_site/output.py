@@ -35,7 +35,7 @@ import json
 import os
 import re
 import shutil
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TextIO
@@ -110,6 +110,19 @@ def _verified(folder: Path, manifest: Manifest) -> Manifest:
     return Manifest(
         files, manifest.foreign, {rel: manifest.stats[rel] for rel in files}, manifest.damaged
     )
+
+
+@contextlib.contextmanager
+def _naming(path: Path) -> Iterator[None]:
+    """A write that fails on a full disk raises an OSError naming no file (the bytes go
+    out through an open stream): name the file being written, so that the message says
+    which folder is full (``errors.os_problem``), not just "somewhere in the site"."""
+    try:
+        yield
+    except OSError as exc:
+        if exc.filename is None and exc.errno is not None:
+            raise OSError(exc.errno, exc.strerror, str(path)) from exc
+        raise
 
 
 def default_work_dir(out_dir: Path) -> Path:
@@ -381,7 +394,8 @@ class TreeWriter:
         """One file of the new site; ``data`` and ``source`` may be omitted when unchanged."""
         rel = safe_relative(path)
         self._planned[rel] = digest
-        self._place(rel, digest, data, source)
+        with _naming(self.staging / rel):
+            self._place(rel, digest, data, source)
 
     def add_output(self, output: Output) -> None:
         if output.data is not None:
