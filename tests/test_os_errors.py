@@ -182,3 +182,24 @@ def test_a_build_onto_a_full_disk_keeps_the_old_site_and_the_next_one_succeeds(
     _add_releases(clean, 60)
     assert build_cli(clean, clean / "output", "--no-cache").exit_code == 0
     assert _files(out) == _files(clean / "output")
+
+
+def test_a_source_file_that_cannot_be_read_is_named_in_german(
+    make_site: MakeSite, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # As root (the tests' usual user here) a chmod 000 file is still readable: simulated.
+    root = make_site({})
+    locked = root / "content/seiten/impressum.md"
+    real = Path.read_bytes
+
+    def read_bytes(self: Path) -> bytes:
+        if self == locked:
+            raise PermissionError(errno.EACCES, os.strerror(errno.EACCES), str(self))
+        return real(self)
+
+    monkeypatch.setattr(Path, "read_bytes", read_bytes)
+    result = build_cli(root, tmp_path / "out", "--no-cache")
+    assert result.exit_code == 1
+    assert result.stderr.splitlines()[0] == (
+        "content/seiten/impressum.md: Datei nicht lesbar: Keine Berechtigung"
+    )

@@ -47,7 +47,15 @@ from kldigital_site.content.parse import (
     digest_of,
     parse_source,
 )
-from kldigital_site.errors import BuildFailed, Problems, Severity, SiteError, Staged, os_problem
+from kldigital_site.errors import (
+    BuildFailed,
+    Problems,
+    Severity,
+    SiteError,
+    Staged,
+    os_problem,
+    os_reason,
+)
 from kldigital_site.lock import OnWait, site_lock
 from kldigital_site.markdown.bodies import Bodies, render_bodies
 from kldigital_site.media.pipeline import Media, media_fingerprint, media_folder, process_media
@@ -649,7 +657,7 @@ def _read_sources(
 
 
 def _unreadable(source: SourceFile, exc: OSError) -> SiteError:
-    return SiteError(source.rel_path, 0, f"Datei nicht lesbar: {exc.strerror}")
+    return SiteError(source.rel_path, 0, f"Datei nicht lesbar: {os_reason(exc)}")
 
 
 @dataclass(frozen=True, slots=True)

@@ -145,9 +145,14 @@ _OS_REASONS = {
 }
 
 
+def os_reason(exc: OSError) -> str:
+    """Why reading or writing failed, in German where the error is a common one."""
+    return _OS_REASONS.get(exc.errno or 0, exc.strerror or str(exc))
+
+
 def os_problem(exc: OSError, root: str) -> SiteError:
     """An operating-system error while reading or writing, naming the folder it hit."""
-    reason = _OS_REASONS.get(exc.errno or 0, exc.strerror or str(exc))
+    reason = os_reason(exc)
     name = exc.filename if isinstance(exc.filename, str) else None
     folder = os.path.dirname(name) if name and not os.path.isdir(name) else name
     where = folder or root

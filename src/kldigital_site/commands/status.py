@@ -21,7 +21,7 @@ from zoneinfo import ZoneInfo
 from kldigital_site.config import SiteConfig
 from kldigital_site.content.discover import SourceKind, discover
 from kldigital_site.content.parse import Document, parse_source
-from kldigital_site.errors import SiteError, sort_problems
+from kldigital_site.errors import SiteError, os_reason, sort_problems
 from kldigital_site.model import collation_key, publication_time
 from kldigital_site.render.dates import date_long, date_short, date_time_long
 
@@ -76,7 +76,7 @@ def collect_status(config: SiteConfig, now: dt.datetime) -> StatusReport:
         try:
             parsed = parse_source(source, source.path.read_bytes())
         except OSError as exc:
-            problems.append(SiteError(source.rel_path, 0, f"Datei nicht lesbar: {exc.strerror}"))
+            problems.append(SiteError(source.rel_path, 0, f"Datei nicht lesbar: {os_reason(exc)}"))
             continue
         problems.extend(parsed.problems)
         if isinstance(parsed.value, Document) and not parsed.has_errors:

@@ -33,7 +33,7 @@ from kldigital_site.content.parse import (
     digest_of,
     load_body,
 )
-from kldigital_site.errors import Severity, SiteError, Staged
+from kldigital_site.errors import Severity, SiteError, Staged, os_reason
 from kldigital_site.markdown.renderer import (
     BodyImage,
     LinkAdvice,
@@ -210,7 +210,7 @@ def _render_task(state: tuple[Site, dict[str, MarkdownRenderer]], task: _Task) -
         try:
             raw = site.config.content_dir.joinpath(doc.content_path).read_bytes()
         except OSError as exc:
-            return _changed_during_build(task, f"Datei nicht mehr lesbar: {exc.strerror}")
+            return _changed_during_build(task, f"Datei nicht mehr lesbar: {os_reason(exc)}")
         if digest_of(raw) != doc.digest:
             # Saved again since it was parsed: its text would not match its front matter.
             return _changed_during_build(task, CHANGED_DURING_BUILD)

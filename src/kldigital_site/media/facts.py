@@ -19,6 +19,8 @@ from xml.etree import ElementTree
 
 from PIL import Image, IptcImagePlugin, UnidentifiedImageError
 
+from kldigital_site.errors import os_reason
+
 # 80 megapixels: above every camera an agency uses (61 MP); a 16,000 × 16,000 PNG of
 # a few kilobytes would otherwise take a gigabyte to decode.
 MAX_PIXELS = 80_000_000
@@ -70,7 +72,7 @@ def read_facts(path: Path) -> Facts:
         with path.open("rb") as stream:
             head = stream.read(16)
     except OSError as exc:
-        raise MediaProblem(f"ist nicht lesbar ({exc.strerror})") from exc
+        raise MediaProblem(f"ist nicht lesbar ({os_reason(exc)})") from exc
     if head[4:12] in _HEIF_BRANDS:
         raise MediaProblem(HEIC_MESSAGE)
     with warnings.catch_warnings():

@@ -27,7 +27,7 @@ from typing import Any
 import PIL
 
 from kldigital_site.content.discover import SourceFile
-from kldigital_site.errors import SiteError, Staged, warning
+from kldigital_site.errors import SiteError, Staged, os_reason, warning
 from kldigital_site.media import originals
 from kldigital_site.media.facts import (
     FORMAT_LABELS,
@@ -318,7 +318,7 @@ def process_media(
                 data = source.path.read_bytes()
             except OSError as exc:
                 problems.append(
-                    SiteError(source.rel_path, 0, f"Datei nicht lesbar: {exc.strerror}")
+                    SiteError(source.rel_path, 0, f"Datei nicht lesbar: {os_reason(exc)}")
                 )
                 continue
             svg_problems = check_svg(data, source.rel_path)
