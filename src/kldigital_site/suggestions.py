@@ -65,6 +65,10 @@ def near_path(wanted: str, existing: Iterable[str]) -> str | None:
     # The same folder first: at 10,000 pages a typo is compared with a few hundred
     # addresses, not all of them, and a near name in another section is a worse guess.
     beside = [p for p in known if p.rstrip("/").rpartition("/")[0] == folder]
+    # Elsewhere only as deep: "/projekte/" is the section of a missing "/projekte/neu/",
+    # not what its author mistyped.
+    depth = wanted.rstrip("/").count("/")
+    known = [p for p in known if p.rstrip("/").count("/") == depth]
     forms = (wanted,) if wanted.endswith("/") else (wanted, f"{wanted}/")
     for candidates in (beside, known):
         for form in forms:
