@@ -509,6 +509,27 @@ def test_pages_whose_frame_pagefind_reads_are_indexed_whole(page: bytes) -> None
     assert search_extract(page) == page
 
 
+def test_what_pagefind_ignores_wholly_changes_no_search_key() -> None:
+    """A new title in a project's list of releases (data-pagefind-ignore="all") keeps the
+    project's search key; text under a plain data-pagefind-ignore, whose filters Pagefind
+    still reads, and an ignored gallery (its images might count) do not."""
+
+    def page(listed: str, chips: str = "Umwelt", gallery: str = "a") -> bytes:
+        return (
+            '<html lang="de"><body><article data-pagefind-body><h1>Projekt</h1><p>Text</p>'
+            f'<section data-pagefind-ignore="all"><article><h3>{listed}</h3></article></section>'
+            f'<section data-pagefind-ignore><a data-pagefind-filter="thema">{chips}</a></section>'
+            f'<div data-pagefind-ignore="all"><img src="{gallery}.jpg" alt=""></div>'
+            "</article></body></html>"
+        ).encode()
+
+    base = search_digest(page("Alter Titel"))
+    assert search_digest(page("Neuer Titel")) == base
+    assert b"Alter Titel" not in search_extract(page("Alter Titel"))
+    assert search_digest(page("Alter Titel", chips="Klima")) != base
+    assert search_digest(page("Alter Titel", gallery="b")) != base
+
+
 def test_a_new_frame_reindexes_nothing_a_new_article_does(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, small_shards: int
 ) -> None:
@@ -576,7 +597,7 @@ def test_unchanged_shards_are_not_read(
         for page in pages:
             data = (out / page.output_path).read_bytes()
             if page.output_path == changed:
-                data = data.replace(b"</article>", b"<p>Zitronenfalter</p></article>", 1)
+                data = data.replace(b"</h1>", b" Zitronenfalter</h1>", 1)
 
             def reader(page: shards.SearchPage = page, data: bytes = data) -> bytes:
                 read.append(page.url)

@@ -2,7 +2,8 @@
 
 Input: the bytes of a rendered page. Output: a small HTML document holding the
 page's ``<html>`` tag and the one element the theme marks
-``data-pagefind-body``, verbatim (``search_extract``), or the whole page when
+``data-pagefind-body``, verbatim but for the elements inside it marked
+``data-pagefind-ignore="all"`` (``search_extract``), or the whole page when
 that would not give Pagefind exactly the same index; and the digest of it
 (``search_digest``), which the search cache keys a shard on.
 
@@ -14,8 +15,9 @@ following it count. So when none of those are outside the element, the
 element alone gives the same bundle, byte for byte (tests/test_search.py
 compares the two). Keying the cache on it means that a change of the frame
 every page shares — the base template, the navigation, the footer — changes
-no page's search text and re-indexes nothing; and Pagefind and the compound
-splitter read about 40 % fewer bytes per page.
+no page's search text and re-indexes nothing, nor does a new title on the
+pages that only list it in an ignored section; and Pagefind and the compound
+splitter read about half the bytes per page.
 
 When in doubt the whole page is taken: no marked element or several, an
 element whose end cannot be found by counting its tag, or any of the above
@@ -28,6 +30,7 @@ import hashlib
 import re
 
 _BODY = b"data-pagefind-body"
+_IGNORED = b'data-pagefind-ignore="all"'
 # What Pagefind may read outside the body element (see the module docstring).
 _READ_OUTSIDE = (b"data-pagefind-", b"<h1")
 _READ_AFTER = (b"<img",)
@@ -54,12 +57,37 @@ def search_extract(page: bytes) -> bytes:
         return page
     html = _HTML_TAG.search(before)
     opening = html.group(0) if html is not None else b"<html>"
-    return b"<!DOCTYPE html>\n" + opening + b"<body>" + page[start:end] + b"</body></html>\n"
+    body = _without_ignored(page[start:end])
+    return b"<!DOCTYPE html>\n" + opening + b"<body>" + body + b"</body></html>\n"
 
 
 def search_digest(page: bytes) -> str:
     """The sha256 of ``search_extract(page)``: what the search cache keys a page on."""
     return hashlib.sha256(search_extract(page)).hexdigest()
+
+
+def _without_ignored(body: bytes) -> bytes:
+    """``body`` without the elements marked ``data-pagefind-ignore="all"``: Pagefind reads
+    nothing of them, not even filters or metadata, so what they show (a release's
+    title in a project's list of releases, the press contacts) changes no page's
+    search key."""
+    pieces = []
+    position = 0
+    while (found := body.find(_IGNORED, position)) >= 0:
+        start = body.rfind(b"<", position, found)
+        name = _TAG_NAME.match(body, start) if start >= 0 else None
+        end = _element_end(body, start, name.group(1)) if name is not None else None
+        if name is None or end is None or body.find(b">", start, found) >= 0:
+            return body  # not what it seems: keep everything
+        if b"<img" in body[start:end]:
+            # Kept: whether Pagefind's automatic image skips ignored elements is not
+            # tested here, so they stay where they could count.
+            pieces.append(body[position:end])
+        else:
+            pieces.append(body[position:start])
+        position = end
+    pieces.append(body[position:])
+    return b"".join(pieces)
 
 
 def _element_end(page: bytes, start: int, name: bytes) -> int | None:
