@@ -60,10 +60,22 @@ def test_a_changed_slug_is_named_and_fails(published: tuple[Path, Path]) -> None
     assert errors == [
         "--previous-sitemap: „https://example.org/presse/radwege/“ war veröffentlicht und "
         "fehlt in der neuen Website. Wurde eine Datei umbenannt oder ein „slug“ geändert? "
-        "Dann den alten Namen wiederherstellen, damit Links auf diese Adresse weiter "
-        "funktionieren.",
+        "Dann den alten Pfad unter „aliases:“ der Seite eintragen (aliases: "
+        "[/presse/radwege/]), damit Links auf diese Adresse weiter funktionieren.",
         "Abgebrochen: 1 Fehler. Die Ausgabe wurde nicht verändert.",
     ]
+
+
+@pytest.mark.parametrize("alias", ["/presse/radwege/", "/presse/radwege"])
+def test_a_changed_slug_with_its_alias_passes(published: tuple[Path, Path], alias: str) -> None:
+    root, sitemap = published
+    release = root / "content/presse/2024-06-01-radwege.md"
+    release.unlink()
+    (root / "content/presse/2024-06-01-neue-radwege.md").write_text(
+        f"---\ntitle: Radwege\ndate: 2024-06-01\naliases: [{alias}]\n---\nText.\n",
+        encoding="utf-8",
+    )
+    assert _check(root, sitemap) == (0, [])
 
 
 @pytest.fixture

@@ -338,7 +338,7 @@ class _Pages:
     signatures: dict[str, str] = field(default_factory=dict)
 
     def count(self, result: PageResult) -> None:
-        self.html_pages += result.path.endswith(".html")
+        self.html_pages += result.path.endswith(".html") and not result.is_redirect
         if result.record is not None:
             self.records[result.path] = result.record
         if result.data is not None:

@@ -27,12 +27,21 @@ from kldigital_site.config import SiteConfig
 from kldigital_site.content.discover import SourceFile, SourceKind
 from kldigital_site.content.parse import BOILERPLATES_FILE, CONTACTS_FILE, DataFile, Document
 from kldigital_site.errors import SiteError, Staged
+from kldigital_site.redirects import (
+    APACHE_RULES_FILE,
+    NGINX_RULES_FILE,
+    SERVER_DIR,
+    aliases_of,
+    check_aliases,
+)
 from kldigital_site.slugs import slugify
 from kldigital_site.suggestions import did_you_mean, near_file
 from kldigital_site.typography import smarten
 
 # Plain pages live at /<slug>/; these names belong to the generator.
-RESERVED_PAGE_SLUGS = frozenset({"assets", "medien", "pagefind", "suche", "404", "feed"})
+RESERVED_PAGE_SLUGS = frozenset(
+    {"assets", "medien", "pagefind", "suche", "404", "feed", SERVER_DIR}
+)
 SEARCH_URL = "suche/"  # the full-text search page (search/indexer.py builds its index)
 
 
@@ -87,11 +96,17 @@ class RouteKind(StrEnum):
     CONTACT_CARD = "contact_card"  # /kontakt/<id>.vcf
     TOPIC_FEED = "topic_feed"  # /themen/<slug>/feed.xml
     PROJECT_FEED = "project_feed"  # /projekte/<slug>/feed.xml
+    # Old addresses (``aliases:``, redirects.py): a page that sends the visitor on,
+    # and the permanent redirects for the web server (render/redirects.py).
+    REDIRECT = "redirect"  # /<alias>/ of an item
+    NGINX_RULES = "nginx_rules"  # /_server/redirects.nginx.conf
+    APACHE_RULES = "apache_rules"  # /_server/redirects.apache.conf
 
     @property
     def is_generated_file(self) -> bool:
-        """Made by code (render/feeds.py) on every build, not by a template."""
-        return self in (RouteKind.FEED, RouteKind.SITEMAP, RouteKind.ROBOTS)
+        """Made by code (render/feeds.py, render/redirects.py) on every build, not by a
+        template: cheap, so never compared with the last build."""
+        return self in _GENERATED_FILES
 
     @property
     def is_newsroom_file(self) -> bool:
@@ -104,6 +119,16 @@ class RouteKind(StrEnum):
         return not (self.is_generated_file or self.is_newsroom_file)
 
 
+_GENERATED_FILES = frozenset(
+    {
+        RouteKind.FEED,
+        RouteKind.SITEMAP,
+        RouteKind.ROBOTS,
+        RouteKind.REDIRECT,
+        RouteKind.NGINX_RULES,
+        RouteKind.APACHE_RULES,
+    }
+)
 _NEWSROOM_FILES = frozenset(
     {
         RouteKind.PRESS_TEXT,
@@ -234,6 +259,11 @@ class Site:
     def contact_card_url(self, ident: str) -> str:
         return f"{CONTACTS_URL}{ident}.vcf"
 
+    @property
+    def redirect_urls(self) -> frozenset[str]:
+        """The old addresses (``aliases:``) the site redirects from."""
+        return frozenset(r.url for r in self.routes if r.kind is RouteKind.REDIRECT)
+
     def url_exists(self, url: str) -> bool:
         return url in self.file_urls or url in self.route_urls or url in self.withheld_urls
 
@@ -278,6 +308,9 @@ def build_site(
     routes = _routes(site)
     file_urls = frozenset([*(m.content_path for m in media), *assets.values()])
     errors.extend(_collisions(routes, file_urls, items))
+    alias_errors = _check_aliases(config, everything, routes)
+    errors.extend(alias_errors)
+    routes = (*routes, *_redirect_routes(items, alias_errors))
     withheld = {
         doc.content_path: doc
         for doc in everything
@@ -693,6 +726,9 @@ def _routes(site: Site) -> tuple[Route, ...]:
         Route("robots.txt", RouteKind.ROBOTS, "robots.txt"),
         Route("404.html", RouteKind.NOT_FOUND, "Fehlerseite 404"),
         Route(SEARCH_URL, RouteKind.SEARCH, "Suchseite"),
+        # Written even without any alias, so that the server's include never fails.
+        Route(NGINX_RULES_FILE, RouteKind.NGINX_RULES, "Weiterleitungen für nginx"),
+        Route(APACHE_RULES_FILE, RouteKind.APACHE_RULES, "Weiterleitungen für Apache"),
     ]
     for number in range(1, site.press_page_count() + 1):
         routes.append(
@@ -744,6 +780,29 @@ def _routes(site: Site) -> tuple[Route, ...]:
             )
         )
     return tuple(routes)
+
+
+def _check_aliases(
+    config: SiteConfig, documents: Sequence[Document], routes: Sequence[Route]
+) -> list[SiteError]:
+    """Aliases that clash with an address of the site, drafts' addresses included."""
+    own_urls = {doc.content_path: item_url(config, doc.kind, doc.slug) for doc in documents}
+    taken = {f"{own_urls[doc.content_path]}index.html": doc.rel_path for doc in documents}
+    taken.update((route.output_path, route.origin) for route in routes)
+    return check_aliases(documents, own_urls, taken)
+
+
+def _redirect_routes(items: Mapping[str, Item], errors: Sequence[SiteError]) -> list[Route]:
+    """A redirect page for every alias of a published item: a draft's or an embargoed
+    release's old address must not give away its new one."""
+    faulty = {(e.path, e.line) for e in errors}
+    routes = [
+        Route(alias.url, RouteKind.REDIRECT, item.doc.rel_path, item=key)
+        for key, item in items.items()
+        for alias in aliases_of(item.doc)
+        if (item.doc.rel_path, alias.line) not in faulty
+    ]
+    return sorted(routes, key=lambda route: route.url)
 
 
 def _collisions(

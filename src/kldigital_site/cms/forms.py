@@ -93,7 +93,7 @@ def _widget(spec: Field, references: References) -> FieldSpec:
         return {"widget": "string", "pattern": _URL_PATTERN}
     if validate in (schema.identifier, schema.identifier_list, schema.boilerplate_ref):
         return _reference(spec, references, multiple=validate is schema.identifier_list)
-    if validate is schema.text_list:
+    if validate is schema.text_list or isinstance(validate, schema.AliasList):
         return {"widget": "list"}
     return {"widget": "string"}
 

@@ -2,7 +2,8 @@
 
 Input: the sitemap of the site as it is online (a file, or its http(s) URL)
 and the model of the new build. Output: one ``SiteError`` per address of the
-old sitemap that the new site no longer publishes. Journalists, the city's
+old sitemap that the new site neither publishes nor redirects (``aliases:``,
+redirects.py). Journalists, the city's
 portal and other sites link to releases for years; run against the live
 sitemap before every deploy (docs/deployment.md), this catches a renamed
 file or a changed ``slug:`` before the old links break.
@@ -71,16 +72,25 @@ def lost_urls(previous: list[str], site: Site) -> list[SiteError]:
                 OPTION,
                 0,
                 f"„{url}“ war veröffentlicht und fehlt in der neuen Website. Wurde eine Datei "
-                "umbenannt oder ein „slug“ geändert? Dann den alten Namen wiederherstellen, "
-                "damit Links auf diese Adresse weiter funktionieren.",
+                "umbenannt oder ein „slug“ geändert? Dann den alten Pfad unter „aliases:“ "
+                f"der Seite eintragen ({_alias_example(rel)}), damit Links auf diese "
+                "Adresse weiter funktionieren.",
             )
         )
     return lost
 
 
+def _alias_example(rel: str | None) -> str:
+    return f"aliases: [/{rel}]" if rel else "aliases: [/alter-pfad/]"
+
+
 def _published(site: Site, rel: str) -> bool:
+    """Published, or redirected: the routes include the redirect page of every alias,
+    which the server rules send on with a 301 (for a folder also without its slash)."""
     published = site.file_urls | site.route_urls
     if rel in ("", "index.html") or rel in published:
+        return True
+    if not rel.endswith("/") and f"{rel}/" in site.redirect_urls:
         return True
     if rel.endswith("/index.html") and rel.removesuffix("index.html") in published:
         return True

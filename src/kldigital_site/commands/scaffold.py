@@ -215,6 +215,12 @@ def _examples(kind: ScaffoldKind, hints: SiteHints, today: dt.date) -> dict[str,
             "mehrere Bilder untereinander, siehe docs/redaktion.md",
         ),
         "slug": ("kurzer-name", "Adresse der Seite; ohne Angabe: aus dem Dateinamen"),
+        "aliases": (
+            f"[/{_FOLDERS[kind]}/alter-name/]"
+            if kind is not ScaffoldKind.PAGE
+            else "[/alter-name/]",
+            "frühere Adressen, die hierher weiterleiten (nach einer Umbenennung)",
+        ),
         "smart_city": ("true", "Modellprojekt Smart Cities: Kennzeichnung und Liste /smart-city/"),
         "status": ("laufend", "geplant, laufend oder abgeschlossen; ohne Angabe: laufend"),
         "start": (month, "Beginn: JJJJ-MM oder JJJJ-MM-TT"),

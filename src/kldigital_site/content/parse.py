@@ -43,6 +43,7 @@ from kldigital_site.content.yamlpos import (
     load_located,
 )
 from kldigital_site.errors import SiteError, Staged
+from kldigital_site.redirects import form_problem
 from kldigital_site.slugs import slugify
 
 _FIELDS: Mapping[SourceKind, tuple[Field, ...]] = {
@@ -211,6 +212,10 @@ def _parse_markdown(source: SourceFile, text: str, digest: str) -> Staged[Docume
         errors.extend(_check_press_file_name(path, name_match, meta, lines))
     if source.kind is SourceKind.PROJECT:
         errors.extend(_check_period(path, meta, lines))
+    for alias in meta.get("aliases") or ():
+        wrong = form_problem(alias["path"])
+        if wrong is not None:
+            errors.append(SiteError(path, alias["line"], f"„aliases“: {wrong}"))
     if not meta.get("draft"):
         # Not a draft: about to be published, now or when its embargo ends.
         errors.extend(find_placeholders(path, meta, lines, split.body, split.body_first_line))

@@ -209,6 +209,20 @@ def text_list(node: Located) -> tuple[str, ...]:
     return tuple(result)
 
 
+@dataclass(frozen=True, slots=True)
+class AliasList:
+    """``aliases:``: old paths of a document (redirects.py), each entry with the line it
+    is on, so that every wrong one is reported where it stands (content/parse.py checks
+    their form, model.py what they clash with). An object, so the CMS can tell it apart."""
+
+    def __call__(self, node: Located) -> tuple[dict[str, Any], ...]:
+        text_list(node)  # a single text, a mapping or a wrong entry: the list's messages
+        return tuple({"path": text(item), "line": item.line} for item in node.items)
+
+
+alias_list = AliasList()
+
+
 def identifier(node: Located) -> str:
     if isinstance(node.value, list):
         first = shown(node.items[0]) if node.items else "kennung"
@@ -456,6 +470,13 @@ _IMAGE_FIELDS = (
 _DRAFT = Field(
     "draft", boolean, default=False, label="Entwurf", doc="Entwurf: wird nicht veröffentlicht"
 )
+ALIASES = Field(
+    "aliases",
+    alias_list,
+    default=(),
+    label="Frühere Adressen",
+    doc="Frühere Adressen dieser Seite, z. B. /presse/alter-name/: sie leiten hierher weiter",
+)
 
 PROJECT_FIELDS: tuple[Field, ...] = (
     Field("title", text, required=True, label="Titel", doc="Titel des Projekts"),
@@ -494,6 +515,7 @@ PROJECT_FIELDS: tuple[Field, ...] = (
     ),
     _DRAFT,
     Field("slug", slug, label="Adresse (Slug)", doc="Adresse; Standard: der Dateiname"),
+    ALIASES,
 )
 
 PRESS_FIELDS: tuple[Field, ...] = (
@@ -534,6 +556,7 @@ PRESS_FIELDS: tuple[Field, ...] = (
     ),
     _DRAFT,
     Field("slug", slug, label="Adresse (Slug)", doc="Adresse; Standard: der Dateiname ohne Datum"),
+    ALIASES,
 )
 
 PAGE_FIELDS: tuple[Field, ...] = (
@@ -543,6 +566,7 @@ PAGE_FIELDS: tuple[Field, ...] = (
     _DRAFT,
     Field("menu", boolean, default=False, label="Im Menü", doc="in der Hauptnavigation zeigen"),
     Field("weight", integer(), default=0, label="Gewicht", doc="Reihenfolge in Menü und Listen"),
+    ALIASES,
 )
 
 CONTACT_FIELDS: tuple[Field, ...] = (

@@ -37,11 +37,12 @@ from kldigital_site.cache import PageRecord
 from kldigital_site.errors import SiteError
 from kldigital_site.markdown.bodies import Bodies
 from kldigital_site.media.pipeline import Media
-from kldigital_site.model import Route, Site
+from kldigital_site.model import Route, RouteKind, Site
 from kldigital_site.render import feeds
 from kldigital_site.render.assets import ASSETS_DIR
 from kldigital_site.render.contexts import page_context
 from kldigital_site.render.newsroom import render_newsroom_file
+from kldigital_site.render.redirects import render_redirect_file
 from kldigital_site.render.templates import (
     ASSET_RECORD,
     TEMPLATES,
@@ -53,6 +54,8 @@ from kldigital_site.search.extract import search_digest
 from kldigital_site.search.shards import INDEXED_KINDS
 from kldigital_site.workers import run_parallel
 
+_REDIRECT_FILES = frozenset({RouteKind.REDIRECT, RouteKind.NGINX_RULES, RouteKind.APACHE_RULES})
+
 
 @dataclass(frozen=True, slots=True)
 class PageResult:
@@ -62,6 +65,7 @@ class PageResult:
     record: PageRecord | None
     problems: tuple[SiteError, ...] = ()  # its template failed: no bytes, no record
     examined: bool = True  # its view was made (False: kept by the text-only shortcut)
+    is_redirect: bool = False  # the page at an old address: not counted as a page
 
 
 @dataclass(slots=True)
@@ -118,9 +122,20 @@ def _render_route(state: _State, route: Route) -> PageResult:
     path = route.output_path
     if route.kind.is_generated_file:
         # Cheap to make, so they are always made; only new bytes count as rendered.
-        data = feeds.render_generated_file(route.kind, state.site, state.views)
+        data = (
+            render_redirect_file(route, state.site)
+            if route.kind in _REDIRECT_FILES
+            else feeds.render_generated_file(route.kind, state.site, state.views)
+        )
         digest = hashlib.sha256(data).hexdigest()
-        return PageResult(path, digest, None if state.on_disk.get(path) == digest else data, None)
+        unchanged = state.on_disk.get(path) == digest
+        return PageResult(
+            path,
+            digest,
+            None if unchanged else data,
+            None,
+            is_redirect=route.kind is RouteKind.REDIRECT,
+        )
     context = page_context(state.views, route)
     context_json, reads = fingerprint(context)
     previous = state.previous.get(path)
