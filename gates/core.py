@@ -23,6 +23,17 @@ _NOINDEX = re.compile(
 _NOINDEX_REVERSED = re.compile(
     rb"<meta\s[^>]*content=[\"'][^\"']*noindex[^\"']*[\"'][^>]*name=[\"']?robots", re.IGNORECASE
 )
+# The page the build writes at an old address (``aliases:``): meta refresh to the new one.
+_REFRESH = re.compile(
+    rb"<meta\s[^>]*http-equiv=[\"']?refresh[\"']?[^>]*content=[\"']\s*\d+\s*;\s*url=([^\"']+)",
+    re.IGNORECASE,
+)
+
+
+def refresh_target(html: bytes) -> str | None:
+    """The URL a `<meta http-equiv="refresh" content="0; url=…">` page sends to, if any."""
+    found = _REFRESH.search(html[:20000])
+    return found[1].decode("utf-8", errors="replace").strip() if found else None
 
 
 @dataclass(frozen=True, slots=True)
@@ -146,9 +157,23 @@ class Site:
         return candidate if candidate.is_file() else None
 
     def pages(self) -> dict[str, Path]:
-        """Every page of the site: URL path → file, without the 404 page."""
+        """Every page of the site: URL path → file, without the 404 page and without
+        the redirect pages at old addresses (`redirect_pages`)."""
         not_found = self.root / "404.html"
-        return {self.page_path(f): f for f in self.html_files() if f != not_found}
+        return {
+            self.page_path(f): f
+            for f in self.html_files()
+            if f != not_found and refresh_target(f.read_bytes()) is None
+        }
+
+    def redirect_pages(self) -> dict[str, str]:
+        """The pages at old addresses: URL path → the URL they send to (as written)."""
+        found = {}
+        for file in self.html_files():
+            target = refresh_target(file.read_bytes())
+            if target is not None:
+                found[self.page_path(file)] = target
+        return found
 
     def published_pages(self) -> dict[str, Path]:
         """The pages meant for search engines: every page not marked noindex."""

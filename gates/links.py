@@ -12,7 +12,11 @@ Input: served sites. Output: a `GateResult` with a finding for
   ("orphan"; the 404 page is exempt; the contract says "reachable by links",
   so a page only a form leads to, such as a search page, counts as orphan),
 * an unknown URL not answered by the site's 404 page with status 404, and
-  links on that 404 page that break when it is shown at a deep URL.
+  links on that 404 page that break when it is shown at a deep URL,
+* every old address (a redirect page the build wrote for `aliases:`) that the
+  server does not answer with a 301 to the page the redirect page names, or
+  whose new page does not answer 200 ("redirect"): the server rules the build
+  writes (`_server/`) must be loaded, and the server files must not be served.
 
 Internal means: under the site's base URL (as built, e.g. the production
 host) or on the serving origin. External links are counted, never fetched.
@@ -138,6 +142,10 @@ class Fetcher:
             response = Response(0, current, "", b"", error="too many redirects")
         self.cache[url] = response
         return response
+
+    def get_once(self, url: str) -> Response:
+        """One GET, redirects not followed: a 3xx has its ``Location`` in ``final_url``."""
+        return self._get_once(urldefrag(url)[0])
 
     def _get_once(self, url: str) -> Response:
         if self.requests >= MAX_REQUESTS or time.monotonic() > self.deadline:
@@ -417,13 +425,47 @@ class _Crawl:
             ok = ok and len(self.findings) == before
         return ok
 
+    def check_redirects(self) -> int:
+        """Old addresses answer 301 to their new page (the generated server rules), the
+        new page answers 200, and the rules themselves are not served. Returns how many
+        redirects were followed."""
+        followed = 0
+        for path, written in sorted(self.site.redirect_pages().items()):
+            page = self.site.origin + path
+            target = urljoin(page, written)
+            variants = [page]
+            if path.endswith("/") and path != self.site.base_path:
+                variants.append(page.rstrip("/"))  # the folder without its final slash
+            for url in variants:
+                first = self.fetcher.get_once(url)
+                moved = 300 <= first.status < 400 and first.final_url
+                location = urljoin(url, first.final_url) if moved else ""
+                if first.status != 301 or location != target:
+                    self.report(
+                        self.where(url),
+                        "redirect",
+                        f"expected 301 to {self.where(target)}, got HTTP {first.status}"
+                        + (f" to {self.where(location)}" if location else ""),
+                    )
+                    continue
+                followed += 1
+            final = self.fetcher.get(target)
+            if not final.ok or final.redirected:
+                reason = final.error or f"HTTP {final.status}"
+                self.report(self.where(page), "redirect", f"new page {written} answers {reason}")
+        for name in ("redirects.nginx.conf", "redirects.apache.conf"):
+            url = f"{self.site.entry_url}_server/{name}"
+            if self.fetcher.get_once(url).status != 404:
+                self.report(self.where(url), "redirect", "server rules are served (expected 404)")
+        return followed
+
 
 def check_links(sites: Sequence[Site]) -> GateResult:
     """Crawl every served site; zero broken references and zero orphans pass."""
     fetcher = Fetcher()
     findings: list[Finding] = []
     notes: list[str] = []
-    pages = internal = 0
+    pages = internal = redirects = 0
     external: set[str] = set()
     not_found_ok = True
     for site in sites:
@@ -431,6 +473,7 @@ def check_links(sites: Sequence[Site]) -> GateResult:
         crawl.crawl()
         crawl.check_orphans()
         not_found_ok = crawl.check_not_found() and not_found_ok
+        redirects += crawl.check_redirects()
         findings.extend(crawl.findings)
         pages += len(crawl.reached)
         internal += crawl.internal_refs
@@ -438,8 +481,10 @@ def check_links(sites: Sequence[Site]) -> GateResult:
         notes.extend(f"[{site.name}] {line}" for line in sorted(crawl.redirects))
     broken = sum(1 for f in findings if f.rule.startswith("broken-") or f.rule == "unparsable")
     orphans = sum(1 for f in findings if f.rule == "orphan")
+    failed_redirects = sum(1 for f in findings if f.rule == "redirect")
     summary = (
-        f"{broken} broken, {orphans} orphans; 404 page {'ok' if not_found_ok else 'FAILS'} "
+        f"{broken} broken, {orphans} orphans, {failed_redirects} old addresses not redirected "
+        f"({redirects} redirects followed); 404 page {'ok' if not_found_ok else 'FAILS'} "
         f"({pages} pages crawled, {internal} internal references checked, "
         f"{len(external)} external URLs not fetched, {len(sites)} builds)"
     )

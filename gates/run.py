@@ -153,24 +153,31 @@ def run_gates(
     tools = find_all()
     sites, ports = _plan(builds, output)
     nginx_version = version_of([tools.nginx, "-v"])
-    with serve(sites, ports=ports, workdir=REPO / output / "nginx") as served:
+    # Built before the server starts, as on a real host: the server block includes the
+    # redirect rules each build writes into its tree (_server/), which nginx reads on start.
+    build_start = time.monotonic()
+    built_plan: list[tuple[Build, Site, int]] = []
+    failed_builds = 0
+    for build, site, port in zip(builds, sites, ports, strict=True):
+        ok, printed = build_site(build, site, explicit_base_url=build.sub_path is not None)
+        if ok:
+            built_plan.append((build, site, port))
+        else:
+            failed_builds += 1
+            report.say(f"build: [{site.name}] FAILED {printed}")
+    build_seconds = time.monotonic() - build_start
+    with serve(
+        [site for _, site, _ in built_plan],
+        ports=[port for _, _, port in built_plan],
+        workdir=REPO / output / "nginx",
+    ) as served:
         report.say(
             f"server: {nginx_version.removeprefix('nginx version: ')} serving "
             + ", ".join(f"{s.name} at {s.entry_url}" for s in served)
         )
-        build_start = time.monotonic()
-        built: list[tuple[Build, Site]] = []
-        failed_builds = 0
-        for build, site in zip(builds, served, strict=True):
-            ok, printed = build_site(build, site, explicit_base_url=build.sub_path is not None)
-            if ok:
-                built.append((build, site))
-            else:
-                failed_builds += 1
-                report.say(f"build: [{site.name}] FAILED {printed}")
+        built = [(build, site) for (build, _, _), site in zip(built_plan, served, strict=True)]
         report.say(
-            f"build: {len(built)} of {len(builds)} builds ok in "
-            f"{time.monotonic() - build_start:.1f} s ("
+            f"build: {len(built)} of {len(builds)} builds ok in {build_seconds:.1f} s ("
             + ", ".join(f"{s.name}: {len(s.html_files())} HTML files" for _, s in built)
             + ")"
         )

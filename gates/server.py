@@ -127,8 +127,10 @@ def serve(
     """Serve every site on its own loopback port; yield them with origins set.
 
     `ports` (one per site) are used when given, else free ones are taken.
-    The trees need not exist yet: nginx is happy to start first, so a build
-    whose base URL names the port can be made after the port is known.
+    The trees must exist: the server block includes the redirect rules each
+    build writes (`_server/redirects.nginx.conf`), and nginx reads them when it
+    starts. A build whose base URL names the port is made first, on a port
+    chosen with `free_port`.
     """
     nginx = find_nginx()
     names = [site.name for site in sites]
