@@ -33,7 +33,13 @@ REQUIRED = (
 
 
 def _pages(output: Path) -> list[Path]:
-    return sorted(p for p in output.rglob("*.html") if "pagefind" not in p.parts)
+    """The site's pages: not the search bundle, nor the redirect pages at old addresses
+    (``aliases:``), which send the visitor on at once and show no content of their own."""
+    return sorted(
+        p
+        for p in output.rglob("*.html")
+        if "pagefind" not in p.parts and b'http-equiv="refresh"' not in p.read_bytes()
+    )
 
 
 def _report_link(page: lxml.html.HtmlElement) -> tuple[str, dict[str, list[str]]]:
