@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs what the browser tests and the quality gates (make gates) need
-# beyond Python: Debian's chromium, nginx, a Java runtime for the Nu Html
+# beyond Python: Debian's chromium, nginx, apache2, a Java runtime for the Nu Html
 # Checker, DejaVu fonts, and the npm packages in gates/ (vnu-jar, axe-core).
 #
 # Idempotent: what is installed already is left alone, so a second run takes
@@ -29,6 +29,8 @@ if ! command -v nginx >/dev/null 2>&1 && ! [ -x /usr/sbin/nginx ]; then
     packages+=(nginx-light)
 fi
 [ -f /etc/nginx/mime.types ] || packages+=(nginx-common)
+# The Apache gate serves every build with Debian's httpd as well (examples/apache.conf).
+[ -x /usr/sbin/apache2 ] || packages+=(apache2)
 command -v java >/dev/null 2>&1 || packages+=(default-jre-headless)
 command -v node >/dev/null 2>&1 || packages+=(nodejs)
 command -v npm >/dev/null 2>&1 || packages+=(npm)
@@ -52,7 +54,7 @@ if [ "${#packages[@]}" -gt 0 ]; then
     cleanup
     trap - EXIT
 else
-    echo "install-system-deps: chromium, nginx, java, fonts, node already installed"
+    echo "install-system-deps: chromium, nginx, apache2, java, fonts, node already installed"
 fi
 
 # The npm packages, exactly as locked. --ignore-scripts: vnu-jar's postinstall
@@ -71,3 +73,4 @@ fi
 java -version 2>&1 | head -n 1
 /usr/bin/chromium --version 2>/dev/null || true
 nginx -v 2>&1 || /usr/sbin/nginx -v
+/usr/sbin/apache2 -v 2>&1 | head -n 1

@@ -82,6 +82,7 @@ class Response:
     body: bytes
     error: str = ""
     redirected: bool = False
+    headers: dict[str, str] = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:
@@ -155,7 +156,11 @@ class Fetcher:
         try:
             with self._opener.open(request, timeout=REQUEST_TIMEOUT) as reply:
                 return Response(
-                    reply.status, url, reply.headers.get("Content-Type", ""), reply.read()
+                    reply.status,
+                    url,
+                    reply.headers.get("Content-Type", ""),
+                    reply.read(),
+                    headers=dict(reply.headers),
                 )
         except urllib.error.HTTPError as exc:
             body = exc.read() if exc.fp else b""

@@ -22,7 +22,7 @@ from types import FrameType
 
 import yaml
 
-from gates import a11y, feeds, html, links, screenshots
+from gates import a11y, apache, feeds, html, links, screenshots
 from gates.browser import launch
 from gates.core import DEFAULT_OUTPUT, GateResult, Site, limited
 from gates.server import ServerError, free_port, serve
@@ -32,7 +32,7 @@ REPO = Path(__file__).resolve().parent.parent
 FULL_FIXTURE = Path("tests/fixtures/sites/full/content")
 BUILD_TIMEOUT = 600.0
 SHOWN_PER_GATE = 60
-GATE_NAMES = ("html", "links", "feed", "sitemap", "a11y", "screenshots")
+GATE_NAMES = ("html", "links", "feed", "sitemap", "apache", "a11y", "screenshots")
 
 
 @dataclass(frozen=True, slots=True)
@@ -190,6 +190,9 @@ def run_gates(
             _timed(report, feeds.check_feed, all_sites)
         if "sitemap" in wanted:
             _timed(report, feeds.check_sitemap, all_sites)
+        if "apache" in wanted:
+            # The same trees once more through Apache httpd, as examples/apache.conf says.
+            _timed(report, apache.check_apache, all_sites, workdir=REPO / output / "apache")
         if wanted & {"a11y", "screenshots"}:
             with launch() as browser:
                 a11y_sites = [(b, s) for b, s in built if b.a11y_per_type]
@@ -226,8 +229,9 @@ def _terminate(signum: int, frame: FrameType | None) -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m gates",
-        description="Build the sample and fixture sites, serve them with nginx and run the "
-        "quality gates (HTML validity, links, feed, sitemap, accessibility, screenshots).",
+        description="Build the sample and fixture sites, serve them with nginx and Apache and "
+        "run the quality gates (HTML validity, links, feed, sitemap, Apache, accessibility, "
+        "screenshots).",
     )
     parser.add_argument(
         "--output", type=Path, default=DEFAULT_OUTPUT, help="where builds and report go"

@@ -1,4 +1,4 @@
-"""Locate the real tools the gates drive: Java + vnu.jar, nginx, Chromium, axe-core.
+"""Locate the real tools the gates drive: Java + vnu.jar, nginx, Apache httpd, Chromium, axe-core.
 
 Nothing here installs anything: a missing tool is a `MissingTool` error that
 says to run `.ci/install-system-deps.sh`, which installs all of them.
@@ -31,6 +31,7 @@ class Tools:
     java: str
     vnu_jar: Path
     nginx: str
+    apache: str
     mime_types: Path
     chromium: Path
     axe_js: Path
@@ -75,6 +76,13 @@ def find_nginx() -> str:
     return nginx
 
 
+def find_apache() -> str:
+    apache = _which("apache2", "/usr/sbin", "/sbin")
+    if apache is None:
+        raise MissingTool(f"apache2 not found (Debian package apache2): {INSTALL_HINT}")
+    return apache
+
+
 def find_chromium() -> Path:
     if not (CHROMIUM.is_file() and os.access(CHROMIUM, os.X_OK)):
         raise MissingTool(f"{CHROMIUM} not found (Debian package chromium): {INSTALL_HINT}")
@@ -95,6 +103,7 @@ def find_all() -> Tools:
         "java": find_java,
         "vnu_jar": find_vnu_jar,
         "nginx": find_nginx,
+        "apache": find_apache,
         "chromium": find_chromium,
         "axe_js": find_axe_js,
     }
@@ -109,6 +118,7 @@ def find_all() -> Tools:
         java=str(found["java"]),
         vnu_jar=Path(str(found["vnu_jar"])),
         nginx=str(found["nginx"]),
+        apache=str(found["apache"]),
         mime_types=MIME_TYPES,
         chromium=Path(str(found["chromium"])),
         axe_js=Path(str(found["axe_js"])),

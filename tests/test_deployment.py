@@ -12,6 +12,13 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from gates.apache import (
+    EXAMPLE_LISTEN,
+    EXAMPLE_ROOT,
+    EXAMPLE_SERVER_NAME,
+    render_virtual_host,
+    virtual_host_block,
+)
 
 from tests.conftest import REPO
 
@@ -49,6 +56,8 @@ def test_apache_example_covers_what_nginx_does() -> None:
         "nosniff",
         "DirectoryIndex index.html",
         "Alias /sub/",  # the documented sub-path variant
+        "Include /var/www/kldigital/output/_server/redirects.apache.conf",
+        "RedirectMatch 404 ^/_server/",
     ):
         assert needle in apache
 
@@ -84,3 +93,38 @@ def test_the_preview_is_published_behind_a_password() -> None:
     section = guide[guide.index("## Vorschau zur Freigabe") :]
     for needle in ("make deploy-preview", "auth_basic_user_file", "AuthType Basic", "htpasswd"):
         assert needle in section
+
+
+def test_the_apache_gate_serves_the_documented_virtual_host(tmp_path: Path) -> None:
+    # Only the address, the host name and the folder differ from examples/apache.conf.
+    root = tmp_path / "output"
+    gate = render_virtual_host(
+        listen="127.0.0.1:8123", server_name="127.0.0.1", root=root, base_path="/"
+    )
+    documented = virtual_host_block((REPO / "examples" / "apache.conf").read_text("utf-8"))
+    back = (
+        gate.replace("<VirtualHost 127.0.0.1:8123>", f"<VirtualHost {EXAMPLE_LISTEN}>")
+        .replace("ServerName 127.0.0.1", f"ServerName {EXAMPLE_SERVER_NAME}")
+        .replace(str(root.resolve()), EXAMPLE_ROOT)
+    )
+    assert back == documented
+    assert f"Include {root.resolve()}/_server/redirects.apache.conf" in gate
+
+
+def test_the_apache_example_marks_every_line_a_sub_path_changes(tmp_path: Path) -> None:
+    root = tmp_path / "output"
+    sub = render_virtual_host(
+        listen="127.0.0.1:8123", server_name="127.0.0.1", root=root, base_path="/digital/"
+    )
+    active = [line.strip() for line in sub.splitlines() if not line.strip().startswith("#")]
+    for line in (
+        f"Alias /digital/ {root.resolve()}/",
+        "RedirectMatch 301 ^/digital$ /digital/",
+        "ErrorDocument 404 /digital/404.html",
+        "RedirectMatch 404 ^/digital/_server/",
+        '<LocationMatch "^/digital/(assets|medien)/">',
+        f"Include {root.resolve()}/_server/redirects.apache.conf",
+    ):
+        assert line in active
+    assert not any(line.startswith("DocumentRoot") for line in active)
+    assert "ErrorDocument 404 /404.html" not in active

@@ -10,6 +10,7 @@ fail and say to run `.ci/install-system-deps.sh`; they never skip.
 from __future__ import annotations
 
 import shutil
+import tempfile
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
@@ -17,7 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
-from gates import a11y, feeds, html, links, tools
+from gates import a11y, apache, feeds, html, links, tools
 from gates.browser import (
     choose_pages,
     launch,
@@ -400,6 +401,59 @@ def test_nginx_serves_a_sub_path_build_like_production(
             assert status == 200 and headers["Content-Type"] == content_type, path
             assert headers["X-Content-Type-Options"] == "nosniff"
             assert body == (tree.root / path).read_bytes()
+    with pytest.raises(urllib.error.URLError):
+        _OPENER.open(served.entry_url, timeout=5)  # stopped by its pid
+
+
+@pytest.fixture(scope="module")
+def readable_trees(installed: tools.Tools) -> Iterator[Path]:
+    """A folder everyone may read: as root, Apache's workers run as nobody."""
+    folder = Path(tempfile.mkdtemp(prefix="gates-apache-trees-"))
+    folder.chmod(0o755)
+    try:
+        yield folder
+    finally:
+        shutil.rmtree(folder)
+
+
+def test_apache_gate_passes_the_clean_site_and_finds_unloaded_redirects(
+    readable_trees: Path,
+) -> None:
+    # Sub-path builds: the gates' own run (full, sample-sub) and the next test.
+    trees = [make_tree(case, readable_trees) for case in ("clean", "redirect-not-loaded")]
+    result = apache.check_apache(trees)
+    assert of(result, "clean") == []
+    assert [(f.where, f.rule) for f in of(result, "redirect-not-loaded")] == [
+        ("/presse/erste-meldung-alt/", "redirect"),
+        ("/presse/erste-meldung-alt", "redirect"),
+    ]
+    assert result.summary_line.startswith("apache: 2 problems with Apache/2.4")
+
+
+def test_apache_serves_a_sub_path_build_like_production(readable_trees: Path) -> None:
+    tree = make_tree("clean", readable_trees / "production")
+    for path in NEWSROOM_TYPES:
+        (tree.root / path).parent.mkdir(parents=True, exist_ok=True)
+        (tree.root / path).write_text("Überschrift\n", encoding="utf-8")
+    site = Site("sub", tree.root, "https://gates.example.org/sub/")
+    not_found = (tree.root / "404.html").read_bytes()
+    with apache.serve([site]) as (served,):
+        status, headers, _ = _get(served.entry_url)
+        assert status == 200 and headers["Cache-Control"] == "no-cache"
+        status, _, body = _get(served.entry_url + "nicht-da/")
+        assert (status, body) == (404, not_found)
+        status, _, body = _get(served.origin + "/impressum/")  # outside the sub-path
+        assert (status, body) == (404, not_found)
+        status, _, body = _get(served.entry_url + "_server/redirects.apache.conf")
+        assert (status, body) == (404, not_found)
+        status, headers, _ = _get(served.entry_url + "assets/site.css")
+        assert status == 200 and "max-age=604800" in headers["Cache-Control"]
+        for path, content_type in NEWSROOM_TYPES.items():
+            status, headers, body = _get(served.entry_url + path)
+            assert status == 200 and headers["Content-Type"] == content_type, path
+            assert headers["X-Content-Type-Options"] == "nosniff"
+        status, _, _ = _get(served.entry_url + "impressum")  # redirect to impressum/
+        assert status == 200
     with pytest.raises(urllib.error.URLError):
         _OPENER.open(served.entry_url, timeout=5)  # stopped by its pid
 
