@@ -132,6 +132,8 @@ def test_no_page_violates_the_policy(
     pages = _pages(www)
     assert len(pages) > 60
     for rel in pages:
+        if 'http-equiv="refresh"' in www.joinpath(rel).read_text(encoding="utf-8"):
+            continue  # a redirect page at an old address: the browser leaves it at once
         url = root + rel.removesuffix("index.html")
         tab.goto(url, wait_until="load")
         problems += [f"{rel}: {v}" for v in _violations(tab, refused)]

@@ -8,6 +8,7 @@ import datetime as dt
 from collections.abc import Callable, Mapping
 from pathlib import Path
 
+from kldigital_site.render.views import content_security_policy
 from tests.conftest import build_site_at
 
 MakeSite = Callable[[Mapping[str, str | bytes]], Path]
@@ -31,6 +32,7 @@ aliases: [/presse/geheim-alt/]
 Erscheint erst am 15. Januar 2027.
 """
 NGINX = "_server/redirects.nginx.conf"
+CSP = content_security_policy(()).replace("'", "&#39;")  # the pages' own policy
 APACHE = "_server/redirects.apache.conf"
 
 
@@ -48,6 +50,8 @@ def test_an_alias_gets_a_page_that_sends_the_visitor_on(make_site: MakeSite) -> 
         '<html lang="de">\n'
         "<head>\n"
         '<meta charset="utf-8">\n'
+        f'<meta http-equiv="Content-Security-Policy" content="{CSP}">\n'
+        '<meta name="referrer" content="strict-origin-when-cross-origin">\n'
         '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
         "<title>Diese Seite ist umgezogen – Minimal</title>\n"
         '<meta name="robots" content="noindex">\n'

@@ -134,6 +134,8 @@ def _render_route(state: _State, route: Route) -> PageResult:
             digest,
             None if unchanged else data,
             None,
+            # Made from the model alone, no view: a body edit "examines" none of them.
+            examined=route.kind not in _REDIRECT_FILES,
             is_redirect=route.kind is RouteKind.REDIRECT,
         )
     context = page_context(state.views, route)

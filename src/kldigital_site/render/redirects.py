@@ -17,16 +17,20 @@ sub-path build, and the redirect's ``Location`` is relative (nginx
 from __future__ import annotations
 
 import re
-from html import escape
+
+from markupsafe import escape  # as the templates escape (&#39;), so pages read alike
 
 from kldigital_site.model import Route, RouteKind, Site
 from kldigital_site.redirects import APACHE_RULES_FILE, NGINX_RULES_FILE
+from kldigital_site.render.views import content_security_policy
 
 _PAGE = """\
 <!DOCTYPE html>
 <html lang="de">
 <head>
 <meta charset="utf-8">
+<meta http-equiv="Content-Security-Policy" content="{csp}">
+<meta name="referrer" content="strict-origin-when-cross-origin">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>Diese Seite ist umgezogen – {site_title}</title>
 <meta name="robots" content="noindex">
@@ -58,6 +62,8 @@ def redirect_page(route: Route, site: Site) -> bytes:
     item = site.items[route.item]
     config = site.config
     page = _PAGE.format(
+        # The pages' own policy (render/views.py), first in the head as on every page.
+        csp=escape(content_security_policy(config.iframe_hosts)),
         site_title=escape(config.title),
         # Relative to the host: the same tree works on the preview server and
         # behind any host name; the canonical link names the real one.
