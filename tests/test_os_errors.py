@@ -64,7 +64,7 @@ def _failing_after(calls: int, error: int, real: Callable[..., Any]) -> Callable
     [
         (errno.ENOSPC, "Der Datenträger ist voll"),
         (errno.EACCES, "Keine Berechtigung"),
-        (errno.ENOENT, "Ein Ordner ist verschwunden"),
+        (errno.ENOENT, "Ein Ordner wurde während des Bauens gelöscht oder umbenannt ("),
     ],
 )
 def test_an_os_error_while_writing_is_a_german_message_and_the_old_site_stays(

@@ -139,7 +139,7 @@ _OS_REASONS = {
     errno.EACCES: "Keine Berechtigung",
     errno.EPERM: "Keine Berechtigung",
     errno.EROFS: "Der Datenträger ist schreibgeschützt",
-    errno.ENOENT: "Ein Ordner ist verschwunden (gelöscht oder umbenannt, während gebaut wurde?)",
+    errno.ENOENT: "Ein Ordner wurde während des Bauens gelöscht oder umbenannt",
     errno.EIO: "Lese- oder Schreibfehler des Datenträgers",
     errno.EMFILE: "Zu viele offene Dateien",
 }
