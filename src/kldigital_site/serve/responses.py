@@ -33,6 +33,7 @@ from typing import BinaryIO
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from kldigital_site.errors import SiteError
+from kldigital_site.serve.origin import PREVIEW_ORIGIN, with_origin
 from kldigital_site.serve.assets import (
     CALLBACK,
     LIVERELOAD_JS,
@@ -199,10 +200,17 @@ class Response:
 class DevSite:
     """Answers requests from the staging folder of the last good build."""
 
-    def __init__(self, site_dir: Path, state: LiveState, base_path: str = "/") -> None:
+    def __init__(
+        self,
+        site_dir: Path,
+        state: LiveState,
+        base_path: str = "/",
+        origin: str = PREVIEW_ORIGIN,
+    ) -> None:
         self.site_dir = site_dir
         self.state = state
         self.base_path = base_path
+        self.origin = origin  # put in place of the origin the pages were built with
         self.poll_timeout = POLL_TIMEOUT
 
     def respond(self, method: str, target: str) -> Response:
@@ -273,7 +281,13 @@ class DevSite:
     def _serve_file(self, file: Path, snapshot: Snapshot, status: int) -> Response:
         content_type = _content_type(file)
         if content_type.startswith("text/html"):
-            return self._html(file.read_bytes(), snapshot, status)
+            return self._html(with_origin(file.read_bytes(), self.origin), snapshot, status)
+        if _is_text(content_type):
+            # Feeds, sitemap, robots.txt, the newsroom's mail and contact cards: small
+            # files whose absolute links name the preview (serve/origin.py).
+            folded = content_type.startswith(_FOLDED_TYPES)
+            body = with_origin(file.read_bytes(), self.origin, folded=folded)
+            return Response(status, _headers(content_type), body=body)
         stream = file.open("rb")
         size = os.fstat(stream.fileno()).st_size
         return Response(status, _headers(content_type), stream=stream, length=size)
@@ -331,6 +345,16 @@ def _content_type(path: Path) -> str:
     if path.name == "feed.xml":
         return "application/atom+xml; charset=utf-8"
     return _TYPES.get(suffix) or mimetypes.guess_type(path.name)[0] or "application/octet-stream"
+
+
+# Types whose lines are folded (quoted-printable mail, vCard), maybe inside an address.
+_FOLDED_TYPES = ("message/rfc822", "text/vcard")
+
+
+def _is_text(content_type: str) -> bool:
+    return content_type.startswith(("text/", "message/")) or any(
+        kind in content_type for kind in ("xml", "json")
+    )
 
 
 def _headers(content_type: str) -> list[tuple[str, str]]:

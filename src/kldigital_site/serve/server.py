@@ -51,6 +51,7 @@ from kldigital_site.serve.responses import (
     host_allowed,
     refused_host,
 )
+from kldigital_site.serve.origin import PREVIEW_ORIGIN
 from kldigital_site.serve.watch import ChangeKind, ChangeSet, Watcher
 
 log = logging.getLogger(__name__)
@@ -216,7 +217,7 @@ class DevServer:
         elif ":" in shown_host:
             shown_host = f"[{shown_host}]"
         self.origin = f"http://{shown_host}:{self.port}"
-        self.dev_site = DevSite(self.site_dir, self.state)
+        self.dev_site = DevSite(self.site_dir, self.state, origin=self.origin)
         self.httpd.dev_site = self.dev_site
         self.httpd.admin = AdminEndpoint(
             content_dir,
@@ -347,8 +348,10 @@ class DevServer:
             base_url=options.base_url,
             preview=True,  # editors see drafts and embargoed items, labelled
         )
-        # Absolute links (canonical, feed) point at the preview, under the same path.
-        return dataclasses.replace(config, base_url=self.origin + config.base_path)
+        # Absolute links (canonical, feed) point at the preview, under the same path: on
+        # disk at a fixed origin whatever the port, so that a start on another port
+        # finds the site unchanged; the real origin is put in when served (serve/origin.py).
+        return dataclasses.replace(config, base_url=PREVIEW_ORIGIN + config.base_path)
 
     def _clock(self) -> dt.datetime:
         return self.options.now or dt.datetime.now(dt.UTC)
