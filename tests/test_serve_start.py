@@ -27,11 +27,16 @@ def test_the_fixed_origin_is_replaced_plain_and_percent_encoded() -> None:
         f'<a href="mailto:a@b.de?body=Adresse%3A%20{quote(PREVIEW_ORIGIN, safe="")}%2Fpresse">'
     ).encode()
     served = with_origin(page, REAL)
-    assert served == (
-        f'<link rel="canonical" href="{REAL}/presse/x/">'
-        f'<a href="mailto:a@b.de?body=Adresse%3A%20{quote(REAL, safe="")}%2Fpresse">'
-    ).encode()
-    assert with_origin(b"https://www.example.org/presse/", REAL) == b"https://www.example.org/presse/"
+    assert (
+        served
+        == (
+            f'<link rel="canonical" href="{REAL}/presse/x/">'
+            f'<a href="mailto:a@b.de?body=Adresse%3A%20{quote(REAL, safe="")}%2Fpresse">'
+        ).encode()
+    )
+    assert (
+        with_origin(b"https://www.example.org/presse/", REAL) == b"https://www.example.org/presse/"
+    )
 
 
 def test_a_mail_line_break_inside_the_origin_is_no_obstacle() -> None:

@@ -36,7 +36,13 @@ from pathlib import Path
 from typing import Any
 
 from kldigital_site.accessibility.requirements import check_requirements
-from kldigital_site.cache import CACHE_DIR_NAME, BuildCache, PageRecord, tool_fingerprint
+from kldigital_site.cache import (
+    CACHE_DIR_NAME,
+    BuildCache,
+    CacheMemory,
+    PageRecord,
+    tool_fingerprint,
+)
 from kldigital_site.cms.publish import cms_outputs
 from kldigital_site.config import SiteConfig
 from kldigital_site.content.discover import SourceFile, SourceKind, discover
@@ -60,7 +66,7 @@ from kldigital_site.lock import OnWait, site_lock
 from kldigital_site.markdown.bodies import Bodies, render_bodies
 from kldigital_site.media.pipeline import Media, media_fingerprint, media_folder, process_media
 from kldigital_site.model import LeftOut, Site, build_site
-from kldigital_site.output import Output, TreeWriter, WriteReport, file_digest
+from kldigital_site.output import Output, TreeMemory, TreeWriter, WriteReport, file_digest
 from kldigital_site.render.assets import ASSETS_DIR, ThemeAssets, asset_files, theme_assets
 from kldigital_site.render.pages import (
     LastBuild,
@@ -88,6 +94,16 @@ class BuildOptions:
     strict: bool = False  # warnings fail the build
     search_index: bool = True  # False: keep the previous search index as it is
     progress: Progress | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Resident:
+    """What a long-running process (the preview) keeps between its builds of one output
+    folder: the cache's rows as Python values and what the last commit left on disk
+    (``CacheMemory``, ``TreeMemory``). The stages and their order stay those of every build."""
+
+    cache: CacheMemory = field(default_factory=CacheMemory)
+    tree: TreeMemory = field(default_factory=TreeMemory)
 
 
 @dataclass(frozen=True, slots=True)
@@ -122,10 +138,12 @@ def build(
     progress: Progress | None = None,
     search_index: bool = True,
     on_wait: OnWait | None = None,
+    resident: Resident | None = None,
 ) -> BuildResult:
     """Build the site. ``search_index=False`` keeps the previous search index as it is
     (the dev server rebuilds it a moment after the page has reloaded). A build that
-    writes holds the site's lock (lock.py); ``on_wait`` hears of another one first."""
+    writes holds the site's lock (lock.py); ``on_wait`` hears of another one first.
+    ``resident``: what the same process's last build of this output left in memory."""
     options = BuildOptions(
         now=now,
         target=out_dir or config.output_dir,
@@ -143,9 +161,10 @@ def build(
     try:
         with site_lock(work_dir, on_wait) if write else contextlib.nullcontext():
             # `check` writes nothing, not even the cache; it may still read it.
-            cache = BuildCache(work_dir, read_only=not write) if use_cache else None
+            memory = resident.cache if resident is not None else None
+            cache = BuildCache(work_dir, read_only=not write, memory=memory) if use_cache else None
             try:
-                return _build(config, options, cache)
+                return _build(config, options, cache, resident.tree if resident else None)
             finally:
                 if cache is not None:
                     cache.close()
@@ -155,11 +174,17 @@ def build(
         raise BuildFailed([os_problem(exc, str(config.root))]) from exc
 
 
-def _build(config: SiteConfig, options: BuildOptions, cache: BuildCache | None) -> BuildResult:
+def _build(
+    config: SiteConfig,
+    options: BuildOptions,
+    cache: BuildCache | None,
+    tree: TreeMemory | None = None,
+) -> BuildResult:
     """The stages in order (module docstring); ``problems.go_on()`` decides before writing."""
     problems = Problems(strict=options.strict)
     timer = _Timer()
-    writer = TreeWriter(options.target, config.root / CACHE_DIR_NAME) if options.write else None
+    work_dir = config.root / CACHE_DIR_NAME
+    writer = TreeWriter(options.target, work_dir, tree) if options.write else None
     indexer: search.SearchIndexer | None = None
     folder = media_folder(config.root / CACHE_DIR_NAME if cache is not None else None)
     try:

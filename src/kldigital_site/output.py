@@ -23,6 +23,14 @@ follows its tree atomically, without a file of the tool's inside the site.
 
 Files the tool did not write survive every build; a non-empty folder the tool
 did not create is refused.
+
+A long-running process that alone writes one folder (the preview, serve/) hands
+each of its writers the same ``TreeMemory``: the manifests of the published
+tree and of staging as this process last wrote or verified them, so that the
+next build need not read them back and verify 20,000 files with a stat each
+(issue 15). Each is used only while its folder is still the one it was known
+for (same inode); staging's is forgotten as soon as a build starts changing
+staging, and made anew only by a commit that swaps.
 """
 
 from __future__ import annotations
@@ -123,6 +131,32 @@ def _naming(path: Path) -> Iterator[None]:
         if exc.filename is None and exc.errno is not None:
             raise OSError(exc.errno, exc.strerror, str(path)) from exc
         raise
+
+
+@dataclass(slots=True)
+class TreeMemory:
+    """What this process knows of both trees, each tied to its folder's identity."""
+
+    published: tuple[tuple[int, int], Manifest] | None = None  # (dev, ino) of the folder
+    staged: tuple[tuple[int, int], Manifest] | None = None
+
+    def forget(self) -> None:
+        self.published = self.staged = None
+
+    @staticmethod
+    def recall(known: tuple[tuple[int, int], Manifest] | None, folder: Path) -> Manifest | None:
+        """The manifest of ``folder`` if it is still the folder it was known for."""
+        if known is None or _identity(folder) != known[0]:
+            return None
+        return known[1]
+
+
+def _identity(folder: Path) -> tuple[int, int]:
+    try:
+        info = os.stat(folder)
+    except OSError:
+        return (-1, -1)
+    return (info.st_dev, info.st_ino)
 
 
 def default_work_dir(out_dir: Path) -> Path:
@@ -284,29 +318,49 @@ def file_digest(path: Path) -> str:
 class TreeWriter:
     """Collects the files of one build in the staging folder; ``commit`` publishes them."""
 
-    def __init__(self, out_dir: Path, work_dir: Path | None = None) -> None:
+    def __init__(
+        self, out_dir: Path, work_dir: Path | None = None, memory: TreeMemory | None = None
+    ) -> None:
         self.out_dir = out_dir.absolute()
         self.book = Bookkeeping(self.out_dir, work_dir)
-        published = check_output_dir(self.out_dir, self.book)
-        self.out_dir.parent.mkdir(parents=True, exist_ok=True)
         self.staging = staging_dir_for(self.out_dir, work_dir)
-        self.published = (
-            _verified(self.out_dir, published) if published else Manifest({}, frozenset())
-        )
+        self._memory = memory
+        recalled = TreeMemory.recall(memory.published, self.out_dir) if memory else None
+        # Prepared on first use: a build that finds nothing to do never touches staging.
+        self._staged_manifest: Manifest | None = None
+        self._known_staged = TreeMemory.recall(memory.staged, self.staging) if memory else None
+        self._recalled = recalled is not None
+        published: Manifest | None
+        if recalled is not None:
+            published = self.published = recalled
+        else:
+            published = check_output_dir(self.out_dir, self.book)
+            self.out_dir.parent.mkdir(parents=True, exist_ok=True)
+            self.published = (
+                _verified(self.out_dir, published) if published else Manifest({}, frozenset())
+            )
+            if memory is not None and published is not None:
+                memory.published = (
+                    (_identity(self.out_dir), self.published)
+                    if len(self.published.files) == len(published.files)
+                    else None
+                )
         # Every published file is still there, exactly as written.
         self.intact = published is not None and len(self.published.files) == len(published.files)
         # What the tool wrote, altered or not: never mistaken for a user's own file.
         self._ours = frozenset(published.files) if published else frozenset()
         self._planned: dict[str, str] = {}
-        # Prepared on first use: a build that finds nothing to do never touches staging.
-        self._staged_manifest: Manifest | None = None
         self._journal: TextIO | None = None
         self._touched: set[str] = set()  # paths placed or removed in staging by this build
 
     @property
     def _staged(self) -> Manifest:
         if self._staged_manifest is None:
-            self._staged_manifest = self._prepare_staging()
+            if self._memory is not None:
+                # From here on staging changes: only a commit that swaps describes it again.
+                self._memory.staged = None
+            known = self._known_staged
+            self._staged_manifest = known if known is not None else self._prepare_staging()
             journal = self.book.journal_file(self.staging)
             assert journal is not None, "staging was just prepared"
             journal.parent.mkdir(parents=True, exist_ok=True)
@@ -415,7 +469,8 @@ class TreeWriter:
         unchanged = tuple(sorted(p for p, d in planned.items() if previous.get(p) == d))
         written = tuple(sorted(p for p in planned if previous.get(p) != planned[p]))
         removed = tuple(sorted(set(previous) - set(planned)))
-        foreign = self._foreign_files()
+        # The tool's own folder as its last commit left it: nobody else puts files there.
+        foreign = self.published.foreign if self._recalled else self._foreign_files()
         if (
             not written
             and not removed
@@ -450,16 +505,18 @@ class TreeWriter:
         # since; a stat of each of 20,000 files again would only repeat them.
         prefix = f"{self.staging}{os.sep}"
         kept = self._staged
+        files = dict(sorted(planned.items()))
+        stats = {
+            rel: kept.stats[rel]
+            if rel not in self._touched and kept.files.get(rel) == planned[rel]
+            else _stat_key(prefix + rel)
+            for rel in files
+        }
         manifest = {
             "version": _MANIFEST_VERSION,
-            "files": dict(sorted(planned.items())),
+            "files": files,
             "foreign": sorted(foreign),
-            "stats": {
-                rel: kept.stats[rel]
-                if rel not in self._touched and kept.files.get(rel) == planned[rel]
-                else _stat_key(prefix + rel)
-                for rel in sorted(planned)
-            },
+            "stats": stats,
         }
         self.book.write_manifest(self.staging, manifest)
         # The manifest now vouches for every staged file: the journal has done its work.
@@ -469,6 +526,15 @@ class TreeWriter:
         journal.unlink()
         _swap_into_place(self.staging, self.out_dir)
         self.book.prune(self.out_dir, self.staging)
+        memory = self._memory
+        if memory is not None:
+            memory.forget()
+            if None not in stats.values():
+                checked = {rel: st for rel, st in stats.items() if st is not None}
+                memory.published = (_identity(self.out_dir), Manifest(files, foreign, checked))
+            if self.intact and self.staging.is_dir():
+                # Staging now holds the tree that was published, exactly as verified.
+                memory.staged = (_identity(self.staging), self.published)
         return WriteReport(written, unchanged, removed)
 
     def abort(self) -> None:

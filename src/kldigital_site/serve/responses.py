@@ -33,7 +33,6 @@ from typing import BinaryIO
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from kldigital_site.errors import SiteError
-from kldigital_site.serve.origin import PREVIEW_ORIGIN, with_origin
 from kldigital_site.serve.assets import (
     CALLBACK,
     LIVERELOAD_JS,
@@ -43,6 +42,7 @@ from kldigital_site.serve.assets import (
     SCRIPT_URL,
     STYLE_URL,
 )
+from kldigital_site.serve.origin import PREVIEW_ORIGIN, with_origin
 
 POLL_TIMEOUT = 25.0  # below the usual proxy and browser idle limits
 

@@ -38,11 +38,12 @@ from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
-from kldigital_site.build import BuildResult, build
+from kldigital_site.build import BuildResult, Resident, build
 from kldigital_site.cms.endpoint import MAX_BODY, AdminEndpoint, is_admin_path
 from kldigital_site.config import SiteConfig, load_config
 from kldigital_site.errors import BuildFailed, SiteError
 from kldigital_site.search.shards import BUNDLE_DIR
+from kldigital_site.serve.origin import PREVIEW_ORIGIN
 from kldigital_site.serve.responses import (
     DevSite,
     LiveState,
@@ -51,7 +52,6 @@ from kldigital_site.serve.responses import (
     host_allowed,
     refused_host,
 )
-from kldigital_site.serve.origin import PREVIEW_ORIGIN
 from kldigital_site.serve.watch import ChangeKind, ChangeSet, Watcher
 
 log = logging.getLogger(__name__)
@@ -231,6 +231,8 @@ class DevServer:
             content_dir, options.templates_dir, polling=options.polling, quiet=options.quiet
         )
         self._config: SiteConfig | None = None
+        # Kept between builds: a save re-reads, re-parses and re-renders only what it changed.
+        self.resident = Resident()
         self._next_embargo: dt.datetime | None = None
         self._index_due: float | None = None
         self._thread: threading.Thread | None = None
@@ -313,6 +315,7 @@ class DevServer:
                 jobs=self.options.jobs,
                 use_cache=self.options.use_cache,
                 search_index=search,
+                resident=self.resident if self.options.use_cache else None,
             )
         except BuildFailed as failed:
             problems = list(failed.problems)

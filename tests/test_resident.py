@@ -1,0 +1,204 @@
+"""Issue 15: the preview's resident rebuild (``build.Resident``).
+
+The preview keeps the cache's rows and the writer's knowledge of its folder in
+memory between builds. These tests count the work an edit costs there — files
+parsed, documents decoded from the cache, files verified on disk, pages
+rendered — and compare every resident build with a clean one, byte for byte.
+"""
+
+from __future__ import annotations
+
+import random
+import shutil
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from kldigital_site import cache as cache_module
+from kldigital_site import output as output_module
+from kldigital_site.build import BuildResult, Resident, build
+from kldigital_site.config import load_config
+from kldigital_site.content import parse as parse_module
+from kldigital_site.errors import BuildFailed
+from kldigital_site.serve.origin import PREVIEW_ORIGIN
+from tests.conftest import NOW
+from tests.test_incremental import RELEASE, RELEASE_PAGE, Site, _edit_kinds, _pages, tree
+
+RELEASE_KEY = "presse/2025-08-26-digitale-sprechstunde.md"
+
+
+class PreviewSite(Site):
+    """The full fixture built as ``serve`` builds it: drafts and embargoes shown, the
+    preview's origin, one ``Resident`` for every build of the session."""
+
+    def __init__(self, tmp_path: Path) -> None:
+        super().__init__(tmp_path)
+        self.resident = Resident()
+
+    def build(
+        self,
+        *,
+        use_cache: bool = True,
+        output: Path | None = None,
+        jobs: int = 1,
+        search_index: bool = True,
+    ) -> BuildResult:
+        config = load_config(
+            self.root / "content",
+            self.templates,
+            output or self.output,
+            base_url=PREVIEW_ORIGIN + "/",
+            preview=True,
+        )
+        return build(
+            config,
+            now=NOW,
+            jobs=jobs,
+            use_cache=use_cache,
+            search_index=search_index,
+            resident=self.resident if use_cache and output is None else None,
+        )
+
+
+@pytest.fixture
+def preview(tmp_path: Path) -> PreviewSite:
+    site = PreviewSite(tmp_path)
+    first = site.build()
+    assert first.report is not None and first.report.written
+    return site
+
+
+class Counts:
+    """Calls of the Markdown parser, the cache's document decoder and the writer's
+    verification (files checked on disk)."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.parsed: list[str] = []
+        self.decoded = 0
+        self.verified = 0
+        parse_source = parse_module.parse_source
+        decode_document = cache_module.decode_document
+        verified = output_module._verified
+
+        def counting_parse(source: Any, raw: bytes) -> Any:
+            # Data files (daten/*.yaml: a handful) are parsed on every build, as before.
+            if source.rel_path.endswith(".md"):
+                self.parsed.append(source.rel_path)
+            return parse_source(source, raw)
+
+        def counting_decode(payload: str) -> Any:
+            self.decoded += 1
+            return decode_document(payload)
+
+        def counting_verified(folder: Path, manifest: Any) -> Any:
+            self.verified += len(manifest.files)
+            return verified(folder, manifest)
+
+        monkeypatch.setattr("kldigital_site.build.parse_source", counting_parse)
+        monkeypatch.setattr("kldigital_site.cache.decode_document", counting_decode)
+        monkeypatch.setattr("kldigital_site.output._verified", counting_verified)
+
+    def reset(self) -> None:
+        self.parsed, self.decoded, self.verified = [], 0, 0
+
+
+def test_a_body_edit_parses_one_file_and_renders_only_the_pages_showing_it(
+    preview: PreviewSite, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    preview.build()  # the first build's cache rows are now in memory
+    counts = Counts(monkeypatch)
+    preview.edit(RELEASE, lambda text: text + "\nEin neuer letzter Absatz.\n")
+    result = preview.build(search_index=False)
+    assert counts.parsed == [RELEASE]
+    assert counts.decoded == 0, "no document decoded from the cache: they are in memory"
+    assert counts.verified == 0, "the preview's folder is as the last commit left it"
+    newsroom = preview.newsroom_files_showing(result, RELEASE_KEY)
+    assert result.rendered == {RELEASE_PAGE, "presse/feed.xml"} | newsroom
+    assert _pages(result.examined) == {RELEASE_PAGE}
+
+    # A new first paragraph is the summary on every card that shows the release.
+    counts.reset()
+    preview.edit(RELEASE, lambda t: t.replace("\n---\n", "\n---\nEin neuer Einstieg.\n\n", 1))
+    result = preview.build(search_index=False)
+    assert counts.parsed == [RELEASE] and counts.decoded == 0
+    showing = preview.pages_showing(result, RELEASE_KEY)
+    assert _pages(result.examined) == showing
+    assert _pages(result.rendered) == showing
+
+
+def test_nothing_changed_reads_nothing_back(
+    preview: PreviewSite, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    counts = Counts(monkeypatch)
+    result = preview.build()
+    assert result.site is None and result.rendered == frozenset()
+    assert counts.parsed == [] and counts.decoded == 0 and counts.verified == 0
+
+
+def test_without_a_resident_every_document_is_decoded_again(
+    preview: PreviewSite, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The counterpart of the test above: what a fresh process reads back from disk."""
+    preview.resident = Resident()
+    counts = Counts(monkeypatch)
+    preview.edit(RELEASE, lambda text: text + "\nEin neuer letzter Absatz.\n")
+    preview.build(search_index=False)
+    assert counts.parsed == [RELEASE]
+    assert counts.decoded > 10 and counts.verified > 100
+
+
+def test_random_edits_through_the_resident_path_equal_clean_builds(
+    preview: PreviewSite, tmp_path: Path
+) -> None:
+    rng = random.Random(1508)
+    edits = _edit_kinds(preview, rng)
+    for step in range(14):
+        name, edit = rng.choice(edits)
+        edit()
+        clean = tmp_path / f"clean-{step}"
+        preview.build(use_cache=False, output=clean)
+        # As the preview does: the pages first, the search index a moment later.
+        preview.build(search_index=False)
+        assert tree(preview.output, search_index=False) == tree(clean, search_index=False), (
+            f"after edit {step}: {name}"
+        )
+        preview.build()
+        assert tree(preview.output) == tree(clean), f"search index after edit {step}: {name}"
+
+
+def test_a_build_failing_while_staging_and_a_deleted_folder_are_recovered_from(
+    preview: PreviewSite, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    preview.edit(RELEASE, lambda text: text + "\nErster Nachtrag.\n")
+    preview.build(search_index=False)
+    # Lists render after the detail pages: this build fails with staging half changed.
+    preview.edit(
+        "topic.html", lambda t: t.replace("{% endblock %}", "{{ gibt_es_nicht }}\n{% endblock %}")
+    )
+    with pytest.raises(BuildFailed):
+        preview.build(search_index=False)
+    preview.edit("topic.html", lambda t: t.replace("{{ gibt_es_nicht }}\n", ""))
+    preview.edit(RELEASE, lambda text: text + "\nZweiter Nachtrag.\n")
+    counts = Counts(monkeypatch)
+    preview.build()
+    # What that build left in staging is not trusted: verified file by file again.
+    assert counts.verified > 100
+    clean = tmp_path / "clean-after-failure"
+    preview.build(use_cache=False, output=clean)
+    assert tree(preview.output) == tree(clean)
+
+    # A failed build that never reached staging leaves the memory as it was.
+    preview.edit(RELEASE, lambda t: t.replace("title:", "titel:", 1))
+    with pytest.raises(BuildFailed):
+        preview.build(search_index=False)
+    preview.edit(RELEASE, lambda t: t.replace("titel:", "title:", 1))
+    counts.reset()
+    preview.build()
+    assert counts.verified == 0
+    assert tree(preview.output) == tree(clean)
+
+    # The preview's folder deleted by hand (or by `make clean`): built whole again.
+    shutil.rmtree(preview.output)
+    preview.build()
+    assert tree(preview.output) == tree(clean)
