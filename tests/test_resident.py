@@ -202,3 +202,20 @@ def test_a_build_failing_while_staging_and_a_deleted_folder_are_recovered_from(
     shutil.rmtree(preview.output)
     preview.build()
     assert tree(preview.output) == tree(clean)
+
+
+def test_a_save_without_changes_is_a_no_op_with_or_without_the_search_index(
+    preview: PreviewSite,
+) -> None:
+    """Editors press Ctrl+S out of habit: the preview's search-less rebuild and the index
+    that follows it find the site as the last (indexed) build left it."""
+    assert preview.build(search_index=False).site is None
+    assert preview.build().site is None
+    # After a change built without the index, the index still has to follow.
+    preview.edit(RELEASE, lambda text: text + "\nNachtrag.\n")
+    assert preview.build(search_index=False).site is not None
+    assert preview.build(search_index=False).site is None
+    indexed = preview.build()
+    assert indexed.site is not None and indexed.report is not None
+    assert any(path.startswith("pagefind/") for path in indexed.report.written)
+    assert preview.build().site is None

@@ -252,7 +252,9 @@ def _build(
             shutil.rmtree(folder, ignore_errors=True)
     if cache is not None:
         replayed = (*required, *staged_bodies.problems)
-        _store_build(cache, inputs, site, pages, published, replayed, options.now)
+        _store_build(
+            cache, inputs, site, pages, published, replayed, options.now, options.search_index
+        )
     if indexer is not None:
         work = dataclasses.replace(work, search_indexed=tuple(indexer.indexed))
     return _result(site, pages, report, problems, timer, images, work)
@@ -302,7 +304,7 @@ def _read_inputs(
         digests=digests,
         raws=raws,
         theme=theme,
-        key=_key(config, theme, options.search_index, *sorted(digests.items())),
+        key=_key(config, theme, *sorted(digests.items())),
         target_key=target_key,
         last=cache.last_build(target_key) if known and cache is not None else None,
         previous=cache.pages(target_key) if known and cache is not None else {},
@@ -317,6 +319,8 @@ def _unchanged(inputs: _Inputs, writer: TreeWriter, options: BuildOptions) -> bo
     return (
         last is not None
         and _same_inputs(last, inputs.key, options.now)
+        # A build without the search index left it behind its pages; one with it, current.
+        and (last.get("indexed") is True or not options.search_index)
         and last.get("tree") == tree_key(writer.previous_digests)
         and _intact(writer)
     )
@@ -492,6 +496,7 @@ def _store_build(
     published: str,
     body_problems: tuple[SiteError, ...],
     now: dt.datetime,
+    search_index: bool,
 ) -> None:
     """What the next build compares with: inputs, model, bodies, the published tree."""
     cache.store_build(
@@ -502,6 +507,7 @@ def _store_build(
             "model": pages.model_key,
             "bodies": pages.signatures,
             "tree": published,
+            "indexed": search_index,
             "left_out": [site.left_out.drafts, site.left_out.embargoed],
             # Replayed by a build that changes nothing (``_unchanged_result``).
             "warnings": [
