@@ -21,7 +21,12 @@ that interval, without a browser, on the deterministic corpus of
    the server also built someone else's change to the corpus (another
    benchmark, a profiler) is reported as disturbed and repeated;
 5. wait until the server is idle again (it re-indexes the search a moment
-   after every change) before the next run.
+   after every change) before the next run;
+6. put the corpus back as generated, let the server build that, stop it and
+   start it again on another port: with nothing changed since, that second
+   start must be a no-op build (issue 15: ≤ 2 s at 10,000 items), the figure
+   "Vorschau: Start ohne Änderung". The server's memory (peak RSS, resident
+   state included) is read from /proc before each stop.
 
     python bench/serve_latency.py --items 1000 --runs 5
 
@@ -85,6 +90,8 @@ class Measurement:
     items: int
     jobs: int
     startup: float = 0.0  # server start until the first page is served
+    restart: float | None = None  # the same, again, with nothing changed since
+    peak_rss_mb: float | None = None  # the server process, over both sessions
     samples: list[float] = field(default_factory=list)  # save → "reload" answer
     rebuilds: list[float | None] = field(default_factory=list)  # the server's own figure
     index_rebuilds: list[float | None] = field(default_factory=list)  # deferred "Suchindex"
@@ -344,6 +351,16 @@ def _wait_ready(server: subprocess.Popen[bytes], port: int, log: Path) -> None:
         return
 
 
+def _peak_rss_mb(server: subprocess.Popen[bytes]) -> float | None:
+    """The server's peak resident memory so far (Linux; its forked workers are apart)."""
+    try:
+        status = Path(f"/proc/{server.pid}/status").read_text(encoding="utf-8")
+    except OSError:
+        return None
+    match = re.search(r"^VmHWM:\s+(\d+) kB", status, re.MULTILINE)
+    return int(match.group(1)) / 1024 if match else None
+
+
 def _stop_server(server: subprocess.Popen[bytes]) -> None:
     if server.poll() is not None:
         return
@@ -401,9 +418,10 @@ def _number(value: int) -> str:
 
 
 def run_measurement(
-    items: int, runs: int, jobs: int, workdir: Path, *, port: int = 0
+    items: int, runs: int, jobs: int, workdir: Path, *, port: int = 0, restart: bool = True
 ) -> Measurement:
-    """Everything ``main`` reports; ``port`` 0 picks a free one."""
+    """Everything ``main`` reports; ``port`` 0 picks a free one. ``restart``: also
+    time a second start with nothing changed (step 6 of the module docstring)."""
     print(f"== {_number(items)} Einträge: Korpus vorbereiten …", flush=True)
     site, templates = prepare_site(items, workdir)
     releases = _releases(site)
@@ -463,6 +481,28 @@ def run_measurement(
                 )
         if not result.samples:
             raise RuntimeError("every run was disturbed by other changes to the corpus")
+        if restart:
+            # The corpus as generated, built and indexed by this session: then the next
+            # start finds nothing changed since the last preview.
+            since = int(str(_poll(port, -1)["state"]))
+            for path, text in originals.items():
+                path.write_text(text, encoding="utf-8")
+            originals.clear()
+            _wait_rebuilt_and_indexed(port, since, lines)
+            result.peak_rss_mb = _peak_rss_mb(server)
+            _stop_server(server)
+            port = _free_port()  # another port, as a script or a busy 8000 gives
+            started = time.perf_counter()
+            server = _start_server(site, templates, port, jobs, log.with_suffix(".restart.log"))
+            _wait_ready(server, port, log.with_suffix(".restart.log"))
+            result.restart = time.perf_counter() - started
+            print(
+                f"   Neustart ohne Änderung: bereit nach {_german(result.restart, 2)} s",
+                flush=True,
+            )
+        peak = _peak_rss_mb(server)
+        if peak is not None:
+            result.peak_rss_mb = max(peak, result.peak_rss_mb or 0.0)
     finally:
         _stop_server(server)
         # Leave the corpus as generated; bench/run.py's figures assume it.
@@ -471,9 +511,22 @@ def run_measurement(
     return result
 
 
+def _wait_rebuilt_and_indexed(port: int, since: int, lines: _LogReader) -> None:
+    """Until the server has built the restored corpus and its search index after it."""
+    deadline = time.monotonic() + IDLE_TIMEOUT
+    seen: list[str] = []
+    state = since
+    while time.monotonic() < deadline:
+        state = int(str(_poll(port, state)["state"]))
+        seen += [reason for reason, _ in _builds(lines.read())]
+        if INDEX_REASON in seen:
+            return
+    raise RuntimeError("the preview did not rebuild the restored corpus and its index")
+
+
 def measure(items: int, runs: int, jobs: int, workdir: Path) -> list[float]:
     """Seconds from saving a release to the preview's "reload" answer, one per run."""
-    return run_measurement(items, runs, jobs, workdir).samples
+    return run_measurement(items, runs, jobs, workdir, restart=False).samples
 
 
 def main() -> None:
@@ -499,6 +552,10 @@ def main() -> None:
         f"(Median von {len(result.samples)}, {_number(args.items)} Einträge)"
     )
     print(
+        f"Vorschau: Start ohne Änderung: {_german(result.restart)} s; "
+        f"Spitzenspeicher des Servers: {_german(result.peak_rss_mb, 0)} MB"
+    )
+    print(
         json.dumps(
             {
                 "items": result.items,
@@ -509,6 +566,8 @@ def main() -> None:
                 "search_index_rebuild_s": result.index_rebuilds,
                 "disturbed_s": [round(s, 4) for s in result.disturbed],
                 "startup_s": round(result.startup, 2),
+                "restart_unchanged_s": None if result.restart is None else round(result.restart, 2),
+                "server_peak_rss_mb": result.peak_rss_mb,
             }
         )
     )
