@@ -16,7 +16,13 @@ Modelled on MkDocs ``livereload/__init__.py`` and ``commands/serve.py``:
   which overlays them (Zola ``error_injection_middleware``); the next good
   build removes the overlay by itself;
 * ``content/site.yaml`` is read again whenever it changes, so settings take
-  effect without a restart.
+  effect without a restart;
+* the server is one long-running process, so it keeps what a build would read
+  back from disk in memory between builds (``build.Resident``: the cache's rows,
+  the folder's manifests): a save costs the stages of an incremental build, not
+  decoding 10,000 documents and verifying 20,000 files again (issue 15);
+* pages are built with a fixed origin and get the real one when served
+  (serve/origin.py), so a start on another port finds the site unchanged.
 
 What a request gets is decided in ``serve/responses.py`` (no socket); this module
 adds the socket, the watcher and the build loop.
@@ -27,6 +33,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import functools
+import gc
 import logging
 import os
 import signal
@@ -297,6 +304,14 @@ class DevServer:
         search: bool = True,
     ) -> bool:
         """One build into the preview folder; True when it succeeded."""
+        succeeded = self._build(reason, changes=changes, initial=initial, search=search)
+        # The build's own values are gone now; what is left is the resident state.
+        _set_heap_aside()
+        return succeeded
+
+    def _build(
+        self, reason: str, *, changes: ChangeSet | None, initial: bool, search: bool
+    ) -> bool:
         started = time.perf_counter()
         result: BuildResult | None = None
         problems: list[SiteError] = []
@@ -374,6 +389,23 @@ class DevServer:
             return None
         seconds = (self._next_embargo - self._clock()).total_seconds()
         return min(max(seconds, 0.0) + 0.5, MAX_EMBARGO_WAIT)
+
+
+def _set_heap_aside() -> None:
+    """Keep what outlives a build out of the garbage collector's way until the next one.
+
+    The resident state (``Resident``: documents, page records, body summaries,
+    manifests) is a million objects at 10,000 items, and every full collection
+    during a build walked them all: 0.5–0.8 s of a 2.5 s rebuild, measured. After
+    each build, once the tabs have been told to reload, one collection frees what
+    the build left in cycles, and ``gc.freeze`` sets the survivors aside, so the
+    next build's collections look only at what it makes itself (Instagram's use
+    of ``gc.freeze``; nothing frozen is lost: reference counting still frees it,
+    and the next call here unfreezes it for its collection).
+    """
+    gc.unfreeze()
+    gc.collect()
+    gc.freeze()
 
 
 def _own_hosts(host: str, shown_host: str, port: int) -> set[str]:
