@@ -63,7 +63,12 @@ def build_site_at(
     future: bool = False,
     write: bool = True,
     now: dt.datetime = NOW,
+    minify: bool = False,
+    use_cache: bool = True,
 ) -> BuildResult:
+    """Build a fixture site in-process. Unminified by default (``build --no-minify``):
+    tests read the pages as the templates write them; tests/test_minify.py shows that
+    the minified pages render the same, and the gates check the published form."""
     config = load_config(
         root / "content",
         TEMPLATES,
@@ -71,8 +76,9 @@ def build_site_at(
         base_url=base_url,
         drafts=drafts,
         future=future,
+        minify=minify,
     )
-    return build(config, now=now, write=write)
+    return build(config, now=now, write=write, use_cache=use_cache)
 
 
 def run_cli(*args: str | Path) -> Result:

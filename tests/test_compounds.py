@@ -50,6 +50,16 @@ def test_only_text_is_marked_never_tags_filters_or_metadata(splitter: Splitter) 
     assert ">Innenstadt</a>" in marked  # a topic stays the topic it is
     assert "const Straßenbeleuchtung" in marked
     assert marked.replace(MARK, "") == html
+    # The same page minified, as it is published: attribute values without quotes.
+    minified = (
+        "<h1 data-pagefind-meta=title>Intelligente Straßenbeleuchtung</h1>"
+        "<a href=/themen/innenstadt/ data-pagefind-filter=thema>Innenstadtbeleuchtung</a>"
+        "<p data-pagefind-meta=typ:Projekt>Straßenbeleuchtung</p>"
+    )
+    marked = splitter.mark(minified.encode()).decode()
+    assert "meta=title>Intelligente Straßenbeleuchtung</h1>" in marked
+    assert "filter=thema>Innenstadtbeleuchtung</a>" in marked
+    assert f"<p data-pagefind-meta=typ:Projekt>Straßen{MARK}beleuchtung</p>" in marked
 
 
 def test_splits_are_kept_so_the_dictionary_is_loaded_once(tmp_path: Path) -> None:

@@ -16,11 +16,13 @@ import pytest
 from tests.conftest import FIXTURES, TEMPLATES, build_site_at, copy_fixture_site
 
 GOLDEN = Path(__file__).resolve().parent / "golden"
+# Unminified (build --no-minify), so that a golden diff reads line by line;
+# test_minified_pages_show_the_same compares the default, minified output with these.
 CASES = {
     # name: (fixture site, build options)
-    "minimal": ("minimal", {}),
-    "full": ("full", {}),
-    "full-preview": ("full", {"drafts": True, "future": True}),
+    "minimal": ("minimal", {"minify": False}),
+    "full": ("full", {"minify": False}),
+    "full-preview": ("full", {"drafts": True, "future": True, "minify": False}),
 }
 
 
@@ -28,7 +30,10 @@ def _tree(root: Path) -> dict[str, bytes]:
     return {
         p.relative_to(root).as_posix(): _without_asset_hashes(p.read_bytes())
         for p in sorted(root.rglob("*"))
-        if p.is_file() and not _is_search_index(root, p) and not _is_theme_copy(root, p)
+        if p.is_file()
+        and not _is_search_index(root, p)
+        and not _is_theme_copy(root, p)
+        and p.suffix not in (".gz", ".br")  # binary; tests/test_precompress.py checks them
     }
 
 
@@ -99,11 +104,15 @@ def test_theme_assets_have_content_hashed_names(tmp_path: Path) -> None:
     pages name exactly those files; a second build gives the same names."""
     root = copy_fixture_site("full", tmp_path / "site")
     output = tmp_path / "out"
-    build_site_at(root, output=output)
+    build_site_at(root, output=output, minify=True)
     theme = TEMPLATES / "assets"
     sources = sorted(p.relative_to(theme).as_posix() for p in theme.rglob("*") if p.is_file())
     copied = output / "assets"
-    published = {p.relative_to(copied).as_posix(): p for p in copied.rglob("*") if p.is_file()}
+    published = {
+        p.relative_to(copied).as_posix(): p
+        for p in copied.rglob("*")
+        if p.is_file() and p.suffix not in (".gz", ".br")  # test_precompress.py
+    }
     unhashed = {re.sub(r"\.[0-9a-f]{8}(\.[a-z]+)$", r"\1", rel): rel for rel in published}
     # The fixture has a brand theme: its generated stylesheet joins the theme's files.
     assert sorted(unhashed) == sorted([*sources, "css/marke.css"])
@@ -120,7 +129,7 @@ def test_theme_assets_have_content_hashed_names(tmp_path: Path) -> None:
         if f"/sub/assets/{unhashed[n]}" in home
     }
     again = tmp_path / "again"
-    build_site_at(copy_fixture_site("full", tmp_path / "site2"), output=again)
+    build_site_at(copy_fixture_site("full", tmp_path / "site2"), output=again, minify=True)
     assert sorted(p.name for p in (again / "assets").rglob("*")) == sorted(
         p.name for p in copied.rglob("*")
     )

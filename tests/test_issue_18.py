@@ -72,7 +72,7 @@ def full_builds(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, P
         (served, {"preview": True}),
         (staging, {"preview_banner": True}),
     ):
-        config = load_config(root / "content", TEMPLATES, out, **options)
+        config = load_config(root / "content", TEMPLATES, out, minify=False, **options)
         build(config, now=NOW, use_cache=False)
     return normal, served, staging
 
@@ -107,7 +107,8 @@ def test_the_preview_search_finds_what_is_not_public(
 ) -> None:
     normal, served, _ = full_builds
     result = build(
-        load_config(served.parent / "site/content", TEMPLATES, served, preview=True), now=NOW
+        load_config(served.parent / "site/content", TEMPLATES, served, preview=True, minify=False),
+        now=NOW,
     )
     assert result.site is not None
     indexed = {page.origin for page in search_pages(result.site)}

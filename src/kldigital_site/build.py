@@ -67,6 +67,7 @@ from kldigital_site.markdown.bodies import Bodies, render_bodies
 from kldigital_site.media.pipeline import Media, media_fingerprint, media_folder, process_media
 from kldigital_site.model import LeftOut, Site, build_site
 from kldigital_site.output import Output, TreeMemory, TreeWriter, WriteReport, file_digest
+from kldigital_site.precompress import add_siblings
 from kldigital_site.render.assets import ASSETS_DIR, ThemeAssets, asset_files, theme_assets
 from kldigital_site.render.pages import (
     LastBuild,
@@ -94,6 +95,7 @@ class BuildOptions:
     strict: bool = False  # warnings fail the build
     search_index: bool = True  # False: keep the previous search index as it is
     progress: Progress | None = None
+    precompress: bool = True  # .gz and .br beside text files (precompress.py); serve: False
 
 
 @dataclass(frozen=True, slots=True)
@@ -139,6 +141,7 @@ def build(
     search_index: bool = True,
     on_wait: OnWait | None = None,
     resident: Resident | None = None,
+    precompress: bool = True,
 ) -> BuildResult:
     """Build the site. ``search_index=False`` keeps the previous search index as it is
     (the dev server rebuilds it a moment after the page has reloaded). A build that
@@ -152,6 +155,7 @@ def build(
         strict=strict,
         search_index=search_index,
         progress=progress,
+        precompress=precompress,
     )
     work_dir = config.root / CACHE_DIR_NAME
     if work_dir.exists() and not work_dir.is_dir():
@@ -235,7 +239,7 @@ def _build(
         problems.go_on()
         if writer is None:
             return _result(site, pages, None, problems, timer, images, work)
-        _add_files(assets, images, writer, indexer, admin)
+        _add_files(assets, images, writer, indexer, admin, precompress=options.precompress)
         timer.lap("search")
         report = writer.commit()
         published = tree_key(writer.planned_digests)
@@ -407,6 +411,7 @@ def _render_pages(
         signatures=pages.signatures,
         last=_last_build(inputs.last, inputs.previous),
         media=images,
+        precompress=options.precompress,
     ):
         if result.problems:
             problems.extend(result.problems)
@@ -414,6 +419,8 @@ def _render_pages(
         pages.count(result)
         if writer is not None:
             writer.add(result.path, digest=result.digest, data=result.data)
+            if options.precompress:
+                add_siblings(writer, result.path, result.data, result.siblings)
             if indexer is not None:
                 # A reader of the staged copy, not the bytes: the indexer must not
                 # hold every page; it reads only those of shards that changed. Keyed
@@ -470,12 +477,18 @@ def _add_files(
     writer: TreeWriter,
     indexer: search.SearchIndexer | None,
     admin: tuple[Output, ...],
+    *,
+    precompress: bool,
 ) -> None:
     """Media, theme assets, /admin/ (``cms:``) and the search index join the pages."""
     for output in (*assets.outputs, *admin):
         writer.add_output(output)
+        if precompress:
+            add_siblings(writer, output.path, output.data)
     for image_file in images.files:
         writer.add(image_file.path, digest=image_file.digest, source=image_file.source)
+        if precompress:
+            add_siblings(writer, image_file.path, None)  # SVG ones
     if indexer is not None:
         for bundle_file in indexer.finish(writer.previous_digests):
             if isinstance(bundle_file, search.Kept):

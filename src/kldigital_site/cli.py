@@ -134,6 +134,11 @@ def _site_options(command: Callable[..., Any], *, serve: bool = False) -> Callab
                 "„Vorschau – nicht veröffentlicht“ auf jeder Seite, für Suchmaschinen "
                 "gesperrt (siehe docs/deployment.md).",
             ),
+            click.option(
+                "--no-minify",
+                is_flag=True,
+                help="Seiten, CSS und JavaScript nicht verkleinern (lesbar, zum Vergleichen).",
+            ),
         ]
     for option in reversed(options):
         command = option(command)
@@ -179,6 +184,7 @@ def _load(options: dict[str, Any]) -> SiteConfig:
         drafts=options["drafts"],
         future=options["future"],
         preview_banner=preview,
+        minify=not options.get("no_minify", False),
     )
 
 

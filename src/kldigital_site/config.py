@@ -214,6 +214,9 @@ class SiteConfig:
     # build --preview only (a staging server): "Vorschau – nicht veröffentlicht" on
     # every page. The local preview (serve) shows the pages as they will look.
     preview_banner: bool = False
+    # Minified pages, stylesheets and scripts (render/minify.py); build --no-minify
+    # leaves them as the templates write them, e.g. to read or compare them.
+    minify: bool = True
 
     @property
     def base_path(self) -> str:
@@ -250,6 +253,7 @@ def load_config(
     future: bool = False,
     preview: bool = False,
     preview_banner: bool = False,
+    minify: bool = True,
 ) -> SiteConfig:
     preview = preview or preview_banner
     content_dir = content_dir.resolve()
@@ -341,6 +345,7 @@ def load_config(
         include_future=future or preview,
         preview=preview,
         preview_banner=preview_banner,
+        minify=minify,
         enforcement=_block(nested, "enforcement"),
         impressum=_block(nested, "impressum"),
         impressum_lines=dict(nested["impressum"].get("_lines", {})),

@@ -372,6 +372,14 @@ class TreeWriter:
         """Digests of the files now published in the output folder."""
         return self.published.files
 
+    def planned_digest(self, rel: str) -> str | None:
+        return self._planned.get(rel)
+
+    def published_size(self, rel: str) -> int | None:
+        """The size of a published file as the manifest vouches for it."""
+        stats = self.published.stats.get(rel)
+        return stats[0] if stats else None
+
     @property
     def planned_digests(self) -> dict[str, str]:
         """Digests of the files of this build so far (after ``commit``: all of them)."""

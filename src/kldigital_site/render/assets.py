@@ -3,7 +3,7 @@
 Input: the settings (``templates/assets/``, the brand theme of ``site.yaml``).
 Output: ``ThemeAssets``: for each theme file, by its name inside
 ``templates/assets/`` (``css/site.css``), the path it is published at, and the
-files to publish.
+files to publish, stylesheets and scripts minified (render/minify.py).
 
 The name carries the first hex digits of the SHA-256 of the bytes published, so
 a changed file gets a new address: servers can let browsers keep theme files for
@@ -21,6 +21,7 @@ from pathlib import PurePosixPath
 
 from kldigital_site.config import SiteConfig
 from kldigital_site.output import Output
+from kldigital_site.render.minify import minify_asset
 from kldigital_site.theme import THEME_CSS, theme_css
 
 ASSETS_DIR = "assets"
@@ -56,6 +57,8 @@ def theme_assets(config: SiteConfig) -> ThemeAssets:
     paths: dict[str, str] = {}
     outputs: list[Output] = []
     for name, data in files:
+        if config.minify:
+            data = minify_asset(name, data)
         path = f"{ASSETS_DIR}/{hashed_name(name, data)}"
         paths[name] = path
         outputs.append(Output(path, data=data))

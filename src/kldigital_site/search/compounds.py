@@ -56,9 +56,11 @@ _TAG_OR_TEXT = re.compile(r"(<[^>]*>)")
 # Left as they are: script and style, and elements whose text Pagefind takes as a
 # filter or metadata value (data-pagefind-filter="thema", data-pagefind-meta="title";
 # not "typ:Projekt", whose value is in the attribute): a topic must stay "Innenstadt".
+# Published pages are minified (render/minify.py): the value may stand without quotes.
 _RAW = re.compile(
     r"<(script|style)\b[^>]*>.*?</\1\s*>"
-    r'|<(\w+)\b[^>]*\sdata-pagefind-(?:filter|meta)="[^":]*"[^>]*>.*?</\2\s*>',
+    r'|<(\w+)\b[^>]*\sdata-pagefind-(?:filter|meta)=(?:"[^":]*"|[^\s"\'=<>`:]+(?=[\s/>]))'
+    r"[^>]*>.*?</\2\s*>",
     re.DOTALL | re.IGNORECASE,
 )
 

@@ -331,6 +331,8 @@ class DevServer:
                 use_cache=self.options.use_cache,
                 search_index=search,
                 resident=self.resident if self.options.use_cache else None,
+                # Nobody downloads the preview over a slow line: no .gz/.br to wait for.
+                precompress=False,
             )
         except BuildFailed as failed:
             problems = list(failed.problems)
