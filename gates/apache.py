@@ -53,6 +53,9 @@ MODULES = (
     ("headers_module", "mod_headers.so"),
     ("filter_module", "mod_filter.so"),
     ("deflate_module", "mod_deflate.so"),
+    # The precompressed .br/.gz files: RewriteRule, and SetEnv no-gzip for them.
+    ("rewrite_module", "mod_rewrite.so"),
+    ("env_module", "mod_env.so"),
 )
 START_TIMEOUT = 15.0
 STOP_TIMEOUT = 10.0

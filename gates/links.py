@@ -32,7 +32,7 @@ import time
 import urllib.error
 import urllib.request
 from collections import deque
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from urllib.parse import unquote, urldefrag, urljoin, urlsplit
 
@@ -398,6 +398,27 @@ class _Crawl:
                     path, "orphan", f"{file} is not reachable by links from {self.site.base_path}"
                 )
 
+    def check_delivery(self) -> None:
+        """What docs/deployment.md promises of the server: theme files (hashed names) kept
+        for a year, and a page's precompressed .gz sent as it is to a browser taking gzip."""
+        root = self.site.root
+        stylesheets = sorted(root.glob("assets/css/*.css"))
+        if stylesheets:
+            url = self.site.entry_url + stylesheets[0].relative_to(root).as_posix()
+            cache = _raw_get(url, {})[0].get("Cache-Control", "")
+            if "immutable" not in cache or "max-age=31536000" not in cache:
+                message = f"Cache-Control {cache!r}: hashed theme files are immutable"
+                self.report(self.where(url), "asset-cache", message)
+        zipped = root / "index.html.gz"
+        if not zipped.is_file():
+            self.report(self.site.base_path, "precompressed", "the build wrote no index.html.gz")
+            return
+        headers, body = _raw_get(self.site.entry_url, {"Accept-Encoding": "gzip"})
+        if headers.get("Content-Encoding") != "gzip" or body != zipped.read_bytes():
+            self.report(self.site.base_path, "precompressed",
+                        "Accept-Encoding: gzip is not answered with index.html.gz as it is "
+                        f"(Content-Encoding {headers.get('Content-Encoding')!r})")  # fmt: skip
+
     def check_not_found(self) -> bool:
         """The 404 page answers unknown URLs, and its links work at any depth."""
         ok = True
@@ -465,6 +486,17 @@ class _Crawl:
         return followed
 
 
+def _raw_get(url: str, headers: Mapping[str, str]) -> tuple[dict[str, str], bytes]:
+    """Headers and body exactly as the server sent them (urllib decodes no encoding)."""
+    request = urllib.request.Request(url, headers={"User-Agent": "kldigital-gates", **headers})
+    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+    try:
+        with opener.open(request, timeout=REQUEST_TIMEOUT) as reply:
+            return dict(reply.headers.items()), reply.read()
+    except (urllib.error.URLError, OSError) as exc:
+        return {"X-Gates-Error": str(exc)}, b""
+
+
 def check_links(sites: Sequence[Site]) -> GateResult:
     """Crawl every served site; zero broken references and zero orphans pass."""
     fetcher = Fetcher()
@@ -479,6 +511,7 @@ def check_links(sites: Sequence[Site]) -> GateResult:
         crawl.check_orphans()
         not_found_ok = crawl.check_not_found() and not_found_ok
         redirects += crawl.check_redirects()
+        crawl.check_delivery()
         findings.extend(crawl.findings)
         pages += len(crawl.reached)
         internal += crawl.internal_refs

@@ -50,8 +50,12 @@ def test_apache_example_covers_what_nginx_does() -> None:
     for needle in (
         "ErrorDocument 404 /404.html",
         'Header set Cache-Control "no-cache"',
-        '<LocationMatch "^/(assets|medien)/">',
+        '<LocationMatch "^/assets/">',
+        "max-age=31536000, immutable",
+        '<LocationMatch "^/medien/">',
         "max-age=604800",
+        'RewriteCond "%{REQUEST_FILENAME}.gz" -f',
+        "Header set Content-Encoding gzip",
         "application/atom+xml",
         "nosniff",
         "DirectoryIndex index.html",
