@@ -17,11 +17,12 @@ from urllib.parse import unquote, urlsplit
 #: Where the gates write what they build and show (gitignored).
 DEFAULT_OUTPUT = Path("output-gates")
 
+# Quoted or not: the published pages are minified (`content=noindex name=robots`).
 _NOINDEX = re.compile(
-    rb"<meta\s[^>]*name=[\"']?robots[\"']?[^>]*content=[\"'][^\"']*noindex", re.IGNORECASE
+    rb"<meta\s[^>]*name=[\"']?robots[\"']?[^>]*content=[\"']?[^\"'>]*noindex", re.IGNORECASE
 )
 _NOINDEX_REVERSED = re.compile(
-    rb"<meta\s[^>]*content=[\"'][^\"']*noindex[^\"']*[\"'][^>]*name=[\"']?robots", re.IGNORECASE
+    rb"<meta\s[^>]*content=[\"']?[^\"'>]*noindex[^>]*name=[\"']?robots", re.IGNORECASE
 )
 # The page the build writes at an old address (``aliases:``): meta refresh to the new one.
 _REFRESH = re.compile(

@@ -512,6 +512,10 @@ def test_noindex_is_recognised() -> None:
     assert is_noindex(b'<meta name="robots" content="noindex, follow">')
     assert is_noindex(b'<meta content="noindex" name="robots">')
     assert not is_noindex(b'<meta name="robots" content="index, follow">')
+    # Minified pages (render/minify.py): no quotes, attributes in any order.
+    assert is_noindex(b"<meta content=noindex name=robots>")
+    assert is_noindex(b"<meta name=robots content=noindex>")
+    assert not is_noindex(b"<meta content=index,follow name=robots>")
 
 
 def test_page_types_follow_the_content_model(tmp_path: Path) -> None:
