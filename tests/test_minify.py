@@ -83,6 +83,19 @@ def test_preformatted_text_inline_spaces_and_typography_survive() -> None:
     assert "</p>" in out and "<head>" in out  # closing and optional tags are kept
 
 
+def test_leichte_sprache_keeps_its_lines() -> None:
+    """Its stylesheet shows line breaks as written (white-space: pre-line), which a
+    minifier cannot know: the page is published as written
+    (test_accessibility_browser.py measures the lines in Chromium)."""
+    html = (
+        '<!DOCTYPE html>\n<html lang="de">\n<body>\n<article class="content-page easy-language">'
+        "<div class=prose><p>Zum Beispiel:\nDer Bus fährt.\nDie Bahn fährt.</p></div>"
+        "</article>\n</body>\n</html>\n"
+    )
+    assert minify_page(html) == html
+    assert "\n" not in minify_page(html.replace("easy-language", "plain-language"))
+
+
 def test_stylesheets_and_scripts_lose_comments_and_whitespace_only() -> None:
     css = b'/* note */\n.a  {\n  color : red;\n}\n\n.b::after { content: "  x  "; }\n'
     assert minify_asset("x.css", css) == b'.a{color:red}.b::after{content:"  x  "}'

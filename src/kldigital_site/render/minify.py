@@ -22,6 +22,7 @@ own CSS and JS minifiers work on ``<style>`` and ``<script>`` inside HTML only.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 
 import minify_html
@@ -31,8 +32,15 @@ import rjsmin
 # Their versions are part of the cache key with every other requirement's
 # (cache.installed_versions): a new minifier may write other bytes.
 
+# Leichte Sprache puts one statement on each line as the editor wrote it, kept by
+# the stylesheet (white-space: pre-line on .easy-language paragraphs and items).
+# A minifier cannot see CSS: it would join the lines. Such a page stays as written.
+_LINES_AS_WRITTEN = re.compile(r"""<[a-z]+\s[^>]*class=["']?[^"'>]*\beasy-language\b""")
+
 
 def minify_page(html: str) -> str:
+    if _LINES_AS_WRITTEN.search(html):
+        return html
     return minify_html.minify(
         html,
         keep_closing_tags=True,
