@@ -229,7 +229,8 @@ GATE = "apache"
 _HEADER_CHECKS = (
     # (what, glob in the tree, Content-Type starts with, Cache-Control must contain)
     ("page", "index.html", "text/html; charset=utf-8", "no-cache"),
-    ("stylesheet", "assets/**/*.css", "text/css", "max-age=604800"),
+    # Hashed names (render/assets.py): kept for a year.
+    ("stylesheet", "assets/**/*.css", "text/css", "max-age=31536000, immutable"),
     ("media file", "medien/**/*.*", "", "max-age=604800"),
     ("release as e-mail", "**/pressemitteilung.eml", "message/rfc822", "no-cache"),
     ("contact card", "kontakt/*.vcf", "text/vcard", "no-cache"),
