@@ -467,7 +467,12 @@ def test_apache_serves_a_sub_path_build_like_production(readable_trees: Path) ->
         status, _, body = _get(served.entry_url + "_server/redirects.apache.conf")
         assert (status, body) == (404, not_found)
         status, headers, _ = _get(served.entry_url + "assets/site.css")
-        assert status == 200 and "max-age=604800" in headers["Cache-Control"]
+        assert status == 200 and headers["Cache-Control"] == "public, max-age=31536000, immutable"
+        # The precompressed page under the sub-path (RewriteBase): the file, as it is.
+        status, headers, body = _get(served.entry_url, {"Accept-Encoding": "gzip"})
+        assert status == 200 and headers["Content-Encoding"] == "gzip"
+        assert headers["Content-Type"] == "text/html; charset=utf-8"
+        assert body == (tree.root / "index.html.gz").read_bytes()
         for path, content_type in NEWSROOM_TYPES.items():
             status, headers, body = _get(served.entry_url + path)
             assert status == 200 and headers["Content-Type"] == content_type, path
