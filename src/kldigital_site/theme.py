@@ -16,8 +16,11 @@ Colour parsing, mixing and the WCAG contrast formula come from ColorAide.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from coloraide import Color
+if TYPE_CHECKING:
+    from coloraide import Color
+
 
 # The generated stylesheet, linked after the theme's own assets/css/site.css; its name
 # among the theme's files (published with a hash in it, render/assets.py).
@@ -87,8 +90,17 @@ class NotAColour(ValueError):
     """A value that is no usable CSS colour (German message)."""
 
 
+def _colour_class() -> type[Color]:
+    # coloraide computes tables on import (~0.15 s): only sites with a brand theme
+    # pay for it, not every build, `check` and preview start.
+    from coloraide import Color
+
+    return Color
+
+
 def parse_colour(value: str) -> str:
     """A CSS colour as ``#rrggbb``; opaque, and within the colours a screen shows."""
+    Color = _colour_class()
     try:
         colour = Color(value.strip())
     except ValueError:
@@ -105,6 +117,7 @@ def contrast_problems(theme: Theme) -> list[ContrastProblem]:
     """Every pair below WCAG AA, with its ratio, in ``PAIRS`` order."""
     colours = theme.properties()
     problems = []
+    Color = _colour_class()
     for pair in PAIRS:
         text = colours.get(pair.text, pair.text)
         background = colours.get(pair.background, pair.background)
@@ -132,7 +145,7 @@ def theme_css(theme: Theme) -> bytes:
 
 
 def _mix(colour: str, other: str, amount: float) -> str:
-    mixed = Color(colour).mix(other, amount, space="srgb")
+    mixed = _colour_class()(colour).mix(other, amount, space="srgb")
     return str(mixed.to_string(hex=True, compress=False))
 
 
