@@ -4,11 +4,14 @@ Input: an output path and its bytes. Output: the compressed siblings to publish
 beside it, which nginx (``gzip_static``, ``brotli_static``) and Apache send
 instead of compressing every answer anew (docs/deployment.md).
 
-Only text compresses well: pages, stylesheets, scripts, feeds, the sitemap,
-SVG, plain text, e-mail and vCards, from ``MIN_SIZE`` bytes on (below, the
-headers cost more than the bytes saved; nginx's ``gzip_min_length`` is the
-same). Pagefind's bundle (``pagefind/``) is left alone: its index files are
-gzipped by Pagefind already, and the rest is loaded only by the search page.
+Only what browsers load while visiting the site: pages, stylesheets, scripts,
+feeds, the sitemap and SVG, from ``MIN_SIZE`` bytes on (below, the headers
+cost more than the bytes saved; nginx's ``gzip_min_length`` is the same). The
+journalists' files (``.txt``, ``.eml``, ``.vcf``) are left out: two of them
+per release would add two siblings each, a third more files for every
+incremental build to keep in step, for downloads that are rare and small.
+Pagefind's bundle (``pagefind/``) is left alone: its index files are gzipped
+by Pagefind already, and the rest is loaded only by the search page.
 
 Siblings are outputs like any other: the ``TreeWriter`` lists them, keeps them
 while their file is unchanged and removes them with it. They are made where
@@ -35,9 +38,7 @@ SUFFIXES = (".gz", ".br")
 MIN_SIZE = 1024
 GZIP_LEVEL = 6
 BROTLI_QUALITY = 4
-TEXT_SUFFIXES = frozenset(
-    {".html", ".css", ".js", ".mjs", ".json", ".xml", ".svg", ".txt", ".vcf", ".eml", ".yml"}
-)
+TEXT_SUFFIXES = frozenset({".html", ".css", ".js", ".mjs", ".json", ".xml", ".svg"})
 
 Sibling = tuple[str, bytes]  # output path, bytes
 
