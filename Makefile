@@ -75,8 +75,6 @@ deploy: deploy-target install
 deploy-preview: preview-target install
 	$(BIN)/kldigital-site build --preview --output output-vorschau $(SITE_ARGS)
 	rsync -a --delete --delay-updates $(RSYNC_CHMOD) \
-		--exclude /.kldigital-manifest.json --exclude /.kldigital-journal \
-		--exclude '.*.kldigital-tmp' \
 		$(RSYNC_FLAGS) output-vorschau/ $(PREVIEW_TARGET)
 
 preview-target:
