@@ -20,17 +20,15 @@ import contextlib
 import os
 import re
 import signal
-import socket
 import subprocess
 import tempfile
-import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 from gates import feeds, links
 from gates.core import Finding, GateResult, Site
 from gates.links import Fetcher
-from gates.server import ServerError, free_port
+from gates.server import ServerError, free_port, run_in_foreground, stop_by_pid
 from gates.tools import find_apache, version_of
 
 EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "apache.conf"
@@ -57,8 +55,6 @@ MODULES = (
     ("rewrite_module", "mod_rewrite.so"),
     ("env_module", "mod_env.so"),
 )
-START_TIMEOUT = 15.0
-STOP_TIMEOUT = 10.0
 _SUB_PATH_MARK = re.compile(r"^\s*# Sub-path: (?P<line>.+)$")
 
 _MAIN_CONFIG = """\
@@ -125,35 +121,6 @@ def render_virtual_host(
     return text.replace(EXAMPLE_ROOT, str(root.resolve()).rstrip("/"))
 
 
-def _wait_listening(port: int, proc: subprocess.Popen[bytes], deadline: float) -> None:
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise ServerError(f"apache2 exited with status {proc.returncode} while starting")
-        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-            sock.settimeout(0.5)
-            if sock.connect_ex(("127.0.0.1", port)) == 0:
-                return
-        time.sleep(0.05)
-    raise ServerError(f"apache2 did not listen on 127.0.0.1:{port} within {START_TIMEOUT:.0f} s")
-
-
-def _stop(proc: subprocess.Popen[bytes]) -> None:
-    """Stop apache2 by its own pid: graceful stop, then terminate, then kill."""
-    for sig, wait in (
-        (signal.SIGWINCH, STOP_TIMEOUT),
-        (signal.SIGTERM, 5.0),
-        (signal.SIGKILL, 5.0),
-    ):
-        if proc.poll() is not None:
-            return
-        with contextlib.suppress(ProcessLookupError):
-            os.kill(proc.pid, sig)
-        with contextlib.suppress(subprocess.TimeoutExpired):
-            proc.wait(timeout=wait)
-    if proc.poll() is None:
-        raise ServerError(f"apache2 (pid {proc.pid}) did not stop")
-
-
 @contextlib.contextmanager
 def serve(sites: Sequence[Site], *, workdir: Path | None = None) -> Iterator[list[Site]]:
     """Serve every built site on its own loopback port; yield them with origins set.
@@ -202,24 +169,15 @@ def serve(sites: Sequence[Site], *, workdir: Path | None = None) -> Iterator[lis
         )
         if test.returncode != 0:
             raise ServerError(f"apache2 rejects the configuration {config}:\n{test.stderr.strip()}")
-        log = (workdir / "apache2.out").open("wb")
-        stack.callback(log.close)
-        proc = subprocess.Popen(
-            [*base_cmd, "-DFOREGROUND"], stdout=log, stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL,
-        )  # fmt: skip
-        try:
-            try:
-                deadline = time.monotonic() + START_TIMEOUT
-                for site in served:
-                    _wait_listening(int(site.origin.rsplit(":", 1)[1]), proc, deadline)
-            except ServerError as exc:
-                error_log = workdir / "error.log"
-                detail = error_log.read_text(errors="replace")[-2000:] if error_log.exists() else ""
-                raise ServerError(f"{exc}\n{detail}".strip()) from None
+        # Graceful stop is SIGWINCH for apache2 (SIGQUIT is not one of its signals).
+        with run_in_foreground(
+            "apache2",
+            [*base_cmd, "-DFOREGROUND"],
+            workdir,
+            served,
+            lambda proc: stop_by_pid("apache2", proc, signal.SIGWINCH),
+        ):
             yield served
-        finally:
-            _stop(proc)
 
 
 # --- the gate ----------------------------------------------------------------------------

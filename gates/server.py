@@ -19,7 +19,7 @@ import socket
 import subprocess
 import tempfile
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
 from gates.core import Site
@@ -90,34 +90,66 @@ def free_port() -> int:
         return port
 
 
-def _wait_listening(port: int, proc: subprocess.Popen[bytes], deadline: float) -> None:
+def _wait_listening(name: str, port: int, proc: subprocess.Popen[bytes], deadline: float) -> None:
     while time.monotonic() < deadline:
         if proc.poll() is not None:
-            raise ServerError(f"nginx exited with status {proc.returncode} while starting")
+            raise ServerError(f"{name} exited with status {proc.returncode} while starting")
         with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
             sock.settimeout(0.5)
             if sock.connect_ex(("127.0.0.1", port)) == 0:
                 return
         time.sleep(0.05)
-    raise ServerError(f"nginx did not listen on 127.0.0.1:{port} within {START_TIMEOUT:.0f} s")
+    raise ServerError(f"{name} did not listen on 127.0.0.1:{port} within {START_TIMEOUT:.0f} s")
 
 
-def _stop(proc: subprocess.Popen[bytes], pid_file: Path) -> None:
-    """Stop nginx by its own pid: graceful quit, then terminate, then kill."""
-    pid = proc.pid
-    with contextlib.suppress(OSError, ValueError):
-        recorded = int(pid_file.read_text().strip())
-        if recorded != pid:
-            raise ServerError(f"nginx pid file says {recorded}, started {pid}")
-    for sig, wait in ((signal.SIGQUIT, STOP_TIMEOUT), (signal.SIGTERM, 5.0), (signal.SIGKILL, 5.0)):
+def stop_by_pid(name: str, proc: subprocess.Popen[bytes], graceful: signal.Signals) -> None:
+    """Stop a server by its own pid: the graceful signal, then terminate, then kill."""
+    for sig, wait in ((graceful, STOP_TIMEOUT), (signal.SIGTERM, 5.0), (signal.SIGKILL, 5.0)):
         if proc.poll() is not None:
             return
         with contextlib.suppress(ProcessLookupError):
-            os.kill(pid, sig)
+            os.kill(proc.pid, sig)
         with contextlib.suppress(subprocess.TimeoutExpired):
             proc.wait(timeout=wait)
     if proc.poll() is None:
-        raise ServerError(f"nginx (pid {pid}) did not stop")
+        raise ServerError(f"{name} (pid {proc.pid}) did not stop")
+
+
+@contextlib.contextmanager
+def run_in_foreground(
+    name: str,
+    command: Sequence[str],
+    workdir: Path,
+    served: Sequence[Site],
+    stop: Callable[[subprocess.Popen[bytes]], None],
+) -> Iterator[None]:
+    """Start a web server that stays in the foreground, wait until every served site's port
+    listens (naming its error.log when it does not), and stop it with ``stop`` afterwards."""
+    with (workdir / f"{name}.out").open("wb") as log:
+        proc = subprocess.Popen(
+            command, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL
+        )
+        try:
+            try:
+                deadline = time.monotonic() + START_TIMEOUT
+                for site in served:
+                    _wait_listening(name, int(site.origin.rsplit(":", 1)[1]), proc, deadline)
+            except ServerError as exc:
+                error_log = workdir / "error.log"
+                detail = error_log.read_text(errors="replace")[-2000:] if error_log.exists() else ""
+                raise ServerError(f"{exc}\n{detail}".strip()) from None
+            yield
+        finally:
+            stop(proc)
+
+
+def _stop(proc: subprocess.Popen[bytes], pid_file: Path) -> None:
+    """Stop nginx by its own pid (the one its pid file names): graceful quit first."""
+    with contextlib.suppress(OSError, ValueError):
+        recorded = int(pid_file.read_text().strip())
+        if recorded != proc.pid:
+            raise ServerError(f"nginx pid file says {recorded}, started {proc.pid}")
+    stop_by_pid("nginx", proc, signal.SIGQUIT)
 
 
 @contextlib.contextmanager
@@ -175,20 +207,7 @@ def serve(
         )
         if test.returncode != 0:
             raise ServerError(f"nginx rejects the configuration {config}:\n{test.stderr.strip()}")
-        log = (workdir / "nginx.out").open("wb")
-        stack.callback(log.close)
-        proc = subprocess.Popen(
-            base_cmd, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL
-        )
-        try:
-            try:
-                deadline = time.monotonic() + START_TIMEOUT
-                for site in served:
-                    _wait_listening(int(site.origin.rsplit(":", 1)[1]), proc, deadline)
-            except ServerError as exc:
-                error_log = workdir / "error.log"
-                detail = error_log.read_text(errors="replace")[-2000:] if error_log.exists() else ""
-                raise ServerError(f"{exc}\n{detail}".strip()) from None
+        with run_in_foreground(
+            "nginx", base_cmd, workdir, served, lambda proc: _stop(proc, workdir / "nginx.pid")
+        ):
             yield served
-        finally:
-            _stop(proc, workdir / "nginx.pid")
