@@ -22,10 +22,14 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
-from tests.conftest import CHROMIUM, CHROMIUM_ARGS, TEMPLATES, copy_fixture_site, pipe_lines
+from tests.conftest import CHROMIUM, TEMPLATES, copy_fixture_site, pipe_lines
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Browser
 
 pytestmark = pytest.mark.browser
 
@@ -119,57 +123,53 @@ def _edit(path: Path, old: str, new: str) -> None:
     path.write_text(text.replace(old, new, 1), encoding="utf-8")
 
 
-def test_edit_reloads_the_page_and_errors_show_as_overlay(serve: Serve) -> None:
-    from playwright.sync_api import expect, sync_playwright
+def test_edit_reloads_the_page_and_errors_show_as_overlay(serve: Serve, browser: Browser) -> None:
+    from playwright.sync_api import expect
 
     release = serve.root / RELEASE
     csp_reports: list[str] = []
     timings: dict[str, float] = {}
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True
+    page = browser.new_page()
+    try:
+        page.set_default_timeout(CHANGE_TIMEOUT_MS)
+        page.on(
+            "console",
+            lambda message: (
+                csp_reports.append(message.text)
+                if "Content Security Policy" in message.text
+                else None
+            ),
         )
-        try:
-            page = browser.new_page()
-            page.set_default_timeout(CHANGE_TIMEOUT_MS)
-            page.on(
-                "console",
-                lambda message: (
-                    csp_reports.append(message.text)
-                    if "Content Security Policy" in message.text
-                    else None
-                ),
-            )
-            page.goto(f"{serve.url}/presse/erste-mitteilung/")
-            heading = page.locator("main h1").first
-            expect(heading).to_have_text("Erste Mitteilung")
-            assert page.locator('meta[http-equiv="Content-Security-Policy"]').count() == 1
-            # The script has connected once it defined its callback.
-            page.wait_for_function("typeof window.__kldigitalLivereload === 'function'")
+        page.goto(f"{serve.url}/presse/erste-mitteilung/")
+        heading = page.locator("main h1").first
+        expect(heading).to_have_text("Erste Mitteilung")
+        assert page.locator('meta[http-equiv="Content-Security-Policy"]').count() == 1
+        # The script has connected once it defined its callback.
+        page.wait_for_function("typeof window.__kldigitalLivereload === 'function'")
 
-            started = time.monotonic()
-            _edit(release, "title: Erste Mitteilung", "title: Neuer Titel aus dem Editor")
-            expect(heading).to_have_text("Neuer Titel aus dem Editor")
-            timings["reload"] = time.monotonic() - started
+        started = time.monotonic()
+        _edit(release, "title: Erste Mitteilung", "title: Neuer Titel aus dem Editor")
+        expect(heading).to_have_text("Neuer Titel aus dem Editor")
+        timings["reload"] = time.monotonic() - started
 
-            started = time.monotonic()
-            _edit(release, "date: 2024-05-02", "date: [2024-05-02")
-            overlay = page.locator("#kldigital-dev-overlay")
-            expect(overlay).to_contain_text(f"{RELEASE}:3")
-            timings["overlay"] = time.monotonic() - started
-            expect(overlay).to_have_attribute("role", "alert")
-            # The external stylesheet applied despite the CSP: the overlay floats.
-            assert overlay.evaluate("e => getComputedStyle(e).position") == "fixed"
-            # The last good page stays underneath.
-            expect(page.locator("main h1").first).to_have_text("Neuer Titel aus dem Editor")
+        started = time.monotonic()
+        _edit(release, "date: 2024-05-02", "date: [2024-05-02")
+        overlay = page.locator("#kldigital-dev-overlay")
+        expect(overlay).to_contain_text(f"{RELEASE}:3")
+        timings["overlay"] = time.monotonic() - started
+        expect(overlay).to_have_attribute("role", "alert")
+        # The external stylesheet applied despite the CSP: the overlay floats.
+        assert overlay.evaluate("e => getComputedStyle(e).position") == "fixed"
+        # The last good page stays underneath.
+        expect(page.locator("main h1").first).to_have_text("Neuer Titel aus dem Editor")
 
-            started = time.monotonic()
-            _edit(release, "date: [2024-05-02", "date: 2024-05-02")
-            expect(overlay).to_have_count(0)
-            timings["fixed"] = time.monotonic() - started
-            expect(page.locator("main h1").first).to_have_text("Neuer Titel aus dem Editor")
-        finally:
-            browser.close()
+        started = time.monotonic()
+        _edit(release, "date: [2024-05-02", "date: 2024-05-02")
+        expect(overlay).to_have_count(0)
+        timings["fixed"] = time.monotonic() - started
+        expect(page.locator("main h1").first).to_have_text("Neuer Titel aus dem Editor")
+    finally:
+        page.close()
 
     ours = [r for r in csp_reports if "__kldigital__" in r]
     assert not ours, f"the reload script broke the Content-Security-Policy: {ours}"
@@ -185,29 +185,27 @@ def test_edit_reloads_the_page_and_errors_show_as_overlay(serve: Serve) -> None:
     assert not (serve.root / "output").exists()  # serve never writes output/
 
 
-def test_stylesheet_edit_reloads_the_page_with_the_new_hashed_file(serve: Serve) -> None:
+def test_stylesheet_edit_reloads_the_page_with_the_new_hashed_file(
+    serve: Serve, browser: Browser
+) -> None:
     """A theme file's name carries its hash: an edit gives every page a new name to load,
     so the open tab reloads and shows the new style (render/assets.py)."""
-    from playwright.sync_api import expect, sync_playwright
+    from playwright.sync_api import expect
 
     stylesheet = serve.root / "templates/assets/css/site.css"
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True
-        )
-        try:
-            page = browser.new_page()
-            page.set_default_timeout(CHANGE_TIMEOUT_MS)
-            page.goto(f"{serve.url}/presse/erste-mitteilung/")
-            page.wait_for_function("typeof window.__kldigitalLivereload === 'function'")
-            link = page.locator('link[rel="stylesheet"]:not([media])').first
-            before = link.get_attribute("href") or ""
-            assert re.search(r"/assets/css/site\.[0-9a-f]{8}\.css$", before), before
-            text = stylesheet.read_text(encoding="utf-8")
-            stylesheet.write_text(text + "\nmain h1 { color: rgb(1, 2, 3); }\n", encoding="utf-8")
-            heading = page.locator("main h1").first
-            expect(heading).to_have_css("color", "rgb(1, 2, 3)")
-            after = page.locator('link[rel="stylesheet"]:not([media])').first.get_attribute("href")
-            assert after != before
-        finally:
-            browser.close()
+    page = browser.new_page()
+    try:
+        page.set_default_timeout(CHANGE_TIMEOUT_MS)
+        page.goto(f"{serve.url}/presse/erste-mitteilung/")
+        page.wait_for_function("typeof window.__kldigitalLivereload === 'function'")
+        link = page.locator('link[rel="stylesheet"]:not([media])').first
+        before = link.get_attribute("href") or ""
+        assert re.search(r"/assets/css/site\.[0-9a-f]{8}\.css$", before), before
+        text = stylesheet.read_text(encoding="utf-8")
+        stylesheet.write_text(text + "\nmain h1 { color: rgb(1, 2, 3); }\n", encoding="utf-8")
+        heading = page.locator("main h1").first
+        expect(heading).to_have_css("color", "rgb(1, 2, 3)")
+        after = page.locator('link[rel="stylesheet"]:not([media])').first.get_attribute("href")
+        assert after != before
+    finally:
+        page.close()
