@@ -8,23 +8,32 @@ re-made exactly when what it shows changes.
 
 from __future__ import annotations
 
+import datetime as dt
 import email
 import email.policy
 import re
 import shutil
 from collections.abc import Callable, Mapping
+from email.message import EmailMessage, MIMEPart
+from email.policy import SMTP
+from email.utils import format_datetime, formataddr
 from pathlib import Path
+from typing import Any
 from urllib.parse import urljoin
+from zoneinfo import ZoneInfo
 
 import feedparser
 import lxml.etree
 import lxml.html
 import pytest
 import vobject
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from kldigital_site.build import BuildResult, build
 from kldigital_site.config import load_config
 from kldigital_site.model import RouteKind
+from kldigital_site.render import newsroom
 from tests.conftest import NOW, REPO, TEMPLATES, build_site_at, copy_fixture_site
 
 MakeSite = Callable[[Mapping[str, str | bytes]], Path]
@@ -198,6 +207,74 @@ def test_email_parses_into_text_and_html_parts_without_recipients(full: Built) -
     assert message["Date"] == "Wed, 05 Apr 2023 00:00:00 +0200"  # the release's, not the build's
     assert message["From"] == "Erika Mustermann <presse@example.org>"
     assert message["X-Unsent"] == "1"  # Outlook opens it as a draft
+
+
+def _release(title: str, sender: str) -> dict[str, Any]:
+    return {
+        "title": title,
+        "date": dt.datetime(2023, 4, 5, tzinfo=ZoneInfo("Europe/Berlin")),
+        "contacts": [{"name": sender, "email": "presse@example.org"}],
+        "base_url": BASE_URL,
+        "body_html": "",
+        "boilerplate_html": None,
+        "language": "de",
+    }
+
+
+def _as_email_package_writes_it(release: Mapping[str, Any], text: str, html: str) -> bytes:
+    """The same message built with the e-mail package's classes, its parts encoded in
+    lines of at most 76 characters."""
+    message = EmailMessage(policy=SMTP)
+    sender = release["contacts"][0]
+    message["From"] = formataddr((" ".join(sender["name"].split()), sender["email"]))
+    message["Subject"] = " ".join(release["title"].split())
+    message["Date"] = format_datetime(release["date"])
+    message["X-Unsent"] = "1"
+    message["MIME-Version"] = "1.0"
+    message["Content-Type"] = "multipart/alternative"
+    message["Content-Language"] = release["language"]
+    message.set_boundary(newsroom.EMAIL_BOUNDARY)
+    for subtype, content in (("plain", text), ("html", html)):
+        part = MIMEPart(policy=SMTP.clone(max_line_length=76))
+        part.set_content(content, subtype=subtype, cte="quoted-printable")
+        message.attach(part)
+    return message.as_bytes()
+
+
+def _texts(pieces: str, *runs: str, max_size: int) -> st.SearchStrategy[str]:
+    return st.lists(st.sampled_from([*pieces, *runs]), max_size=max_size).map("".join)
+
+
+# Umlauts, "=" and spaces where the quoted-printable lines break, lines longer than one.
+_TEXT = _texts("aZ äöüßÄ€–„“=.:\t\n\r 😀", "===", "     ", "x" * 40, max_size=200)
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    title=_texts('Aa äöüß–„“,;:.()@<>"=?_ ', "x" * 30, max_size=60),
+    sender=_texts('Erika Müller,."() ', "Dr.", max_size=12),
+    text=_TEXT,
+    html=_TEXT,
+)
+def test_email_is_what_the_email_package_writes_and_reads_back(
+    title: str, sender: str, text: str, html: str
+) -> None:
+    title, sender = title.strip() or "T", sender.strip() or "S"
+    release = _release(title, sender)
+    raw = newsroom.press_email(release, lambda name, variables: html, text)
+    assert raw == _as_email_package_writes_it(release, text, html)
+    # RFC 5322 2.1.1: header lines of at most 78 characters; RFC 2045 6.7: 76 in the parts.
+    head, parts = raw.split(b"\r\n\r\n", 1)
+    assert max(len(line) for line in head.split(b"\r\n")) <= 78
+    assert max(len(line) for line in parts.split(b"\r\n")) <= 76
+    message = email.message_from_bytes(raw, policy=email.policy.default)
+    assert not message.defects
+    assert message["Subject"] == " ".join(title.split())
+    plain, html_part = message.iter_parts()
+    for part, sent in ((plain, text), (html_part, html)):
+        assert not part.defects
+        expected = "\n".join(sent.splitlines()) + "\n" if sent else "\n"
+        assert part.get_content().replace("\r\n", "\n") == expected.replace("\r", "\n")
 
 
 def test_email_html_part_is_valid_html(full: Built) -> None:

@@ -43,7 +43,7 @@ from kldigital_site.render import feeds
 from kldigital_site.render.assets import ASSETS_DIR
 from kldigital_site.render.contexts import page_context
 from kldigital_site.render.minify import minify_page
-from kldigital_site.render.newsroom import render_newsroom_file
+from kldigital_site.render.newsroom import press_text, render_newsroom_file
 from kldigital_site.render.redirects import render_redirect_file
 from kldigital_site.render.templates import (
     ASSET_RECORD,
@@ -81,6 +81,9 @@ class _State:
     template_digests: Mapping[str, str]
     salt: str
     precompress: bool = False
+    # The plain text of the release last made, by its view's JSON: its .txt and .eml
+    # routes follow each other and show the same text (render/newsroom.py).
+    release_text: tuple[str, str] = ("", "")
 
 
 @dataclass(frozen=True, slots=True)
@@ -172,7 +175,12 @@ def _render_route(state: _State, route: Route) -> PageResult:
                 problems.extend(staged.problems)
                 return staged.value or ""
 
-            data = render_newsroom_file(route.kind, context, render_html)
+            def release_text(release: Mapping[str, Any]) -> str:
+                if state.release_text[0] != context_json:
+                    state.release_text = (context_json, press_text(release))
+                return state.release_text[1]
+
+            data = render_newsroom_file(route.kind, context, render_html, release_text)
             if problems:
                 return PageResult(path, "", None, None, tuple(problems))
         else:
