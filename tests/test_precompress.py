@@ -9,12 +9,18 @@ from __future__ import annotations
 
 import gzip
 import hashlib
+import shutil
 from pathlib import Path
 
 import brotli
+import pytest
 
+from kldigital_site import precompress
+from kldigital_site.build import build
+from kldigital_site.config import load_config
 from kldigital_site.precompress import MIN_SIZE, TEXT_SUFFIXES
-from tests.conftest import build_site_at, copy_fixture_site
+from kldigital_site.render import pages
+from tests.conftest import NOW, TEMPLATES, build_site_at, copy_fixture_site
 
 RELEASE = "content/presse/2025-08-26-digitale-sprechstunde.md"
 RELEASE_PAGE = "presse/digitale-sprechstunde/index.html"
@@ -101,3 +107,30 @@ def test_a_deleted_sibling_is_made_again(tmp_path: Path) -> None:
     assert (
         brotli.decompress((out / "index.html.br").read_bytes()) == (out / "index.html").read_bytes()
     )
+
+
+def test_a_template_change_that_leaves_a_page_as_it_was_compresses_nothing_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root = copy_fixture_site("full", tmp_path / "site")
+    templates = tmp_path / "templates"
+    shutil.copytree(TEMPLATES, templates)
+    out = tmp_path / "out"
+    config = load_config(root / "content", templates, out, minify=True)
+    build(config, now=NOW, jobs=1)
+    before = _files(out)
+    # A comment: every page is rendered again, and minified to the bytes it had.
+    base = templates / "base.html"
+    base.write_text(base.read_text(encoding="utf-8") + "{# neu #}<!-- neu -->\n", "utf-8")
+    compressed: list[str] = []
+
+    def counting(path: str, data: bytes) -> tuple[tuple[str, bytes], ...]:
+        compressed.append(path)
+        return precompress.siblings(path, data)
+
+    monkeypatch.setattr(pages, "siblings", counting)
+    result = build(config, now=NOW, jobs=1)
+    assert RELEASE_PAGE in result.rendered
+    assert compressed == []
+    assert result.report is not None and result.report.written == ()
+    assert _files(out) == before

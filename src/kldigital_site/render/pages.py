@@ -200,7 +200,12 @@ def _render_route(state: _State, route: Route) -> PageResult:
     record = PageRecord(
         _fingerprint(state, context_json, recorded), recorded, digest, reads, searched
     )
-    return PageResult(path, digest, data, record, siblings=_siblings(state, path, data))
+    # The same bytes as the file published (a template change that leaves this page as it
+    # was): its siblings stay too, uncompressed again (precompress.add_siblings).
+    same = state.on_disk.get(path) == digest
+    return PageResult(
+        path, digest, data, record, siblings=None if same else _siblings(state, path, data)
+    )
 
 
 def _siblings(state: _State, path: str, data: bytes) -> tuple[Sibling, ...] | None:
