@@ -509,17 +509,20 @@ def test_pages_whose_frame_pagefind_reads_are_indexed_whole(page: bytes) -> None
     assert search_extract(page) == page
 
 
-def test_what_pagefind_ignores_wholly_changes_no_search_key() -> None:
+@pytest.mark.parametrize("wholly", ['"all"', "all"], ids=["as-written", "minified"])
+def test_what_pagefind_ignores_wholly_changes_no_search_key(wholly: str) -> None:
     """A new title in a project's list of releases (data-pagefind-ignore="all") keeps the
     project's search key; text under a plain data-pagefind-ignore, whose filters Pagefind
-    still reads, and an ignored gallery (its images might count) do not."""
+    still reads, and an ignored gallery (its images might count) do not. Minified pages
+    write the attribute without quotes (render/minify.py)."""
 
     def page(listed: str, chips: str = "Umwelt", gallery: str = "a") -> bytes:
         return (
             '<html lang="de"><body><article data-pagefind-body><h1>Projekt</h1><p>Text</p>'
-            f'<section data-pagefind-ignore="all"><article><h3>{listed}</h3></article></section>'
+            f"<section data-pagefind-ignore={wholly}><article><h3>{listed}</h3></article>"
+            "</section>"
             f'<section data-pagefind-ignore><a data-pagefind-filter="thema">{chips}</a></section>'
-            f'<div data-pagefind-ignore="all"><img src="{gallery}.jpg" alt=""></div>'
+            f'<div data-pagefind-ignore={wholly}><img src="{gallery}.jpg" alt=""></div>'
             "</article></body></html>"
         ).encode()
 

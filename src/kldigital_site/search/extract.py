@@ -30,7 +30,8 @@ import hashlib
 import re
 
 _BODY = b"data-pagefind-body"
-_IGNORED = b'data-pagefind-ignore="all"'
+# Quoted as the templates write it, or bare as minified pages have it (render/minify.py).
+_IGNORED = re.compile(rb"""data-pagefind-ignore=(?:"all"|'all'|all(?=[\s/>]))""")
 # What Pagefind may read outside the body element (see the module docstring).
 _READ_OUTSIDE = (b"data-pagefind-", b"<h1")
 _READ_AFTER = (b"<img",)
@@ -73,7 +74,8 @@ def _without_ignored(body: bytes) -> bytes:
     search key."""
     pieces = []
     position = 0
-    while (found := body.find(_IGNORED, position)) >= 0:
+    while (match := _IGNORED.search(body, position)) is not None:
+        found = match.start()
         start = body.rfind(b"<", position, found)
         name = _TAG_NAME.match(body, start) if start >= 0 else None
         end = _element_end(body, start, name.group(1)) if name is not None else None
