@@ -34,7 +34,7 @@ stemmer finds inflected forms ("Projekt" finds "Projekte"). It indexes in a
 process of its own, one shard after another (two processes when several
 shards changed), driven by a thread of the build that starts when the last
 detail page has rendered (render/pages.py renders them first), so it works while
-the lists render. The indexer keeps no page's HTML: it
+the newsroom files and the lists render. The indexer keeps no page's HTML: it
 notes each page's URL, digest and how to read it back from the staging
 folder, and reads only the pages of shards that changed, when Pagefind takes
 them. The files come back as ``Output``s, so Pagefind never writes into the
@@ -182,7 +182,7 @@ class SearchIndexer:
         self._seen[path] = (page, digest, html)
         if len(self._seen) == len(self._pages):
             # The last search page: the shards are known, and Pagefind can work
-            # while the build renders the lists (render/pages.py renders detail pages first).
+            # while the build renders the rest (render/pages.py renders detail pages first).
             self.seal()
 
     def seal(self) -> None:
