@@ -469,3 +469,58 @@ def test_build_after_clean_starts_afresh(make_site: MakeSite, tmp_path: Path) ->
     assert len(again) == len(first)
     assert again == first
     assert set(read_manifest(out, root / CACHE_DIR_NAME) or {}) == set(again)
+
+
+def _shared_pages(staging: Path, out: Path, count: int) -> list[str]:
+    """Pages that staging and output share as one inode (unchanged by the last build)."""
+    shared = [
+        rel
+        for rel in sorted(file_tree(staging))
+        if rel.endswith("/index.html")
+        and (out / rel).is_file()
+        and os.path.samefile(staging / rel, out / rel)
+    ]
+    assert len(shared) >= count, "the fixture has pages that an edit leaves alone"
+    return shared[:count]
+
+
+def _swap_in(path: Path, data: bytes) -> None:
+    """Replace ``path`` by a new file (a new inode) of the same size and times, as an
+    editor that saves by renaming does, when the new bytes happen to be as long."""
+    assert len(data) == path.stat().st_size
+    info = path.stat()
+    fresh = path.with_name("neu.tmp")
+    fresh.write_bytes(data)
+    os.utime(fresh, ns=(info.st_atime_ns, info.st_mtime_ns))
+    os.replace(fresh, path)
+
+
+def test_files_changed_behind_the_tools_back_are_never_kept(tmp_path: Path) -> None:
+    # Issue 15: staged files are trusted through the published file they share an inode
+    # with, without a stat of their own. Anything done to either tree by hand (a file
+    # replaced with the same size and time, deleted, or added) must still show.
+    root = copy_fixture_site("full", tmp_path / "site")
+    out = tmp_path / "out"
+    page = root / "content/seiten/impressum.md"
+    for n in (1, 2):
+        page.write_text(page.read_text(encoding="utf-8") + f"\nNachtrag {n}.\n", "utf-8")
+        assert build_cli(root, out, "--now", NOW).exit_code == 0
+    staging = output_module.staging_dir_for(out, root / CACHE_DIR_NAME)
+    replaced_staged, deleted_staged, replaced_published = _shared_pages(staging, out, 3)
+    original = (out / replaced_staged).read_bytes()
+    _swap_in(staging / replaced_staged, original.replace(b"<", b"[", 1))
+    (staging / deleted_staged).unlink()
+    write_files(staging, {"fremd/index.html": "<p>nicht von uns</p>"})
+    published = (out / replaced_published).read_bytes()
+    _swap_in(out / replaced_published, published.replace(b"<", b"[", 1))
+
+    # Two more edits: the first publishes staging, the second the tree now in staging.
+    for n in (3, 4):
+        page.write_text(page.read_text(encoding="utf-8") + f"\nNachtrag {n}.\n", "utf-8")
+        assert build_cli(root, out, "--now", NOW).exit_code == 0
+        reference = tmp_path / f"reference-{n}"
+        assert build_cli(root, reference, "--now", NOW, "--no-cache").exit_code == 0
+        built, clean = file_tree(out), file_tree(reference)
+        assert not (out / "fremd").exists()
+        for rel in (replaced_staged, deleted_staged, replaced_published):
+            assert built[rel] == clean[rel], rel

@@ -196,6 +196,7 @@ def _build(
         inputs = problems.take(_read_inputs(config, sources, cache, writer, options))
         if writer is not None and not problems.has_errors and _unchanged(inputs, writer, options):
             return _unchanged_result(writer, inputs, problems, timer)
+        inputs = _with_pages(inputs, cache, writer)
         parsed = problems.take(_parse_all(sources, inputs, cache, options.jobs))
         timer.lap("parse")
         assets = theme_assets(config)
@@ -287,7 +288,7 @@ class _Inputs:
     key: str  # all of it as one digest (``_key``)
     target_key: str  # the output folder, as the cache knows it
     last: Mapping[str, Any] | None  # the last build's record (``BuildCache.last_build``)
-    previous: Mapping[str, PageRecord]  # its pages
+    previous: Mapping[str, PageRecord]  # its pages (``_with_pages``)
 
 
 def _read_inputs(
@@ -311,9 +312,17 @@ def _read_inputs(
         key=_key(config, theme, *sorted(digests.items())),
         target_key=target_key,
         last=cache.last_build(target_key) if known and cache is not None else None,
-        previous=cache.pages(target_key) if known and cache is not None else {},
+        previous={},  # read by ``_with_pages`` once the build is known to do something
     )
     return Staged(inputs, read.problems)
+
+
+def _with_pages(inputs: _Inputs, cache: BuildCache | None, writer: TreeWriter | None) -> _Inputs:
+    """The last build's page records: 10,000 rows that a build changing nothing never
+    needs (a quarter of its time at 10,000 items, issue 15)."""
+    if cache is None or writer is None:
+        return inputs
+    return dataclasses.replace(inputs, previous=cache.pages(inputs.target_key))
 
 
 def _unchanged(inputs: _Inputs, writer: TreeWriter, options: BuildOptions) -> bool:

@@ -43,7 +43,7 @@ import json
 import os
 import re
 import shutil
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TextIO
@@ -55,7 +55,7 @@ from kldigital_site.errors import BuildFailed, SiteError
 LEGACY_MANIFEST_NAME = ".kldigital-manifest.json"
 _LEGACY_JOURNAL_NAME = ".kldigital-journal"
 _TREES_DIR = "trees"
-_MANIFEST_VERSION = 4
+_MANIFEST_VERSION = 5
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,7 +78,7 @@ class WriteReport:
 class Manifest:
     files: dict[str, str]  # path → sha256 of what the tool wrote
     foreign: frozenset[str]  # files found in the folder that the tool did not write
-    stats: dict[str, list[int]] = field(default_factory=dict)  # path → [size, mtime_ns]
+    stats: dict[str, list[int]] = field(default_factory=dict)  # path → [size, mtime_ns, inode]
     damaged: bool = False  # unreadable, or naming paths outside its folder
 
 
@@ -92,36 +92,65 @@ def _is_plain_path(rel: str) -> bool:
     return _UNSAFE_PATH.search(rel) is None
 
 
+# The same test over many paths joined by newlines, in one search: a line boundary
+# counts as a part boundary, so it finds at least what the path by path test finds.
+_UNSAFE_LINE = re.compile(_UNSAFE_PATH.pattern, re.MULTILINE)
+
+
+def _all_plain_paths(paths: Iterable[str]) -> bool:
+    """``_is_plain_path`` for every path, at a tenth of the cost for 60,000 paths."""
+    listed = list(paths)
+    if not listed or _UNSAFE_LINE.search("\n".join(listed)) is None:
+        return True
+    # A newline inside a name (legal, if odd) must not count as unsafe: path by path.
+    return all(map(_is_plain_path, listed))
+
+
 def _stat_key(path: Path | str) -> list[int] | None:
     try:
         info = os.stat(path)
     except OSError:
         return None
-    return [info.st_size, info.st_mtime_ns]
+    return [info.st_size, info.st_mtime_ns, info.st_ino]
 
 
-def _verified(folder: Path, manifest: Manifest) -> Manifest:
+def _verified(
+    folder: Path, manifest: Manifest, vouched: Mapping[str, list[int]] | None = None
+) -> Manifest:
     """Only the files still exactly as the tool wrote them.
 
     Published and staged files are hard links to one another, so a page truncated or
-    edited in either place would otherwise count as unchanged, forever: size and
-    modification time, recorded at writing, must still match (as git's index does).
+    edited in either place would otherwise count as unchanged, forever: size,
+    modification time and inode, recorded at writing, must still match (as git's
+    index does). ``vouched``: files of another folder on the same file system, just
+    verified by a stat of their own; a file recorded with the same size, time and
+    inode is that very file, unaltered, and is not looked at a second time.
     """
-    # Plain string paths: this runs for every published file on every build.
+    vouched = vouched or {}
+    stats = manifest.stats
+    # Plain string paths and a loop without calls: this runs for every published file
+    # on every build.
     prefix = f"{folder}{os.sep}"
-    files = {
-        rel: digest
-        for rel, digest in manifest.files.items()
-        if manifest.stats.get(rel) is not None
-        and manifest.stats.get(rel) == _stat_key(prefix + rel)
-    }
-    return Manifest(
-        files, manifest.foreign, {rel: manifest.stats[rel] for rel in files}, manifest.damaged
-    )
+    files: dict[str, str] = {}
+    kept: dict[str, list[int]] = {}
+    for rel, digest in manifest.files.items():
+        recorded = stats.get(rel)
+        if recorded is None:
+            continue
+        if recorded != vouched.get(rel):
+            try:
+                info = os.stat(prefix + rel)
+            except OSError:
+                continue
+            if recorded != [info.st_size, info.st_mtime_ns, info.st_ino]:
+                continue
+        files[rel] = digest
+        kept[rel] = recorded
+    return Manifest(files, manifest.foreign, kept, manifest.damaged)
 
 
 @contextlib.contextmanager
-def _naming(path: Path) -> Iterator[None]:
+def _naming(folder: Path, rel: str) -> Iterator[None]:
     """A write that fails on a full disk raises an OSError naming no file (the bytes go
     out through an open stream): name the file being written, so that the message says
     which folder is full (``errors.os_problem``), not just "somewhere in the site"."""
@@ -129,7 +158,7 @@ def _naming(path: Path) -> Iterator[None]:
         yield
     except OSError as exc:
         if exc.filename is None and exc.errno is not None:
-            raise OSError(exc.errno, exc.strerror, str(path)) from exc
+            raise OSError(exc.errno, exc.strerror, str(folder / rel)) from exc
         raise
 
 
@@ -149,6 +178,14 @@ class TreeMemory:
         if known is None or _identity(folder) != known[0]:
             return None
         return known[1]
+
+
+def _same_device(a: Path, b: Path) -> bool:
+    """Both folders on one file system, where an inode number names one file."""
+    try:
+        return os.stat(a).st_dev == os.stat(b).st_dev
+    except OSError:
+        return False
 
 
 def _identity(folder: Path) -> tuple[int, int]:
@@ -249,15 +286,25 @@ def _read_manifest(folder: Path, book: Bookkeeping, *, legacy: bool = True) -> M
         path = folder / LEGACY_MANIFEST_NAME
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
-        files = {str(k): str(v) for k, v in data["files"].items()}
-        foreign = frozenset(str(p) for p in data.get("foreign", []))
+        files = data["files"]
+        foreign = frozenset(data.get("foreign", []))
         # An older format still says which files are ours, but without the sizes and
         # times that make them trusted: every one of them is written again.
-        current = data.get("version") in (3, _MANIFEST_VERSION)
-        stats = {str(k): [int(n) for n in v] for k, v in data.get("stats", {}).items()}
+        current = data.get("version") == _MANIFEST_VERSION
+        stats = data.get("stats", {})
+        # Keys of a JSON object are strings; the values are checked by type, not
+        # converted (60,000 of each per read). A stat that is no list of two integers
+        # never equals a file's (``_verified``), so it is simply not trusted.
+        if not (
+            isinstance(files, dict)
+            and isinstance(stats, dict)
+            and all(type(digest) is str for digest in files.values())
+            and all(type(rel) is str for rel in foreign)
+        ):
+            raise TypeError("not a manifest")
     except (OSError, ValueError, KeyError, TypeError, AttributeError):
         return Manifest({}, frozenset(), damaged=True)
-    if not all(_is_plain_path(rel) for rel in (*files, *foreign)):
+    if not _all_plain_paths((*files, *foreign)):
         # Every path in it is deleted or replaced one day: "../x" or "/etc/x" never are.
         return Manifest({}, frozenset(), damaged=True)
     return Manifest(files, foreign, stats if current else {})
@@ -414,13 +461,31 @@ class TreeWriter:
             journal.unlink()
             files = {k: v for k, v in manifest.files.items() if k not in touched}
             manifest = Manifest(files, manifest.foreign - touched, manifest.stats)
-        trusted = _verified(self.staging, manifest)
+        present = _inodes_in(self.staging)
+        trusted = _verified(self.staging, manifest, self._shared_with_published(present))
         # Nothing else stays: a file the manifest does not vouch for would be published
         # with the next exchange and then, unlisted, pass for a user's file for ever.
-        keep = set(trusted.files) | trusted.foreign
-        for rel in sorted(_files_in(self.staging) - keep):
+        keep = trusted.files.keys() | trusted.foreign
+        for rel in sorted(present.keys() - keep):
             _remove_file(self.staging, rel)
         return trusted
+
+    def _shared_with_published(self, present: Mapping[str, int]) -> dict[str, list[int]]:
+        """The published files, as verified a moment ago, whose very inode lies at the
+        same path in staging (the listing names each file's inode without a stat).
+
+        Staging holds the tree published before; what the two share are hard links,
+        so a staged file recorded with the size, time and inode of a verified
+        published one is that file, unaltered: 60,000 stats less per build at 10,000
+        items (issue 15). A file replaced, deleted or edited in staging still shows: a
+        new inode, no entry, or a changed shared inode."""
+        if not _same_device(self.staging, self.out_dir):
+            return {}
+        return {
+            rel: stat
+            for rel, stat in self.published.stats.items()
+            if len(stat) == 3 and present.get(rel) == stat[2]
+        }
 
     def _touch(self, rel: str) -> Path:
         self._touched.add(rel)
@@ -454,9 +519,15 @@ class TreeWriter:
         self, path: str, *, digest: str, data: bytes | None = None, source: Path | None = None
     ) -> None:
         """One file of the new site; ``data`` and ``source`` may be omitted when unchanged."""
+        staged = self._staged
+        if staged.files.get(path) == digest and path not in staged.foreign:
+            # Already staged as it must be, and a plain path (checked when the manifest
+            # was read): the common case, 60,000 times in an edit build at 10,000 items.
+            self._planned[path] = digest
+            return
         rel = safe_relative(path)
         self._planned[rel] = digest
-        with _naming(self.staging / rel):
+        with _naming(self.staging, rel):
             self._place(rel, digest, data, source)
 
     def add_output(self, output: Output) -> None:
@@ -489,10 +560,12 @@ class TreeWriter:
             # describes it: the journal keeps what was touched for the next build to undo.
             self._close_journal()
             return WriteReport((), unchanged, ())
-        for rel in sorted(set(self._staged.files) | self._staged.foreign):
-            if rel not in planned and rel not in foreign:
-                self._touch(rel)
-                _remove_file(self.staging, rel)
+        # Set operations, not a loop over the 60,000 staged files in Python.
+        for rel in sorted(
+            (self._staged.files.keys() | self._staged.foreign) - planned.keys() - foreign
+        ):
+            self._touch(rel)
+            _remove_file(self.staging, rel)
         for rel in sorted(foreign):
             staged = self.staging / rel
             if (
@@ -584,6 +657,22 @@ def _is_marked(folder: Path) -> bool:
 def _read_bytes(path: str) -> bytes:
     with open(path, "rb") as stream:
         return stream.read()
+
+
+def _inodes_in(folder: Path) -> dict[str, int]:
+    """Every file (or symlink) below ``folder`` with its inode number, as the listing
+    gives it (no stat per file)."""
+    found: dict[str, int] = {}
+    pending = [(os.fspath(folder), "")]
+    while pending:
+        directory, prefix = pending.pop()
+        with os.scandir(directory) as entries:
+            for entry in entries:
+                if entry.is_dir(follow_symlinks=False):
+                    pending.append((entry.path, f"{prefix}{entry.name}/"))
+                else:
+                    found[prefix + entry.name] = entry.inode()
+    return found
 
 
 def _files_in(folder: Path) -> set[str]:
