@@ -687,7 +687,7 @@ def _read_sources(
     started = time.time_ns()
     for source in sources:
         try:
-            info = os.stat(source.path)  # before reading: a later write changes it
+            info = os.stat(source.location)  # before reading: a later write changes it
             stat = f"{info.st_size}:{info.st_mtime_ns}:{info.st_ctime_ns}:{info.st_ino}"
             hit = remembered.get(source.rel_path)
             if hit is not None and hit[0] == stat and source.kind is not SourceKind.DATA:

@@ -458,15 +458,25 @@ class BuildCache:
 
     def _read_pages(self, target: str) -> dict[str, PageRecord]:
         result = {}
+        # Decoded once per distinct text: 30,000 pages at 10,000 items share 14 template
+        # lists, and many pages read the same bodies (a third of an edit build's reading).
+        decoded: dict[str, tuple[str, ...]] = {}
+
+        def listed(text: str) -> tuple[str, ...]:
+            value = decoded.get(text)
+            if value is None:
+                value = decoded[text] = tuple(json.loads(text))
+            return value
+
         for path, fingerprint, templates, digest, reads, search in self._query(
             "SELECT path, fingerprint, templates, digest, reads, search FROM pages"
             " WHERE target = ?",
             (target,),
         ):
             try:
-                names = tuple(json.loads(templates))
-                read = tuple(json.loads(reads))
-            except ValueError:
+                names = listed(templates)
+                read = listed(reads)
+            except (ValueError, TypeError):
                 continue
             result[path] = PageRecord(fingerprint, names, digest, read, search)
         return result
