@@ -91,9 +91,9 @@ class Counts:
             self.decoded += 1
             return decode_document(payload)
 
-        def counting_verified(folder: Path, manifest: Any) -> Any:
+        def counting_verified(folder: Path, manifest: Any, *vouched: Any) -> Any:
             self.verified += len(manifest.files)
-            return verified(folder, manifest)
+            return verified(folder, manifest, *vouched)
 
         monkeypatch.setattr("kldigital_site.build.parse_source", counting_parse)
         monkeypatch.setattr("kldigital_site.cache.decode_document", counting_decode)
