@@ -15,12 +15,14 @@ from typing import Any
 
 import pytest
 
+from kldigital_site import build as build_module
 from kldigital_site import cache as cache_module
 from kldigital_site import output as output_module
-from kldigital_site.build import BuildResult, Resident, build
+from kldigital_site.build import BuildResult, build
 from kldigital_site.config import load_config
 from kldigital_site.content import parse as parse_module
 from kldigital_site.errors import BuildFailed
+from kldigital_site.resident import Resident
 from kldigital_site.serve.origin import PREVIEW_ORIGIN
 from tests.conftest import NOW
 from tests.test_incremental import RELEASE, RELEASE_PAGE, Site, _edit_kinds, _pages, tree
@@ -43,6 +45,7 @@ class PreviewSite(Site):
         output: Path | None = None,
         jobs: int = 1,
         search_index: bool = True,
+        changed: tuple[Path, ...] | None = None,
     ) -> BuildResult:
         config = load_config(
             self.root / "content",
@@ -58,7 +61,24 @@ class PreviewSite(Site):
             use_cache=use_cache,
             search_index=search_index,
             resident=self.resident if use_cache and output is None else None,
+            changed=changed,
         )
+
+    def files(self) -> dict[Path, bytes]:
+        """Every file of content/ and templates/, as a watcher would see them."""
+        folders = (self.root / "content", self.templates)
+        return {p.resolve(): p.read_bytes() for f in folders for p in f.rglob("*") if p.is_file()}
+
+    def edit_reported(self, rel: str, change: Any) -> tuple[Path, ...]:
+        """``edit``, and the paths a watcher reports for it."""
+        before = self.files()
+        self.edit(rel, change)
+        return changed_paths(before, self.files())
+
+
+def changed_paths(before: dict[Path, bytes], after: dict[Path, bytes]) -> tuple[Path, ...]:
+    """What the watcher reports: files modified, added and deleted."""
+    return tuple(sorted(p for p in before.keys() | after.keys() if before.get(p) != after.get(p)))
 
 
 @pytest.fixture
@@ -127,6 +147,57 @@ def test_a_body_edit_parses_one_file_and_renders_only_the_pages_showing_it(
     assert _pages(result.rendered) == showing
 
 
+class Stages:
+    """Calls of discovery, of the model and of the Jinja environment's making."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.calls: list[str] = []
+        for name in ("discover", "build_site", "make_environment"):
+            real = getattr(build_module, name)
+            monkeypatch.setattr(build_module, name, self._counting(name, real))
+
+    def _counting(self, name: str, real: Any) -> Any:
+        def counted(*args: Any, **kwargs: Any) -> Any:
+            self.calls.append(name)
+            return real(*args, **kwargs)
+
+        return counted
+
+
+def test_a_reported_body_edit_keeps_the_sources_the_model_and_the_templates(
+    preview: PreviewSite, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """The watcher names the file saved: no walk of content/, no new model, no template
+    compiled again, one body rendered; and the site is the one a clean build makes."""
+    preview.build()
+    counts, stages = Counts(monkeypatch), Stages(monkeypatch)
+    changed = preview.edit_reported(RELEASE, lambda t: t + "\nEin neuer letzter Absatz.\n")
+    result = preview.build(search_index=False, changed=changed)
+    assert stages.calls == []
+    assert counts.parsed == [RELEASE] and counts.decoded == 0
+    assert result.bodies_rendered == {RELEASE_KEY}
+    newsroom = preview.newsroom_files_showing(result, RELEASE_KEY)
+    assert result.rendered == {RELEASE_PAGE, "presse/feed.xml"} | newsroom
+
+    # A title is front matter: the model is made again, the sources and templates kept.
+    changed = preview.edit_reported(RELEASE, lambda t: t.replace("title: ", "title: Neu – ", 1))
+    preview.build(search_index=False, changed=changed)
+    assert stages.calls == ["build_site"]
+    # A template: compiled again; a file added: content/ walked again.
+    stages.calls.clear()
+    changed = preview.edit_reported("partials/cards.html", lambda t: t + "\n{# neu #}\n")
+    before = preview.files()
+    (preview.root / "content/presse/2024-03-01-neu.md").write_text(
+        "---\ntitle: Neu\ndate: 2024-03-01\n---\nText.\n", encoding="utf-8"
+    )
+    changed += changed_paths(before, preview.files())
+    preview.build(search_index=False, changed=changed)
+    assert sorted(stages.calls) == ["build_site", "discover", "make_environment"]
+    clean = tmp_path / "clean"
+    preview.build(use_cache=False, output=clean)
+    assert tree(preview.output, search_index=False) == tree(clean, search_index=False)
+
+
 def test_nothing_changed_reads_nothing_back(
     preview: PreviewSite, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -165,6 +236,29 @@ def test_random_edits_through_the_resident_path_equal_clean_builds(
         )
         preview.build()
         assert tree(preview.output) == tree(clean), f"search index after edit {step}: {name}"
+
+
+def test_random_edits_reported_by_the_watcher_equal_clean_builds(
+    preview: PreviewSite, tmp_path: Path
+) -> None:
+    """As above, with the paths a watcher reports for each edit (``build(changed=…)``):
+    sources, model, bodies' summaries and templates kept in memory where they still hold."""
+    rng = random.Random(1515)
+    edits = _edit_kinds(preview, rng)
+    for step in range(16):
+        name, edit = rng.choice(edits)
+        before = preview.files()
+        edit()
+        changed = changed_paths(before, preview.files())
+        clean = tmp_path / f"clean-{step}"
+        preview.build(use_cache=False, output=clean)
+        preview.build(search_index=False, changed=changed)
+        assert tree(preview.output, search_index=False) == tree(clean, search_index=False), (
+            f"after edit {step}: {name}"
+        )
+        if step % 3 == 2:  # the index follows some edits only: the next edit comes first
+            preview.build()
+            assert tree(preview.output) == tree(clean), f"search index after edit {step}: {name}"
 
 
 def test_a_build_failing_while_staging_and_a_deleted_folder_are_recovered_from(

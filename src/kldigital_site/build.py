@@ -30,19 +30,13 @@ import json
 import os
 import shutil
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from kldigital_site.accessibility.requirements import check_requirements
-from kldigital_site.cache import (
-    CACHE_DIR_NAME,
-    BuildCache,
-    CacheMemory,
-    PageRecord,
-    tool_fingerprint,
-)
+from kldigital_site.cache import CACHE_DIR_NAME, BuildCache, PageRecord, tool_fingerprint
 from kldigital_site.cms.publish import cms_outputs
 from kldigital_site.config import SiteConfig
 from kldigital_site.content.discover import SourceFile, SourceKind, discover
@@ -76,7 +70,17 @@ from kldigital_site.render.pages import (
     render_pages,
     template_digests,
 )
-from kldigital_site.render.templates import make_environment
+from kldigital_site.render.templates import RecordingEnvironment, make_environment
+from kldigital_site.resident import (
+    Kept,
+    Resident,
+    known_bodies,
+    known_model,
+    known_sources,
+    remember_bodies,
+    remember_model,
+    remember_sources,
+)
 from kldigital_site.search import indexer as search
 from kldigital_site.search.shards import BUNDLE_DIR
 from kldigital_site.workers import default_jobs, run_parallel
@@ -96,16 +100,6 @@ class BuildOptions:
     search_index: bool = True  # False: keep the previous search index as it is
     progress: Progress | None = None
     precompress: bool = True  # .gz and .br beside text files (precompress.py); serve: False
-
-
-@dataclass(frozen=True, slots=True)
-class Resident:
-    """What a long-running process (the preview) keeps between its builds of one output
-    folder: the cache's rows as Python values and what the last commit left on disk
-    (``CacheMemory``, ``TreeMemory``). The stages and their order stay those of every build."""
-
-    cache: CacheMemory = field(default_factory=CacheMemory)
-    tree: TreeMemory = field(default_factory=TreeMemory)
 
 
 @dataclass(frozen=True, slots=True)
@@ -142,11 +136,13 @@ def build(
     on_wait: OnWait | None = None,
     resident: Resident | None = None,
     precompress: bool = True,
+    changed: Collection[Path] | None = None,
 ) -> BuildResult:
     """Build the site. ``search_index=False`` keeps the previous search index as it is
     (the dev server rebuilds it a moment after the page has reloaded). A build that
     writes holds the site's lock (lock.py); ``on_wait`` hears of another one first.
-    ``resident``: what the same process's last build of this output left in memory."""
+    ``resident``: what the same process's last build of this output left in memory;
+    ``changed``: the paths changed since that build, as a watcher saw them (None: unknown)."""
     options = BuildOptions(
         now=now,
         target=out_dir or config.output_dir,
@@ -168,7 +164,9 @@ def build(
             memory = resident.cache if resident is not None else None
             cache = BuildCache(work_dir, read_only=not write, memory=memory) if use_cache else None
             try:
-                return _build(config, options, cache, resident.tree if resident else None)
+                if resident is None:
+                    return _build(config, options, cache)
+                return _build(config, options, cache, resident.tree, resident.kept, changed)
             finally:
                 if cache is not None:
                     cache.close()
@@ -183,6 +181,8 @@ def _build(
     options: BuildOptions,
     cache: BuildCache | None,
     tree: TreeMemory | None = None,
+    kept: Kept | None = None,
+    changed: Collection[Path] | None = None,
 ) -> BuildResult:
     """The stages in order (module docstring); ``problems.go_on()`` decides before writing."""
     problems = Problems(strict=options.strict)
@@ -192,23 +192,32 @@ def _build(
     indexer: search.SearchIndexer | None = None
     folder = media_folder(config.root / CACHE_DIR_NAME if cache is not None else None)
     try:
-        sources = problems.take(discover(config.content_dir, config.root))
-        inputs = problems.take(_read_inputs(config, sources, cache, writer, options))
+        sources, unchanged = _sources(config, problems, kept, changed)
+        inputs = problems.take(_read_inputs(config, sources, cache, writer, options, unchanged))
+        if kept is not None:
+            kept.digests = inputs.digests
         if writer is not None and not problems.has_errors and _unchanged(inputs, writer, options):
             return _unchanged_result(writer, inputs, problems, timer)
         inputs = _with_pages(inputs, cache, writer)
         parsed = problems.take(_parse_all(sources, inputs, cache, options.jobs))
         timer.lap("parse")
         assets = theme_assets(config)
-        site = problems.take(_model(config, parsed, options.now, assets.paths))
+        model_key = _model_inputs_key(config, inputs, parsed, assets.paths) if kept else ""
+        site = problems.take(
+            _resident_model(config, parsed, options.now, assets.paths, problems, kept, model_key)
+        )
         # /admin/ for `cms:` in site.yaml; `check` reports a missing bundle too.
         admin = problems.take(cms_outputs(config))
         # BITV 2.0, DDG, MStV: what the law asks of the whole site (accessibility/).
         required = check_requirements(site)
         problems.add(required)
         timer.lap("model")
-        staged_bodies = render_bodies(site, cache, options.jobs)
+        known = known_bodies(kept, model_key) if kept is not None else None
+        staged_bodies = render_bodies(site, cache, options.jobs, known=known)
         bodies = problems.take(staged_bodies)
+        if kept is not None:
+            infos = (*bodies.items.values(), *bodies.boilerplates.values())
+            remember_bodies(kept, model_key, infos)
         timer.lap("markdown")
         images = problems.take(
             process_media(
@@ -231,7 +240,9 @@ def _build(
         elif writer is not None and options.search_index:
             indexer = search.SearchIndexer(site, use_cache=cache is not None)
         pages = problems.take(
-            _render_pages(site, bodies, images, parsed.documents, inputs, writer, indexer, options)
+            _render_pages(
+                site, bodies, images, parsed.documents, inputs, writer, indexer, options, kept
+            )
         )
         timer.lap("render")
         if not options.write:
@@ -297,8 +308,9 @@ def _read_inputs(
     cache: BuildCache | None,
     writer: TreeWriter | None,
     options: BuildOptions,
+    unchanged: Mapping[str, str] | None = None,
 ) -> Staged[_Inputs]:
-    read = _read_sources(sources, cache)
+    read = _read_sources(sources, cache, unchanged)
     digests, raws = read.value
     target_key = str(options.target.absolute())
     # Only a build that writes compares with the last one: `check` renders every page,
@@ -398,6 +410,7 @@ def _render_pages(
     writer: TreeWriter | None,
     indexer: search.SearchIndexer | None,
     options: BuildOptions,
+    kept: Kept | None = None,
 ) -> Staged[_Pages]:
     """Render every page into the writer and, while they come, the search index."""
     model_key = _model_key(site, inputs.theme, inputs.digests, documents)
@@ -411,7 +424,7 @@ def _render_pages(
     for result in render_pages(
         site,
         bodies,
-        make_environment(site.config, site.assets),
+        _environment(site, inputs.theme, kept),
         previous=inputs.previous,
         on_disk=writer.previous_digests if writer is not None else {},
         jobs=options.jobs,
@@ -669,14 +682,16 @@ _RACY_NS = 2_000_000_000
 
 
 def _read_sources(
-    sources: tuple[SourceFile, ...], cache: BuildCache | None
+    sources: tuple[SourceFile, ...], cache: BuildCache | None, unchanged: Mapping[str, str] | None
 ) -> Staged[tuple[dict[str, str], dict[str, bytes]]]:
     """The digest of every source, and the bytes of those the cache holds no document for.
 
     A file whose size, modification and change time and inode are those it had when
     last hashed is not read again (as git's index does): at 10,000 files reading and
     hashing them all was a third of a build that changes nothing. The change time
-    cannot be set back by any tool, so an edit always shows.
+    cannot be set back by any tool, so an edit always shows. The files a watcher saw
+    unchanged since the last build (``unchanged``: their digests then, resident.py) are
+    not even looked at.
     """
     known = cache.document_digests() if cache is not None else {}
     remembered = cache.source_digests() if cache is not None else {}
@@ -686,6 +701,13 @@ def _read_sources(
     problems: list[SiteError] = []
     started = time.time_ns()
     for source in sources:
+        if unchanged and source.kind is not SourceKind.DATA:
+            digest = unchanged.get(source.rel_path)
+            # A document the cache holds for that digest needs no bytes (``raws``).
+            cached = source.kind is SourceKind.MEDIA or known.get(source.rel_path) == digest
+            if digest is not None and cached:
+                digests[source.rel_path] = digest
+                continue
         try:
             info = os.stat(source.location)  # before reading: a later write changes it
             stat = f"{info.st_size}:{info.st_mtime_ns}:{info.st_ctime_ns}:{info.st_ino}"
@@ -771,6 +793,71 @@ def _parse_all(
         cache.store_documents(fresh)
         cache.forget_documents_except(s.rel_path for s in sources)
     return Staged(parsed, tuple(problems))
+
+
+def _sources(
+    config: SiteConfig, problems: Problems, kept: Kept | None, changed: Collection[Path] | None
+) -> tuple[tuple[SourceFile, ...], Mapping[str, str] | None]:
+    """Every source, and the digests the last build read of those a watcher saw unchanged
+    since (resident.py)."""
+    if kept is None:
+        return problems.take(discover(config.content_dir, config.root)), None
+    content_dir = config.content_dir.resolve()
+    known, unchanged = known_sources(kept, content_dir, changed)
+    if known is not None:
+        return problems.take(known), unchanged
+    found = discover(config.content_dir, config.root)
+    remember_sources(kept, content_dir, found)
+    return problems.take(found), None
+
+
+def _model_inputs_key(
+    config: SiteConfig, inputs: _Inputs, parsed: _Parsed, assets: Mapping[str, str]
+) -> str:
+    """Everything the model follows from but "now": sources by digest, Markdown files by
+    their head (``Document.head_digest``), theme files by published name, the settings."""
+    heads = {doc.rel_path: doc.head_digest for doc in parsed.documents}
+    return _key(
+        config,
+        [],
+        *sorted(assets.items()),
+        *sorted((path, heads.get(path, digest)) for path, digest in inputs.digests.items()),
+    )
+
+
+def _resident_model(
+    config: SiteConfig,
+    parsed: _Parsed,
+    now: dt.datetime,
+    assets: Mapping[str, str],
+    problems: Problems,
+    kept: Kept | None,
+    key: str,
+) -> Staged[Site]:
+    """The model, taken from the last build when only bodies changed since (resident.py).
+    A build with errors so far (a file unreadable or flawed) always makes it anew."""
+    usable = kept is not None and not problems.has_errors and not parsed.flawed
+    if kept is not None and usable:
+        known = known_model(kept, key, parsed.documents, now)
+        if known is not None:
+            return known
+    model = _model(config, parsed, now, assets)
+    if kept is not None:
+        remember_model(kept, key, model if usable else None)
+    return model
+
+
+def _environment(
+    site: Site, theme: list[tuple[str, str]], kept: Kept | None
+) -> RecordingEnvironment:
+    """The Jinja environment, with the templates it compiled, kept while no template, theme
+    file or setting it reads changed (resident.py)."""
+    if kept is None:
+        return make_environment(site.config, site.assets)
+    key = _key(site.config, theme, str(site.config.templates_dir), *sorted(site.assets.items()))
+    if kept.environment is None or kept.environment[0] != key:
+        kept.environment = (key, make_environment(site.config, site.assets))
+    return kept.environment[1]
 
 
 def _model(

@@ -45,10 +45,11 @@ from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
-from kldigital_site.build import BuildResult, Resident, build
+from kldigital_site.build import BuildResult, build
 from kldigital_site.cms.endpoint import MAX_BODY, AdminEndpoint, is_admin_path
 from kldigital_site.config import SiteConfig, load_config
 from kldigital_site.errors import BuildFailed, SiteError
+from kldigital_site.resident import Resident
 from kldigital_site.search.shards import BUNDLE_DIR
 from kldigital_site.serve.origin import PREVIEW_ORIGIN
 from kldigital_site.serve.responses import (
@@ -333,6 +334,10 @@ class DevServer:
                 resident=self.resident if self.options.use_cache else None,
                 # Nobody downloads the preview over a slow line: no .gz/.br to wait for.
                 precompress=False,
+                # What the watcher saw change: the rest is not even looked at (resident.py).
+                # Timed builds (search index, embargo) look at everything, which also
+                # catches up with any change the watcher missed.
+                changed=tuple(changes.changes) if changes is not None else None,
             )
         except BuildFailed as failed:
             problems = list(failed.problems)
