@@ -214,6 +214,25 @@ def test_take_waits_for_quiet_before_returning() -> None:
     assert time.monotonic() - started >= 0.15
 
 
+def test_a_file_closed_after_writing_settles_the_burst_sooner() -> None:
+    """A save ends with the file closed: then only a moment is waited for more files,
+    unless another changed file is still open (or was renamed, deleted, ...)."""
+    queue = ChangeQueue(quiet=0.5, closed_quiet=0.02)
+    saved, other = CONTENT / "presse" / "a.md", CONTENT / "presse" / "b.md"
+    queue.put([(saved, ChangeKind.CONTENT)])
+    queue.put([(saved, ChangeKind.CONTENT)], closed=True)
+    started = time.monotonic()
+    assert queue.take(timeout=2) == ChangeSet({saved: ChangeKind.CONTENT})
+    assert time.monotonic() - started < 0.3
+
+    queue.put([(saved, ChangeKind.CONTENT)], closed=True)
+    queue.put([(other, ChangeKind.CONTENT)])  # still being written
+    started = time.monotonic()
+    batch = queue.take(timeout=2)
+    assert batch is not None and set(batch.changes) == {saved, other}
+    assert time.monotonic() - started >= 0.45
+
+
 def test_endless_writes_do_not_postpone_the_build_forever() -> None:
     queue = ChangeQueue(quiet=0.2, max_delay=0.4)
     stop = threading.Event()

@@ -15,7 +15,9 @@ Two pure functions carry the decisions and are unit-tested on their own (Zola
 ``ChangeQueue`` debounces: an editor saving one file produces several events
 (vim: create ``4913``, rename to ``x.md~``, create ``x.md``, modify, close), so
 the caller is woken once, after the events have stopped for ``quiet`` seconds
-(MkDocs ``build_delay``, Eleventy ``awaitWriteFinish``).
+(MkDocs ``build_delay``, Eleventy ``awaitWriteFinish``) — or for only
+``closed_quiet`` once every changed file was last seen closed after writing:
+its writer is done, and the editor waits for nothing but the preview.
 """
 
 from __future__ import annotations
@@ -50,6 +52,11 @@ log = logging.getLogger(__name__)
 # Quiet time before a burst counts as finished; long enough for an editor's
 # save sequence, short enough to feel instant (MkDocs uses 0.25 s, Zola 0.1 s).
 DEFAULT_QUIET = 0.15
+# Quiet time when the last event of every changed file was "closed after writing"
+# (inotify's IN_CLOSE_WRITE): the save is complete, only the next file of the same
+# burst (``git checkout``, "save all": a millisecond apart) is still worth waiting
+# for. A tenth of a second less for every save (issue 15).
+DEFAULT_CLOSED_QUIET = 0.03
 # A file written continuously (a large copy) must not postpone the rebuild forever.
 DEFAULT_MAX_DELAY = 2.0
 
@@ -203,16 +210,25 @@ class ChangeQueue:
     last kind seen for a path wins (Zola ``filter_events``).
     """
 
-    def __init__(self, *, quiet: float = DEFAULT_QUIET, max_delay: float = DEFAULT_MAX_DELAY):
+    def __init__(
+        self,
+        *,
+        quiet: float = DEFAULT_QUIET,
+        max_delay: float = DEFAULT_MAX_DELAY,
+        closed_quiet: float = DEFAULT_CLOSED_QUIET,
+    ):
         self.quiet = quiet
+        self.closed_quiet = min(closed_quiet, quiet)
         self.max_delay = max_delay
         self._pending: dict[Path, ChangeKind] = {}
+        self._open: set[Path] = set()  # pending paths whose last event was no close
         self._first_at = 0.0
         self._last_at = 0.0
         self._closed = False
         self._cond = threading.Condition()
 
-    def put(self, changes: Iterable[tuple[Path, ChangeKind]]) -> None:
+    def put(self, changes: Iterable[tuple[Path, ChangeKind]], *, closed: bool = False) -> None:
+        """``closed``: the event was a file closed after writing (module docstring)."""
         relevant = [(p, k) for p, k in changes if k is not ChangeKind.IGNORED]
         if not relevant:
             return
@@ -222,6 +238,11 @@ class ChangeQueue:
                 self._first_at = now
             self._last_at = now
             self._pending.update(relevant)
+            for path, _ in relevant:
+                if closed:
+                    self._open.discard(path)
+                else:
+                    self._open.add(path)
             self._cond.notify_all()
 
     def close(self) -> None:
@@ -237,8 +258,9 @@ class ChangeQueue:
     def take(self, timeout: float | None = None) -> ChangeSet | None:
         """Wait for a burst to settle and return it; None on timeout or close.
 
-        Returns once no event arrived for ``quiet`` seconds, or ``max_delay``
-        after the burst's first event, whichever comes first.
+        Returns once no event arrived for ``quiet`` seconds (``closed_quiet`` when
+        every changed file was last closed after writing), or ``max_delay`` after
+        the burst's first event, whichever comes first.
         """
         deadline = None if timeout is None else time.monotonic() + timeout
         with self._cond:
@@ -251,12 +273,14 @@ class ChangeQueue:
                 return None
             while True:
                 now = time.monotonic()
-                settle_at = min(self._last_at + self.quiet, self._first_at + self.max_delay)
+                quiet = self.quiet if self._open else self.closed_quiet
+                settle_at = min(self._last_at + quiet, self._first_at + self.max_delay)
                 if now >= settle_at or self._closed:
                     break
                 self._cond.wait(settle_at - now)
             batch = ChangeSet(dict(self._pending))
             self._pending.clear()
+            self._open.clear()
             return batch
 
 
@@ -293,7 +317,10 @@ class _Handler(FileSystemEventHandler):
         self._watcher = watcher
 
     def on_any_event(self, event: FileSystemEvent) -> None:
-        self._watcher.queue.put((path, self._watcher.classify(path)) for path in event_paths(event))
+        self._watcher.queue.put(
+            ((path, self._watcher.classify(path)) for path in event_paths(event)),
+            closed=event.event_type == EVENT_TYPE_CLOSED,
+        )
 
 
 class Watcher:
