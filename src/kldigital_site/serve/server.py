@@ -69,6 +69,9 @@ SERVE_DIR = Path(".kldigital-cache") / "serve" / "site"
 MAX_EMBARGO_WAIT = 600.0
 # Quiet time after a change before the search index is rebuilt (seconds).
 SEARCH_INDEX_DELAY = 1.0
+# Quiet time after a build before the heap is collected (``_set_heap_aside``): the
+# tabs' reload requests come first.
+HEAP_DELAY = 0.4
 
 
 # --- the socket side ------------------------------------------------------------------
@@ -243,6 +246,7 @@ class DevServer:
         self.resident = Resident()
         self._next_embargo: dt.datetime | None = None
         self._index_due: float | None = None
+        self._heap_due: float | None = None
         self._thread: threading.Thread | None = None
 
     @property
@@ -290,6 +294,9 @@ class DevServer:
                     # The index follows the next good build: rebuilding it now would
                     # only fail again and print the same errors a second time.
                     self._index_due = None
+            elif self._heap_due is not None and time.monotonic() >= self._heap_due:
+                self._heap_due = None
+                _set_heap_aside()
             elif self._index_due is not None and time.monotonic() >= self._index_due:
                 self._index_due = None
                 self.rebuild("Suchindex")
@@ -306,8 +313,12 @@ class DevServer:
     ) -> bool:
         """One build into the preview folder; True when it succeeded."""
         succeeded = self._build(reason, changes=changes, initial=initial, search=search)
-        # The build's own values are gone now; what is left is the resident state.
-        _set_heap_aside()
+        # The build's own values are gone now; what is left is the resident state. It
+        # is set aside at once (``gc.freeze``, no time at all) and collected when the
+        # tabs have reloaded: a full collection holds every thread for a few tenths of
+        # a second at 10,000 items, the answers to the tabs included.
+        gc.freeze()
+        self._heap_due = time.monotonic() + HEAP_DELAY
         return succeeded
 
     def _build(
@@ -383,7 +394,8 @@ class DevServer:
 
     def _wait(self) -> float | None:
         """How long to wait for changes before a timed rebuild is due."""
-        waits = [w for w in (self._embargo_wait(), self._index_wait()) if w is not None]
+        heap = None if self._heap_due is None else max(self._heap_due - time.monotonic(), 0.0)
+        waits = [w for w in (self._embargo_wait(), self._index_wait(), heap) if w is not None]
         return min(waits, default=None)
 
     def _index_wait(self) -> float | None:
@@ -403,9 +415,9 @@ def _set_heap_aside() -> None:
 
     The resident state (``Resident``: documents, page records, body summaries,
     manifests) is a million objects at 10,000 items, and every full collection
-    during a build walked them all: 0.5–0.8 s of a 2.5 s rebuild, measured. After
-    each build, once the tabs have been told to reload, one collection frees what
-    the build left in cycles, and ``gc.freeze`` sets the survivors aside, so the
+    during a build walked them all: 0.5–0.8 s of a 2.5 s rebuild, measured. A moment
+    after each build (``HEAP_DELAY``, once the tabs have reloaded), one collection frees
+    what the builds left in cycles, and ``gc.freeze`` sets the survivors aside, so the
     next build's collections look only at what it makes itself (Instagram's use
     of ``gc.freeze``; nothing frozen is lost: reference counting still frees it,
     and the next call here unfreezes it for its collection).
