@@ -1,9 +1,11 @@
-"""Issue 15: the preview's resident rebuild (``build.Resident``).
+"""Issue 15: the preview's resident rebuild (``resident.Resident``).
 
-The preview keeps the cache's rows and the writer's knowledge of its folder in
-memory between builds. These tests count the work an edit costs there — files
-parsed, documents decoded from the cache, files verified on disk, pages
-rendered — and compare every resident build with a clean one, byte for byte.
+The preview keeps the cache's rows, the writer's knowledge of its folder, the
+sources, the model, the bodies' summaries and the compiled templates in memory
+between builds. These tests count the work an edit costs there — folders walked,
+files parsed, documents decoded from the cache, files verified on disk, models
+made, pages rendered — and compare every resident build with a clean one, byte
+for byte, also when the build is told which files changed (as the watcher does).
 """
 
 from __future__ import annotations

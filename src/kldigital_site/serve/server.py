@@ -18,9 +18,11 @@ Modelled on MkDocs ``livereload/__init__.py`` and ``commands/serve.py``:
 * ``content/site.yaml`` is read again whenever it changes, so settings take
   effect without a restart;
 * the server is one long-running process, so it keeps what a build would read
-  back from disk in memory between builds (``build.Resident``: the cache's rows,
-  the folder's manifests): a save costs the stages of an incremental build, not
-  decoding 10,000 documents and verifying 20,000 files again (issue 15);
+  back from disk or make again in memory between builds (``resident.Resident``:
+  the cache's rows, the folder's manifests, the sources, the model, the bodies'
+  summaries, the compiled templates), and tells the build which files the watcher
+  saw change: a save costs what it changed, not walking, decoding and verifying
+  10,000 documents and 20,000 files again (issue 15);
 * pages are built with a fixed origin and get the real one when served
   (serve/origin.py), so a start on another port finds the site unchanged.
 
