@@ -817,9 +817,12 @@ def _model_inputs_key(
     """Everything the model follows from but "now": sources by digest, Markdown files by
     their head (``Document.head_digest``), theme files by published name, the settings."""
     heads = {doc.rel_path: doc.head_digest for doc in parsed.documents}
+    # The folders too: the model keeps the settings it was made with (``Site.config``).
+    folders = (config.root, config.content_dir, config.templates_dir, config.output_dir)
     return _key(
         config,
         [],
+        *map(str, folders),
         *sorted(assets.items()),
         *sorted((path, heads.get(path, digest)) for path, digest in inputs.digests.items()),
     )
