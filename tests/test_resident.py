@@ -20,8 +20,8 @@ import pytest
 from kldigital_site import build as build_module
 from kldigital_site import cache as cache_module
 from kldigital_site import output as output_module
-from kldigital_site.build import BuildResult, build
-from kldigital_site.config import load_config
+from kldigital_site.build import BuildResult, build, prepare
+from kldigital_site.config import SiteConfig, load_config
 from kldigital_site.content import parse as parse_module
 from kldigital_site.errors import BuildFailed
 from kldigital_site.resident import Resident
@@ -49,21 +49,23 @@ class PreviewSite(Site):
         search_index: bool = True,
         changed: tuple[Path, ...] | None = None,
     ) -> BuildResult:
-        config = load_config(
-            self.root / "content",
-            self.templates,
-            output or self.output,
-            base_url=PREVIEW_ORIGIN + "/",
-            preview=True,
-        )
         return build(
-            config,
+            self.config(output),
             now=NOW,
             jobs=jobs,
             use_cache=use_cache,
             search_index=search_index,
             resident=self.resident if use_cache and output is None else None,
             changed=changed,
+        )
+
+    def config(self, output: Path | None = None) -> SiteConfig:
+        return load_config(
+            self.root / "content",
+            self.templates,
+            output or self.output,
+            base_url=PREVIEW_ORIGIN + "/",
+            preview=True,
         )
 
     def files(self) -> dict[Path, bytes]:
@@ -198,6 +200,33 @@ def test_a_reported_body_edit_keeps_the_sources_the_model_and_the_templates(
     clean = tmp_path / "clean"
     preview.build(use_cache=False, output=clean)
     assert tree(preview.output, search_index=False) == tree(clean, search_index=False)
+
+
+def test_a_start_that_found_nothing_changed_is_prepared_for_the_first_save(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A new session's first build changes nothing and makes no model; ``prepare`` then
+    fills the resident state, writing nothing, so that the first save costs what the
+    next ones do."""
+    site = PreviewSite(tmp_path)
+    site.build()  # an earlier session
+    site.resident = Resident()  # the preview started again
+    assert site.build().site is None
+    before = tree(site.output)
+    assert prepare(site.config(), now=NOW, out_dir=site.output, jobs=1, resident=site.resident)
+    assert tree(site.output) == before
+    counts, stages = Counts(monkeypatch), Stages(monkeypatch)
+    changed = site.edit_reported(RELEASE, lambda t: t + "\nEin neuer letzter Absatz.\n")
+    result = site.build(search_index=False, changed=changed)
+    assert stages.calls == [] and counts.decoded == 0 and counts.verified == 0
+    assert counts.parsed == [RELEASE] and result.bodies_rendered == {RELEASE_KEY}
+    clean = tmp_path / "clean"
+    site.build(use_cache=False, output=clean)
+    assert tree(site.output, search_index=False) == tree(clean, search_index=False)
+    # A site with errors is left to the next build to report.
+    site.resident = Resident()
+    site.edit(RELEASE, lambda t: t.replace("title:", "titel:", 1))
+    assert not prepare(site.config(), now=NOW, out_dir=site.output, jobs=1, resident=site.resident)
 
 
 def test_nothing_changed_reads_nothing_back(

@@ -8,6 +8,7 @@ site of the last session unchanged and renders nothing.
 from __future__ import annotations
 
 import threading
+import time
 import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -94,3 +95,31 @@ def test_a_second_start_on_another_port_renders_nothing(tmp_path: Path) -> None:
         feed = next(site.rglob("feed.xml")).relative_to(site).as_posix()
         served_feed = _get(server, f"/{feed}").decode()
         assert f"{server.origin}/" in served_feed and PREVIEW_ORIGIN not in served_feed
+
+
+def test_after_a_start_with_nothing_changed_the_first_save_finds_the_model_ready(
+    tmp_path: Path,
+) -> None:
+    """The start made no model; the idle server prepares it (``build.prepare``), so that
+    the first save is built like every later one: one file parsed, no model made."""
+    root = copy_fixture_site("full", tmp_path / "site")
+    with _serving(root, []):
+        pass
+    outcomes: list[BuildOutcome] = []
+    with _serving(root, outcomes) as server:
+        assert outcomes[0].result is not None and outcomes[0].result.site is None
+        deadline = time.monotonic() + 30
+        while server.resident.kept.site is None and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert server.resident.kept.site is not None, "the idle server prepared the model"
+        release = root / "content/presse/2025-08-26-digitale-sprechstunde.md"
+        release.write_text(release.read_text(encoding="utf-8") + "\nNachtrag.\n", "utf-8")
+        while len(outcomes) < 2 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        saved = outcomes[1].result
+        assert saved is not None and not outcomes[1].problems
+        # Data files (a handful) are parsed by every build.
+        markdown = {path for path in saved.parsed if path.endswith(".md")}
+        assert markdown == {"content/presse/2025-08-26-digitale-sprechstunde.md"}
+        assert saved.bodies_rendered == {"presse/2025-08-26-digitale-sprechstunde.md"}
+        assert "Nachtrag." in _get(server, "/presse/digitale-sprechstunde/").decode()

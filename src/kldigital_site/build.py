@@ -176,6 +176,52 @@ def build(
         raise BuildFailed([os_problem(exc, str(config.root))]) from exc
 
 
+def prepare(
+    config: SiteConfig, *, now: dt.datetime, out_dir: Path, jobs: int | None, resident: Resident
+) -> bool:
+    """Fill ``resident`` as a build of ``out_dir`` would, writing nothing but the cache.
+
+    A preview that starts with nothing changed makes no model (``_unchanged``), so
+    its first save would pay for decoding every document, making the model and
+    checking every body's links: seconds at 10,000 items. The preview calls this
+    once it is idle after such a start. False when the site has errors (the next
+    build reports them) or the cache cannot be used.
+    """
+    options = BuildOptions(now=now, target=out_dir, jobs=jobs or default_jobs(), write=False)
+    work_dir = config.root / CACHE_DIR_NAME
+    try:
+        with site_lock(work_dir):
+            cache = BuildCache(work_dir, memory=resident.cache)
+            try:
+                if not cache.writable:
+                    return False
+                kept, problems = resident.kept, Problems()
+                sources, unchanged = _sources(config, problems, kept, None)
+                inputs = problems.take(
+                    _read_inputs(config, sources, cache, None, options, unchanged)
+                )
+                kept.digests = inputs.digests
+                cache.last_build(inputs.target_key)
+                cache.pages(inputs.target_key)
+                parsed = problems.take(_parse_all(sources, inputs, cache, options.jobs))
+                paths = theme_assets(config).paths
+                model_key = _model_inputs_key(config, inputs, parsed, paths)
+                model = _resident_model(config, parsed, now, paths, problems, kept, model_key)
+                if problems.has_errors or model.has_errors:
+                    return False
+                known = known_bodies(kept, model_key)
+                bodies = render_bodies(model.value, cache, options.jobs, known=known).value
+                remember_bodies(
+                    kept, model_key, (*bodies.items.values(), *bodies.boilerplates.values())
+                )
+                _environment(model.value, inputs.theme, kept)
+                return True
+            finally:
+                cache.close()
+    except OSError:
+        return False
+
+
 def _build(
     config: SiteConfig,
     options: BuildOptions,

@@ -47,7 +47,7 @@ from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
-from kldigital_site.build import BuildResult, build
+from kldigital_site.build import BuildResult, build, prepare
 from kldigital_site.cms.endpoint import MAX_BODY, AdminEndpoint, is_admin_path
 from kldigital_site.config import SiteConfig, load_config
 from kldigital_site.errors import BuildFailed, SiteError
@@ -249,6 +249,7 @@ class DevServer:
         self._next_embargo: dt.datetime | None = None
         self._index_due: float | None = None
         self._heap_due: float | None = None
+        self._prepare_due = False  # a start found nothing changed: fill the resident state
         self._thread: threading.Thread | None = None
 
     @property
@@ -288,6 +289,7 @@ class DevServer:
             if self.watcher.queue.closed:
                 return
             if changes is not None:
+                self._prepare_due = False  # the build fills the resident state itself
                 # The page first, the search index a moment later: Pagefind re-indexes
                 # every page, which on a large site would hold up the reload by seconds.
                 if self.rebuild(changes.describe(self.site_root), changes=changes, search=False):
@@ -296,6 +298,9 @@ class DevServer:
                     # The index follows the next good build: rebuilding it now would
                     # only fail again and print the same errors a second time.
                     self._index_due = None
+            elif self._prepare_due:
+                self._prepare_due = False
+                self._prepare()
             elif self._heap_due is not None and time.monotonic() >= self._heap_due:
                 self._heap_due = None
                 _set_heap_aside()
@@ -371,11 +376,32 @@ class DevServer:
                 )
             )
             self.state.end_build(problems, site_changed=changed)
+        # A start that found nothing changed made no model: the first save would have to.
+        self._prepare_due = initial and result is not None and result.site is None
         # After a failed build the timer waits for the next good one: retrying a
         # broken site every half second would only repeat the same errors.
         self._next_embargo = _next_embargo(result) if result is not None else None
         self.on_build(BuildOutcome(reason, time.perf_counter() - started, result, tuple(problems)))
         return result is not None
+
+    def _prepare(self) -> None:
+        """Fill the resident state after a start that found nothing changed, so that the
+        first save costs no more than the next (``build.prepare``). The tabs need not wait:
+        nothing is written, so requests go on being answered meanwhile."""
+        if self._config is None or not self.options.use_cache:
+            return
+        try:
+            prepare(
+                self._config,
+                now=self._clock(),
+                out_dir=self.site_dir,
+                jobs=self.options.jobs,
+                resident=self.resident,
+            )
+        except Exception:  # only a head start: the next build does the same and reports
+            log.debug("preparing the resident state failed", exc_info=True)
+        gc.freeze()
+        self._heap_due = time.monotonic() + HEAP_DELAY
 
     def _load_config(self) -> SiteConfig:
         options = self.options
@@ -397,6 +423,8 @@ class DevServer:
     def _wait(self) -> float | None:
         """How long to wait for changes before a timed rebuild is due."""
         heap = None if self._heap_due is None else max(self._heap_due - time.monotonic(), 0.0)
+        if self._prepare_due:
+            return 0.0
         waits = [w for w in (self._embargo_wait(), self._index_wait(), heap) if w is not None]
         return min(waits, default=None)
 
