@@ -17,7 +17,9 @@ cheap, and where staleness bugs would otherwise come from. Only parsing (by
 content hash), Markdown (by body and link targets) and rendering (by page
 fingerprint, or by the text-only shortcut of render/pages.py) are skipped when their
 inputs are unchanged. When no input changed at all (``_same_inputs``), the
-build ends before parsing: there is no model to rebuild.
+build ends before parsing: there is no model to rebuild. The preview, one
+long-running process, keeps the last model and reuses it when only bodies changed
+since, under a key of everything else the model follows from (resident.py).
 """
 
 from __future__ import annotations
