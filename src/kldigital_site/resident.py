@@ -123,7 +123,9 @@ def known_model(
         if doc.digest != item.doc.digest:  # the same bytes parse to the same document
             swapped[item_key] = dataclasses.replace(item, doc=doc)
     items = {k: swapped.get(k, item) for k, item in site.items.items()} if swapped else site.items
-    return Staged(dataclasses.replace(site, items=items, now=now), kept.model_problems)
+    # Kept in its place: the replaced documents are not held on to.
+    kept.site = dataclasses.replace(site, items=items, now=now)
+    return Staged(kept.site, kept.model_problems)
 
 
 def remember_model(kept: Kept, key: str, model: Staged[Site] | None) -> None:
