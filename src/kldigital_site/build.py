@@ -185,9 +185,10 @@ def prepare(
 
     A preview that starts with nothing changed makes no model (``_unchanged``), so
     its first save would pay for decoding every document, making the model and
-    checking every body's links: seconds at 10,000 items. The preview calls this
-    once it is idle after such a start. False when the site has errors (the next
-    build reports them) or the cache cannot be used.
+    checking every body's links: seconds at 10,000 items; a start that built read
+    the cache's rows only as far as it needed them. The preview calls this once it
+    is idle after its start. False when the site has errors (the next build reports
+    them) or the cache cannot be used.
     """
     options = BuildOptions(now=now, target=out_dir, jobs=jobs or default_jobs(), write=False)
     work_dir = config.root / CACHE_DIR_NAME

@@ -376,8 +376,9 @@ class DevServer:
                 )
             )
             self.state.end_build(problems, site_changed=changed)
-        # A start that found nothing changed made no model: the first save would have to.
-        self._prepare_due = initial and result is not None and result.site is None
+        # A start that found nothing changed made no model, and one that built read the
+        # cache's rows only as far as it needed them: the first save would do the rest.
+        self._prepare_due = initial and result is not None
         # After a failed build the timer waits for the next good one: retrying a
         # broken site every half second would only repeat the same errors.
         self._next_embargo = _next_embargo(result) if result is not None else None
