@@ -213,8 +213,8 @@ def main() -> None:
         f"Machine: {platform.machine()}, {os.cpu_count()} CPUs, Python "
         f"{platform.python_version()}, Pillow {PIL.__version__}; "
         f"`--jobs {jobs}`; median of {args.runs} run(s); written by `make bench`.",
-        "**Taken under load**: the machine was shared with six other engineers' builds and "
-        "tests; the ratios, measured in the same run, say more than the seconds.",
+        f"System load (1-minute average) when the run ended: {os.getloadavg()[0]:.1f} on "
+        f"{os.cpu_count()} CPUs; the ratios, measured in the same run, say more than the seconds.",
         "",
         f"Corpus: {args.items} items plus {len(photos)} JPEGs of {PHOTO_SIZE[0]} × "
         f"{PHOTO_SIZE[1]} px ({size_mb:.0f} MB), three press photos on every tenth release.",
