@@ -466,7 +466,7 @@ def _render_pages(
     pages = _Pages(
         # What pages show of the images (variant names, sizes, credits) counts too.
         model_key=hashlib.sha256(f"{model_key}:{media_fingerprint(images)}".encode()).hexdigest(),
-        signatures=body_signatures(bodies),
+        signatures=body_signatures(bodies, kept.summaries if kept is not None else None),
     )
     problems: list[SiteError] = []
     progress = options.progress

@@ -516,7 +516,12 @@ class BuildCache:
         if self._db is None or self.read_only:
             return
         stored = previous or {}
-        changed = [(path, r) for path, r in records.items() if stored.get(path) != r]
+        # A page kept unrendered carries its very record: identity decides for most.
+        changed = [
+            (path, r)
+            for path, r in records.items()
+            if (old := stored.get(path)) is not r and old != r
+        ]
         removed = [(target, path) for path in stored if path not in records]
         payload = json.dumps(value, ensure_ascii=False, sort_keys=True)
         memory = self._memory

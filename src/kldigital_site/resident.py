@@ -17,6 +17,8 @@ site: every value is reused only under a key of everything it follows from.
   targets, download labels) is the same.
 * the Jinja environment with its compiled templates: valid while no template,
   theme file or setting it reads changed.
+* the digests of the bodies' first paragraphs (their summaries on cards): valid
+  while the paragraph is the same, compared each time.
 """
 
 from __future__ import annotations
@@ -50,12 +52,16 @@ class Kept:
     model_problems: tuple[SiteError, ...] = ()
     bodies: dict[str, BodyInfo] = field(default_factory=dict)  # by body key, for ``model_key``
     environment: tuple[str, RecordingEnvironment] | None = None
+    # The digest of each body's first paragraph, with the paragraph (render/pages.py
+    # ``body_signatures``): valid for as long as the paragraph is the same.
+    summaries: dict[str, tuple[str, str]] = field(default_factory=dict)
 
     def forget(self) -> None:
         self.content_dir = self.sources = self.site = self.environment = None
         self.model_key = ""
         self.model_problems = ()
         self.bodies = {}
+        self.summaries = {}
         self.digests = {}
 
 
