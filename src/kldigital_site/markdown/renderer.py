@@ -35,7 +35,7 @@ from markdown.util import AMP_SUBSTITUTE, HTML_PLACEHOLDER_RE, AtomicString
 
 from kldigital_site.accessibility.language import language_problem
 from kldigital_site.errors import SiteError, warning
-from kldigital_site.markdown import spans
+from kldigital_site.markdown import inline, spans
 from kldigital_site.markdown.limits import bound_scans
 from kldigital_site.slugs import slugify
 from kldigital_site.typography import typeset
@@ -540,6 +540,7 @@ class MarkdownRenderer:
         self._inspector = _Inspector(self._md)
         # Priority -1: after "unescape" (0), the last step that changes the tree.
         self._md.treeprocessors.register(self._inspector, "kldigital-inspector", -1)
+        inline.accelerate(self._md)  # the same HTML, a third less time (markdown/inline.py)
         tags = _TAGS | ({"iframe"} if self._hosts else set())
         self._sanitise = partial(
             nh3.clean,
