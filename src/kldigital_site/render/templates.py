@@ -75,6 +75,10 @@ def make_environment(config: SiteConfig, assets: Mapping[str, str]) -> Recording
         trim_blocks=True,
         lstrip_blocks=True,
         keep_trailing_newline=True,
+        # One environment serves one set of template files: build.py makes a new one when
+        # any of them changes (``_environment``), so checking each file's time on every
+        # load (Jinja's default) would only cost a stat per template and page.
+        auto_reload=False,
     )
     env.filters.update(
         date_long=dates.date_long,
