@@ -399,6 +399,9 @@ class TreeWriter:
         self._planned: dict[str, str] = {}
         self._journal: TextIO | None = None
         self._touched: set[str] = set()  # paths placed or removed in staging by this build
+        # Folders of staging made or seen by ``_touch`` since the last removal (which may
+        # take empty ones away): 7,000 files share a few hundred folders.
+        self._folders: set[Path] = set()
 
     @property
     def _staged(self) -> Manifest:
@@ -494,7 +497,9 @@ class TreeWriter:
         self._journal.write(rel + "\n")
         self._journal.flush()
         target = self.staging / rel
-        target.parent.mkdir(parents=True, exist_ok=True)
+        if target.parent not in self._folders:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            self._folders.add(target.parent)
         return target
 
     def _place(self, rel: str, digest: str, data: bytes | None, source: Path | None) -> None:
@@ -568,6 +573,7 @@ class TreeWriter:
         ):
             self._touch(rel)
             _remove_file(self.staging, rel)
+            self._folders.clear()
         for rel in sorted(foreign):
             staged = self.staging / rel
             if (
