@@ -87,7 +87,7 @@ def press_text(release: Mapping[str, Any]) -> str:
         body = [release["dateline"]]
     blocks += body
     if release["boilerplate_html"] is not None:
-        blocks += ["Presseabbinder", *html_to_text(str(release["boilerplate_html"]), base_url)]
+        blocks += ["Presseabbinder", *_boilerplate_text(str(release["boilerplate_html"]), base_url)]
     if release["contacts"]:
         blocks.append("Pressekontakt")
         blocks += ["\n".join(contact_lines(c)) for c in release["contacts"]]
@@ -99,6 +99,12 @@ def press_text(release: Mapping[str, Any]) -> str:
         blocks.append("\n".join(lines))
     blocks.append(f"Diese Pressemitteilung im Netz:\n{release['absolute_url']}")
     return "\n\n".join(blocks) + "\n"
+
+
+@functools.lru_cache(maxsize=16)
+def _boilerplate_text(html: str, base_url: str) -> tuple[str, ...]:
+    # A site has a few boilerplates, each shown under hundreds of releases.
+    return tuple(html_to_text(html, base_url))
 
 
 def contact_lines(contact: Mapping[str, Any]) -> list[str]:
