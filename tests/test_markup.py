@@ -440,3 +440,17 @@ def test_renderer_reuse_leaks_nothing_between_documents(renderer: MarkdownRender
     assert "footnote" not in second.html
     assert second.problems == ()
     assert first.html == render(renderer, "## Ziele\n\nText[^1] [x](fehlt.md)\n\n[^1]: a\n").html
+
+
+def test_a_word_in_braces_after_a_table_cell_is_a_warning_not_a_crash(
+    renderer: MarkdownRenderer,
+) -> None:
+    # Python-Markdown 3.11.4 reads "{what, why}" ending a cell as an attribute list whose
+    # words have no value (None): that ended the build with a traceback.
+    source = "Vorspann\n\n| Feld | Inhalt |\n|---|---|\n| Mängel | Liste aus {was, warum} |\n"
+    result = render(renderer, source)
+    assert "<td>Liste aus</td>" in result.html
+    assert [(message, severity) for _, message, severity in messages(result)] == [
+        ("Attribut „was_“ an <td> entfernt", Severity.WARNING),
+        ("Attribut „warum“ an <td> entfernt", Severity.WARNING),
+    ]

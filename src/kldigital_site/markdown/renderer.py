@@ -387,9 +387,11 @@ class _Inspector(Treeprocessor):
     def _visit(self, element: Element, doc: _Document) -> None:
         if element.attrib:
             # Automatic mail links hide their address in entities behind AMP_SUBSTITUTE.
-            attrs = {
+            # A word without a value in an attribute list ("{wichtig}") is None since
+            # Python-Markdown 3.11.4: reported and removed like any other unknown attribute.
+            attrs: dict[str, str | None] = {
                 name: unescape(value.replace(AMP_SUBSTITUTE, "&"))
-                if AMP_SUBSTITUTE in value
+                if value is not None and AMP_SUBSTITUTE in value
                 else value
                 for name, value in element.attrib.items()
             }
