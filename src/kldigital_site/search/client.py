@@ -294,10 +294,29 @@ class _Service(PagefindService):
                 self._dispatch(message)
 
     async def send(self, payload: InternalRequestPayload) -> InternalResponsePayload:
+        """One request and its answer, in Pagefind's protocol (base64 of the JSON
+        ``{"message_id": …, "payload": …}``, then a comma).
+
+        Not the upstream ``send``: it formats the whole request and answer into
+        debug messages whether or not debug logging is on, a page's HTML and its
+        metadata each time — a fifth of the Python time indexing took (0.15 s per
+        1,000 pages).
+        """
+        stdin = self._backend.stdin
+        if stdin is None:
+            raise ServiceDied("Pagefind wurde unerwartet beendet.")
+        self._message_id += 1
+        message_id = self._message_id
+        future: asyncio.Future[InternalResponsePayload] = self._loop.create_future()
+        self._responses[message_id] = future
+        request = json.dumps({"message_id": message_id, "payload": payload}).encode()
         try:
-            return await super().send(payload)
+            stdin.write(base64.b64encode(request) + b",")  # Pagefind answers after the comma
+            await stdin.drain()
         except ConnectionError as exc:  # writing to a closed pipe: the process has ended
+            future.cancel()
             raise ServiceDied("Pagefind wurde unerwartet beendet.") from exc
+        return await future
 
     def _dispatch(self, message: bytes) -> None:
         try:
