@@ -86,3 +86,20 @@ def test_an_endless_word_is_left_whole_at_once(splitter: Splitter) -> None:
     html = ("<p>" + "Straßenbeleuchtung" * 100_000 + "</p>").encode()
     assert splitter.mark(html) == html
     assert time.perf_counter() - started < 5
+
+
+def test_words_are_marked_whatever_stands_around_them(splitter: Splitter) -> None:
+    """Marks are looked up per token between spaces (search/compounds.py): punctuation,
+    several spaces, line breaks and no-break spaces around a word change nothing, and
+    the same token marks alike on every page."""
+    text = (
+        "<p>„Straßenbeleuchtung“,  (Verkehrsdaten)\nBürgerbeteiligung.Straßenbeleuchtung "
+        "Verwaltung\u00a0Verkehrsdaten 2024-Lieferdienst</p><p>Straßenbeleuchtung“,</p>"
+    )
+    marked = splitter.mark(text.encode()).decode()
+    assert marked == (
+        f"<p>„Straßen{MARK}beleuchtung“,  (Verkehrs{MARK}daten)\nBürger{MARK}beteiligung."
+        f"Straßen{MARK}beleuchtung Verwaltung\u00a0Verkehrs{MARK}daten 2024-Liefer{MARK}dienst"
+        f"</p><p>Straßen{MARK}beleuchtung“,</p>"
+    )
+    assert splitter.mark(text.encode()).decode() == marked
