@@ -2,7 +2,8 @@
 
 Builds the sample site (content/) at the server root, the full fixture site
 under /sub/ and the sample site once more under /teile/ with its index split
-into four shards (three pages per shard instead of 500), serves them with the
+into four shards (three pages per shard instead of 500) and under /ganz/ with
+Pagefind reading every page whole (to compare with what the build gives it), serves them with the
 standard library on 127.0.0.1 and searches them as a visitor would: German
 words and their inflected forms, the filters, ?q= in the address, the header
 field, no JavaScript, drafts, words from pages in every shard. Every page is
@@ -31,7 +32,7 @@ import pytest
 
 from kldigital_site.build import build
 from kldigital_site.config import load_config
-from kldigital_site.search import shards
+from kldigital_site.search import indexer, shards
 from tests.conftest import FIXTURES, NOW, REPO, TEMPLATES
 
 if TYPE_CHECKING:
@@ -117,6 +118,11 @@ def www(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, int]]:
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(shards, "SHARD_PAGES", SHARDED_PAGES)
         _build(REPO / "content", templates, www / "teile", "https://www.example.org/teile/")
+    # The same site with Pagefind reading each published page whole, as its own command
+    # line would (compounds still marked): what the search gets must find the same.
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(indexer, "search_extract", lambda page: page)
+        _build(REPO / "content", templates, www / "ganz", "https://www.example.org/ganz/")
     # The preview (serve, build --preview) indexes drafts and embargoed releases.
     _build(
         REPO / "content",
@@ -199,6 +205,40 @@ def _results(page: Page) -> list[dict[str, str]]:
             excerpt: item.querySelector('.search-result-excerpt').innerHTML,
         }))""",
     )
+
+
+# Words (a compound and its part, an inflected form, two words, one on no page) and
+# filters (alone and with a word), as a visitor would put them in the address.
+EQUIVALENT_QUERIES = [
+    "q=Beleuchtung",
+    "q=Stra%C3%9Fenbeleuchtung",
+    "q=Innenstadtbaum",
+    "q=Treffpunkten",
+    "q=Stadt%20Daten",
+    "q=Baumkataster",
+    "q=Stadt&smart_city=Smart+City",
+    "q=Innenstadt&typ=Pressemitteilung",
+    "thema=Beteiligung",
+    "typ=Projekt&typ=Pressemitteilung&typ=Seite",
+]
+
+
+@pytest.mark.parametrize("query", EQUIVALENT_QUERIES)
+def test_what_pagefind_gets_finds_what_the_whole_pages_find(
+    page: Page, sample: Served, www: tuple[Path, int], query: str
+) -> None:
+    """The index made from what the build gives Pagefind (search/extract.py: the indexed
+    element, compounds marked) answers every query as an index of the whole published
+    pages does: the same results in the same order, with the same titles, badges and
+    excerpts."""
+    _, port = www
+    ours = _search(page, f"{sample.url}suche/?{query}")
+    whole = _search(page, f"http://127.0.0.1:{port}/ganz/suche/?{query}")
+    for result in whole:
+        result["href"] = result["href"].removeprefix("/ganz")
+    assert ours == whole
+    if query != "q=Baumkataster":
+        assert ours, "a query that finds something"
 
 
 def test_dritte_finds_the_project_dritte_orte(page: Page, served: Served) -> None:
