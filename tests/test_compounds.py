@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from kldigital_site.search import compounds
 from kldigital_site.search.compounds import MARK, Splitter, dictionary_version, load_words
 
 
@@ -103,3 +104,15 @@ def test_words_are_marked_whatever_stands_around_them(splitter: Splitter) -> Non
         f"</p><p>Straßen{MARK}beleuchtung“,</p>"
     )
     assert splitter.mark(text.encode()).decode() == marked
+
+
+def test_the_remembered_tokens_stay_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
+    """However many different words a site has, the splitter remembers at most
+    MAX_TOKENS tokens, and marks the same after forgetting them."""
+    monkeypatch.setattr(compounds, "MAX_TOKENS", 3)
+    splitter = Splitter(None, load_words())
+    text = "<p>Straßenbeleuchtung Verkehrsdaten Lieferdienst Bürgerbeteiligung Verwaltung</p>"
+    first = splitter.mark(text.encode())
+    assert len(splitter._tokens) <= 3
+    assert splitter.mark(text.encode()) == first
+    assert first.decode().count(MARK) == 4

@@ -46,6 +46,9 @@ MIN_WORD = 8
 # 2 MB "word" in a hostile title must not hold up the build (tests/test_robustness.py).
 MAX_WORD = 40
 MIN_PART = 4
+# Tokens remembered as marked (Splitter._tokens): about 100 bytes each, so at most
+# about 20 MB however many different words a site has (the benchmark corpus has 448).
+MAX_TOKENS = 200_000
 MAX_PARTS = 4
 # Linking elements between the parts of a German compound (Fugenelemente).
 _LINKS = ("s", "es", "n", "en", "er", "e", "ens")
@@ -207,10 +210,15 @@ class Splitter:
     def _mark_token(self, token: str) -> str:
         # Split, not sub with a function: no call back into Python per word.
         words = _WORD.split(token)  # odd items are the words
-        if len(words) > 1:
+        if len(words) == 1:
+            result = token  # the key itself: an unmarked token costs no second string
+        else:
             marked = self._marked
             words[1::2] = [marked.get(w) or self._mark_word(w) for w in words[1::2]]
-        result = self._tokens[token] = "".join(words)
+            result = "".join(words)
+        if len(self._tokens) >= MAX_TOKENS:
+            self._tokens.clear()  # a bound on memory, only time is lost
+        self._tokens[token] = result
         return result
 
     def _mark_word(self, word: str) -> str:
