@@ -22,6 +22,15 @@ splitter read about half the bytes per page.
 When in doubt the whole page is taken: no marked element or several, an
 element whose end cannot be found by counting its tag, or any of the above
 outside it.
+
+Why not less (issue 15, measured on the 1,000-item corpus): Pagefind takes
+about 2.1 ms of CPU per page, 1.3 ms reading it and 0.8 ms writing its share
+of the bundle, and what it reads is nearly all text already (stripping the
+attributes it never reads would make the pages 5 % smaller). Its
+``add_custom_record`` takes plain text instead of HTML and saves about 0.4 ms
+a page, but it indexes that text at one weight and without anchors, so titles
+and headings would no longer rank first; and the text would first have to be
+made in Python the way Pagefind's parser makes it.
 """
 
 from __future__ import annotations
