@@ -340,6 +340,10 @@ def test_a_damaged_cache_is_rebuilt_never_trusted(damage: str, tmp_path: Path) -
         '{"version": 3, "files": {"../canary": "0"}}',
         '{"version": 3, "files": {"/CANARY": "0"}, "foreign": []}',
         '{"version": 3, "files": {}, "foreign": ["sub/../../canary"]}',
+        # Every unsafe part, wherever it is: last, between others, or a Windows separator.
+        '{"version": 3, "files": {"index.html": "0", "sub/..": "0"}}',
+        '{"version": 3, "files": {"a/b": "0", "a//b": "0", "a/./b": "0"}}',
+        '{"version": 3, "files": {"sub\\\\..\\\\canary": "0"}}',
     ],
 )
 def test_a_damaged_output_manifest_stops_the_build_and_clean(manifest: str, tmp_path: Path) -> None:

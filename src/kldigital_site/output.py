@@ -92,15 +92,23 @@ def _is_plain_path(rel: str) -> bool:
     return _UNSAFE_PATH.search(rel) is None
 
 
-# The same test over many paths joined by newlines, in one search: a line boundary
-# counts as a part boundary, so it finds at least what the path by path test finds.
-_UNSAFE_LINE = re.compile(_UNSAFE_PATH.pattern, re.MULTILINE)
+# The same test over many paths, each between two newlines: a line boundary counts as
+# a part boundary, so it finds at least what the path by path test finds. Substring
+# searches, not the regular expression: it tried its alternatives at every one of the
+# 3 million characters (0.16 s of a build that changes nothing at 10,000 items, issue 15).
+# Every way a part can be empty, "." or ".." between two boundaries, then the characters.
+_UNSAFE_JOINED = (
+    *(f"{start}{part}{end}" for start in "\n/" for part in ("", ".", "..") for end in "/\n"),
+    "\\",
+    "\x00",
+)
 
 
 def _all_plain_paths(paths: Iterable[str]) -> bool:
-    """``_is_plain_path`` for every path, at a tenth of the cost for 60,000 paths."""
+    """``_is_plain_path`` for every path, at a fraction of the cost for 60,000 paths."""
     listed = list(paths)
-    if not listed or _UNSAFE_LINE.search("\n".join(listed)) is None:
+    joined = "\n" + "\n".join(listed) + "\n"
+    if not listed or not any(unsafe in joined for unsafe in _UNSAFE_JOINED):
         return True
     # A newline inside a name (legal, if odd) must not count as unsafe: path by path.
     return all(map(_is_plain_path, listed))
