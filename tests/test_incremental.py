@@ -11,6 +11,8 @@ import datetime as dt
 import random
 import re
 import shutil
+import subprocess
+import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -109,6 +111,41 @@ def test_nothing_changed_renders_and_writes_nothing(site: Site) -> None:
     assert result.report is not None
     assert result.report.written == () and result.report.removed == ()
     assert {p: p.stat().st_mtime_ns for p in site.output.rglob("*") if p.is_file()} == before
+
+
+def test_nothing_changed_loads_no_rendering_library(site: Site) -> None:
+    # A command line build that changes nothing ends before parsing; loading Jinja,
+    # Markdown, Pagefind, minify_html and brotli was a third of its time (issue 15).
+    probe = (
+        "import sys\n"
+        "from kldigital_site.cli import main\n"
+        "try:\n"
+        "    main()\n"
+        "except SystemExit as done:\n"
+        "    assert not done.code, done.code\n"
+        "heavy = ('jinja2', 'markdown', 'pagefind', 'minify_html', 'brotli', 'PIL')\n"
+        "print(sorted(n for n in heavy if n in sys.modules))\n"
+    )
+    arguments = ["build", "--content", site.root / "content", "--templates", site.templates]
+    arguments += ["--output", site.output, "--now", NOW.isoformat()]
+    done = subprocess.run(
+        [sys.executable, "-c", probe, *map(str, arguments)],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert done.stdout.splitlines()[-1] == "[]", done.stderr
+    # An edit still builds, and in the same kind of process.
+    site.edit(RELEASE, lambda t: t + "\nNoch ein Satz.\n")
+    again = subprocess.run(
+        [sys.executable, "-c", probe, *map(str, arguments)],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert "jinja2" in again.stdout
+    page = (site.output / RELEASE_PAGE).read_text(encoding="utf-8")
+    assert "Noch ein Satz." in page
 
 
 def test_an_embargo_ending_publishes_the_release_without_any_source_change(
@@ -366,10 +403,10 @@ def test_moved_link_target_renders_the_linking_page_again(site: Site) -> None:
 def test_file_saved_again_during_the_build_fails_it_and_is_not_cached(
     site: Site, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from kldigital_site import build as build_module
     from kldigital_site.errors import BuildFailed
+    from kldigital_site.markdown import bodies as bodies_module
 
-    real = build_module.render_bodies
+    real = bodies_module.render_bodies
 
     def save_meanwhile(*args: object, **kwargs: object) -> object:
         # The editor saves again after the file was parsed, before its text is rendered.
@@ -377,13 +414,13 @@ def test_file_saved_again_during_the_build_fails_it_and_is_not_cached(
         return real(*args, **kwargs)  # type: ignore[arg-type]
 
     site.edit(RELEASE, lambda t: t + "\nErster Satz.\n")
-    monkeypatch.setattr(build_module, "render_bodies", save_meanwhile)
+    monkeypatch.setattr(bodies_module, "render_bodies", save_meanwhile)
     with pytest.raises(BuildFailed) as failed:
         site.build()
     assert [(p.path, p.message) for p in failed.value.problems] == [
         (RELEASE, "Die Datei wurde während des Erzeugens geändert; bitte erneut erzeugen.")
     ]
-    monkeypatch.setattr(build_module, "render_bodies", real)
+    monkeypatch.setattr(bodies_module, "render_bodies", real)
     site.build()
     page = (site.output / RELEASE_PAGE).read_text(encoding="utf-8")
     assert "Erster Satz." in page and "Noch ein Satz." in page

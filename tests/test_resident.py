@@ -24,6 +24,7 @@ from kldigital_site.build import BuildResult, build, prepare
 from kldigital_site.config import SiteConfig, load_config
 from kldigital_site.content import parse as parse_module
 from kldigital_site.errors import BuildFailed
+from kldigital_site.render import templates as templates_module
 from kldigital_site.resident import Resident
 from kldigital_site.serve.origin import PREVIEW_ORIGIN
 from tests.conftest import NOW
@@ -156,9 +157,14 @@ class Stages:
 
     def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
         self.calls: list[str] = []
-        for name in ("discover", "build_site", "make_environment"):
-            real = getattr(build_module, name)
-            monkeypatch.setattr(build_module, name, self._counting(name, real))
+        # The Jinja environment's module is imported only by builds that render (build.py).
+        for module, name in (
+            (build_module, "discover"),
+            (build_module, "build_site"),
+            (templates_module, "make_environment"),
+        ):
+            real = getattr(module, name)
+            monkeypatch.setattr(module, name, self._counting(name, real))
 
     def _counting(self, name: str, real: Any) -> Any:
         def counted(*args: Any, **kwargs: Any) -> Any:

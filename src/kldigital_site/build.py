@@ -35,11 +35,9 @@ import time
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from kldigital_site.accessibility.requirements import check_requirements
 from kldigital_site.cache import CACHE_DIR_NAME, BuildCache, PageRecord, tool_fingerprint
-from kldigital_site.cms.publish import cms_outputs
 from kldigital_site.config import SiteConfig
 from kldigital_site.content.discover import SourceFile, SourceKind, discover
 from kldigital_site.content.parse import (
@@ -59,33 +57,23 @@ from kldigital_site.errors import (
     os_reason,
 )
 from kldigital_site.lock import OnWait, site_lock
-from kldigital_site.markdown.bodies import Bodies, render_bodies
-from kldigital_site.media.pipeline import Media, media_fingerprint, media_folder, process_media
 from kldigital_site.model import LeftOut, Site, build_site
 from kldigital_site.output import Output, TreeMemory, TreeWriter, WriteReport, file_digest
-from kldigital_site.precompress import add_siblings
-from kldigital_site.render.assets import ASSETS_DIR, ThemeAssets, asset_files, theme_assets
-from kldigital_site.render.pages import (
-    LastBuild,
-    PageResult,
-    body_signatures,
-    render_pages,
-    template_digests,
-)
-from kldigital_site.render.templates import RecordingEnvironment, make_environment
-from kldigital_site.resident import (
-    Kept,
-    Resident,
-    known_bodies,
-    known_model,
-    known_sources,
-    remember_bodies,
-    remember_model,
-    remember_sources,
-)
-from kldigital_site.search import indexer as search
+from kldigital_site.render.assets import ASSETS_DIR, asset_files, template_digests
 from kldigital_site.search.shards import BUNDLE_DIR
 from kldigital_site.workers import default_jobs, run_parallel
+
+# The stages after parsing are imported where they run: a build that finds nothing
+# changed (``_unchanged``) needs none of them, and loading them (Jinja, Markdown,
+# Pagefind, minify_html, brotli) was a third of its time at 10,000 items (issue 15).
+if TYPE_CHECKING:
+    from kldigital_site.markdown.bodies import Bodies
+    from kldigital_site.media.pipeline import Media
+    from kldigital_site.render.assets import ThemeAssets
+    from kldigital_site.render.pages import LastBuild, PageResult
+    from kldigital_site.render.templates import RecordingEnvironment
+    from kldigital_site.resident import Kept, Resident
+    from kldigital_site.search import indexer as search
 
 Progress = Callable[[str, int, int], None]
 
@@ -190,6 +178,10 @@ def prepare(
     is idle after its start. False when the site has errors (the next build reports
     them) or the cache cannot be used.
     """
+    from kldigital_site.markdown.bodies import render_bodies
+    from kldigital_site.render.assets import theme_assets
+    from kldigital_site.resident import known_bodies, remember_bodies
+
     options = BuildOptions(now=now, target=out_dir, jobs=jobs or default_jobs(), write=False)
     work_dir = config.root / CACHE_DIR_NAME
     try:
@@ -239,7 +231,7 @@ def _build(
     work_dir = config.root / CACHE_DIR_NAME
     writer = TreeWriter(options.target, work_dir, tree) if options.write else None
     indexer: search.SearchIndexer | None = None
-    folder = media_folder(config.root / CACHE_DIR_NAME if cache is not None else None)
+    folder: Path | None = None
     try:
         sources, unchanged = _sources(config, problems, kept, changed)
         inputs = problems.take(_read_inputs(config, sources, cache, writer, options, unchanged))
@@ -247,6 +239,15 @@ def _build(
             kept.digests = inputs.digests
         if writer is not None and not problems.has_errors and _unchanged(inputs, writer, options):
             return _unchanged_result(writer, inputs, problems, timer)
+        from kldigital_site.accessibility.requirements import check_requirements
+        from kldigital_site.cms.publish import cms_outputs
+        from kldigital_site.markdown.bodies import render_bodies
+        from kldigital_site.media.pipeline import media_folder, process_media
+        from kldigital_site.render.assets import theme_assets
+        from kldigital_site.resident import known_bodies, remember_bodies
+        from kldigital_site.search import indexer as search
+
+        folder = media_folder(config.root / CACHE_DIR_NAME if cache is not None else None)
         inputs = _with_pages(inputs, cache, writer)
         parsed = problems.take(_parse_all(sources, inputs, cache, options.jobs))
         timer.lap("parse")
@@ -313,7 +314,7 @@ def _build(
             indexer.abort()
         raise
     finally:
-        if cache is None:  # --no-cache: the images were made in a scratch folder
+        if cache is None and folder is not None:  # --no-cache: images made in a scratch folder
             shutil.rmtree(folder, ignore_errors=True)
     if cache is not None:
         replayed = (*required, *staged_bodies.problems)
@@ -462,6 +463,10 @@ def _render_pages(
     kept: Kept | None = None,
 ) -> Staged[_Pages]:
     """Render every page into the writer and, while they come, the search index."""
+    from kldigital_site.media.pipeline import media_fingerprint
+    from kldigital_site.precompress import add_siblings
+    from kldigital_site.render.pages import body_signatures, render_pages
+
     model_key = _model_key(site, inputs.theme, inputs.digests, documents)
     pages = _Pages(
         # What pages show of the images (variant names, sizes, credits) counts too.
@@ -519,6 +524,10 @@ def _check_unpublished(
     own pages. The published site was checked already; what the two share
     reports the same problems, which ``Problems`` counts once.
     """
+    from kldigital_site.markdown.bodies import render_bodies
+    from kldigital_site.render.pages import render_pages
+    from kldigital_site.render.templates import make_environment
+
     if config.include_drafts and config.include_future:
         return Staged(None)  # the site checked is the preview already
     preview = dataclasses.replace(config, include_drafts=True, include_future=True)
@@ -552,6 +561,9 @@ def _add_files(
     precompress: bool,
 ) -> None:
     """Media, theme assets, /admin/ (``cms:``) and the search index join the pages."""
+    from kldigital_site.precompress import add_siblings
+    from kldigital_site.search import indexer as search
+
     for output in (*assets.outputs, *admin):
         writer.add_output(output)
         if precompress:
@@ -689,6 +701,8 @@ def _last_build(
     last: Mapping[str, Any] | None, previous: Mapping[str, PageRecord]
 ) -> LastBuild | None:
     """The previous build's inputs, if they describe the page records there are."""
+    from kldigital_site.render.pages import LastBuild
+
     if not last or not previous:
         return None
     model, bodies = last.get("model"), last.get("bodies")
@@ -851,6 +865,8 @@ def _sources(
     since (resident.py)."""
     if kept is None:
         return problems.take(discover(config.content_dir, config.root)), None
+    from kldigital_site.resident import known_sources, remember_sources
+
     content_dir = config.content_dir.resolve()
     known, unchanged = known_sources(kept, content_dir, changed)
     if known is not None:
@@ -888,6 +904,8 @@ def _resident_model(
 ) -> Staged[Site]:
     """The model, taken from the last build when only bodies changed since (resident.py).
     A build with errors so far (a file unreadable or flawed) always makes it anew."""
+    from kldigital_site.resident import known_model, remember_model
+
     usable = kept is not None and not problems.has_errors and not parsed.flawed
     if kept is not None and usable:
         known = known_model(kept, key, parsed.documents, now)
@@ -904,6 +922,8 @@ def _environment(
 ) -> RecordingEnvironment:
     """The Jinja environment, with the templates it compiled, kept while no template, theme
     file or setting it reads changed (resident.py)."""
+    from kldigital_site.render.templates import make_environment
+
     if kept is None:
         return make_environment(site.config, site.assets)
     key = _key(site.config, theme, str(site.config.templates_dir), *sorted(site.assets.items()))

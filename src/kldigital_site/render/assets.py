@@ -17,11 +17,10 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from pathlib import PurePosixPath
+from pathlib import Path, PurePosixPath
 
 from kldigital_site.config import SiteConfig
 from kldigital_site.output import Output
-from kldigital_site.render.minify import minify_asset
 from kldigital_site.theme import THEME_CSS, theme_css
 
 ASSETS_DIR = "assets"
@@ -48,8 +47,22 @@ def asset_files(config: SiteConfig) -> list[str]:
     )
 
 
+def template_digests(templates_dir: Path) -> dict[str, str]:
+    """Digest of every template file (theme assets excluded), by template name."""
+    digests = {}
+    for path in sorted(templates_dir.rglob("*")):
+        rel = path.relative_to(templates_dir).as_posix()
+        if path.is_file() and not rel.startswith(f"{ASSETS_DIR}/"):
+            digests[rel] = hashlib.sha256(path.read_bytes()).hexdigest()
+    return digests
+
+
 def theme_assets(config: SiteConfig) -> ThemeAssets:
     """Every theme file with its published path, plus the brand stylesheet (``theme:``)."""
+    # Here, not at the top: a build that finds nothing changed reads this module
+    # (``asset_files``) but minifies nothing, and minify_html takes a while to load.
+    from kldigital_site.render.minify import minify_asset
+
     root = config.templates_dir / ASSETS_DIR
     files = [(name, (root / name).read_bytes()) for name in asset_files(config)]
     if config.theme is not None:

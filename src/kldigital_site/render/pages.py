@@ -30,7 +30,6 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from kldigital_site.cache import PageRecord
@@ -40,7 +39,7 @@ from kldigital_site.media.pipeline import Media
 from kldigital_site.model import Route, RouteKind, Site
 from kldigital_site.precompress import Sibling, siblings
 from kldigital_site.render import feeds
-from kldigital_site.render.assets import ASSETS_DIR
+from kldigital_site.render.assets import template_digests
 from kldigital_site.render.contexts import page_context
 from kldigital_site.render.minify import minify_page
 from kldigital_site.render.newsroom import press_text, render_newsroom_file
@@ -119,16 +118,6 @@ def body_signatures(
     for name, info in bodies.boilerplates.items():
         signatures[f"boilerplate:{name}"] = info.version
     return signatures
-
-
-def template_digests(templates_dir: Path) -> dict[str, str]:
-    """Digest of every template file (theme assets excluded), by template name."""
-    digests = {}
-    for path in sorted(templates_dir.rglob("*")):
-        rel = path.relative_to(templates_dir).as_posix()
-        if path.is_file() and not rel.startswith(f"{ASSETS_DIR}/"):
-            digests[rel] = hashlib.sha256(path.read_bytes()).hexdigest()
-    return digests
 
 
 def _fingerprint(state: _State, context_json: str, templates: tuple[str, ...]) -> str:
