@@ -20,7 +20,6 @@ import pytest
 
 from kldigital_site.build import BuildResult, build
 from kldigital_site.config import load_config
-from kldigital_site.model import SEARCH_URL
 from tests.conftest import NOW, TEMPLATES, copy_fixture_site
 
 RELEASE = "content/presse/2025-08-26-digitale-sprechstunde.md"
@@ -208,47 +207,6 @@ def test_title_change_renders_the_release_and_every_page_that_lists_it(site: Sit
     assert "Sprechstunde jetzt auch mittwochs" in page
     listing = (site.output / "themen/buergerbeteiligung/index.html").read_text(encoding="utf-8")
     assert "Sprechstunde jetzt auch mittwochs" in listing
-
-
-def test_title_change_makes_the_views_of_only_the_pages_that_show_the_release(
-    site: Site, tmp_path: Path
-) -> None:
-    # The model changed, its frame did not: each page records the items its view looked
-    # up, and only those that looked this one up are examined (render/pages.py).
-    site.edit(
-        RELEASE,
-        lambda t: t.replace(
-            "title: Digitale Sprechstunde jeden Dienstag",
-            "title: Sprechstunde jetzt auch mittwochs",
-        ),
-    )
-    result = site.build()
-    key = "presse/2025-08-26-digitale-sprechstunde.md"
-    showing = _pages(frozenset(site.pages_showing(result, key)))
-    everything = {r.output_path for r in result.site.routes if r.output_path.endswith(".html")}
-    # The search page lists every item's title for the search's filters.
-    assert showing <= _pages(result.examined) <= showing | {SEARCH_URL + "index.html"}
-    assert len(everything) > 3 * len(_pages(result.examined))
-    clean = tmp_path / "clean"
-    build(load_config(site.root / "content", site.templates, clean), now=NOW, use_cache=False)
-    assert tree(site.output) == tree(clean)
-
-
-def test_title_change_of_a_menu_page_renders_every_page(site: Site, tmp_path: Path) -> None:
-    # The navigation of every page shows it: read once for the site-wide part, which
-    # every page's view uses (``Views.recording``).
-    site.edit("content/seiten/ueber-uns.md", lambda t: t.replace("title: Über uns", "title: Wir"))
-    result = site.build()
-    clean = tmp_path / "clean"
-    build(load_config(site.root / "content", site.templates, clean), now=NOW, use_cache=False)
-    assert tree(site.output) == tree(clean)
-    navigating = {
-        path
-        for path, data in tree(clean).items()
-        if path.endswith(".html") and b"ueber-uns/>Wir<" in data
-    }
-    assert len(navigating) > 10
-    assert navigating <= result.rendered
 
 
 def test_template_change_renders_exactly_the_pages_that_use_it(site: Site) -> None:

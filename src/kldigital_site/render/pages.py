@@ -23,20 +23,13 @@ When that key equals the last build's, only bodies can differ, and a page
 whose recorded body reads (``views.fingerprint``: its own text, the summaries
 on its cards, a boilerplate) all have the signatures of the last build keeps its
 file without its view being made at all.
-
-The same holds for front matter when only what is shown of some items changed
-(a title, a description), not where they stand: the frame of the model
-(build.py ``_frame_key``) is the last build's, and a page that looked up none
-of the edited items ("head:<key>" reads, recorded by ``Views.recording``) keeps
-its file. A title change thus makes the views of the item's own pages and of
-the lists, topics and projects that show it, not of 30,000 pages.
 """
 
 from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from kldigital_site.cache import PageRecord
@@ -57,7 +50,7 @@ from kldigital_site.render.templates import (
     RecordingEnvironment,
     render_template,
 )
-from kldigital_site.render.views import ANY_HEAD, Views, fingerprint
+from kldigital_site.render.views import Views, fingerprint
 from kldigital_site.search.extract import search_digest
 from kldigital_site.search.shards import INDEXED_KINDS
 from kldigital_site.workers import run_parallel
@@ -98,10 +91,6 @@ class LastBuild:
 
     model_key: str
     body_signatures: Mapping[str, str]
-    # Everything the model follows from but the items' front matter, and per item the
-    # digest of its front matter ("head:<key>" reads, ``Views.recording``).
-    frame_key: str = ""
-    heads: Mapping[str, str] = field(default_factory=dict)
 
 
 def body_signatures(
@@ -160,10 +149,8 @@ def _render_route(state: _State, route: Route) -> PageResult:
             is_redirect=route.kind is RouteKind.REDIRECT,
             siblings=None if unchanged else _siblings(state, path, data),
         )
-    with state.views.recording() as items_read:
-        context = page_context(state.views, route)
-    context_json, bodies_read = fingerprint(context)
-    reads = tuple(sorted({*bodies_read, *items_read}))
+    context = page_context(state.views, route)
+    context_json, reads = fingerprint(context)
     previous = state.previous.get(path)
     if (
         previous is not None
@@ -241,8 +228,6 @@ def render_pages(
     model_key: str = "",
     signatures: Mapping[str, str] | None = None,
     last: LastBuild | None = None,
-    frame_key: str = "",
-    heads: Mapping[str, str] | None = None,
     only_items: frozenset[str] | None = None,
     media: Media | None = None,
     precompress: bool = False,
@@ -274,8 +259,7 @@ def render_pages(
     routes = sorted(site.routes, key=_render_rank)  # stable
     if only_items is not None:
         routes = [route for route in routes if route.item in only_items]
-    changed = _changed_reads(model_key, signatures, last, frame_key, heads)
-    kept = _unchanged_routes(routes, previous, on_disk, changed)
+    kept = _unchanged_routes(routes, previous, on_disk, model_key, signatures, last)
     to_render = [route for route in routes if route.output_path not in kept]
     rendered = run_parallel(_render_route, state, to_render, jobs)
     total = len(routes)
@@ -302,45 +286,19 @@ def _render_rank(route: Route) -> int:
     return 0 if route.kind in INDEXED_KINDS else 1
 
 
-def _changed_reads(
-    model_key: str,
-    signatures: Mapping[str, str] | None,
-    last: LastBuild | None,
-    frame_key: str,
-    heads: Mapping[str, str] | None,
-) -> set[str] | None:
-    """What a view can read that differs from the last build; None: anything may.
-
-    The same model: only bodies (module docstring). Otherwise the same frame —
-    the settings, templates, data files, images and the site's whole structure
-    (which items exist, their addresses, dates, topics, every list's order):
-    only the front matter of some items differs, and with it what pages show of
-    them ("head:<key>", and "head:*" for a view over all items).
-    """
-    if last is None or signatures is None or not model_key:
-        return None
-    changed = {name for name, sig in signatures.items() if last.body_signatures.get(name) != sig}
-    changed |= set(last.body_signatures) - set(signatures)
-    if last.model_key == model_key:
-        return changed
-    if heads is None or not frame_key or last.frame_key != frame_key:
-        return None
-    edited = {key for key, head in heads.items() if last.heads.get(key) != head}
-    edited |= set(last.heads) - set(heads)
-    if edited:
-        changed |= {f"head:{key}" for key in edited} | {ANY_HEAD}
-    return changed
-
-
 def _unchanged_routes(
     routes: list[Route],
     previous: Mapping[str, PageRecord],
     on_disk: Mapping[str, str],
-    changed: set[str] | None,
+    model_key: str,
+    signatures: Mapping[str, str] | None,
+    last: LastBuild | None,
 ) -> dict[str, PageRecord]:
-    """Pages certain to be unchanged without making their views (``_changed_reads``)."""
-    if changed is None:
+    """Pages certain to be unchanged without making their views (module docstring)."""
+    if last is None or signatures is None or not model_key or last.model_key != model_key:
         return {}
+    changed = {name for name, sig in signatures.items() if last.body_signatures.get(name) != sig}
+    changed |= set(last.body_signatures) - set(signatures)
     kept = {}
     for route in routes:
         path = route.output_path
