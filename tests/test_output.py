@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import shutil
@@ -524,3 +525,71 @@ def test_files_changed_behind_the_tools_back_are_never_kept(tmp_path: Path) -> N
         assert not (out / "fremd").exists()
         for rel in (replaced_staged, deleted_staged, replaced_published):
             assert built[rel] == clean[rel], rel
+
+
+def _records(root: Path, out: Path) -> tuple[list[Path], list[Path]]:
+    """The records of the two trees of ``out`` and the bases they are stored against."""
+    book = output_module.Bookkeeping(out, root / CACHE_DIR_NAME)
+    bases = sorted(book.folder.glob(f"{book.prefix}-base-*.json"))
+    return sorted(set(book.folder.glob(f"{book.prefix}-*.json")) - set(bases)), bases
+
+
+def _edits_equal_clean_builds(root: Path, out: Path, tmp_path: Path, count: int) -> None:
+    page = root / "content/seiten/impressum.md"
+    release = sorted((root / "content/presse").glob("*.md"))[0]
+    for n in range(count):
+        edited = page if n % 2 else release
+        edited.write_text(edited.read_text(encoding="utf-8") + f"\nNachtrag {n}.\n", "utf-8")
+        assert build_cli(root, out, "--now", NOW).exit_code == 0
+        reference = tmp_path / f"reference-{n}"
+        assert build_cli(root, reference, "--now", NOW, "--no-cache").exit_code == 0
+        built = file_tree(out)
+        assert built == file_tree(reference)
+        listed = read_manifest(out, root / CACHE_DIR_NAME) or {}
+        assert set(listed) == set(built)
+        assert all(hashlib.sha256(built[rel]).hexdigest() == listed[rel] for rel in built)
+
+
+def test_edit_builds_record_what_changed_against_one_shared_base(tmp_path: Path) -> None:
+    # Issue 15: an edit build writes the difference from a base both trees share, not a
+    # list of every file; what it reads back must still be exactly the tree published.
+    root = copy_fixture_site("full", tmp_path / "site")
+    out = tmp_path / "out"
+    assert build_cli(root, out, "--now", NOW).exit_code == 0
+    _edits_equal_clean_builds(root, out, tmp_path, 4)
+    records, bases = _records(root, out)
+    assert len(records) == 2 and len(bases) == 1, (records, bases)
+    for record in records:
+        stored = json.loads(record.read_text(encoding="utf-8"))
+        assert stored["base"] in bases[0].name
+        assert len(stored["changed"]) + len(stored["removed"]) < len(file_tree(out)) // 4
+
+
+def test_a_record_grown_past_its_limit_gets_a_new_base(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Every build makes a new base and stores the published tree against it as well.
+    monkeypatch.setattr(output_module, "_DELTA_FLOOR", 0)
+    monkeypatch.setattr(output_module, "_DELTA_SHARE", 10**9)
+    root = copy_fixture_site("full", tmp_path / "site")
+    out = tmp_path / "out"
+    assert build_cli(root, out, "--now", NOW).exit_code == 0
+    seen: set[str] = set()
+    for n in range(3):
+        _edits_equal_clean_builds(root, out, tmp_path / str(n), 1)
+        records, bases = _records(root, out)
+        assert len(records) == 2 and len(bases) == 1, (records, bases)
+        assert bases[0].name not in seen
+        seen.add(bases[0].name)
+
+
+def test_a_missing_base_stops_the_build_like_a_damaged_manifest(tmp_path: Path) -> None:
+    root = copy_fixture_site("minimal", tmp_path / "site")
+    out = tmp_path / "out"
+    assert build_cli(root, out, "--now", NOW).exit_code == 0
+    _records(root, out)[1][0].unlink()
+    before = tree_state(out)
+    result = build_cli(root, out, "--now", NOW)
+    assert result.exit_code == 1
+    assert "Die Liste der erzeugten Dateien ist beschädigt" in result.stderr
+    assert tree_state(out) == before
