@@ -509,6 +509,7 @@ class TreeWriter:
         self.out_dir = out_dir.absolute()
         self.book = Bookkeeping(self.out_dir, work_dir)
         self.staging = staging_dir_for(self.out_dir, work_dir)
+        self._staging_prefix = f"{self.staging}{os.sep}"
         self._memory = memory
         recalled = TreeMemory.recall(memory.published, self.out_dir) if memory else None
         # Prepared on first use: a build that finds nothing to do never touches staging.
@@ -672,7 +673,7 @@ class TreeWriter:
         self, path: str, *, digest: str, data: bytes | None = None, source: Path | None = None
     ) -> None:
         """One file of the new site; ``data`` and ``source`` may be omitted when unchanged."""
-        staged = self._staged
+        staged = self._staged_manifest or self._staged
         if staged.files.get(path) == digest and path not in staged.foreign:
             # Already staged as it must be, and a plain path (checked when the manifest
             # was read): the common case, 60,000 times in an edit build at 10,000 items.
@@ -684,6 +685,30 @@ class TreeWriter:
         with _naming(self.staging, rel):
             self._place(rel, digest, data, source)
 
+    def add_published(self, path: str, suffixes: Iterable[str]) -> bool:
+        """Add ``path`` + each suffix as published, if ``path`` was just added as it is
+        published and all of them are: False (nothing added) otherwise.
+
+        The compressed siblings of an unchanged page (precompress.py) in one call: twice
+        30,000 files in an edit build at 10,000 items.
+        """
+        previous = self.published.files
+        digest = previous.get(path)
+        if digest is None or self._planned.get(path) != digest:
+            return False
+        names = [path + suffix for suffix in suffixes]
+        digests = [previous.get(name) for name in names]
+        if not all(digests):
+            return False
+        staged = self._staged_manifest or self._staged
+        for name, known in zip(names, digests, strict=True):
+            assert known is not None
+            if staged.files.get(name) == known and name not in staged.foreign:
+                self._planned[name] = known  # as ``add`` does, without its call
+            else:
+                self.add(name, digest=known)
+        return True
+
     def add_output(self, output: Output) -> None:
         if output.data is not None:
             self.add(output.path, digest=hashlib.sha256(output.data).hexdigest(), data=output.data)
@@ -694,7 +719,7 @@ class TreeWriter:
 
     def staged_reader(self, rel: str) -> Callable[[], bytes]:
         """How to read back an added file from where it lies until commit."""
-        return functools.partial(_read_bytes, f"{self.staging}{os.sep}{rel}")
+        return functools.partial(_read_bytes, self._staging_prefix + rel)
 
     def commit(self) -> WriteReport:
         planned = self._planned

@@ -53,11 +53,12 @@ BROTLI_QUALITY = 5
 TEXT_SUFFIXES = frozenset({".html", ".css", ".js", ".mjs", ".json", ".xml", ".svg"})
 
 Sibling = tuple[str, bytes]  # output path, bytes
+_BUNDLE_PREFIX = f"{BUNDLE_DIR}/"
 
 
 def compressible(path: str) -> bool:
     """A text file that gets compressed siblings, at whatever size."""
-    if path.startswith(f"{BUNDLE_DIR}/"):
+    if path.startswith(_BUNDLE_PREFIX):
         return False
     dot = path.rfind(".")
     return dot > path.rfind("/") and path[dot:] in TEXT_SUFFIXES
@@ -84,13 +85,9 @@ def add_siblings(
     if not compressible(path):
         return
     if made is None:
-        unchanged = writer.planned_digest(path) == writer.previous_digests.get(path)
-        published = [writer.previous_digests.get(path + suffix) for suffix in SUFFIXES]
-        if unchanged and all(published):
-            for suffix, digest in zip(SUFFIXES, published, strict=True):
-                assert digest is not None
-                writer.add(path + suffix, digest=digest)
+        if writer.add_published(path, SUFFIXES):
             return
+        unchanged = writer.planned_digest(path) == writer.previous_digests.get(path)
         if data is None:
             size = writer.published_size(path) if unchanged else None
             if size is not None and size < MIN_SIZE:
