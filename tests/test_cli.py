@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import os
 import re
 import shutil
@@ -14,9 +15,10 @@ from pathlib import Path
 import lxml.html
 import pytest
 
+from kldigital_site import cli as cli_module
 from kldigital_site.cache import CACHE_DIR_NAME as CACHE
 from kldigital_site.cli import count
-from tests.conftest import TEMPLATES, build_cli, run_cli, tree_state
+from tests.conftest import NOW, TEMPLATES, build_cli, copy_fixture_site, run_cli, tree_state
 
 MakeSite = Callable[[Mapping[str, str | bytes]], Path]
 
@@ -302,3 +304,27 @@ def test_check_counts_pages_by_number(make_site: MakeSite, tmp_path: Path) -> No
     assert re.match(r"Geprüft: \d+ Seiten, keine Fehler", result.stdout)
     assert count(1, "Seite", "Seiten") == "1 Seite"
     assert count(1024, "Seite", "Seiten") == "1.024 Seiten"
+
+
+def test_a_build_collects_garbage_rarely_and_restores_the_settings(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Issue 15: with Python's default thresholds, full collections over everything a build
+    # keeps were an eighth of an edit build's CPU at 10,000 items.
+    seen: list[tuple[int, int, int]] = []
+    real = cli_module.build
+
+    def recording(*args: object, **kwargs: object) -> object:
+        seen.append(gc.get_threshold())
+        return real(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(cli_module, "build", recording)
+    before = gc.get_threshold()
+    root = copy_fixture_site("minimal", tmp_path / "site")
+    assert build_cli(root, tmp_path / "out", "--now", NOW).exit_code == 0
+    assert seen and seen[0][0] >= 50_000, seen
+    assert gc.get_threshold() == before
+    # Also when the build fails.
+    (root / "content/site.yaml").write_text("kaputt: [", encoding="utf-8")
+    assert build_cli(root, tmp_path / "out", "--now", NOW).exit_code == 1
+    assert gc.get_threshold() == before
