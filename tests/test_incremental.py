@@ -209,6 +209,120 @@ def test_title_change_renders_the_release_and_every_page_that_lists_it(site: Sit
     assert "Sprechstunde jetzt auch mittwochs" in listing
 
 
+def test_title_change_makes_the_views_of_only_the_pages_that_show_the_release(
+    site: Site, tmp_path: Path
+) -> None:
+    # The model changed, its frame did not: each page records the items its view looked
+    # up, and only those that looked this one up are examined (render/pages.py).
+    site.edit(
+        RELEASE,
+        lambda t: t.replace(
+            "title: Digitale Sprechstunde jeden Dienstag",
+            "title: Sprechstunde jetzt auch mittwochs",
+        ),
+    )
+    result = site.build()
+    key = "presse/2025-08-26-digitale-sprechstunde.md"
+    showing = _pages(frozenset(site.pages_showing(result, key)))
+    everything = {r.output_path for r in result.site.routes if r.output_path.endswith(".html")}
+    assert _pages(result.examined) == showing
+    assert len(everything) > 3 * len(showing)
+    clean = tmp_path / "clean"
+    build(load_config(site.root / "content", site.templates, clean), now=NOW, use_cache=False)
+    assert tree(site.output) == tree(clean)
+
+
+def test_title_change_of_a_menu_page_renders_every_page(site: Site, tmp_path: Path) -> None:
+    # The navigation of every page shows it: read once for the site-wide part, which
+    # every page's view uses (``Views.recording``).
+    site.edit("content/seiten/ueber-uns.md", lambda t: t.replace("title: Über uns", "title: Wir"))
+    result = site.build()
+    clean = tmp_path / "clean"
+    build(load_config(site.root / "content", site.templates, clean), now=NOW, use_cache=False)
+    assert tree(site.output) == tree(clean)
+    navigating = {
+        path
+        for path, data in tree(clean).items()
+        if path.endswith(".html") and b"ueber-uns/>Wir<" in data
+    }
+    assert len(navigating) > 10
+    assert navigating <= result.rendered
+
+
+# Front-matter edits that change what pages show of an item but not where it stands:
+# each examines only the pages that looked the item up (render/pages.py
+# ``_changed_reads``), and must still give what a clean build gives.
+SHOWN_ONLY_EDITS = {
+    # On its page, its .txt and .eml, the topic, year and press lists, the home page,
+    # its project's page and every feed that carries it.
+    "release title": (
+        RELEASE,
+        "title: Digitale Sprechstunde jeden Dienstag",
+        "title: Sprechstunde jetzt auch mittwochs",
+        "Sprechstunde jetzt auch mittwochs",
+    ),
+    # On its cards only: the lists, topic and project pages, not its text versions.
+    "release subtitle": (
+        "content/presse/2025-03-18-mobilitaetsdaten-offen.md",
+        "title:",
+        "subtitle: Eine neue Unterzeile\ntitle:",
+        "Eine neue Unterzeile",
+    ),
+    # In the title of the project's feed, on the cards of its releases' pages.
+    "project title": (
+        "content/projekte/buergerbeteiligung-online.md",
+        "title: Bürgerbeteiligung online",
+        "title: Beteiligung im Netz",
+        "Beteiligung im Netz",
+    ),
+    # On the project cards of its releases' pages and of the lists.
+    "project summary": (
+        "content/projekte/mobilitaetsdaten.md",
+        "summary: Offene Verkehrsdaten",
+        "summary: Freie Verkehrsdaten",
+        "Freie Verkehrsdaten",
+    ),
+    # "Barriere melden" on every page writes to the statement's feedback contact: the
+    # part every page shows looked the statement up (``Views.site_reads``).
+    "feedback contact": (
+        "content/seiten/barrierefreiheit.md",
+        "weight: 92",
+        "weight: 92\nfeedback_contact: projekte",
+        "mailto:projekte@example.org",
+    ),
+}
+
+
+@pytest.mark.parametrize("edit", sorted(SHOWN_ONLY_EDITS))
+def test_front_matter_edit_that_moves_nothing_equals_a_clean_build(
+    site: Site, tmp_path: Path, edit: str
+) -> None:
+    rel, old, new, shown = SHOWN_ONLY_EDITS[edit]
+    site.edit(rel, lambda t: t.replace(old, new, 1))
+    result = site.build()
+    clean = tmp_path / "clean"
+    build(load_config(site.root / "content", site.templates, clean), now=NOW, use_cache=False)
+    built, expected = tree(site.output), tree(clean)
+    assert built == expected, sorted(p for p in expected if built.get(p) != expected[p])
+    showing = {path for path, data in expected.items() if shown.encode() in data}
+    assert showing and showing <= result.examined | {"sitemap.xml", "presse/feed.xml"}
+    html = {p for p in expected if p.endswith(".html")}
+    if edit == "feedback contact":
+        assert len(showing) > 10 and _pages(result.examined) == html - _redirect_pages(site)
+    else:
+        # Only the pages that show the item, not all of them.
+        assert len(html) > 3 * len(_pages(result.examined))
+
+
+def _redirect_pages(site: Site) -> set[str]:
+    """The pages at old addresses (``aliases:``): made from the model alone, no view."""
+    return {
+        p.relative_to(site.output).as_posix()
+        for p in site.output.rglob("*.html")
+        if 'http-equiv="refresh"' in p.read_text("utf-8")
+    }
+
+
 def test_template_change_renders_exactly_the_pages_that_use_it(site: Site) -> None:
     releases = {site_url + "index.html" for site_url in _urls(site, "press_release")}
     site.edit("press_release.html", lambda t: t.replace("</article>", "</article>\n", 1))
@@ -239,7 +353,7 @@ def test_deleted_release_disappears_from_every_list_and_its_files_are_removed(si
 def test_incremental_build_equals_clean_build_after_each_edit(site: Site, tmp_path: Path) -> None:
     rng = random.Random(4711)
     edits = _edit_kinds(site, rng)
-    for step in range(16):
+    for step in range(24):
         name, edit = rng.choice(edits)
         edit()
         site.build()
@@ -339,7 +453,9 @@ def _edit_kinds(site: Site, rng: random.Random) -> list[tuple[str, Callable[[], 
         )
 
     def delete() -> None:
-        candidates = [p for p in files() if "sprechstunde" not in p.name]
+        # Not the ones other files link to: a link to nothing is an error.
+        linked = ("sprechstunde", "mitmachplattform")
+        candidates = [p for p in files() if not any(name in p.name for name in linked)]
         if len(candidates) > 4:
             rng.choice(candidates).unlink()
 
@@ -377,6 +493,31 @@ def _edit_kinds(site: Site, rng: random.Random) -> list[tuple[str, Callable[[], 
     def template() -> None:
         site.edit("partials/cards.html", lambda t: t + f"\n{{# {next(counter)} #}}\n")
 
+    def subtitle() -> None:
+        # Shown on its cards and page only: examined where it was looked up.
+        path = rng.choice(files())
+        text = re.sub(r"^subtitle: .*\n", "", path.read_text(encoding="utf-8"), flags=re.M)
+        path.write_text(
+            text.replace("---\n", f"---\nsubtitle: Unterzeile {next(counter)}\n", 1),
+            encoding="utf-8",
+        )
+
+    def project_front_matter() -> None:
+        # Its title (in the order of the lists too), summary or Smart-City mark.
+        path = rng.choice(sorted((site.root / "content/projekte").glob("*.md")))
+        text = path.read_text(encoding="utf-8")
+        n = next(counter)
+        text = rng.choice(
+            [
+                lambda: re.sub(r"^title: .*$", f"title: Projekt {n}", text, count=1, flags=re.M),
+                lambda: re.sub(r"^summary: .*$", f"summary: Kurz {n}.", text, count=1, flags=re.M),
+                lambda: re.sub(r"^smart_city: .*\n", "", text, flags=re.M).replace(
+                    "---\n", f"---\nsmart_city: {str(n % 2 == 0).lower()}\n", 1
+                ),
+            ]
+        )()
+        path.write_text(text, encoding="utf-8")
+
     return [
         ("retitle", retitle),
         ("append", append_body),
@@ -386,6 +527,8 @@ def _edit_kinds(site: Site, rng: random.Random) -> list[tuple[str, Callable[[], 
         ("retag", retag),
         ("reslug", reslug),
         ("template", template),
+        ("subtitle", subtitle),
+        ("project", project_front_matter),
     ]
 
 

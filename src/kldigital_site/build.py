@@ -440,6 +440,8 @@ class _Pages:
     html_pages: int = 0
     model_key: str = ""  # what the pages were made from (``_model_key``, ``body_signatures``)
     signatures: dict[str, str] = field(default_factory=dict)
+    frame_key: str = ""  # the model but the items' front matter (``_frame_key``)
+    heads: dict[str, str] = field(default_factory=dict)  # item key → its front matter's digest
 
     def count(self, result: PageResult) -> None:
         self.html_pages += result.path.endswith(".html") and not result.is_redirect
@@ -468,10 +470,20 @@ def _render_pages(
     from kldigital_site.render.pages import body_signatures, render_pages
 
     model_key = _model_key(site, inputs.theme, inputs.digests, documents)
+    # What pages show of the images (variant names, sizes, credits) counts too.
+    shown = media_fingerprint(images)
+    last = _last_build(inputs.last, inputs.previous)
     pages = _Pages(
-        # What pages show of the images (variant names, sizes, credits) counts too.
-        model_key=hashlib.sha256(f"{model_key}:{media_fingerprint(images)}".encode()).hexdigest(),
+        model_key=hashlib.sha256(f"{model_key}:{shown}".encode()).hexdigest(),
         signatures=body_signatures(bodies, kept.summaries if kept is not None else None),
+        heads={key: item.doc.head_digest for key, item in site.items.items()},
+    )
+    # The same model is the same frame: only a build whose model changed works it out.
+    same_model = last is not None and last.model_key == pages.model_key
+    pages.frame_key = (
+        last.frame_key
+        if last is not None and same_model
+        else _frame_key(site, inputs.theme, inputs.digests, documents, shown)
     )
     problems: list[SiteError] = []
     progress = options.progress
@@ -485,7 +497,9 @@ def _render_pages(
         progress=(lambda done, total: progress("render", done, total)) if progress else None,
         model_key=pages.model_key,
         signatures=pages.signatures,
-        last=_last_build(inputs.last, inputs.previous),
+        last=last,
+        frame_key=pages.frame_key,
+        heads=pages.heads,
         media=images,
         precompress=options.precompress,
     ):
@@ -602,6 +616,8 @@ def _store_build(
             **_time_window(inputs.key, site, now),
             "model": pages.model_key,
             "bodies": pages.signatures,
+            "frame": pages.frame_key,
+            "heads": pages.heads,
             "tree": published,
             "indexed": search_index,
             "left_out": [site.left_out.drafts, site.left_out.embargoed],
@@ -697,6 +713,50 @@ def _model_key(
     )
 
 
+def _frame_key(
+    site: Site,
+    theme: list[tuple[str, str]],
+    digests: Mapping[str, str],
+    documents: list[Document],
+    shown: str,
+) -> str:
+    """Everything the views follow from but what the items' front matter says of them
+    (their title, description, pictures …): ``_model_key`` with the Markdown files left
+    out and the model's structure in their place (render/pages.py ``_changed_reads``).
+
+    The structure is every field of the model but the items, and of each item what
+    places it: its key, address, date, topics and publication state. A front-matter
+    change that moves an item (another date, topic or address) changes the frame and
+    so examines every page, as before; one that changes only what is shown of an item
+    changes its "head" alone. A Markdown file that makes no item (a draft, an embargo)
+    counts by its head here: what it changes of the site is not recorded per page.
+    """
+    published = {item.doc.rel_path for item in site.items.values()}
+    markdown = {doc.rel_path for doc in documents}
+    structure = hashlib.sha256()
+    for key, item in site.items.items():
+        placed = (key, item.url, item.tag_slugs, item.date, item.is_draft, item.is_future)
+        structure.update(repr((*placed, item.kind.value)).encode())
+    for part in dataclasses.fields(site):
+        if part.name in ("config", "now", "items"):
+            continue  # the settings are in ``_key``; "now" is in ``next_change``
+        value = getattr(site, part.name)
+        # Sets print in an order that differs from one process to the next.
+        shown_value = sorted(value) if isinstance(value, frozenset | set) else value
+        structure.update(f"{part.name}={shown_value!r}".encode())
+    return _key(
+        site.config,
+        theme,
+        *sorted(
+            (path, digest)
+            for path, digest in digests.items()
+            if path not in markdown or path not in published
+        ),
+        structure.hexdigest(),
+        shown,
+    )
+
+
 def _last_build(
     last: Mapping[str, Any] | None, previous: Mapping[str, PageRecord]
 ) -> LastBuild | None:
@@ -708,7 +768,15 @@ def _last_build(
     model, bodies = last.get("model"), last.get("bodies")
     if not isinstance(model, str) or not isinstance(bodies, dict):
         return None
-    return LastBuild(model, {str(k): str(v) for k, v in bodies.items()})
+    frame, heads = last.get("frame"), last.get("heads")
+    if not isinstance(frame, str) or not isinstance(heads, dict):
+        frame, heads = "", {}
+    return LastBuild(
+        model,
+        {str(k): str(v) for k, v in bodies.items()},
+        frame,
+        {str(k): str(v) for k, v in heads.items()},
+    )
 
 
 def _time_window(inputs_key: str, site: Site, now: dt.datetime) -> dict[str, Any]:

@@ -168,7 +168,7 @@ def _topic(views: Views, route: Route) -> _Page:
     site, slug, number = views.site, route.tag, route.page_number
     tag = site.tags[slug]
     shown = site.topic_page(slug, number)
-    kinds = {key: site.items[key].kind for key in shown}
+    kinds = {key: views.kind_of(key) for key in shown}
     crumbs = [("Themen", f"{site.config.sections.topics}/")]
     if number > 1:
         crumbs.append((tag.name, site.topic_page_url(slug, 1)))
@@ -254,7 +254,7 @@ def _contact_card(views: Views, route: Route) -> dict[str, Any]:
 def _topic_feed(views: Views, route: Route) -> dict[str, Any]:
     assert route.tag is not None
     site = views.site
-    releases = [k for k in site.topic_items(route.tag) if site.items[k].kind is SourceKind.PRESS]
+    releases = [k for k in site.topic_items(route.tag) if views.kind_of(k) is SourceKind.PRESS]
     keys = releases[: site.config.feed_entries]
     name = site.tags[route.tag].name
     return {

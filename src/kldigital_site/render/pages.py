@@ -23,13 +23,20 @@ When that key equals the last build's, only bodies can differ, and a page
 whose recorded body reads (``views.fingerprint``: its own text, the summaries
 on its cards, a boilerplate) all have the signatures of the last build keeps its
 file without its view being made at all.
+
+The same holds for front matter when only what is shown of some items changed
+(a title, a description), not where they stand: the frame of the model
+(build.py ``_frame_key``) is the last build's, and a page that looked up none
+of the edited items ("head:<key>" reads, recorded by ``Views.recording``) keeps
+its file. A title change thus makes the views of the item's own pages and of
+the lists, topics and projects that show it, not of 30,000 pages.
 """
 
 from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from kldigital_site.cache import PageRecord
@@ -50,7 +57,7 @@ from kldigital_site.render.templates import (
     RecordingEnvironment,
     render_template,
 )
-from kldigital_site.render.views import Views, fingerprint
+from kldigital_site.render.views import ANY_HEAD, HEAD, Views, fingerprint
 from kldigital_site.search.extract import search_digest
 from kldigital_site.search.shards import INDEXED_KINDS
 from kldigital_site.workers import run_parallel
@@ -91,6 +98,10 @@ class LastBuild:
 
     model_key: str
     body_signatures: Mapping[str, str]
+    # Everything the model follows from but the items' front matter, and per item the
+    # digest of its front matter ("head:<key>" reads, ``Views.recording``).
+    frame_key: str = ""
+    heads: Mapping[str, str] = field(default_factory=dict)
 
 
 def body_signatures(
@@ -149,8 +160,10 @@ def _render_route(state: _State, route: Route) -> PageResult:
             is_redirect=route.kind is RouteKind.REDIRECT,
             siblings=None if unchanged else _siblings(state, path, data),
         )
-    context = page_context(state.views, route)
-    context_json, reads = fingerprint(context)
+    with state.views.recording() as items_read:
+        context = page_context(state.views, route)
+    context_json, bodies_read = fingerprint(context)
+    reads = _reads(bodies_read, items_read)
     previous = state.previous.get(path)
     if (
         previous is not None
@@ -228,6 +241,8 @@ def render_pages(
     model_key: str = "",
     signatures: Mapping[str, str] | None = None,
     last: LastBuild | None = None,
+    frame_key: str = "",
+    heads: Mapping[str, str] | None = None,
     only_items: frozenset[str] | None = None,
     media: Media | None = None,
     precompress: bool = False,
@@ -259,7 +274,8 @@ def render_pages(
     routes = sorted(site.routes, key=_render_rank)  # stable
     if only_items is not None:
         routes = [route for route in routes if route.item in only_items]
-    kept = _unchanged_routes(routes, previous, on_disk, model_key, signatures, last)
+    changed = _changed_reads(model_key, signatures, last, frame_key, heads, state.views.site_reads)
+    kept = _unchanged_routes(routes, previous, on_disk, changed)
     to_render = [route for route in routes if route.output_path not in kept]
     rendered = run_parallel(_render_route, state, to_render, jobs)
     total = len(routes)
@@ -286,19 +302,65 @@ def _render_rank(route: Route) -> int:
     return 0 if route.kind in INDEXED_KINDS else 1
 
 
+def _reads(bodies_read: tuple[str, ...], items_read: set[str]) -> tuple[str, ...]:
+    """What a page's record keeps of its reads: an item looked up ("head:<key>") is left
+    out where the page also shows its card or body ("summary:<key>", "body:<key>"),
+    which an edit of that item counts as changed too (``_changed_reads``). Most lookups
+    are of that kind, and each name kept is one more in each of 30,000 records."""
+    names = {*bodies_read, *items_read}
+    for name in items_read:
+        if name.startswith(HEAD):
+            key = name[len(HEAD) :]
+            if f"summary:{key}" in names or f"body:{key}" in names:
+                names.discard(name)
+    return tuple(sorted(names))
+
+
+def _changed_reads(
+    model_key: str,
+    signatures: Mapping[str, str] | None,
+    last: LastBuild | None,
+    frame_key: str,
+    heads: Mapping[str, str] | None,
+    site_reads: Callable[[], frozenset[str]],
+) -> set[str] | None:
+    """What a view can read that differs from the last build; None: anything may.
+
+    The same model: only bodies (module docstring). Otherwise the same frame —
+    the settings, templates, data files, images and the site's whole structure
+    (which items exist, their addresses, dates, topics, every list's order):
+    only the front matter of some items differs, and with it what pages show of
+    them ("head:<key>", its card "summary:<key>", its body "body:<key>" (``_reads``),
+    and "head:*" for a view over all items). An item the part every page shows
+    looks up (``site_reads``: a menu page) examines every page.
+    """
+    if last is None or signatures is None or not model_key:
+        return None
+    changed = {name for name, sig in signatures.items() if last.body_signatures.get(name) != sig}
+    changed |= set(last.body_signatures) - set(signatures)
+    if last.model_key == model_key:
+        return changed
+    if heads is None or not frame_key or last.frame_key != frame_key:
+        return None
+    edited = {key for key, head in heads.items() if last.heads.get(key) != head}
+    edited |= set(last.heads) - set(heads)
+    if not edited:
+        return changed
+    names = {f"{kind}{key}" for key in edited for kind in (HEAD, "summary:", "body:")}
+    if not names.isdisjoint(site_reads()):
+        return None
+    return changed | names | {ANY_HEAD}
+
+
 def _unchanged_routes(
     routes: list[Route],
     previous: Mapping[str, PageRecord],
     on_disk: Mapping[str, str],
-    model_key: str,
-    signatures: Mapping[str, str] | None,
-    last: LastBuild | None,
+    changed: set[str] | None,
 ) -> dict[str, PageRecord]:
-    """Pages certain to be unchanged without making their views (module docstring)."""
-    if last is None or signatures is None or not model_key or last.model_key != model_key:
+    """Pages certain to be unchanged without making their views (``_changed_reads``)."""
+    if changed is None:
         return {}
-    changed = {name for name, sig in signatures.items() if last.body_signatures.get(name) != sig}
-    changed |= set(last.body_signatures) - set(signatures)
     kept = {}
     for route in routes:
         path = route.output_path

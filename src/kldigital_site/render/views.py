@@ -10,11 +10,13 @@ page reads).
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
 import datetime as dt
 import hashlib
 import json
 import re
-from collections.abc import Callable, Hashable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping, Sequence
 from typing import Any, overload
 from zoneinfo import ZoneInfo
 
@@ -156,11 +158,12 @@ class SharedView(Mapping[str, Any]):
 class SharedList(Sequence[Any]):
     """A list shared by many pages (the archive's years), fingerprinted once."""
 
-    __slots__ = ("_fingerprint", "_items")
+    __slots__ = ("_fingerprint", "_items", "reads")
 
-    def __init__(self, items: list[Any]) -> None:
+    def __init__(self, items: list[Any], reads: tuple[str, ...] = ()) -> None:
         self._items = items
         self._fingerprint: str | None = None
+        self.reads = reads  # the items it was made from (``Views.recording``)
 
     @overload
     def __getitem__(self, index: int) -> Any: ...
@@ -188,11 +191,53 @@ def _digest(value: Any) -> str:
     return hashlib.sha256(encoded.encode()).hexdigest()
 
 
+class _ReadItems(Mapping[str, Item]):
+    """``Site.items`` as the views see it: every item looked up is noted as read
+    ("head:<key>"), by whatever view is being made (``Views.recording``)."""
+
+    __slots__ = ("_items", "_views")
+
+    def __init__(self, items: Mapping[str, Item], views: Views) -> None:
+        self._items = items
+        self._views = views
+
+    def __getitem__(self, key: str) -> Item:
+        item = self._items[key]
+        self._views.note((HEAD + key,))
+        return item
+
+    def __iter__(self) -> Iterator[str]:
+        self._views.note((ANY_HEAD,))  # a view over every item reads every item
+        return iter(self._items)
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+
+# An item's front matter as views read it, by its key ("head:presse/x.md").
+HEAD = "head:"
+# Read by a view that goes through all items: any item's change may change it.
+ANY_HEAD = HEAD + "*"
+
+
 class Views:
-    """Builds views for one site; card views are memoised because lists repeat them."""
+    """Builds views for one site; card views are memoised because lists repeat them.
+
+    Which items a page's view looks up is recorded (``recording``), so that a change
+    to one item's front matter makes only the pages that show it again
+    (render/pages.py). Every item is reached through ``site.items``; a memoised part
+    (a card, a shared list) keeps the items it was made from and notes them again
+    whenever it is used. The site-wide part is the exception (``site_reads``).
+    """
 
     def __init__(self, site: Site, bodies: Bodies, media: Media | None = None) -> None:
-        self.site = site
+        self.site = dataclasses.replace(site, items=_ReadItems(site.items, self))
+        self._recorders: list[set[str]] = []
+        self._site_reads: frozenset[str] = frozenset()
+        # What views read of the model's structure alone (its frame: addresses, orders,
+        # publication state) is not recorded: a change to it examines every page anyway.
+        self._smart_city = frozenset(site.smart_city_projects)
+        self._unrecorded = site
         self.bodies = bodies
         self.media = media
         self.base = site.config.base_path
@@ -203,6 +248,22 @@ class Views:
         self._nav_entries: list[tuple[str, str]] = []
         self._site_views: dict[tuple[bool, ...], SharedView] = {}
         self._shared_lists: dict[Hashable, SharedList] = {}
+
+    # --- what a view reads ------------------------------------------------------
+
+    @contextlib.contextmanager
+    def recording(self) -> Iterator[set[str]]:
+        """The items looked up (directly, or by memoised parts used) while this is open."""
+        reads: set[str] = set()
+        self._recorders.append(reads)
+        try:
+            yield reads
+        finally:
+            self._recorders.pop()
+
+    def note(self, reads: Iterable[str]) -> None:
+        for recorder in self._recorders:
+            recorder.update(reads)
 
     # --- urls ------------------------------------------------------------------
 
@@ -216,22 +277,51 @@ class Views:
 
     def site_view(self, current_url: str) -> SharedView:
         """The site-wide view; one shared copy per way the navigation marks the current page."""
-        if self._site_common is None:
-            self._site_common = self._site_common_view()
+        common = self._common()
         current = tuple(current_url.startswith(url) for _, url in self._nav_entries)
         if current not in self._site_views:
             nav = [
                 {"title": title, "url": self.href(url), "current": flag}
                 for (title, url), flag in zip(self._nav_entries, current, strict=True)
             ]
-            self._site_views[current] = SharedView({**self._site_common, "nav": nav})
+            self._site_views[current] = SharedView({**common, "nav": nav})
         return self._site_views[current]
 
     def shared_list(self, key: Hashable, make: Callable[[], list[Any]]) -> SharedList:
         """A list many pages show alike (e.g. the archive's years), made and hashed once."""
         if key not in self._shared_lists:
-            self._shared_lists[key] = SharedList(make())
-        return self._shared_lists[key]
+            with self.recording() as reads:
+                items = make()
+            self._shared_lists[key] = SharedList(items, tuple(sorted(reads)))
+        shared = self._shared_lists[key]
+        self.note(shared.reads)
+        return shared
+
+    def _common(self) -> View:
+        if self._site_common is None:
+            # Its reads are not noted for the pages that show it: all of them do, and 30,000
+            # records naming the same menu pages cost the preview 100 MB (issue 15). A change
+            # to one of them examines every page instead (``site_reads``, render/pages.py).
+            outer, reads = self._recorders, set[str]()
+            self._recorders = [reads]
+            try:
+                self._site_common = self._site_common_view()
+            finally:
+                self._recorders = outer
+            self._site_reads = frozenset(reads)
+        return self._site_common
+
+    def kind_of(self, key: str) -> SourceKind:
+        """An item's kind, not recorded as a read: it follows from where its file is,
+        which the model's frame holds (a topic's feed sorts all its items by kind but
+        shows twenty of them)."""
+        return self._unrecorded.items[key].kind
+
+    def site_reads(self) -> frozenset[str]:
+        """The items the part every page shows alike looks up ("head:<key>"): the menu's
+        and footer's pages, those the accessibility links name."""
+        self._common()
+        return self._site_reads
 
     def _site_common_view(self) -> View:
         """What every page shows alike; made once, not for each of 10,000 pages."""
@@ -277,9 +367,7 @@ class Views:
         }
 
     def page_view(self, route: Route, title: str, description: str = "", **extra: Any) -> View:
-        if self._site_common is None:
-            self._site_common = self._site_common_view()
-        email = self._site_common["access"]["feedback_email"]
+        email = self._common()["access"]["feedback_email"]
         view: View = {
             "kind": route.kind,
             "title": title,
@@ -450,11 +538,14 @@ class Views:
 
     def card(self, key: str) -> SharedView:
         if key not in self._cards:
-            item = self.site.items[key]
-            build = {SourceKind.PROJECT: self._project_card, SourceKind.PRESS: self._press_card}
-            view = build.get(item.kind, self._page_card)(item)
-            self._cards[key] = SharedView(view, reads=(f"summary:{key}",))
-        return self._cards[key]
+            with self.recording() as reads:
+                item = self.site.items[key]
+                build = {SourceKind.PROJECT: self._project_card, SourceKind.PRESS: self._press_card}
+                view = build.get(item.kind, self._page_card)(item)
+            self._cards[key] = SharedView(view, reads=(f"summary:{key}", *sorted(reads)))
+        card = self._cards[key]
+        self.note(card.reads)
+        return card
 
     def _project_card(self, item: Item) -> View:
         meta = item.meta
@@ -481,7 +572,7 @@ class Views:
             "date": item.date if _has_time(meta["date"]) else meta["date"],
             "summary": self.summary(item),
             "tags": self.tag_links(item),
-            "smart_city": any(self.site.items[p].meta["smart_city"] for p in projects),
+            "smart_city": any(p in self._smart_city for p in projects),
             "image": self.image(item),
             "notice": notice(item),
         }
@@ -505,8 +596,10 @@ class Views:
         """
         return {
             "pagefind_url": self.href("pagefind/pagefind.js"),
-            # Further shards of the index, merged in the browser (search/indexer.py).
-            "merge_urls": [self.href(folder) for folder in merged_bundles(self.site)],
+            # Further shards of the index, merged in the browser (search/indexer.py). Their
+            # number follows from the routes and what is published, the model's frame: not
+            # recorded, or this one page would name every item as read.
+            "merge_urls": [self.href(folder) for folder in merged_bundles(self._unrecorded)],
             "filters": [
                 {
                     "name": "typ",
