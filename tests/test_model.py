@@ -446,3 +446,45 @@ def test_preview_pages_of_drafts_are_noindex_and_left_out_of_the_sitemap(tmp_pat
     published = next(i for i in result.site.items.values() if not (i.is_draft or i.is_future))
     assert 'name="robots"' not in (out / published.url / "index.html").read_text(encoding="utf-8")
     assert published.url in sitemap
+
+
+# --- the structure a front-matter edit may leave as it was (render/pages.py) ----------------
+
+
+@pytest.mark.parametrize(
+    ("rel", "old", "new", "moves"),
+    [
+        # What is shown of an item: its pages are found by what their views looked up.
+        ("presse/2025-08-26-digitale-sprechstunde.md", "title: Digitale", "title: Neue", False),
+        ("projekte/mobilitaetsdaten.md", "summary: Offene", "summary: Freie", False),
+        # Where it stands: every page is examined.
+        (
+            "presse/2025-08-26-digitale-sprechstunde.md",
+            "date: 2025-08-26",
+            "date: 2025-08-26 18:00",
+            True,
+        ),
+        ("presse/2025-08-26-digitale-sprechstunde.md", "tags: [", "tags: [Neu, ", True),
+        ("projekte/mobilitaetsdaten.md", "weight: 2", "weight: 0", True),
+        ("projekte/strassenbeleuchtung.md", "aliases: [", "aliases: [/alt/licht, ", True),
+        ("projekte/mobilitaetsdaten.md", "smart_city: true", "smart_city: false", True),
+    ],
+)
+def test_the_structure_digest_follows_where_items_stand_not_what_they_show(
+    tmp_path: Path, rel: str, old: str, new: str, moves: bool
+) -> None:
+    from kldigital_site.model import structure_digest
+
+    def digest(root: Path) -> str:
+        result = build_site_at(root, write=False, use_cache=False)
+        assert result.site is not None
+        return structure_digest(result.site)
+
+    first = copy_fixture_site("full", tmp_path / "a")
+    # Another checkout of the same site: the same structure (a CI cache, docs/deployment.md).
+    assert digest(first) == digest(copy_fixture_site("full", tmp_path / "b"))
+    path = first / "content" / rel
+    text = path.read_text(encoding="utf-8")
+    assert old in text
+    path.write_text(text.replace(old, new, 1), encoding="utf-8")
+    assert (digest(first) != digest(tmp_path / "b")) is moves

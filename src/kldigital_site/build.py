@@ -57,7 +57,7 @@ from kldigital_site.errors import (
     os_reason,
 )
 from kldigital_site.lock import OnWait, site_lock
-from kldigital_site.model import LeftOut, Site, build_site
+from kldigital_site.model import LeftOut, Site, build_site, structure_digest
 from kldigital_site.output import Output, TreeMemory, TreeWriter, WriteReport, file_digest
 from kldigital_site.render.assets import ASSETS_DIR, asset_files, template_digests
 from kldigital_site.search.shards import BUNDLE_DIR
@@ -721,29 +721,16 @@ def _frame_key(
     shown: str,
 ) -> str:
     """Everything the views follow from but what the items' front matter says of them
-    (their title, description, pictures …): ``_model_key`` with the Markdown files left
-    out and the model's structure in their place (render/pages.py ``_changed_reads``).
-
-    The structure is every field of the model but the items, and of each item what
-    places it: its key, address, date, topics and publication state. A front-matter
-    change that moves an item (another date, topic or address) changes the frame and
-    so examines every page, as before; one that changes only what is shown of an item
-    changes its "head" alone. A Markdown file that makes no item (a draft, an embargo)
-    counts by its head here: what it changes of the site is not recorded per page.
+    (their title, description, pictures …): ``_model_key`` with the items' Markdown files
+    left out and the model's structure in their place (``structure_digest``,
+    render/pages.py ``_changed_reads``). A front-matter change that moves an item
+    (another date, topic or address) changes the frame and so examines every page; one
+    that changes only what is shown of an item changes its "head" alone. A Markdown file
+    that makes no item (a draft, an embargo) counts whole here: what it changes of the
+    site is not recorded per page.
     """
     published = {item.doc.rel_path for item in site.items.values()}
     markdown = {doc.rel_path for doc in documents}
-    structure = hashlib.sha256()
-    for key, item in site.items.items():
-        placed = (key, item.url, item.tag_slugs, item.date, item.is_draft, item.is_future)
-        structure.update(repr((*placed, item.kind.value)).encode())
-    for part in dataclasses.fields(site):
-        if part.name in ("config", "now", "items"):
-            continue  # the settings are in ``_key``; "now" is in ``next_change``
-        value = getattr(site, part.name)
-        # Sets print in an order that differs from one process to the next.
-        shown_value = sorted(value) if isinstance(value, frozenset | set) else value
-        structure.update(f"{part.name}={shown_value!r}".encode())
     return _key(
         site.config,
         theme,
@@ -752,7 +739,7 @@ def _frame_key(
             for path, digest in digests.items()
             if path not in markdown or path not in published
         ),
-        structure.hexdigest(),
+        structure_digest(site),
         shown,
     )
 

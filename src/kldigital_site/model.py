@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import hashlib
 import unicodedata
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
@@ -266,6 +267,43 @@ class Site:
 
     def url_exists(self, url: str) -> bool:
         return url in self.file_urls or url in self.route_urls or url in self.withheld_urls
+
+
+def structure_digest(site: Site) -> str:
+    """The site's structure as one hash: every field of the model but the settings, "now"
+    and the items, and of each item what places it (key, kind, address, date, topics,
+    publication state) but not what is shown of it (its title, summary, pictures …).
+
+    Views read the rest of an item only through ``Site.items``, which records it
+    (render/views.py), so two builds of the same structure differ in their pages only
+    where those reads differ (render/pages.py ``_changed_reads``). A field added to
+    ``Site`` is in here without a word: only the settings, "now" (its effect is
+    ``next_change``) and the items are left out.
+    """
+    digest = hashlib.sha256()
+    for key, item in site.items.items():
+        placed = (key, item.kind.value, item.url, item.tag_slugs, item.date)
+        digest.update(f"{placed!r}{item.is_draft:d}{item.is_future:d}\0".encode())
+    for part in dataclasses.fields(site):
+        if part.name in ("config", "now", "items"):
+            continue
+        value = getattr(site, part.name)
+        if part.name == "routes":
+            # 30,000 at 10,000 items: their fields joined, not each dataclass's repr.
+            shown: Any = "\n".join(
+                f"{r.url}\0{r.kind.value}\0{r.origin}\0{r.item}\0{r.page_number}"
+                f"\0{r.year}\0{r.tag}\0{r.contact}"
+                for r in value
+            )
+        elif part.name == "media":
+            # Their place in the site, not on this machine: the same in every checkout.
+            shown = [(m.content_path, m.kind.value) for m in value]
+        elif isinstance(value, frozenset | set):
+            shown = sorted(value)  # a set prints in an order that differs between processes
+        else:
+            shown = value
+        digest.update(f"{part.name}={shown!r}\0".encode())
+    return digest.hexdigest()
 
 
 def collation_key(text: str) -> str:
