@@ -473,6 +473,43 @@ def test_a_body_edit_reindexes_only_the_shard_of_that_page(
     assert _bundle(tmp_path / "fresh") == after, "the cached shards, byte for byte"
 
 
+def test_a_body_edit_seals_the_index_as_soon_as_the_edited_page_has_rendered(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The kept pages are known to the index before rendering begins (build.py
+    # ``announce``): Pagefind starts after the one changed page, not after the build
+    # has handed on every kept detail page one by one (issue 15).
+    root = copy_fixture_site("full", tmp_path / "site")
+    out = tmp_path / "out"
+    site = build_site_at(root, output=out).site
+    handed: list[str] = []
+    at_seal: list[list[str]] = []
+    add, seal = search.SearchIndexer.add, search.SearchIndexer.seal
+
+    def counting_add(self: search.SearchIndexer, path: str, digest: str, html: Any) -> None:
+        if self.indexes(path):
+            handed.append(path)
+        add(self, path, digest, html)
+
+    def noting_seal(self: search.SearchIndexer) -> None:
+        at_seal.append(list(handed))
+        seal(self)
+
+    monkeypatch.setattr(search.SearchIndexer, "add", counting_add)
+    monkeypatch.setattr(search.SearchIndexer, "seal", noting_seal)
+    path = root / "content" / "projekte" / "strassenbeleuchtung.md"
+    path.write_text(path.read_text(encoding="utf-8") + "\nZitronenfalter.\n", encoding="utf-8")
+    build_site_at(root, output=out)
+    assert len(shards.search_pages(site)) > 10
+    assert at_seal[0] == ["projekte/intelligente-strassenbeleuchtung/index.html"]
+    assert "zitronenfalter" in words_of(
+        indexed_pages(out)["/projekte/intelligente-strassenbeleuchtung/"]
+    )
+    clean = tmp_path / "clean"
+    build_site_at(root, output=clean, use_cache=False)
+    assert _bundle(out) == _bundle(clean)
+
+
 def test_pagefind_gets_only_the_indexed_element_and_makes_the_same_bundle(
     full_build: Path,
 ) -> None:

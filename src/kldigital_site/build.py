@@ -487,6 +487,16 @@ def _render_pages(
     )
     problems: list[SiteError] = []
     progress = options.progress
+
+    def announce(kept: Mapping[str, PageRecord]) -> None:
+        # The search pages kept as they are, staged and known to the index before the
+        # loop below: it starts Pagefind once the changed ones have rendered (issue 15).
+        assert writer is not None and indexer is not None
+        for path, record in kept.items():
+            if indexer.indexes(path):
+                writer.add(path, digest=record.digest)
+                indexer.expect(path, record.search, writer.staged_reader(path))
+
     for result in render_pages(
         site,
         bodies,
@@ -502,6 +512,7 @@ def _render_pages(
         heads=pages.heads,
         media=images,
         precompress=options.precompress,
+        announce=announce if writer is not None and indexer is not None else None,
     ):
         if result.problems:
             problems.extend(result.problems)

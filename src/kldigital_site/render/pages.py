@@ -246,9 +246,12 @@ def render_pages(
     only_items: frozenset[str] | None = None,
     media: Media | None = None,
     precompress: bool = False,
+    announce: Callable[[Mapping[str, PageRecord]], None] | None = None,
 ) -> Iterator[PageResult]:
     """A ``PageResult`` for every route: the pages the search indexes first, then the
-    items' other files, then the rest, each in route order (``_render_rank``).
+    items' other files, then the rest (``_render_rank``), in each of them those rendered
+    and then those kept, each in route order. ``announce`` hears of the kept ones (path →
+    record) before any page renders.
 
     The search index is built from the detail pages in a process of its own
     (search/indexer.py) once the last of them has come: it then works while the
@@ -276,7 +279,13 @@ def render_pages(
         routes = [route for route in routes if route.item in only_items]
     changed = _changed_reads(model_key, signatures, last, frame_key, heads, state.views.site_reads)
     kept = _unchanged_routes(routes, previous, on_disk, changed)
+    # Within each rank those to render first, then those kept, which ``announce`` has
+    # told of before: the search index then has every page once the last changed
+    # detail page has come, not after a loop over 10,000 kept ones (issue 15).
+    routes.sort(key=lambda route: (_render_rank(route), route.output_path in kept))
     to_render = [route for route in routes if route.output_path not in kept]
+    if announce is not None:
+        announce(kept)
     rendered = run_parallel(_render_route, state, to_render, jobs)
     total = len(routes)
     for done, route in enumerate(routes, 1):

@@ -170,20 +170,30 @@ class SearchIndexer:
     def shard_count(self) -> int:
         return self._count
 
+    def indexes(self, path: str) -> bool:
+        """Whether the file at ``path`` is one of the pages the search indexes."""
+        return path in self._pages
+
     def add(self, path: str, digest: str, html: Html) -> None:
         """One rendered file: its output path, the digest of what the search reads of it
         (``search.extract.search_digest``; "" if not known: then it is read now), the
         bytes or a reader."""
-        page = self._pages.get(path)
-        if page is None or self._thread is not None:
-            return
-        if not digest:
-            digest = search_digest(html() if callable(html) else html)
-        self._seen[path] = (page, digest, html)
-        if len(self._seen) == len(self._pages):
+        if self.expect(path, digest, html) and len(self._seen) == len(self._pages):
             # The last search page: the shards are known, and Pagefind can work
             # while the build renders the rest (render/pages.py renders detail pages first).
             self.seal()
+
+    def expect(self, path: str, digest: str, html: Html) -> bool:
+        """As ``add``, for a page known before rendering begins (one kept as it was,
+        build.py): never seals, since the build may still fork its workers, which must
+        not happen while the indexer's thread runs. False: not a search page, or sealed."""
+        page = self._pages.get(path)
+        if page is None or self._thread is not None:
+            return False
+        if not digest:
+            digest = search_digest(html() if callable(html) else html)
+        self._seen[path] = (page, digest, html)
+        return True
 
     def seal(self) -> None:
         """No more pages: shards are taken from the cache or indexed, in the background."""
