@@ -623,6 +623,42 @@ def test_a_new_frame_reindexes_nothing_a_new_article_does(
     )
 
 
+def test_a_frame_change_that_leaves_the_pages_as_they_were_reads_none_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A comment in the base template is not in the minified pages: every page renders
+    again, but what the search reads of a page is taken from the last build for the same
+    bytes, not worked out again; a visible change is."""
+    from kldigital_site.render import pages as render_pages
+
+    templates = shutil.copytree(TEMPLATES, tmp_path / "templates")
+    root = copy_fixture_site("full", tmp_path / "site")
+    out = tmp_path / "out"
+    config = load_config(root / "content", templates, out)
+    build(config, now=NOW, jobs=1)
+    before = indexed_pages(out)
+    read: list[bytes] = []
+    digest_of = render_pages.search_digest
+
+    def counting(data: bytes) -> str:
+        read.append(data)
+        return digest_of(data)
+
+    monkeypatch.setattr(render_pages, "search_digest", counting)
+    base = templates / "base.html"
+    frame = base.read_text(encoding="utf-8")
+    base.write_text(frame.replace("</body>", "<!-- Zitronenfalter -->\n</body>"), encoding="utf-8")
+    result = build(config, now=NOW, jobs=1)
+    assert "projekte/intelligente-strassenbeleuchtung/index.html" in result.rendered
+    assert read == []
+    assert indexed_pages(out) == before
+
+    base.write_text(frame.replace("</main>", "<p>Zitronenfalter</p>\n</main>"), encoding="utf-8")
+    result = build(config, now=NOW, jobs=1)
+    assert len(read) == len(before) > 0
+    assert all(b"Zitronenfalter" in data for data in read)
+
+
 def test_unchanged_shards_are_not_read(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, small_shards: int
 ) -> None:

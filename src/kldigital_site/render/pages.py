@@ -212,7 +212,14 @@ def _render_route(state: _State, route: Route) -> PageResult:
     digest = hashlib.sha256(data).hexdigest()
     # Worked out here, where the bytes are at hand, for every page the search may index:
     # a page kept by a later build keeps its record, and the search its key (search/extract.py).
-    searched = search_digest(data) if route.kind in INDEXED_KINDS else ""
+    if route.kind not in INDEXED_KINDS:
+        searched = ""
+    elif previous is not None and previous.digest == digest and previous.search:
+        # The very bytes the last build made (a template change that leaves the page as
+        # it was): what the search reads of them too. A tenth of a page's render.
+        searched = previous.search
+    else:
+        searched = search_digest(data)
     record = PageRecord(
         _fingerprint(state, context_json, recorded), recorded, digest, reads, searched
     )
