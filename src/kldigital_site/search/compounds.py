@@ -20,8 +20,8 @@ Knight, "Empirical Methods for Compound Splitting", 2003).
 
 Every word is split once: the splits are kept in the search cache folder
 (``zerlegungen-….json``), and the dictionary is loaded only for words no
-earlier build has seen. It is held as a trie (``Words``), made once per cache
-folder by a process of its own (``load_words``).
+earlier build has seen. It is held as a trie (``Words``), made by a process
+of its own (``load_words``).
 """
 
 from __future__ import annotations
@@ -106,33 +106,21 @@ def load_splitter(cache_dir: Path | None) -> Splitter:
 
 
 @functools.cache
-def load_words(folder: Path | None = None) -> Words:
+def load_words() -> Words:
     """pyspellchecker's German word forms with their frequencies, loaded once per process
-    and folder whatever the number of splitters.
+    whatever the number of splitters.
 
     The trie is made by a Python process of its own (``_make_words``): reading the
     dictionary's JSON takes about 40 MB, which a process keeps once it has had them,
-    and the build's must not. It is kept in ``folder`` (the search cache), so later
-    builds only read its 1.2 MB.
+    and the build's must not. It comes back through a temporary file, never kept: the
+    cache folder may lie on a disk with no room to spare (tests/test_os_errors.py).
     """
-    if folder is None:
-        with tempfile.TemporaryDirectory(prefix="kldigital-woerter-") as scratch:
-            return _load_or_make(Path(scratch) / _words_file())
-    return _load_or_make(folder / _words_file())
-
-
-def _words_file() -> str:
-    """Named after everything that makes its bytes: the dictionary and the trie library."""
-    return f"woerter-{dictionary_version()}-marisa-{metadata.version('marisa-trie')}.bin"
-
-
-def _load_or_make(path: Path) -> Words:
-    words = _read_words(path)
-    if words is None:
+    with tempfile.TemporaryDirectory(prefix="kldigital-woerter-") as scratch:
+        path = Path(scratch) / "woerter.bin"
         _make_words(path)
         words = _read_words(path)
     if words is None:
-        # No second process, or no place to keep the trie: made here; only memory is lost.
+        # No second process, or no room for the file: made here; only memory is lost.
         return Words(_words_trie())
     return words
 
@@ -214,7 +202,7 @@ class Splitter:
     def words(self) -> Words:
         with self._lock:
             if self._words is None:
-                self._words = load_words(self._file.parent if self._file else None)
+                self._words = load_words()
             return self._words
 
     def save(self) -> None:
