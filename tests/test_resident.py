@@ -350,3 +350,26 @@ def test_a_save_without_changes_is_a_no_op_with_or_without_the_search_index(
     assert indexed.site is not None and indexed.report is not None
     assert any(path.startswith("pagefind/") for path in indexed.report.written)
     assert preview.build().site is None
+
+
+def test_the_tree_memory_matches_the_published_files_after_saves_and_index_builds(
+    preview: PreviewSite,
+) -> None:
+    """What the preview remembers of its folder (``TreeMemory``) is what lies there: after
+    a save and after the search index that follows it (which writes new index files),
+    every remembered size, time and inode is that of the file published. Stats taken
+    in staging after the exchange named the files of the tree before (or none), and
+    the next save then verified 40,000 files again."""
+    for text in ("Erster Nachtrag.", "Zweiter Nachtrag."):
+        changed = preview.edit_reported(RELEASE, lambda t, text=text: t + f"\n{text}\n")
+        preview.build(search_index=False, changed=changed)
+        for build_search in (False, True):
+            if build_search:
+                preview.build()
+            known = preview.resident.tree.published
+            assert known is not None
+            manifest = known[1]
+            assert manifest.files.keys() == set(tree(preview.output))
+            for rel, stat in manifest.stats.items():
+                info = (preview.output / rel).stat()
+                assert stat == [info.st_size, info.st_mtime_ns, info.st_ino], rel

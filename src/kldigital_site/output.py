@@ -779,6 +779,9 @@ class TreeWriter:
         # added what staging did not hold.
         differing = touched | self._unlike_staged | (kept.files.keys() - planned.keys())
         base, delta, stats = self._record(differing, foreign, stat_of)
+        # What this build placed, as it lies in staging now: after the exchange below,
+        # staging holds the tree published before, and a stat there names another file.
+        placed = {rel: _stat_key(prefix + rel) for rel in touched if rel in planned}
         # The manifest now vouches for every staged file: the journal has done its work.
         self._close_journal()
         journal = self.book.journal_file(self.staging)
@@ -791,7 +794,7 @@ class TreeWriter:
         if memory is not None:
             memory.forget()
             if stats is None:
-                stats = {rel: stat_of(rel) for rel in planned}
+                stats = {rel: placed[rel] if rel in placed else stat_of(rel) for rel in planned}
             if None not in stats.values():
                 checked = {rel: st for rel, st in stats.items() if st is not None}
                 memory.published = (
