@@ -221,11 +221,12 @@ def test_a_start_that_found_nothing_changed_is_prepared_for_the_first_save(
     before = tree(site.output)
     assert prepare(site.config(), now=NOW, out_dir=site.output, jobs=1, resident=site.resident)
     assert tree(site.output) == before
-    counts, stages = Counts(monkeypatch), Stages(monkeypatch)
+    counts, stages, path = Counts(monkeypatch), Stages(monkeypatch), SavePath(monkeypatch)
     changed = site.edit_reported(RELEASE, lambda t: t + "\nEin neuer letzter Absatz.\n")
     result = site.build(search_index=False, changed=changed)
     assert stages.calls == [] and counts.decoded == 0 and counts.verified == 0
     assert counts.parsed == [RELEASE] and result.bodies_rendered == {RELEASE_KEY}
+    assert path.taken == [True]
     clean = tmp_path / "clean"
     site.build(use_cache=False, output=clean)
     assert tree(site.output, search_index=False) == tree(clean, search_index=False)
@@ -373,3 +374,171 @@ def test_the_tree_memory_matches_the_published_files_after_saves_and_index_build
             for rel, stat in manifest.stats.items():
                 info = (preview.output / rel).stat()
                 assert stat == [info.st_size, info.st_mtime_ns, info.st_ino], rel
+
+
+class SavePath:
+    """Which way each build told of its changes went: the save of bodies (build.py
+    ``_save_bodies``: True) or the whole build (False)."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.taken: list[bool] = []
+        save_bodies = build_module._save_bodies
+
+        def watching(*args: Any, **kwargs: Any) -> Any:
+            result = save_bodies(*args, **kwargs)
+            self.taken.append(result is not None)
+            return result
+
+        monkeypatch.setattr(build_module, "_save_bodies", watching)
+
+
+def test_a_body_save_renders_and_publishes_only_the_files_that_show_it(
+    preview: PreviewSite, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """A save that leaves the front matter alone renders the pages that read the body
+    and adds only their files to the tree; the other files stay as published."""
+    preview.build()
+    path, added = SavePath(monkeypatch), []
+    add = output_module.TreeWriter.add
+
+    def counting_add(writer: Any, rel: str, **kwargs: Any) -> None:
+        added.append(rel)
+        add(writer, rel, **kwargs)
+
+    monkeypatch.setattr(output_module.TreeWriter, "add", counting_add)
+    changed = preview.edit_reported(RELEASE, lambda t: t + "\nEin neuer letzter Absatz.\n")
+    result = preview.build(search_index=False, changed=changed)
+    assert path.taken == [True]
+    newsroom = preview.newsroom_files_showing(result, RELEASE_KEY)
+    assert result.rendered == {RELEASE_PAGE, "presse/feed.xml"} | newsroom
+    # Each with its .gz and .br where they changed (precompress.py).
+    assert {a.removesuffix(".gz").removesuffix(".br") for a in added} == result.examined
+    assert _pages(result.examined) == {RELEASE_PAGE}
+    assert result.report is not None
+    assert {w.removesuffix(".gz").removesuffix(".br") for w in result.report.written} == (
+        result.rendered
+    )
+    assert len(result.report.unchanged) > 10 * len(added)
+
+    # A new first paragraph: the summary on every card that shows the release.
+    changed = preview.edit_reported(
+        RELEASE, lambda t: t.replace("\n---\n", "\n---\nEin neuer Einstieg.\n\n", 1)
+    )
+    result = preview.build(search_index=False, changed=changed)
+    assert path.taken == [True, True]
+    showing = preview.pages_showing(result, RELEASE_KEY)
+    assert _pages(result.examined) == showing and _pages(result.rendered) == showing
+    clean = tmp_path / "clean"
+    preview.build(use_cache=False, output=clean)
+    assert tree(preview.output, search_index=False) == tree(clean, search_index=False)
+    # The search index follows, built whole, and the next save starts from it.
+    preview.build()
+    assert tree(preview.output) == tree(clean)
+    changed = preview.edit_reported(RELEASE, lambda t: t + "\nNoch ein Absatz.\n")
+    result = preview.build(search_index=False, changed=changed)
+    assert path.taken == [True, True, True] and result.rendered
+    preview.build(use_cache=False, output=clean)
+    assert tree(preview.output, search_index=False) == tree(clean, search_index=False)
+
+
+def test_saves_of_bodies_between_every_other_kind_of_edit_equal_clean_builds(
+    preview: PreviewSite, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Body saves take the short way, every other edit (a title, a tag, an address, a
+    file added or deleted, a template) the whole build; the site is a clean build's
+    after each, with and without the search index that follows."""
+    path = SavePath(monkeypatch)
+    edits = dict(_edit_kinds(preview, random.Random(1525)))
+    steps = [
+        *("append", "lead", "retitle", "append", "add", "lead", "delete", "append"),
+        *("retag", "append", "reslug", "lead", "template", "append", "lead"),
+    ]
+    for step, name in enumerate(steps):
+        before = preview.files()
+        edits[name]()
+        changed = changed_paths(before, preview.files())
+        path.taken.clear()
+        preview.build(search_index=False, changed=changed)
+        assert path.taken == [name in ("append", "lead")], f"edit {step}: {name}"
+        clean = tmp_path / f"clean-{step}"
+        preview.build(use_cache=False, output=clean)
+        assert tree(preview.output, search_index=False) == tree(clean, search_index=False), (
+            f"after edit {step}: {name}"
+        )
+        if step % 4 == 3:
+            preview.build()
+            assert tree(preview.output) == tree(clean), f"search index after edit {step}: {name}"
+
+
+def test_a_body_save_with_an_error_or_a_new_picture_takes_the_whole_build(
+    preview: PreviewSite, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """What the short way does not handle is left to the whole build: a broken link is
+    reported as a clean build reports it, a picture in the text is processed."""
+    path = SavePath(monkeypatch)
+    broken = "\nSiehe [dort](gibt-es-nicht.md).\n"
+    changed = preview.edit_reported(RELEASE, lambda t: t + broken)
+    with pytest.raises(BuildFailed) as failed:
+        preview.build(search_index=False, changed=changed)
+    with pytest.raises(BuildFailed) as clean_failed:
+        preview.build(use_cache=False, output=tmp_path / "clean-broken")
+    assert str(failed.value) == str(clean_failed.value) and "gibt-es-nicht" in str(failed.value)
+    assert path.taken == [False]
+    changed = preview.edit_reported(RELEASE, lambda t: t.replace(broken, "\n"))
+    preview.build(search_index=False, changed=changed)
+    picture = (
+        "\n![Beteiligung online](../medien/bilder/beteiligung.png)"
+        '{credit="Foto: Stadt Kaiserslautern"}\n'
+    )
+    changed = preview.edit_reported(RELEASE, lambda t: t + picture)
+    preview.build(search_index=False, changed=changed)
+    assert path.taken == [False, False, False]  # after a failed build, then a new picture
+    clean = tmp_path / "clean"
+    preview.build(use_cache=False, output=clean)
+    assert tree(preview.output, search_index=False) == tree(clean, search_index=False)
+    # A warning in a body is reported by the save as by the whole build.
+    marquee = "\n<marquee>Laufschrift</marquee>\n"
+    changed = preview.edit_reported(RELEASE, lambda t: t + marquee)
+    saved = preview.build(search_index=False, changed=changed)
+    assert path.taken[-1] is True
+    # The same edit again, the whole way.
+    changed = preview.edit_reported(RELEASE, lambda t: t.replace(marquee, ""))
+    preview.build(search_index=False, changed=changed)
+    preview.resident.kept.published = None
+    changed = preview.edit_reported(RELEASE, lambda t: t + marquee)
+    whole = preview.build(search_index=False, changed=changed)
+    assert path.taken[-1] is False and whole.site is not None
+    assert saved.warnings == whole.warnings and any(RELEASE in str(w) for w in saved.warnings)
+
+
+def test_the_first_save_after_a_first_build_places_only_what_it_changed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A first build renames its staging folder into place, leaving none; the idle
+    preview fills a new one (``prepare``), so that its first save does not link every
+    file of the site while the editor waits."""
+    site = PreviewSite(tmp_path)
+    site.build(search_index=False)
+    assert prepare(site.config(), now=NOW, out_dir=site.output, jobs=1, resident=site.resident)
+    placed: list[str] = []
+    touch = output_module.TreeWriter._touch
+
+    def counting_touch(writer: Any, rel: str) -> Path:
+        placed.append(rel)
+        return touch(writer, rel)
+
+    monkeypatch.setattr(output_module.TreeWriter, "_touch", counting_touch)
+    path = SavePath(monkeypatch)
+    changed = site.edit_reported(RELEASE, lambda t: t + "\nEin neuer letzter Absatz.\n")
+    result = site.build(search_index=False, changed=changed)
+    assert path.taken == [True] and result.report is not None
+    assert set(placed) == set(result.report.written)
+    clean = tmp_path / "clean"
+    site.build(use_cache=False, output=clean, search_index=False)
+    assert tree(site.output, search_index=False) == tree(clean, search_index=False)
+    # A process that ends before its next commit leaves what it placed to be undone.
+    site.resident = Resident()
+    changed = site.edit_reported(RELEASE, lambda t: t + "\nNoch ein Absatz.\n")
+    site.build(search_index=False, changed=changed)
+    site.build(use_cache=False, output=clean, search_index=False)
+    assert tree(site.output, search_index=False) == tree(clean, search_index=False)

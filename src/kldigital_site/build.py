@@ -19,7 +19,9 @@ fingerprint, or by the text-only shortcut of render/pages.py) are skipped when t
 inputs are unchanged. When no input changed at all (``_same_inputs``), the
 build ends before parsing: there is no model to rebuild. The preview, one
 long-running process, keeps the last model and reuses it when only bodies changed
-since, under a key of everything else the model follows from (resident.py).
+since, under a key of everything else the model follows from (resident.py); a save
+of bodies only goes a shorter way still, rendering and publishing just the pages
+that read them (``_save_bodies``).
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ import json
 import os
 import shutil
 import time
+from collections import Counter
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -57,7 +60,7 @@ from kldigital_site.errors import (
     os_reason,
 )
 from kldigital_site.lock import OnWait, site_lock
-from kldigital_site.model import LeftOut, Site, build_site, structure_digest
+from kldigital_site.model import LeftOut, Route, RouteKind, Site, build_site, structure_digest
 from kldigital_site.output import Output, TreeMemory, TreeWriter, WriteReport, file_digest
 from kldigital_site.render.assets import ASSETS_DIR, asset_files, template_digests
 from kldigital_site.search.shards import BUNDLE_DIR
@@ -72,7 +75,7 @@ if TYPE_CHECKING:
     from kldigital_site.render.assets import ThemeAssets
     from kldigital_site.render.pages import LastBuild, PageResult
     from kldigital_site.render.templates import RecordingEnvironment
-    from kldigital_site.resident import Kept, Resident
+    from kldigital_site.resident import Kept, Published, Resident
     from kldigital_site.search import indexer as search
 
 Progress = Callable[[str, int, int], None]
@@ -169,7 +172,8 @@ def build(
 def prepare(
     config: SiteConfig, *, now: dt.datetime, out_dir: Path, jobs: int | None, resident: Resident
 ) -> bool:
-    """Fill ``resident`` as a build of ``out_dir`` would, writing nothing but the cache.
+    """Fill ``resident`` as a build of ``out_dir`` would, writing nothing but the cache
+    and the staging folder (``_prepare_saves``).
 
     A preview that starts with nothing changed makes no model (``_unchanged``), so
     its first save would pay for decoding every document, making the model and
@@ -206,16 +210,116 @@ def prepare(
                 if problems.has_errors or model.has_errors:
                     return False
                 known = known_bodies(kept, model_key)
-                bodies = render_bodies(model.value, cache, options.jobs, known=known).value
+                staged_bodies = render_bodies(model.value, cache, options.jobs, known=known)
+                bodies = staged_bodies.value
                 remember_bodies(
                     kept, model_key, (*bodies.items.values(), *bodies.boilerplates.values())
                 )
-                _environment(model.value, inputs.theme, kept)
+                environment = _environment(model.value, inputs.theme, kept)
+                if kept.published is None or kept.published.site is not kept.site:
+                    kept.published = None
+                    _prepare_published(
+                        config,
+                        cache,
+                        kept,
+                        inputs,
+                        parsed.documents,
+                        model,
+                        staged_bodies,
+                        resident.tree,
+                        options,
+                    )
+                if kept.published is not None:
+                    _prepare_saves(
+                        kept.published, environment, options.target, work_dir, resident.tree
+                    )
                 return True
             finally:
                 cache.close()
     except OSError:
         return False
+
+
+def _prepare_published(
+    config: SiteConfig,
+    cache: BuildCache,
+    kept: Kept,
+    inputs: _Inputs,
+    documents: list[Document],
+    model: Staged[Site],
+    staged_bodies: Staged[Bodies],
+    tree: TreeMemory,
+    options: BuildOptions,
+) -> None:
+    """What the last build published (``Published``), when it is what these inputs make
+    and the output folder still holds it: after a start that found nothing changed."""
+    from kldigital_site.accessibility.requirements import check_requirements
+    from kldigital_site.cms.publish import cms_outputs
+    from kldigital_site.media.pipeline import media_folder, process_media
+    from kldigital_site.render.pages import body_signatures
+
+    last = cache.last_build(inputs.target_key)
+    published = TreeMemory.recall(tree.published, options.target.absolute())
+    if last is None or published is None or not _same_inputs(last, inputs.key, options.now):
+        return
+    site, bodies = model.value, staged_bodies.value
+    # As a build makes them: the published variants are in the media cache already.
+    images = process_media(
+        site, inputs.digests, bodies.image_uses, media_folder(config.root / CACHE_DIR_NAME),
+        jobs=options.jobs, write=True,
+    )  # fmt: skip
+    pages = _Pages(
+        records=dict(cache.pages(inputs.target_key)),
+        model_key=_pages_key(site, inputs, documents, images.value),
+        signatures=body_signatures(bodies, kept.summaries),
+    )
+    if (
+        last.get("model") != pages.model_key
+        or last.get("bodies") != pages.signatures
+        or last.get("tree") != tree_key(published.files)
+    ):
+        return
+    pages.html_pages = sum(
+        r.output_path.endswith(".html") and r.kind is not RouteKind.REDIRECT for r in site.routes
+    )
+    required = check_requirements(site)
+    discovered = kept.sources.problems if kept.sources is not None else ()
+    fixed = (*discovered, *model.problems, *cms_outputs(config).problems, *required)
+    _remember_published(
+        kept,
+        None,
+        config,
+        inputs,
+        site,
+        staged_bodies,
+        images.value,
+        pages,
+        (*fixed, *images.problems),
+        tuple(required),
+    )
+
+
+def _prepare_saves(
+    published: Published,
+    environment: RecordingEnvironment,
+    target: Path,
+    work_dir: Path,
+    tree: TreeMemory,
+) -> None:
+    """Make now what the first save would otherwise make while the editor waits: which
+    pages read which body, the templates compiled in this process (a first build
+    compiles them in its workers), and a staging folder that holds the published tree."""
+    published.readers_of(())
+    published.route("")
+    from jinja2 import TemplateError
+
+    for name in environment.list_templates():
+        if not name.startswith(f"{ASSETS_DIR}/"):
+            with contextlib.suppress(TemplateError):  # the build that renders it reports it
+                environment.get_template(name)
+    writer = TreeWriter(target, work_dir, tree)
+    writer.stage_published()
+    writer.abort()
 
 
 def _build(
@@ -234,12 +338,20 @@ def _build(
     indexer: search.SearchIndexer | None = None
     folder: Path | None = None
     try:
+        if kept is not None and changed and writer is not None and cache is not None:
+            saved = _save_bodies(config, options, cache, writer, kept, changed, timer)
+            if saved is not None:
+                return saved
         sources, unchanged = _sources(config, problems, kept, changed)
         inputs = problems.take(_read_inputs(config, sources, cache, writer, options, unchanged))
         if kept is not None:
             kept.digests = inputs.digests
         if writer is not None and not problems.has_errors and _unchanged(inputs, writer, options):
             return _unchanged_result(writer, inputs, problems, timer)
+        # Whatever this build publishes, the last one's pages no longer describe it.
+        last_published = kept.published if kept is not None else None
+        if kept is not None:
+            kept.published = None
         from kldigital_site.accessibility.requirements import check_requirements
         from kldigital_site.cms.publish import cms_outputs
         from kldigital_site.markdown.bodies import render_bodies
@@ -256,11 +368,13 @@ def _build(
         timer.lap("parse")
         assets = theme_assets(config)
         model_key = _model_inputs_key(config, inputs, parsed, assets.paths) if kept else ""
-        site = problems.take(
-            _resident_model(config, parsed, options.now, assets.paths, problems, kept, model_key)
+        model = _resident_model(
+            config, parsed, options.now, assets.paths, problems, kept, model_key
         )
+        site = problems.take(model)
         # /admin/ for `cms:` in site.yaml; `check` reports a missing bundle too.
-        admin = problems.take(cms_outputs(config))
+        staged_admin = cms_outputs(config)
+        admin = problems.take(staged_admin)
         # BITV 2.0, DDG, MStV: what the law asks of the whole site (accessibility/).
         required = check_requirements(site)
         problems.add(required)
@@ -272,16 +386,10 @@ def _build(
             infos = (*bodies.items.values(), *bodies.boilerplates.values())
             remember_bodies(kept, model_key, infos)
         timer.lap("markdown")
-        images = problems.take(
-            process_media(
-                site,
-                inputs.digests,
-                bodies.image_uses,
-                folder,
-                jobs=options.jobs,
-                write=options.write,
-            )
+        staged_images = process_media(
+            site, inputs.digests, bodies.image_uses, folder, jobs=options.jobs, write=options.write
         )
+        images = problems.take(staged_images)
         timer.lap("media")
         work = _Work(parsed.parsed, bodies.rendered)
         if problems.has_errors:
@@ -324,9 +432,266 @@ def _build(
         _store_build(
             cache, inputs, site, pages, published, replayed, options.now, options.search_index
         )
+        if kept is not None and kept.site is site:
+            discovered = kept.sources.problems if kept.sources is not None else ()
+            fixed = (*discovered, *model.problems, *staged_admin.problems)
+            _remember_published(
+                kept,
+                last_published,
+                config,
+                inputs,
+                site,
+                staged_bodies,
+                images,
+                pages,
+                (*fixed, *required, *staged_images.problems),
+                tuple(required),
+            )
     if indexer is not None:
         work = dataclasses.replace(work, search_indexed=tuple(indexer.indexed))
     return _result(site, pages, report, problems, timer, images, work)
+
+
+def _save_bodies(
+    config: SiteConfig,
+    options: BuildOptions,
+    cache: BuildCache,
+    writer: TreeWriter,
+    kept: Kept,
+    changed: Collection[Path],
+    timer: _Timer,
+) -> BuildResult | None:
+    """The preview's save of Markdown files whose front matter is as before (issue 15).
+
+    Then the model is the last one but for those bodies, and a page can differ from
+    what is published only if it reads one of them (render/pages.py, the text-only
+    shortcut): those pages are rendered again, with the feeds, and every other file
+    of the published tree stays as it is (resident.py ``Published``), where a whole
+    build would walk 30,000 routes and 40,000 files to find the same. None when the
+    save is anything else, or has an error or warning that the whole build must
+    report; nothing has changed then, and the whole build runs.
+    """
+    from kldigital_site.markdown.bodies import render_item_bodies
+    from kldigital_site.precompress import add_siblings
+    from kldigital_site.render.pages import item_signatures, render_pages
+    from kldigital_site.resident import with_documents
+
+    last = kept.published
+    if last is None or options.search_index or options.strict or not writer.recalled:
+        return None
+    now, site = options.now, last.site
+    if (
+        kept.site is not site
+        or last.config != config
+        or last.target_key != str(options.target.absolute())
+        or now < site.now
+        or (site.next_change is not None and now >= site.next_change)
+    ):
+        return None
+    saved = _saved_sources(config, kept, changed)
+    if not saved or _theme_digests(config) != last.theme:
+        return None
+    read = _read_saved(saved, kept.digests, site)
+    if read is None:
+        return None
+    documents, stats, parse_problems = read
+    timer.lap("parse")
+    model = with_documents(
+        site, {key: dataclasses.replace(doc, body=None) for key, doc in documents.items()}, now
+    )
+    staged_bodies = render_item_bodies(model, cache, last.bodies, documents.values())
+    bodies = staged_bodies.value
+    if any(p.is_error for p in staged_bodies.problems) or any(
+        bodies.items[key].images != last.bodies.items[key].images for key in documents
+    ):
+        return None  # an error to report, or other images to process (media/)
+    timer.lap("markdown")
+    signatures = dict(last.signatures)
+    for key in documents:
+        signatures.update(item_signatures(key, bodies.items[key], kept.summaries))
+    changed_reads = {
+        name
+        for key in documents
+        for name in (f"body:{key}", f"summary:{key}")
+        if signatures[name] != last.signatures.get(name)
+    }
+    routes = _routes_reading(last, changed_reads)
+    if routes is None:
+        return None
+    results = list(
+        render_pages(
+            model,
+            bodies,
+            _environment(model, last.theme, kept),
+            previous=last.records,
+            on_disk=writer.previous_digests,
+            jobs=options.jobs,
+            media=last.images,
+            precompress=options.precompress,
+            routes=routes,
+        )
+    )
+    if any(result.problems for result in results):
+        return None
+    timer.lap("render")
+
+    # The save goes through: what is kept describes it from here on.
+    kept.published = None
+    pages = _Pages(model_key=last.model_key, signatures=signatures, records=dict(last.records))
+    pages.html_pages = last.html_pages
+    for result in results:
+        if result.record is not None:
+            pages.records[result.path] = result.record
+        if result.data is not None:
+            pages.rendered.add(result.path)
+        if result.examined:
+            pages.examined.add(result.path)
+        writer.add(result.path, digest=result.digest, data=result.data)
+        if options.precompress:
+            add_siblings(writer, result.path, result.data, result.siblings)
+    writer.add_unchanged()
+    digests = {**kept.digests, **{doc.rel_path: doc.digest for doc in documents.values()}}
+    cache.store_source_digests(stats, digests)
+    cache.store_documents(model.items[key].doc for key in documents)
+    kept.digests, kept.site = digests, model
+    for key in documents:
+        kept.bodies.pop(last.bodies.items[key].key, None)
+        kept.bodies[bodies.items[key].key] = bodies.items[key]
+    report = writer.commit()
+    timer.lap("write")
+    item_problems = tuple(p for info in bodies.items.values() for p in info.problems)
+    inputs = _Inputs(
+        digests=digests,
+        raws={},
+        theme=last.theme,
+        key=_key(config, last.theme, *sorted(digests.items())),
+        target_key=last.target_key,
+        last=None,
+        previous=last.records,
+    )
+    replayed = (*last.required, *last.other_bodies, *item_problems)
+    _store_build(
+        cache, inputs, model, pages, tree_key(writer.planned_digests), replayed, now, False
+    )
+    last.site, last.bodies, last.signatures = model, bodies, signatures
+    last.record(pages.records)
+    kept.published = last
+    problems = Problems()
+    problems.add((*last.problems, *last.other_bodies, *parse_problems, *item_problems))
+    work = _Work(frozenset(doc.rel_path for doc in documents.values()), bodies.rendered)
+    return _result(model, pages, report, problems, timer, last.images, work)
+
+
+def _saved_sources(
+    config: SiteConfig, kept: Kept, changed: Collection[Path]
+) -> list[SourceFile] | None:
+    """The known Markdown files among the paths a watcher saw change; None when any is
+    something else (a data file, a picture, settings, a file added or renamed)."""
+    from kldigital_site.resident import source_locations
+
+    content_dir = config.content_dir.resolve()
+    if kept.sources is None or kept.content_dir != content_dir:
+        return None
+    locations = source_locations(kept)
+    saved = []
+    for path in changed:
+        if not path.is_relative_to(content_dir):
+            continue  # a template or theme file: every theme file is compared anyway
+        source = locations.get(str(path))
+        if source is None or source.kind not in _MARKDOWN_KINDS:
+            return None
+        saved.append(source)
+    return saved
+
+
+_MARKDOWN_KINDS = frozenset({SourceKind.PROJECT, SourceKind.PRESS, SourceKind.PAGE})
+
+
+def _read_saved(
+    saved: list[SourceFile], digests: Mapping[str, str], site: Site
+) -> tuple[dict[str, Document], dict[str, tuple[str, str]], list[SiteError]] | None:
+    """The new documents of the saved files, by item key, with the stats worth
+    remembering (``_read_sources``) and their parsing's warnings. None unless each one
+    reads, parses without error and has the front matter of the item it was."""
+    documents: dict[str, Document] = {}
+    stats: dict[str, tuple[str, str]] = {}
+    problems: list[SiteError] = []
+    started = time.time_ns()
+    for source in saved:
+        try:
+            info = os.stat(source.location)  # before reading: a later write changes it
+            raw = source.path.read_bytes()
+        except OSError:
+            return None
+        digest = digest_of(raw)
+        if source.rel_path not in digests:
+            return None
+        if digest == digests[source.rel_path]:
+            continue  # saved as it was
+        staged = parse_source(source, raw)
+        doc = staged.value
+        if staged.has_errors or not isinstance(doc, Document):
+            return None
+        item = site.items.get(doc.content_path)
+        if item is None or item.doc.head_digest != doc.head_digest:
+            return None  # front matter: the model is made again (or a withheld file)
+        documents[doc.content_path] = doc
+        problems.extend(staged.problems)
+        if started - max(info.st_mtime_ns, info.st_ctime_ns) > _RACY_NS:
+            stat = f"{info.st_size}:{info.st_mtime_ns}:{info.st_ctime_ns}:{info.st_ino}"
+            stats[source.rel_path] = (stat, digest)
+    return (documents, stats, problems) if documents else None
+
+
+def _routes_reading(last: Published, names: Collection[str]) -> list[Route] | None:
+    """The routes to render again when the signatures ``names`` changed, in the order of a
+    whole build: the pages that read them and the generated files that may."""
+    from kldigital_site.render.pages import render_order
+
+    found = list(last.files_from_bodies())
+    for path in last.readers_of(names):
+        route = last.route(path)
+        if route is None:
+            return None
+        found.append(route)
+    found.sort(key=lambda placed: placed[0])
+    return render_order([route for _, route in found])
+
+
+def _remember_published(
+    kept: Kept,
+    last: Published | None,
+    config: SiteConfig,
+    inputs: _Inputs,
+    site: Site,
+    staged_bodies: Staged[Bodies],
+    images: Media,
+    pages: _Pages,
+    problems: tuple[SiteError, ...],
+    required: tuple[SiteError, ...],
+) -> None:
+    """What a save of bodies starts from (``_save_bodies``)."""
+    from kldigital_site.resident import Published, follow
+
+    bodies = staged_bodies.value
+    of_items = Counter(p for info in bodies.items.values() for p in info.problems)
+    other_bodies = tuple((Counter(staged_bodies.problems) - of_items).elements())
+    published = Published(
+        config=config,
+        target_key=inputs.target_key,
+        theme=inputs.theme,
+        site=site,
+        bodies=bodies,
+        images=images,
+        model_key=pages.model_key,
+        signatures=pages.signatures,
+        records=pages.records,
+        html_pages=pages.html_pages,
+        problems=problems,
+        required=required,
+        other_bodies=other_bodies,
+    )
+    kept.published = follow(last, published)
 
 
 class _Timer:
@@ -772,6 +1137,15 @@ def _frame_key(
         structure_digest(site),
         shown,
     )
+
+
+def _pages_key(site: Site, inputs: _Inputs, documents: list[Document], images: Media) -> str:
+    """What the pages were made from but the bodies (``_model_key``)."""
+    from kldigital_site.media.pipeline import media_fingerprint
+
+    model_key = _model_key(site, inputs.theme, inputs.digests, documents)
+    # What pages show of the images (variant names, sizes, credits) counts too.
+    return hashlib.sha256(f"{model_key}:{media_fingerprint(images)}".encode()).hexdigest()
 
 
 def _last_build(

@@ -709,6 +709,62 @@ class TreeWriter:
                 self.add(name, digest=known)
         return True
 
+    @property
+    def recalled(self) -> bool:
+        """The published tree is the one this process last committed or verified
+        (``TreeMemory``): its manifest was not read back from disk."""
+        return self._recalled
+
+    def add_unchanged(self) -> None:
+        """Every published file not added so far, as it is: the preview's save that
+        re-renders a few pages (build.py) adds those, then the other 40,000 files in one
+        step. Staging holds the tree before the published one, so only the files that
+        differ between the two are placed (set operations, not a loop over every file).
+        Call it after the last ``add``: an added file is never replaced by its
+        published copy."""
+        published = self.published.files
+        staged = self._staged
+        planned = self._planned
+        stale = {rel for rel, _ in published.items() - staged.files.items()}
+        stale |= staged.foreign & published.keys()
+        carried = dict(published)
+        carried.update(planned)
+        self._planned = carried
+        for rel in sorted(stale - planned.keys()):
+            self._unlike_staged.add(rel)
+            with _naming(self.staging, rel):
+                self._place(rel, published[rel], None, None)
+
+    def stage_published(self) -> None:
+        """Bring staging up to date with the published tree and remember it
+        (``TreeMemory``), publishing nothing.
+
+        The preview does this while idle after its start (build.py ``prepare``): a
+        first build leaves no staging folder (it is renamed into place), and the first
+        save would link 40,000 files while the editor waits for it. The journal keeps
+        every file placed, so a process that ends before its next commit leaves them to
+        be undone, as after any build."""
+        memory = self._memory
+        if memory is None or not self._recalled or self._known_staged is not None:
+            return
+        staged = self._staged
+        self.add_unchanged()
+        self._close_journal()
+        placed = self._touched
+        files = {rel: digest for rel, digest in staged.files.items() if rel not in placed}
+        stats = {rel: stat for rel, stat in staged.stats.items() if rel not in placed}
+        prefix = f"{self.staging}{os.sep}"
+        for rel in placed:
+            stat = _stat_key(prefix + rel)
+            if stat is not None:  # else not vouched for: placed again by the next build
+                files[rel], stats[rel] = self.published.files[rel], stat
+        # Stored against the base of staging's record, from which the placed files differ.
+        known = Manifest(
+            files, staged.foreign - placed, stats, base=staged.base, delta=staged.delta | placed
+        )
+        memory.staged = (_identity(self.staging), known)
+        self._planned = {}
+
     def add_output(self, output: Output) -> None:
         if output.data is not None:
             self.add(output.path, digest=hashlib.sha256(output.data).hexdigest(), data=output.data)

@@ -19,6 +19,13 @@ site: every value is reused only under a key of everything it follows from.
   theme file or setting it reads changed.
 * the digests of the bodies' first paragraphs (their summaries on cards): valid
   while the paragraph is the same, compared each time.
+* what the last build published (``Published``): its page records, the bodies'
+  signatures they were checked against, and which pages read each signature. A
+  save that changed bodies only then re-renders the pages that read them and
+  publishes those files beside the rest as they are (build.py ``_save_bodies``),
+  instead of walking 30,000 routes and 40,000 files. It is valid only for the
+  model, bodies, theme, settings and output folder it was made with, which
+  build.py checks before every use; any build that goes another way drops it.
 """
 
 from __future__ import annotations
@@ -30,12 +37,14 @@ from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from kldigital_site.cache import CacheMemory
+from kldigital_site.cache import CacheMemory, PageRecord
+from kldigital_site.config import SiteConfig
 from kldigital_site.content.discover import SourceFile
 from kldigital_site.content.parse import Document
 from kldigital_site.errors import SiteError, Staged
-from kldigital_site.markdown.bodies import BodyInfo
-from kldigital_site.model import Site
+from kldigital_site.markdown.bodies import Bodies, BodyInfo
+from kldigital_site.media.pipeline import Media
+from kldigital_site.model import Route, RouteKind, Site
 from kldigital_site.output import TreeMemory
 from kldigital_site.render.templates import RecordingEnvironment
 
@@ -55,9 +64,14 @@ class Kept:
     # The digest of each body's first paragraph, with the paragraph (render/pages.py
     # ``body_signatures``): valid for as long as the paragraph is the same.
     summaries: dict[str, tuple[str, str]] = field(default_factory=dict)
+    # ``sources`` by location (``known_sources``), made once for each discovery.
+    locations: dict[str, SourceFile] = field(default_factory=dict)
+    published: Published | None = None
 
     def forget(self) -> None:
         self.content_dir = self.sources = self.site = self.environment = None
+        self.published = None
+        self.locations = {}
         self.model_key = ""
         self.model_problems = ()
         self.bodies = {}
@@ -90,9 +104,7 @@ def known_sources(
     digests, kept.digests = kept.digests, {}
     if changed is None or kept.sources is None or kept.content_dir != content_dir:
         return None, None
-    # By location, a plain string: a ``Path`` for each of 10,000 sources was a third of
-    # a save's rebuild at 10,000 items (issue 15). Both are absolute and normalised.
-    by_location = {source.location: source for source in kept.sources.value}
+    by_location = source_locations(kept)
     touched: set[str] = set()
     for path in changed:
         if not path.is_relative_to(content_dir):
@@ -105,10 +117,19 @@ def known_sources(
     return kept.sources, unchanged
 
 
+def source_locations(kept: Kept) -> Mapping[str, SourceFile]:
+    """The kept sources by location, a plain string: a ``Path`` for each of 10,000 sources
+    was a third of a save's rebuild at 10,000 items (issue 15). Both are absolute and
+    normalised."""
+    if not kept.locations and kept.sources is not None:
+        kept.locations = {source.location: source for source in kept.sources.value}
+    return kept.locations
+
+
 def remember_sources(
     kept: Kept, content_dir: Path, sources: Staged[tuple[SourceFile, ...]]
 ) -> None:
-    kept.content_dir, kept.sources = content_dir, sources
+    kept.content_dir, kept.sources, kept.locations = content_dir, sources, {}
 
 
 def known_model(
@@ -129,11 +150,21 @@ def known_model(
         if doc is None:
             return None  # cannot happen with the same key; never guess
         if doc.digest != item.doc.digest:  # the same bytes parse to the same document
-            swapped[item_key] = dataclasses.replace(item, doc=doc)
-    items = {k: swapped.get(k, item) for k, item in site.items.items()} if swapped else site.items
+            swapped[item_key] = doc
     # Kept in its place: the replaced documents are not held on to.
-    kept.site = dataclasses.replace(site, items=items, now=now)
+    kept.site = with_documents(site, swapped, now)
     return Staged(kept.site, kept.model_problems)
+
+
+def with_documents(site: Site, documents: Mapping[str, Document], now: dt.datetime) -> Site:
+    """``site`` with the items ``documents`` names (by item key) given those documents:
+    their heads are as before, so the model is the same but for the bodies."""
+    items = site.items
+    if documents:
+        items = dict(items)
+        for key, doc in documents.items():
+            items[key] = dataclasses.replace(items[key], doc=doc)
+    return dataclasses.replace(site, items=items, now=now)
 
 
 def remember_model(kept: Kept, key: str, model: Staged[Site] | None) -> None:
@@ -157,3 +188,113 @@ def remember_bodies(kept: Kept, key: str, infos: Collection[BodyInfo]) -> None:
         kept.bodies = {
             info.key: info for info in infos if not any(p.is_error for p in info.problems)
         }
+
+
+# Generated files made from the model and the settings alone, never from a body: the
+# sitemap and robots.txt (render/feeds.py), the redirects (render/redirects.py).
+_FROM_MODEL_ALONE = frozenset(
+    {
+        RouteKind.SITEMAP,
+        RouteKind.ROBOTS,
+        RouteKind.REDIRECT,
+        RouteKind.NGINX_RULES,
+        RouteKind.APACHE_RULES,
+    }
+)
+
+
+@dataclass(slots=True)
+class Published:
+    """What the last build published and everything it was made from (module docstring).
+
+    ``site``, ``bodies``, ``signatures`` and ``records`` belong together: the records
+    are those of the pages as rendered from that site with those bodies, and the
+    output folder holds exactly those files (``TreeMemory``)."""
+
+    config: SiteConfig
+    target_key: str
+    theme: list[tuple[str, str]]
+    site: Site
+    bodies: Bodies
+    images: Media
+    model_key: str  # what the pages were made from but the bodies (build.py ``_Pages``)
+    signatures: dict[str, str]  # render/pages.py ``body_signatures``
+    records: dict[str, PageRecord]
+    html_pages: int
+    # Replayed by a save: warnings that follow from the model, media, settings and
+    # theme (everything but the bodies and the files parsed), and those of the law.
+    problems: tuple[SiteError, ...]
+    required: tuple[SiteError, ...]
+    # The problems of the bodies that are no item's: boilerplates, withheld documents.
+    other_bodies: tuple[SiteError, ...]
+    # The pages that read each signature (``PageRecord.reads``), and every route by
+    # output path with its place in ``site.routes``: made when first needed.
+    readers: dict[str, set[str]] | None = None
+    routes: tuple[dict[str, tuple[int, Route]], list[tuple[int, Route]]] | None = None
+
+    def readers_of(self, names: Collection[str]) -> set[str]:
+        """The output paths of the pages that read any of ``names``."""
+        if self.readers is None:
+            readers: dict[str, set[str]] = {}
+            for path, record in self.records.items():
+                for name in record.reads:
+                    readers.setdefault(name, set()).add(path)
+            self.readers = readers
+        found: set[str] = set()
+        for name in names:
+            found |= self.readers.get(name, set())
+        return found
+
+    def route(self, path: str) -> tuple[int, Route] | None:
+        """The route that writes ``path``, with its place in ``site.routes``."""
+        return self._routes()[0].get(path)
+
+    def files_from_bodies(self) -> list[tuple[int, Route]]:
+        """The generated files (no page record, made on every build) that may show a body,
+        with their places in ``site.routes``: all but those made from the model alone."""
+        return self._routes()[1]
+
+    def _routes(self) -> tuple[dict[str, tuple[int, Route]], list[tuple[int, Route]]]:
+        if self.routes is None:
+            by_path = {r.output_path: (i, r) for i, r in enumerate(self.site.routes)}
+            generated = [
+                (i, route)
+                for i, route in enumerate(self.site.routes)
+                if route.kind.is_generated_file and route.kind not in _FROM_MODEL_ALONE
+            ]
+            self.routes = (by_path, generated)
+        return self.routes
+
+    def record(self, records: dict[str, PageRecord]) -> None:
+        """The records of a build that started from these, brought into ``readers``: the
+        pages rendered again, the few whose reads differ (a loop over the records
+        without a call for the others, which carry their very record)."""
+        old = self.records
+        readers = self.readers
+        if readers is not None:
+            for path, record in records.items():
+                before = old.get(path)
+                if before is record or (before is not None and before.reads == record.reads):
+                    continue
+                for name in before.reads if before is not None else ():
+                    readers[name].discard(path)
+                for name in record.reads:
+                    readers.setdefault(name, set()).add(path)
+            for path in old.keys() - records.keys():
+                for name in old[path].reads:
+                    readers[name].discard(path)
+        self.records = records
+
+
+def follow(last: Published | None, published: Published) -> Published:
+    """``published``, taking over what ``last`` worked out of records and routes that are
+    still the same (the index build after every save re-renders nothing)."""
+    if last is None:
+        return published
+    if last.site.routes is published.site.routes:
+        published.routes = last.routes
+    if last.readers is not None:
+        records = published.records
+        published.records, published.readers = last.records, last.readers
+        published.record(records)
+    return published

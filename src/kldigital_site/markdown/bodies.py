@@ -21,7 +21,7 @@ from __future__ import annotations
 import hashlib
 import json
 import posixpath
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -30,6 +30,7 @@ from kldigital_site.cache import BuildCache, tool_fingerprint
 from kldigital_site.content.parse import (
     BOILERPLATES_FILE,
     CHANGED_DURING_BUILD,
+    Document,
     digest_of,
     load_body,
 )
@@ -313,22 +314,10 @@ def render_bodies(
     """Every body of ``site``. ``known``: infos made earlier in this build, by body key
     (the second pass of ``check``, build.py); their bodies are not rendered again."""
     config = site.config
-    settings = f"{config.base_url}\0{','.join(config.iframe_hosts)}"
-    tasks: list[_Task] = []
+    settings = _settings(site)
     # Withheld documents (model.py) get no page, but their links are checked all the same.
     documents = [*(item.doc for item in site.items.values()), *site.withheld.values()]
-    for doc in documents:
-        key = doc.content_path
-        tasks.append(
-            _Task(
-                _body_key(settings, doc.rel_path, doc.digest),
-                doc.rel_path,
-                doc.body_line,
-                key,
-                doc.body,
-                key,
-            )
-        )
+    tasks = [_document_task(settings, doc) for doc in documents]
     boilerplate_path = config.rel(config.content_dir / BOILERPLATES_FILE)
     boilerplate_keys: dict[str, str] = {}
     for ident, text in site.boilerplates.items():
@@ -338,6 +327,85 @@ def render_bodies(
         first_line = site.boilerplate_lines.get(ident, 1) + (1 if "\n" in text.strip() else 0)
         tasks.append(_Task(key, boilerplate_path, first_line, BOILERPLATES_FILE, text, None))
 
+    made = _make(site, cache, tasks, jobs, known)
+    infos = made.infos
+    item_infos = {t.item: infos[t.key] for t in tasks if t.item is not None}
+    boilerplate_infos = {ident: infos[key] for ident, key in boilerplate_keys.items()}
+    problems = tuple(p for info in infos.values() for p in info.problems)
+    rerender = _Rerender(site, made.renderers, {t.key: t for t in tasks})
+    store = BodyStore(made.fresh, cache, rerender)
+    uses = [
+        *(_uses(site, infos[t.key], t.path, t.item) for t in tasks if t.item is not None),
+        *(_uses(site, info, boilerplate_path, None) for info in boilerplate_infos.values()),
+    ]
+    image_uses = tuple(use for group in uses for use in group)
+    bodies = Bodies(item_infos, boilerplate_infos, store, made.rendered, image_uses)
+    return Staged(bodies, problems)
+
+
+def render_item_bodies(
+    site: Site, cache: BuildCache | None, bodies: Bodies, documents: Collection[Document]
+) -> Staged[Bodies]:
+    """``bodies`` with those of the items of ``documents`` (with their text) made again,
+    every other body as it was, and the problems of the bodies made again.
+
+    For the preview's save of a few files whose front matter is as before (build.py):
+    the model is then the last one, so the other bodies' links resolve as they did.
+    ``image_uses`` stay those of ``bodies``; the caller checks that the new bodies
+    show the images the old ones did."""
+    settings = _settings(site)
+    tasks = [_document_task(settings, doc) for doc in documents]
+    made = _make(site, cache, tasks, 1, None)
+    items = dict(bodies.items)
+    items.update((t.item, made.infos[t.key]) for t in tasks if t.item is not None)
+    old = bodies.store._render_again
+    rerender = None
+    if isinstance(old, _Rerender):
+        replaced = {
+            bodies.items[t.item].key for t in tasks if t.item is not None and t.item in bodies.items
+        }
+        known = {k: t for k, t in old.tasks.items() if k not in replaced}
+        rerender = _Rerender(site, old.renderers, {**known, **{t.key: t for t in tasks}})
+    store = BodyStore(made.fresh, cache, rerender)
+    problems = tuple(p for t in tasks for p in made.infos[t.key].problems)
+    renewed = Bodies(items, bodies.boilerplates, store, made.rendered, bodies.image_uses)
+    return Staged(renewed, problems)
+
+
+def _settings(site: Site) -> str:
+    """What every body's key includes besides its text: links and embeds depend on it."""
+    config = site.config
+    return f"{config.base_url}\0{','.join(config.iframe_hosts)}"
+
+
+def _document_task(settings: str, doc: Document) -> _Task:
+    key = doc.content_path
+    return _Task(
+        _body_key(settings, doc.rel_path, doc.digest),
+        doc.rel_path,
+        doc.body_line,
+        key,
+        doc.body,
+        key,
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class _Made:
+    infos: dict[str, BodyInfo]  # by body key
+    fresh: dict[str, str]  # HTML not spilled to the cache
+    rendered: frozenset[str]  # item keys and boilerplate keys rendered now
+    renderers: dict[str, MarkdownRenderer]
+
+
+def _make(
+    site: Site,
+    cache: BuildCache | None,
+    tasks: list[_Task],
+    jobs: int,
+    known: Mapping[str, BodyInfo] | None,
+) -> _Made:
+    """The info of every task: known, cached and still valid, or rendered now."""
     cached = cache.body_summaries(t.key for t in tasks) if cache is not None else {}
     labeller = download_labeller(site)
     infos: dict[str, BodyInfo] = {}
@@ -378,23 +446,19 @@ def render_bodies(
             batch = {}
     if batch and spill_to is not None:
         spill_to.store_bodies(batch)
+    return _Made(infos, fresh, frozenset(t.item or t.key for t in missing), renderers)
 
-    item_infos = {t.item: infos[t.key] for t in tasks if t.item is not None}
-    boilerplate_infos = {ident: infos[key] for ident, key in boilerplate_keys.items()}
-    problems = tuple(p for info in infos.values() for p in info.problems)
-    rendered = frozenset(t.item or t.key for t in missing)
-    by_key = {t.key: t for t in tasks}
 
-    def render_again(key: str) -> str:
-        return str(_render_task((site, renderers), by_key[key])["html"])
+@dataclass(frozen=True, slots=True)
+class _Rerender:
+    """A body's HTML made again when the cache lost it (``BodyStore``)."""
 
-    store = BodyStore(fresh, cache, render_again)
-    uses = [
-        *(_uses(site, infos[t.key], t.path, t.item) for t in tasks if t.item is not None),
-        *(_uses(site, info, boilerplate_path, None) for info in boilerplate_infos.values()),
-    ]
-    image_uses = tuple(use for group in uses for use in group)
-    return Staged(Bodies(item_infos, boilerplate_infos, store, rendered, image_uses), problems)
+    site: Site
+    renderers: dict[str, MarkdownRenderer]
+    tasks: Mapping[str, _Task]
+
+    def __call__(self, key: str) -> str:
+        return str(_render_task((self.site, self.renderers), self.tasks[key])["html"])
 
 
 # How an editor gives the credit of a body image (docs/redaktion.md „Bilder im Text“).

@@ -35,13 +35,13 @@ the lists, topics and projects that show it, not of 30,000 pages.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from kldigital_site.cache import PageRecord
 from kldigital_site.errors import SiteError
-from kldigital_site.markdown.bodies import Bodies
+from kldigital_site.markdown.bodies import Bodies, BodyInfo
 from kldigital_site.media.pipeline import Media
 from kldigital_site.model import Route, RouteKind, Site
 from kldigital_site.precompress import Sibling, siblings
@@ -115,20 +115,27 @@ def body_signatures(
     key: the paragraph and its digest), used where the paragraph is the same and
     brought up to date; the preview keeps them (resident.py), a tenth of a save's
     rebuild at 10,000 items."""
-    signatures = {}
+    signatures: dict[str, str] = {}
     memo: dict[str, tuple[str, str]] = summaries if summaries is not None else {}
     for key, info in bodies.items.items():
-        signatures[f"body:{key}"] = info.version
-        known = memo.get(key)
-        if known is None or known[0] != info.first_paragraph:
-            digest = hashlib.sha256(info.first_paragraph.encode()).hexdigest()
-            known = memo[key] = (info.first_paragraph, digest)
-        signatures[f"summary:{key}"] = known[1]
+        signatures.update(item_signatures(key, info, memo))
     for gone in memo.keys() - bodies.items.keys() if len(memo) > len(bodies.items) else ():
         del memo[gone]
     for name, info in bodies.boilerplates.items():
         signatures[f"boilerplate:{name}"] = info.version
     return signatures
+
+
+def item_signatures(
+    key: str, info: BodyInfo, summaries: dict[str, tuple[str, str]]
+) -> tuple[tuple[str, str], tuple[str, str]]:
+    """The two signatures of the body of item ``key`` (``body_signatures``), its first
+    paragraph's digest taken from ``summaries`` where the paragraph is the same."""
+    known = summaries.get(key)
+    if known is None or known[0] != info.first_paragraph:
+        digest = hashlib.sha256(info.first_paragraph.encode()).hexdigest()
+        known = summaries[key] = (info.first_paragraph, digest)
+    return (f"body:{key}", info.version), (f"summary:{key}", known[1])
 
 
 def _fingerprint(state: _State, context_json: str, templates: tuple[str, ...]) -> str:
@@ -254,6 +261,7 @@ def render_pages(
     media: Media | None = None,
     precompress: bool = False,
     announce: Callable[[Mapping[str, PageRecord]], None] | None = None,
+    routes: Sequence[Route] | None = None,
 ) -> Iterator[PageResult]:
     """A ``PageResult`` for every route: the pages the search indexes first, then the
     items' other files, then the rest (``_render_rank``), in each of them those rendered
@@ -265,6 +273,8 @@ def render_pages(
     newsroom files and the lists render.
     ``last`` and this build's ``body_signatures`` enable the text-only shortcut
     (module docstring). ``only_items``: render only the pages of these items.
+    ``routes``: exactly these, in this order, each examined (the preview's save of a few
+    bodies, build.py, which knows the pages that show them).
     """
     state = _State(
         site=site,
@@ -281,7 +291,7 @@ def render_pages(
         salt=site.config.fingerprint(),
         precompress=precompress,
     )
-    routes = sorted(site.routes, key=_render_rank)  # stable
+    routes = list(routes) if routes is not None else sorted(site.routes, key=_render_rank)
     if only_items is not None:
         routes = [route for route in routes if route.item in only_items]
     changed = _changed_reads(model_key, signatures, last, frame_key, heads, state.views.site_reads)
@@ -305,6 +315,11 @@ def render_pages(
         if progress is not None:
             progress(done, total)
         yield result
+
+
+def render_order(routes: Sequence[Route]) -> list[Route]:
+    """``routes`` (in route order) in the order ``render_pages`` renders them."""
+    return sorted(routes, key=_render_rank)
 
 
 def _render_rank(route: Route) -> int:
