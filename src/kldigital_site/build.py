@@ -1084,10 +1084,10 @@ def _theme_digests(config: SiteConfig) -> list[tuple[str, str]]:
 
 def _key(config: SiteConfig, theme: list[tuple[str, str]], *parts: Any) -> str:
     """One digest of the tool's code, the settings, the theme and ``parts``."""
-    digest = hashlib.sha256()
-    for part in (tool_fingerprint(), config.fingerprint(), config.base_url, *theme, *parts):
-        digest.update(repr(part).encode())
-    return digest.hexdigest()
+    # One update of the joined text: the same digest as one update per part, without a
+    # call per part (10,000 source digests on every build).
+    parts = (tool_fingerprint(), config.fingerprint(), config.base_url, *theme, *parts)
+    return hashlib.sha256("".join(map(repr, parts)).encode()).hexdigest()
 
 
 def _model_key(
