@@ -15,10 +15,12 @@ import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
 
+from kldigital_site import build as build_module
 from kldigital_site.errors import SiteError
 from kldigital_site.serve.assets import CALLBACK, POLL_URL, SCRIPT_URL, STYLE_URL
 from kldigital_site.serve.responses import (
@@ -381,6 +383,29 @@ def test_serve_rebuilds_on_save_and_never_touches_output(running: Running) -> No
     assert not (running.root / "output").exists()
     staged = running.root / SERVE_DIR / "presse/erste-mitteilung/index.html"
     assert "Neuer Titel" in staged.read_text() and "livereload" not in staged.read_text()
+
+
+def test_tabs_reload_once_the_new_site_is_in_place_not_once_the_cache_has_it(
+    running: Running, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The build records the new site in the cache after putting it in place (issue 15:
+    a tenth of a second of a save at 10,000 items): the tabs are told, and the new page
+    is served, before that."""
+    store_build = build_module._store_build
+    seen: list[tuple[bool, str]] = []
+    before = running.server.state.snapshot.site
+
+    def storing(*args: Any, **kwargs: Any) -> None:
+        # In the build's own thread: a request waiting for the build would never come back.
+        told = running.server.state.snapshot.site > before
+        seen.append((told, running.get("/presse/erste-mitteilung/")[1]))
+        store_build(*args, **kwargs)
+
+    monkeypatch.setattr(build_module, "_store_build", storing)
+    _replace(running.root / RELEASE, "title: Erste Mitteilung", "title: Neuer Titel")
+    running.wait_for(lambda: bool(seen), "the build to record the new site")
+    told, html = seen[0]
+    assert told and "Neuer Titel" in html
 
 
 def test_a_broken_file_keeps_the_last_good_site_and_reports_path_and_line(

@@ -93,6 +93,9 @@ class BuildOptions:
     search_index: bool = True  # False: keep the previous search index as it is
     progress: Progress | None = None
     precompress: bool = True  # .gz and .br beside text files (precompress.py); serve: False
+    # Told as soon as the new tree is in place, before the cache records it: the preview
+    # lets its tabs reload then (serve/server.py).
+    on_published: Callable[[WriteReport], None] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,12 +133,15 @@ def build(
     resident: Resident | None = None,
     precompress: bool = True,
     changed: Collection[Path] | None = None,
+    on_published: Callable[[WriteReport], None] | None = None,
 ) -> BuildResult:
     """Build the site. ``search_index=False`` keeps the previous search index as it is
     (the dev server rebuilds it a moment after the page has reloaded). A build that
     writes holds the site's lock (lock.py); ``on_wait`` hears of another one first.
     ``resident``: what the same process's last build of this output left in memory;
-    ``changed``: the paths changed since that build, as a watcher saw them (None: unknown)."""
+    ``changed``: the paths changed since that build, as a watcher saw them (None: unknown).
+    ``on_published``: called with the report once the output folder holds the new site,
+    before the cache records it (a build that writes nothing never calls it)."""
     options = BuildOptions(
         now=now,
         target=out_dir or config.output_dir,
@@ -145,6 +151,7 @@ def build(
         search_index=search_index,
         progress=progress,
         precompress=precompress,
+        on_published=on_published,
     )
     work_dir = config.root / CACHE_DIR_NAME
     if work_dir.exists() and not work_dir.is_dir():
@@ -415,9 +422,12 @@ def _build(
         _add_files(assets, images, writer, indexer, admin, precompress=options.precompress)
         timer.lap("search")
         report = writer.commit()
-        published = tree_key(writer.planned_digests)
+        planned = writer.planned_digests
         writer = None  # committed: nothing left to abort
         timer.lap("write")
+        if options.on_published is not None:
+            options.on_published(report)
+        published = tree_key(planned)
     except BaseException:
         if writer is not None:
             writer.abort()
@@ -559,6 +569,8 @@ def _save_bodies(
         kept.bodies[bodies.items[key].key] = bodies.items[key]
     report = writer.commit()
     timer.lap("write")
+    if options.on_published is not None:
+        options.on_published(report)
     item_problems = tuple(p for info in bodies.items.values() for p in info.problems)
     inputs = _Inputs(
         digests=digests,

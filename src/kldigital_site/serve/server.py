@@ -10,7 +10,8 @@ Modelled on MkDocs ``livereload/__init__.py`` and ``commands/serve.py``:
   build's own atomic tree swap means that folder is always one complete build,
   and requests wait while a build runs (``LiveState.reading``), so no visitor
   ever sees half a site;
-* a long-poll tells each tab when the site changed; the reload script is
+* a long-poll tells each tab when the site changed, as soon as the new tree is
+  in place (the build records it in the cache after that); the reload script is
   injected into ``text/html`` responses only, at serve time, never on disk;
 * a failed build keeps the last good site and sends its problems to every tab,
   which overlays them (Zola ``error_injection_middleware``); the next good
@@ -51,6 +52,7 @@ from kldigital_site.build import BuildResult, build, prepare
 from kldigital_site.cms.endpoint import MAX_BODY, AdminEndpoint, is_admin_path
 from kldigital_site.config import SiteConfig, load_config
 from kldigital_site.errors import BuildFailed, SiteError
+from kldigital_site.output import WriteReport
 from kldigital_site.resident import Resident
 from kldigital_site.search.shards import BUNDLE_DIR
 from kldigital_site.serve.origin import PREVIEW_ORIGIN
@@ -334,6 +336,7 @@ class DevServer:
         started = time.perf_counter()
         result: BuildResult | None = None
         problems: list[SiteError] = []
+        published: list[bool] = []  # the tabs were told (``_published``)
         self.state.begin_build()
         try:
             if self._config is None or (changes and ChangeKind.CONFIG in changes.kinds):
@@ -356,6 +359,7 @@ class DevServer:
                 # Timed builds (search index, embargo) look at everything, which also
                 # catches up with any change the watcher missed.
                 changed=tuple(changes.changes) if changes is not None else None,
+                on_published=functools.partial(self._published, published, initial=initial),
             )
         except BuildFailed as failed:
             problems = list(failed.problems)
@@ -363,19 +367,9 @@ class DevServer:
             log.exception("build crashed")
             problems = [SiteError("kldigital-site", 0, f"Interner Fehler: {exc!r}")]
         finally:
-            # Tabs reload when the site differs from what they show; the first
-            # good build always counts (the staging folder may hold an identical
-            # tree from an earlier session, while tabs show "no site yet").
-            changed = result is not None and (
-                initial
-                or self.state.snapshot.site == 0
-                or result.report is None
-                or any(
-                    not path.startswith(f"{BUNDLE_DIR}/")
-                    for path in (*result.report.written, *result.report.removed)
-                )
-            )
-            self.state.end_build(problems, site_changed=changed)
+            if not published or problems:
+                changed = result is not None and self._site_changed(result.report, initial)
+                self.state.end_build(problems, site_changed=changed)
         # A start that found nothing changed made no model, and one that built read the
         # cache's rows only as far as it needed them: the first save would do the rest.
         self._prepare_due = initial and result is not None
@@ -384,6 +378,26 @@ class DevServer:
         self._next_embargo = _next_embargo(result) if result is not None else None
         self.on_build(BuildOutcome(reason, time.perf_counter() - started, result, tuple(problems)))
         return result is not None
+
+    def _published(self, told: list[bool], report: WriteReport, *, initial: bool) -> None:
+        """The new site is in place: the tabs reload now, while the build goes on to record
+        it in the cache (a tenth of a second of a save at 10,000 items, issue 15). Requests
+        are answered from here on; the build touches only the cache and staging."""
+        told.append(True)
+        self.state.end_build((), site_changed=self._site_changed(report, initial))
+
+    def _site_changed(self, report: WriteReport | None, initial: bool) -> bool:
+        """Tabs reload when the site differs from what they show; the first good build
+        always counts (the staging folder may hold an identical tree from an earlier
+        session, while tabs show "no site yet")."""
+        return (
+            initial
+            or self.state.snapshot.site == 0
+            or report is None
+            or any(
+                not path.startswith(f"{BUNDLE_DIR}/") for path in (*report.written, *report.removed)
+            )
+        )
 
     def _prepare(self) -> None:
         """Fill the resident state after a start that found nothing changed, so that the
