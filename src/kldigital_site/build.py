@@ -179,8 +179,7 @@ def build(
 def prepare(
     config: SiteConfig, *, now: dt.datetime, out_dir: Path, jobs: int | None, resident: Resident
 ) -> bool:
-    """Fill ``resident`` as a build of ``out_dir`` would, writing nothing but the cache
-    and the staging folder (``_prepare_saves``).
+    """Fill ``resident`` as a build of ``out_dir`` would, writing nothing but the cache.
 
     A preview that starts with nothing changed makes no model (``_unchanged``), so
     its first save would pay for decoding every document, making the model and
@@ -237,9 +236,7 @@ def prepare(
                         options,
                     )
                 if kept.published is not None:
-                    _prepare_saves(
-                        kept.published, environment, options.target, work_dir, resident.tree
-                    )
+                    _prepare_saves(kept.published, environment)
                 return True
             finally:
                 cache.close()
@@ -306,27 +303,35 @@ def _prepare_published(
     )
 
 
-def _prepare_saves(
-    published: Published,
-    environment: RecordingEnvironment,
-    target: Path,
-    work_dir: Path,
-    tree: TreeMemory,
-) -> None:
+def _prepare_saves(published: Published, environment: RecordingEnvironment) -> None:
     """Make now what the first save would otherwise make while the editor waits: which
-    pages read which body, the templates compiled in this process (a first build
-    compiles them in its workers), and a staging folder that holds the published tree."""
-    published.readers_of(())
-    published.route("")
+    pages read which body, and the templates compiled in this process (a first build
+    compiles them in its workers)."""
     from jinja2 import TemplateError
 
+    published.readers_of(())
+    published.route("")
     for name in environment.list_templates():
         if not name.startswith(f"{ASSETS_DIR}/"):
             with contextlib.suppress(TemplateError):  # the build that renders it reports it
                 environment.get_template(name)
-    writer = TreeWriter(target, work_dir, tree)
-    writer.stage_published()
-    writer.abort()
+
+
+def stage_published(config: SiteConfig, *, out_dir: Path, resident: Resident, limit: int) -> bool:
+    """Place up to ``limit`` files of the published tree of ``out_dir`` in its staging
+    folder (``TreeWriter.stage_published``); True when staging holds it all. The preview
+    does this in steps while idle after its start: a first build leaves no staging
+    folder, and its first save would otherwise link every file of the site."""
+    work_dir = config.root / CACHE_DIR_NAME
+    try:
+        with site_lock(work_dir):
+            writer = TreeWriter(out_dir, work_dir, resident.tree)
+            try:
+                return writer.stage_published(limit)
+            finally:
+                writer.abort()
+    except (OSError, BuildFailed):
+        return True  # the next build places what it needs, and reports what is wrong
 
 
 def _build(

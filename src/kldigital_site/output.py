@@ -735,20 +735,26 @@ class TreeWriter:
             with _naming(self.staging, rel):
                 self._place(rel, published[rel], None, None)
 
-    def stage_published(self) -> None:
-        """Bring staging up to date with the published tree and remember it
-        (``TreeMemory``), publishing nothing.
+    def stage_published(self, limit: int | None = None) -> bool:
+        """Bring staging up to date with the published tree, ``limit`` files at a time, and
+        remember it (``TreeMemory``), publishing nothing; True when it is up to date.
 
-        The preview does this while idle after its start (build.py ``prepare``): a
+        The preview does this while idle after its start (build.py ``stage_published``): a
         first build leaves no staging folder (it is renamed into place), and the first
         save would link 40,000 files while the editor waits for it. The journal keeps
         every file placed, so a process that ends before its next commit leaves them to
         be undone, as after any build."""
         memory = self._memory
-        if memory is None or not self._recalled or self._known_staged is not None:
-            return
+        if memory is None or not self._recalled:
+            return True
         staged = self._staged
-        self.add_unchanged()
+        published = self.published.files
+        stale = {rel for rel, _ in published.items() - staged.files.items()}
+        stale |= staged.foreign & published.keys()
+        placing = sorted(stale)[:limit] if limit is not None else sorted(stale)
+        for rel in placing:
+            with _naming(self.staging, rel):
+                self._place(rel, published[rel], None, None)
         self._close_journal()
         placed = self._touched
         files = {rel: digest for rel, digest in staged.files.items() if rel not in placed}
@@ -757,13 +763,13 @@ class TreeWriter:
         for rel in placed:
             stat = _stat_key(prefix + rel)
             if stat is not None:  # else not vouched for: placed again by the next build
-                files[rel], stats[rel] = self.published.files[rel], stat
+                files[rel], stats[rel] = published[rel], stat
         # Stored against the base of staging's record, from which the placed files differ.
         known = Manifest(
             files, staged.foreign - placed, stats, base=staged.base, delta=staged.delta | placed
         )
         memory.staged = (_identity(self.staging), known)
-        self._planned = {}
+        return len(placing) == len(stale)
 
     def add_output(self, output: Output) -> None:
         if output.data is not None:

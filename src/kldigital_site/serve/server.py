@@ -48,7 +48,7 @@ from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
-from kldigital_site.build import BuildResult, build, prepare
+from kldigital_site.build import BuildResult, build, prepare, stage_published
 from kldigital_site.cms.endpoint import MAX_BODY, AdminEndpoint, is_admin_path
 from kldigital_site.config import SiteConfig, load_config
 from kldigital_site.errors import BuildFailed, SiteError
@@ -73,6 +73,9 @@ SERVE_DIR = Path(".kldigital-cache") / "serve" / "site"
 MAX_EMBARGO_WAIT = 600.0
 # Quiet time after a change before the search index is rebuilt (seconds).
 SEARCH_INDEX_DELAY = 1.0
+# Files of the published site placed in the staging folder per step while idle after a
+# start (``DevServer._stage``): about a tenth of a second, which a save may have to wait.
+STAGING_STEP = 2000
 # Quiet time after a build before the heap is collected (``_set_heap_aside``): the
 # tabs' reload requests come first.
 HEAP_DELAY = 0.4
@@ -252,6 +255,7 @@ class DevServer:
         self._index_due: float | None = None
         self._heap_due: float | None = None
         self._prepare_due = False  # a start found nothing changed: fill the resident state
+        self._staging_due = False  # then fill the staging folder, in steps (``_stage``)
         self._thread: threading.Thread | None = None
 
     @property
@@ -291,7 +295,8 @@ class DevServer:
             if self.watcher.queue.closed:
                 return
             if changes is not None:
-                self._prepare_due = False  # the build fills the resident state itself
+                # The build fills the resident state and the staging folder itself.
+                self._prepare_due = self._staging_due = False
                 # The page first, the search index a moment later: Pagefind re-indexes
                 # every page, which on a large site would hold up the reload by seconds.
                 if self.rebuild(changes.describe(self.site_root), changes=changes, search=False):
@@ -303,6 +308,8 @@ class DevServer:
             elif self._prepare_due:
                 self._prepare_due = False
                 self._prepare()
+            elif self._staging_due:
+                self._stage()
             elif self._heap_due is not None and time.monotonic() >= self._heap_due:
                 self._heap_due = None
                 _set_heap_aside()
@@ -406,7 +413,7 @@ class DevServer:
         if self._config is None or not self.options.use_cache:
             return
         try:
-            prepare(
+            self._staging_due = prepare(
                 self._config,
                 now=self._clock(),
                 out_dir=self.site_dir,
@@ -417,6 +424,21 @@ class DevServer:
             log.debug("preparing the resident state failed", exc_info=True)
         gc.freeze()
         self._heap_due = time.monotonic() + HEAP_DELAY
+
+    def _stage(self) -> None:
+        """One step of filling the staging folder with the published site (build.py
+        ``stage_published``), so that a save coming meanwhile waits for one step at most."""
+        if self._config is None:
+            self._staging_due = False
+            return
+        try:
+            done = stage_published(
+                self._config, out_dir=self.site_dir, resident=self.resident, limit=STAGING_STEP
+            )
+        except Exception:  # only a head start, as ``_prepare``
+            log.debug("filling the staging folder failed", exc_info=True)
+            done = True
+        self._staging_due = not done
 
     def _load_config(self) -> SiteConfig:
         options = self.options
@@ -438,7 +460,7 @@ class DevServer:
     def _wait(self) -> float | None:
         """How long to wait for changes before a timed rebuild is due."""
         heap = None if self._heap_due is None else max(self._heap_due - time.monotonic(), 0.0)
-        if self._prepare_due:
+        if self._prepare_due or self._staging_due:
             return 0.0
         waits = [w for w in (self._embargo_wait(), self._index_wait(), heap) if w is not None]
         return min(waits, default=None)
