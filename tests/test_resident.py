@@ -20,7 +20,13 @@ import pytest
 from kldigital_site import build as build_module
 from kldigital_site import cache as cache_module
 from kldigital_site import output as output_module
-from kldigital_site.build import BuildResult, build, prepare, stage_published
+from kldigital_site.build import (
+    BuildResult,
+    build,
+    prepare,
+    prepare_saves,
+    stage_published,
+)
 from kldigital_site.config import SiteConfig, load_config
 from kldigital_site.content import parse as parse_module
 from kldigital_site.errors import BuildFailed
@@ -511,19 +517,25 @@ def test_a_body_save_with_an_error_or_a_new_picture_takes_the_whole_build(
     assert saved.warnings == whole.warnings and any(RELEASE in str(w) for w in saved.warnings)
 
 
+@pytest.mark.parametrize("start", ["idle, in steps", "before listening"])
 def test_the_first_save_after_a_first_build_places_only_what_it_changed(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, start: str
 ) -> None:
-    """A first build renames its staging folder into place, leaving none; the idle
-    preview fills a new one (``stage_published``), so that its first save does not link
-    every file of the site while the editor waits."""
+    """A first build renames its staging folder into place, leaving none; the preview
+    fills a new one, so that its first save does not link every file of the site while
+    the editor waits: while idle, in steps (``stage_published``), or at once before it
+    listens after a start that built (``prepare_saves``)."""
     site = PreviewSite(tmp_path)
     site.build(search_index=False)
-    assert prepare(site.config(), now=NOW, out_dir=site.output, jobs=1, resident=site.resident)
-    steps = 1
-    while not stage_published(site.config(), out_dir=site.output, resident=site.resident, limit=50):
-        steps += 1
-    assert steps > 2  # in steps, so that a save coming meanwhile waits for one at most
+    if start == "before listening":
+        prepare_saves(site.config(), out_dir=site.output, resident=site.resident)
+    else:
+        config = site.config()
+        assert prepare(config, now=NOW, out_dir=site.output, jobs=1, resident=site.resident)
+        steps = 1
+        while not stage_published(config, out_dir=site.output, resident=site.resident, limit=50):
+            steps += 1
+        assert steps > 2  # in steps, so that a save coming meanwhile waits for one at most
     placed: list[str] = []
     touch = output_module.TreeWriter._touch
 

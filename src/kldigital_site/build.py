@@ -222,6 +222,9 @@ def prepare(
                     kept, model_key, (*bodies.items.values(), *bodies.boilerplates.values())
                 )
                 environment = _environment(model.value, inputs.theme, kept)
+                last = kept.published
+                if last is not None and _same_model(last.site, kept.site):
+                    last.site = model.value  # made again with a later "now" only
                 if kept.published is None or kept.published.site is not kept.site:
                     kept.published = None
                     _prepare_published(
@@ -317,7 +320,32 @@ def _prepare_saves(published: Published, environment: RecordingEnvironment) -> N
                 environment.get_template(name)
 
 
-def stage_published(config: SiteConfig, *, out_dir: Path, resident: Resident, limit: int) -> bool:
+def _same_model(site: Site, other: Site | None) -> bool:
+    """``other`` is ``site`` as ``resident.known_model`` gives it again: the same items,
+    routes and window of "now"."""
+    return (
+        other is not None
+        and other.items is site.items
+        and other.routes is site.routes
+        and other.next_change == site.next_change
+    )
+
+
+def prepare_saves(config: SiteConfig, *, out_dir: Path, resident: Resident) -> None:
+    """After a start that built: what the first save would otherwise do while the editor
+    waits (``_prepare_saves``, and a staging folder that holds the published site: a
+    first build renames its staging folder into place). A second or two of a start
+    that took minutes; a start that found nothing changed goes through ``prepare`` and
+    ``stage_published`` while idle instead."""
+    kept = resident.kept
+    if kept.published is not None and kept.environment is not None:
+        _prepare_saves(kept.published, kept.environment[1])
+    stage_published(config, out_dir=out_dir, resident=resident, limit=None)
+
+
+def stage_published(
+    config: SiteConfig, *, out_dir: Path, resident: Resident, limit: int | None
+) -> bool:
     """Place up to ``limit`` files of the published tree of ``out_dir`` in its staging
     folder (``TreeWriter.stage_published``); True when staging holds it all. The preview
     does this in steps while idle after its start: a first build leaves no staging

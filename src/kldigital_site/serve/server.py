@@ -48,7 +48,7 @@ from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
-from kldigital_site.build import BuildResult, build, prepare, stage_published
+from kldigital_site.build import BuildResult, build, prepare, prepare_saves, stage_published
 from kldigital_site.cms.endpoint import MAX_BODY, AdminEndpoint, is_admin_path
 from kldigital_site.config import SiteConfig, load_config
 from kldigital_site.errors import BuildFailed, SiteError
@@ -368,6 +368,9 @@ class DevServer:
                 changed=tuple(changes.changes) if changes is not None else None,
                 on_published=functools.partial(self._published, published, initial=initial),
             )
+            if initial and result.site is not None and self.options.use_cache:
+                # Before the server listens: nobody waits for this but the start.
+                self._prepare_saves()
         except BuildFailed as failed:
             problems = list(failed.problems)
         except Exception as exc:  # a bug must not end the preview; show it instead
@@ -377,9 +380,10 @@ class DevServer:
             if not published or problems:
                 changed = result is not None and self._site_changed(result.report, initial)
                 self.state.end_build(problems, site_changed=changed)
-        # A start that found nothing changed made no model, and one that built read the
-        # cache's rows only as far as it needed them: the first save would do the rest.
-        self._prepare_due = initial and result is not None
+        # A start that found nothing changed made no model: the first save would do the
+        # rest, so the idle preview does it (``_prepare``). One that built has the
+        # model; what it lacks for a save is made before the tabs are told (``_build``).
+        self._prepare_due = initial and result is not None and result.site is None
         # After a failed build the timer waits for the next good one: retrying a
         # broken site every half second would only repeat the same errors.
         self._next_embargo = _next_embargo(result) if result is not None else None
@@ -424,6 +428,16 @@ class DevServer:
             log.debug("preparing the resident state failed", exc_info=True)
         gc.freeze()
         self._heap_due = time.monotonic() + HEAP_DELAY
+
+    def _prepare_saves(self) -> None:
+        """After a start that built, before the tabs are told: a second or two of a start
+        that took minutes, so that a save right after it need not wait (build.py
+        ``prepare_saves``: a first build leaves no staging folder)."""
+        assert self._config is not None
+        try:
+            prepare_saves(self._config, out_dir=self.site_dir, resident=self.resident)
+        except Exception:  # only a head start, as ``_prepare``
+            log.debug("preparing for saves failed", exc_info=True)
 
     def _stage(self) -> None:
         """One step of filling the staging folder with the published site (build.py
