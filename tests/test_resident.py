@@ -558,3 +558,28 @@ def test_the_first_save_after_a_first_build_places_only_what_it_changed(
     site.build(search_index=False, changed=changed)
     site.build(use_cache=False, output=clean, search_index=False)
     assert tree(site.output, search_index=False) == tree(clean, search_index=False)
+
+
+def test_a_title_change_after_a_body_save_examines_only_the_pages_that_show_it(
+    preview: PreviewSite, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """A body save records the frame and the heads of the build it started from
+    (render/pages.py ``_changed_reads``): the whole build of a title change that
+    follows still makes the views of only the pages that looked the release up."""
+    path = SavePath(monkeypatch)
+    changed = preview.edit_reported(RELEASE, lambda t: t + "\nEin neuer letzter Absatz.\n")
+    preview.build(search_index=False, changed=changed)
+    changed = preview.edit_reported(
+        RELEASE,
+        lambda t: t.replace(
+            "title: Digitale Sprechstunde jeden Dienstag",
+            "title: Sprechstunde jetzt auch mittwochs",
+        ),
+    )
+    result = preview.build(search_index=False, changed=changed)
+    assert path.taken == [True, False]
+    showing = _pages(frozenset(preview.pages_showing(result, RELEASE_KEY)))
+    assert _pages(result.examined) == showing
+    clean = tmp_path / "clean"
+    preview.build(use_cache=False, output=clean)
+    assert tree(preview.output, search_index=False) == tree(clean, search_index=False)

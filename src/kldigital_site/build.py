@@ -279,6 +279,9 @@ def _prepare_published(
         records=dict(cache.pages(inputs.target_key)),
         model_key=_pages_key(site, inputs, documents, images.value),
         signatures=body_signatures(bodies, kept.summaries),
+        # The same model has the same frame (``_render_pages``).
+        frame_key=str(last.get("frame", "")),
+        heads={key: item.doc.head_digest for key, item in site.items.items()},
     )
     if (
         last.get("model") != pages.model_key
@@ -580,7 +583,13 @@ def _save_bodies(
 
     # The save goes through: what is kept describes it from here on.
     kept.published = None
-    pages = _Pages(model_key=last.model_key, signatures=signatures, records=dict(last.records))
+    pages = _Pages(
+        records=dict(last.records),
+        model_key=last.model_key,
+        signatures=signatures,
+        frame_key=last.frame_key,
+        heads=last.heads,
+    )
     pages.html_pages = last.html_pages
     for result in results:
         if result.record is not None:
@@ -730,6 +739,8 @@ def _remember_published(
         images=images,
         model_key=pages.model_key,
         signatures=pages.signatures,
+        frame_key=pages.frame_key,
+        heads=pages.heads,
         records=pages.records,
         html_pages=pages.html_pages,
         problems=problems,

@@ -219,6 +219,8 @@ class Published:
     images: Media
     model_key: str  # what the pages were made from but the bodies (build.py ``_Pages``)
     signatures: dict[str, str]  # render/pages.py ``body_signatures``
+    frame_key: str  # the model but the items' front matter (build.py ``_frame_key``)
+    heads: dict[str, str]  # item key → its front matter's digest
     records: dict[str, PageRecord]
     html_pages: int
     # Replayed by a save: warnings that follow from the model, media, settings and
