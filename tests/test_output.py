@@ -593,3 +593,33 @@ def test_a_missing_base_stops_the_build_like_a_damaged_manifest(tmp_path: Path) 
     assert result.exit_code == 1
     assert "Die Liste der erzeugten Dateien ist beschädigt" in result.stderr
     assert tree_state(out) == before
+
+
+def test_a_big_tree_record_is_written_as_it_reads_whole(tmp_path: Path) -> None:
+    """A tree's record is written a few thousand files at a time (a cold build's peak
+    memory), as the very text ``json.dumps`` makes of it whole: names with quotes,
+    umlauts and newlines on either side of every piece's boundary included."""
+    files = {
+        f"seite-{n:05d}/index.html" + ('\n"ü' if n % 7 == 0 else ""): f"{n:064x}"
+        for n in range(9000)
+    }
+    stats = {path: [n, n * 1000, n + 7] for n, path in enumerate(files)}
+    book = output_module.Bookkeeping(tmp_path / "out", tmp_path / "work")
+    name = book.write_base(files, stats)
+    (written,) = (tmp_path / "work").rglob(f"*base-{name}.json")
+    whole = {"version": output_module._MANIFEST_VERSION, "files": files, "stats": stats}
+    assert written.read_text(encoding="utf-8") == json.dumps(whole)
+
+
+def test_every_published_file_counts_in_the_tree_key() -> None:
+    """The key of what output/ holds is made a few thousand files at a time: it is the
+    hash of the whole listing, and a file changed next to a piece's boundary changes it."""
+    from kldigital_site.build import tree_key
+
+    for count in (0, 1, 4096, 4097, 9000):
+        digests = {f"seite-{n:05d}/index.html": f"{n:064x}" for n in range(count)}
+        whole = json.dumps(sorted(digests.items())).encode()
+        assert tree_key(digests) == hashlib.sha256(whole).hexdigest()
+    digests = {f"seite-{n:05d}/index.html": f"{n:064x}" for n in range(9000)}
+    for boundary in ("seite-04095/index.html", "seite-04096/index.html"):
+        assert tree_key({**digests, boundary: "0" * 64}) != tree_key(digests)

@@ -367,12 +367,37 @@ def base_name(record: Mapping[str, object]) -> str:
     return name if isinstance(name, str) else ""
 
 
-def _write_json(path: Path, value: object) -> None:
+def _write_json(path: Path, value: Mapping[str, object]) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     temporary = path.with_name(f"{path.name}.tmp")
-    # No indent: the C encoder is only used for compact output (5× faster).
-    temporary.write_text(json.dumps(value), encoding="utf-8")
+    with temporary.open("w", encoding="utf-8") as stream:
+        stream.writelines(_json_pieces(value))
     os.replace(temporary, path)  # never half a record, whenever a build is killed
+
+
+# Entries of a record's big mappings per piece of its text (``_json_pieces``).
+_JSON_PIECE = 4096
+
+
+def _json_pieces(value: Mapping[str, object]) -> Iterator[str]:
+    """The text of ``json.dumps(value)``, its mappings a few thousand entries at a time.
+
+    No indent: the C encoder is only used for compact output (5× faster). Whole, the
+    text of 67,000 files with their digests and stats was ~25 MB held at once at the
+    end of a cold build at 10,000 items, where its memory peaks (issue 15)."""
+    yield "{"
+    for number, (key, item) in enumerate(value.items()):
+        yield (", " if number else "") + json.dumps(key) + ": "
+        if not isinstance(item, dict) or len(item) <= _JSON_PIECE:
+            yield json.dumps(item)
+            continue
+        names = list(item)
+        yield "{"
+        for start in range(0, len(names), _JSON_PIECE):
+            piece = json.dumps({n: item[n] for n in names[start : start + _JSON_PIECE]})
+            yield (", " if start else "") + piece[1:-1]
+        yield "}"
+    yield "}"
 
 
 def _difference(
