@@ -20,18 +20,14 @@ import pytest
 from kldigital_site import build as build_module
 from kldigital_site import cache as cache_module
 from kldigital_site import output as output_module
-from kldigital_site.build import (
-    BuildResult,
-    build,
-    prepare,
-    prepare_saves,
-    stage_published,
-)
+from kldigital_site import resident_build as resident_build_module
+from kldigital_site.build import BuildResult, build
 from kldigital_site.config import SiteConfig, load_config
 from kldigital_site.content import parse as parse_module
 from kldigital_site.errors import BuildFailed
 from kldigital_site.render import templates as templates_module
 from kldigital_site.resident import Resident
+from kldigital_site.resident_build import prepare, prepare_saves, stage_published
 from kldigital_site.serve.origin import PREVIEW_ORIGIN
 from tests.conftest import NOW
 from tests.test_incremental import RELEASE, RELEASE_PAGE, Site, _edit_kinds, _pages, tree
@@ -127,6 +123,7 @@ class Counts:
             return verified(folder, manifest, *vouched)
 
         monkeypatch.setattr("kldigital_site.build.parse_source", counting_parse)
+        monkeypatch.setattr("kldigital_site.resident_build.parse_source", counting_parse)
         monkeypatch.setattr("kldigital_site.cache.decode_document", counting_decode)
         monkeypatch.setattr("kldigital_site.output._verified", counting_verified)
 
@@ -383,19 +380,19 @@ def test_the_tree_memory_matches_the_published_files_after_saves_and_index_build
 
 
 class SavePath:
-    """Which way each build told of its changes went: the save of bodies (build.py
-    ``_save_bodies``: True) or the whole build (False)."""
+    """Which way each build told of its changes went: the save of bodies
+    (resident_build.py ``save_bodies``: True) or the whole build (False)."""
 
     def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
         self.taken: list[bool] = []
-        save_bodies = build_module._save_bodies
+        save_bodies = resident_build_module.save_bodies
 
         def watching(*args: Any, **kwargs: Any) -> Any:
             result = save_bodies(*args, **kwargs)
             self.taken.append(result is not None)
             return result
 
-        monkeypatch.setattr(build_module, "_save_bodies", watching)
+        monkeypatch.setattr(resident_build_module, "save_bodies", watching)
 
 
 def test_a_body_save_renders_and_publishes_only_the_files_that_show_it(

@@ -100,7 +100,7 @@ def test_a_second_start_on_another_port_renders_nothing(tmp_path: Path) -> None:
 def test_after_a_start_with_nothing_changed_the_first_save_finds_the_model_ready(
     tmp_path: Path,
 ) -> None:
-    """The start made no model; the idle server prepares it (``build.prepare``), so that
+    """The start made no model; the idle server prepares it (``resident_build.prepare``), so that
     the first save is built like every later one: one file parsed, no model made."""
     root = copy_fixture_site("full", tmp_path / "site")
     with _serving(root, []):

@@ -764,7 +764,7 @@ class TreeWriter:
         """Bring staging up to date with the published tree, ``limit`` files at a time, and
         remember it (``TreeMemory``), publishing nothing; True when it is up to date.
 
-        The preview does this while idle after its start (build.py ``stage_published``): a
+        The preview does this while idle after its start (resident_build.py ``stage_published``): a
         first build leaves no staging folder (it is renamed into place), and the first
         save would link 40,000 files while the editor waits for it. The journal keeps
         every file placed, so a process that ends before its next commit leaves them to

@@ -22,7 +22,7 @@ site: every value is reused only under a key of everything it follows from.
 * what the last build published (``Published``): its page records, the bodies'
   signatures they were checked against, and which pages read each signature. A
   save that changed bodies only then re-renders the pages that read them and
-  publishes those files beside the rest as they are (build.py ``_save_bodies``),
+  publishes those files beside the rest as they are (resident_build.py ``save_bodies``),
   instead of walking 30,000 routes and 40,000 files. It is valid only for the
   model, bodies, theme, settings and output folder it was made with, which
   build.py checks before every use; any build that goes another way drops it.

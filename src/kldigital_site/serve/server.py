@@ -48,12 +48,13 @@ from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
-from kldigital_site.build import BuildResult, build, prepare, prepare_saves, stage_published
+from kldigital_site.build import BuildResult, build
 from kldigital_site.cms.endpoint import MAX_BODY, AdminEndpoint, is_admin_path
 from kldigital_site.config import SiteConfig, load_config
 from kldigital_site.errors import BuildFailed, SiteError
 from kldigital_site.output import WriteReport
 from kldigital_site.resident import Resident
+from kldigital_site.resident_build import prepare, prepare_saves, stage_published
 from kldigital_site.search.shards import BUNDLE_DIR
 from kldigital_site.serve.origin import PREVIEW_ORIGIN
 from kldigital_site.serve.responses import (
@@ -412,7 +413,7 @@ class DevServer:
 
     def _prepare(self) -> None:
         """Fill the resident state after a start that found nothing changed, so that the
-        first save costs no more than the next (``build.prepare``). The tabs need not wait:
+        first save costs no more than the next (``resident_build.prepare``). The tabs need not wait:
         nothing is written, so requests go on being answered meanwhile."""
         if self._config is None or not self.options.use_cache:
             return
