@@ -9,7 +9,13 @@ from pathlib import Path
 import pytest
 
 from kldigital_site.search import compounds
-from kldigital_site.search.compounds import MARK, Splitter, dictionary_version, load_words
+from kldigital_site.search.compounds import (
+    MARK,
+    Splitter,
+    dictionary_version,
+    kept_words_file,
+    load_words,
+)
 
 
 @pytest.fixture(scope="module")
@@ -94,6 +100,26 @@ def test_the_dictionary_holds_every_word_with_its_frequency() -> None:
     assert len(words) == len(wanted)
     assert all(words.get(word) == count for word, count in wanted.items())
     assert words.get("xyzzyquux") == 0
+
+
+def test_the_dictionary_is_kept_for_the_next_process_outside_the_site(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Making the trie costs half a second, so it is kept in the user's cache folder for
+    the next build; a damaged one is made again rather than trusted."""
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "nutzer"))
+    load_words.cache_clear()
+    try:
+        assert load_words().get("straße") > 0
+        kept = kept_words_file()
+        assert kept is not None and kept.is_relative_to(tmp_path / "nutzer" / "kldigital-site")
+        assert kept.stat().st_size > 100_000
+        kept.write_bytes(b"kaputt")
+        load_words.cache_clear()
+        assert load_words().get("straße") > 0
+        assert kept.stat().st_size > 100_000  # made anew, not left damaged
+    finally:
+        load_words.cache_clear()
 
 
 def test_an_endless_word_is_left_whole_at_once(splitter: Splitter) -> None:

@@ -112,9 +112,19 @@ def load_words() -> Words:
 
     The trie is made by a Python process of its own (``_make_words``): reading the
     dictionary's JSON takes about 40 MB, which a process keeps once it has had them,
-    and the build's must not. It comes back through a temporary file, never kept: the
-    cache folder may lie on a disk with no room to spare (tests/test_os_errors.py).
+    and the build's must not. Making it takes half a second, so it is kept for the
+    next process in the user's cache folder (``kept_words_file``), not the site's:
+    that one may lie on a disk with no room to spare (tests/test_os_errors.py). Where
+    nothing can be kept, it comes back through a temporary file.
     """
+    kept = kept_words_file()
+    if kept is not None:
+        words = _read_words(kept)
+        if words is None:  # not made yet, or damaged: made (again), atomically
+            _make_words(kept)
+            words = _read_words(kept)
+        if words is not None:
+            return words
     with tempfile.TemporaryDirectory(prefix="kldigital-woerter-") as scratch:
         path = Path(scratch) / "woerter.bin"
         _make_words(path)
@@ -123,6 +133,18 @@ def load_words() -> Words:
         # No second process, or no room for the file: made here; only memory is lost.
         return Words(_words_trie())
     return words
+
+
+def kept_words_file() -> Path | None:
+    """Where the trie is kept between processes: ``$XDG_CACHE_HOME/kldigital-site/`` (or
+    ``~/.cache/kldigital-site/``), named by the dictionary and trie library it is made
+    from. None without a home folder."""
+    try:
+        base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+    except RuntimeError:  # no home folder to be found
+        return None
+    marisa = metadata.version("marisa-trie")
+    return base / "kldigital-site" / f"woerter-{dictionary_version()}-marisa-{marisa}.bin"
 
 
 def _read_words(path: Path) -> Words | None:
