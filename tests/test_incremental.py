@@ -191,7 +191,7 @@ def test_body_edit_makes_only_the_views_that_read_that_body(site: Site) -> None:
     assert "Ein neuer Einstieg." in listing
 
 
-def test_title_change_renders_the_release_and_every_page_that_lists_it(site: Site) -> None:
+def _retitle_release(site: Site) -> None:
     site.edit(
         RELEASE,
         lambda t: t.replace(
@@ -199,6 +199,10 @@ def test_title_change_renders_the_release_and_every_page_that_lists_it(site: Sit
             "title: Sprechstunde jetzt auch mittwochs",
         ),
     )
+
+
+def test_title_change_renders_the_release_and_every_page_that_lists_it(site: Site) -> None:
+    _retitle_release(site)
     result = site.build()
     key = "presse/2025-08-26-digitale-sprechstunde.md"
     expected = site.pages_showing(result, key) | site.newsroom_files_showing(result, key)
@@ -214,13 +218,7 @@ def test_title_change_makes_the_views_of_only_the_pages_that_show_the_release(
 ) -> None:
     # The model changed, its frame did not: each page records the items its view looked
     # up, and only those that looked this one up are examined (render/pages.py).
-    site.edit(
-        RELEASE,
-        lambda t: t.replace(
-            "title: Digitale Sprechstunde jeden Dienstag",
-            "title: Sprechstunde jetzt auch mittwochs",
-        ),
-    )
+    _retitle_release(site)
     result = site.build()
     key = "presse/2025-08-26-digitale-sprechstunde.md"
     showing = _pages(frozenset(site.pages_showing(result, key)))
