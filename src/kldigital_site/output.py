@@ -415,15 +415,23 @@ def _difference(
     )
 
 
+def _well_typed(files: object, stats: object) -> bool:
+    """Files and stats of a manifest as JSON gives them: two objects, a string digest for
+    every file (the stats are checked where they are compared, ``_verified``)."""
+    return (
+        isinstance(files, dict)
+        and isinstance(stats, dict)
+        and all(type(digest) is str for digest in files.values())
+    )
+
+
 def _read_base(path: Path) -> Manifest | None:
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
         files, stats = data["files"], data["stats"]
         if not (
             data.get("version") == _MANIFEST_VERSION
-            and isinstance(files, dict)
-            and isinstance(stats, dict)
-            and all(type(digest) is str for digest in files.values())
+            and _well_typed(files, stats)
             and _all_plain_paths(files)
         ):
             return None
@@ -458,12 +466,7 @@ def _read_manifest(folder: Path, book: Bookkeeping, *, legacy: bool = True) -> M
         # Keys of a JSON object are strings; the values are checked by type, not
         # converted (60,000 of each per read). A stat that is no list of two integers
         # never equals a file's (``_verified``), so it is simply not trusted.
-        if not (
-            isinstance(files, dict)
-            and isinstance(stats, dict)
-            and all(type(digest) is str for digest in files.values())
-            and all(type(rel) is str for rel in foreign)
-        ):
+        if not (_well_typed(files, stats) and all(type(rel) is str for rel in foreign)):
             raise TypeError("not a manifest")
     except (OSError, ValueError, KeyError, TypeError, AttributeError):
         return Manifest({}, frozenset(), damaged=True)
