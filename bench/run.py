@@ -4,11 +4,13 @@ For each corpus size (bench/corpus.py, deterministic) it measures, as the
 median of several runs, each in a fresh process: a cold build (no output, no
 cache), a rebuild with nothing changed, a rebuild after editing one release's
 body, after changing one release's title and after changing the base
-template; and the peak memory of the largest build process. Then, in the
+template; and the peak memory of each build's main process and of its largest
+other process (a worker or Pagefind), per kind of build. Then, in the
 running preview server, the time from saving a release to the open tab being
 told to reload, and the time the preview takes to start again when nothing
 changed since it last built (bench/serve_latency.py; the server's own peak
-memory, resident state included, counts towards the peak). In the same run
+memory after its first build and over the saves, resident state included,
+counts towards the peak). In the same run
 it measures the floor: rendering every Markdown body with plain
 Python-Markdown over the same number of processes. It prints each figure's
 ratio to the floor and writes a Markdown table to bench/RESULTS.md.
@@ -26,9 +28,11 @@ import shutil
 import statistics
 import subprocess
 import sys
+import tempfile
 import textwrap
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from multiprocessing import Pool
 from pathlib import Path
 
@@ -63,8 +67,35 @@ def measure_floor(content: Path, jobs: int) -> float:
     return time.perf_counter() - started
 
 
-def run_build(site: Path, templates: Path, output: Path, jobs: int) -> tuple[float, float]:
-    """Wall time and peak RSS (MB, largest process of the build) of one build in a fresh process."""
+# Runs the command line in this process and, as it exits, writes its own peak RSS and
+# the largest of its waited-for children (workers, Pagefind) to the file named by
+# KLDIGITAL_BENCH_PEAK: the report names which process had the peak (issue 15).
+_PEAK_WRAPPER = textwrap.dedent(
+    """
+    import atexit, os, resource, runpy, sys
+    def _peak():
+        own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+        with open(os.environ["KLDIGITAL_BENCH_PEAK"], "w") as out:
+            out.write(f"{own} {children}")
+    atexit.register(_peak)
+    sys.argv[0] = "kldigital_site"
+    runpy.run_module("kldigital_site", run_name="__main__", alter_sys=True)
+    """
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Peak:
+    """Peak RSS (MB) of one build: its main process, and the largest other process of it
+    (a worker or Pagefind)."""
+
+    main: float
+    others: float
+
+
+def run_build(site: Path, templates: Path, output: Path, jobs: int) -> tuple[float, Peak]:
+    """Wall time and peak RSS of one build in a fresh process."""
     probe = textwrap.dedent(
         """
         import resource, subprocess, sys, time
@@ -82,8 +113,8 @@ def run_build(site: Path, templates: Path, output: Path, jobs: int) -> tuple[flo
         "-c",
         probe,
         sys.executable,
-        "-m",
-        "kldigital_site",
+        "-c",
+        _PEAK_WRAPPER,
         "build",
         "--content",
         str(site / "content"),
@@ -94,9 +125,18 @@ def run_build(site: Path, templates: Path, output: Path, jobs: int) -> tuple[flo
         "--jobs",
         str(jobs),
     ]
-    done = subprocess.run(command, capture_output=True, text=True, check=True, cwd=site)
-    elapsed, rss_kb = done.stdout.split()
-    return float(elapsed), int(rss_kb) / 1024
+    with tempfile.TemporaryDirectory(prefix="kldigital-bench-") as scratch:
+        report = Path(scratch) / "peak"
+        env = {**os.environ, "KLDIGITAL_BENCH_PEAK": str(report)}
+        done = subprocess.run(
+            command, capture_output=True, text=True, check=True, cwd=site, env=env
+        )
+        own_kb, children_kb = (int(n) for n in report.read_text(encoding="utf-8").split())
+    elapsed, largest_kb = done.stdout.split()
+    # The largest of all (the probe's children) bounds the others too: a process the
+    # main one did not wait for (none should be left) is counted there.
+    others_kb = max(children_kb, int(largest_kb)) if int(largest_kb) > own_kb else children_kb
+    return float(elapsed), Peak(own_kb / 1024, others_kb / 1024)
 
 
 _PROFILE_PROBE = textwrap.dedent(
@@ -155,7 +195,6 @@ def bench_size(items: int, runs: int, jobs: int, workdir: Path) -> Figures:
     shutil.copytree(REPO / "templates", templates)
     output = workdir / f"output-{items}"
     figures = Figures(items)
-    memory: list[float] = []
 
     floors = [measure_floor(site / "content", jobs) for _ in range(runs)]
     figures.floor = statistics.median(floors)
@@ -168,9 +207,9 @@ def bench_size(items: int, runs: int, jobs: int, workdir: Path) -> Figures:
         samples = []
         for i in range(count):
             prepare[0](i)
-            elapsed, rss = run_build(site, templates, output, jobs)
+            elapsed, peak = run_build(site, templates, output, jobs)
             samples.append(elapsed)
-            memory.append(rss)
+            figures.note_memory(name, peak.main, peak.others)
         figures.times[name] = statistics.median(samples)
         print(f"   {name}: {figures.times[name]:.2f} s", flush=True)
 
@@ -210,10 +249,11 @@ def bench_size(items: int, runs: int, jobs: int, workdir: Path) -> Figures:
     if preview.restart is not None:
         figures.times[PREVIEW_START] = preview.restart
         print(f"   {PREVIEW_START}: {preview.restart:.2f} s", flush=True)
-    # The server process with its resident state counts like any build process.
-    memory.append(preview.peak_rss_mb or 0.0)
-    figures.memory_mb = max(memory)
-    print(f"   Spitzenspeicher (größter Prozess): {figures.memory_mb:.0f} MB", flush=True)
+    # The server process with its resident state counts like any build process: after
+    # its first build, and at its highest over the saves and search index builds.
+    figures.server_memory = (preview.start_rss_mb or 0.0, preview.peak_rss_mb or 0.0)
+    where, peak = figures.largest_memory()
+    print(f"   Spitzenspeicher (größter Prozess): {peak:.0f} MB, {where}", flush=True)
     # Why a figure missed its target: one more build of it, with stage timings.
     for n, name in enumerate(figures.missed()):
         prepare = preparations.get(name)
@@ -250,7 +290,16 @@ def main() -> None:
     print(write_results(figures, args.jobs, args.results))
     print(
         json.dumps(
-            {f.items: {"floor": f.floor, **f.times, "memory_mb": f.memory_mb} for f in figures}
+            {
+                f.items: {
+                    "floor": f.floor,
+                    **f.times,
+                    "memory_mb": f.memory_mb,
+                    "memory_by_build_mb": f.memory,
+                    "server_memory_mb": f.server_memory,
+                }
+                for f in figures
+            }
         )
     )
 

@@ -25,8 +25,10 @@ that interval, without a browser, on the deterministic corpus of
 6. put the corpus back as generated, let the server build that, stop it and
    start it again on another port: with nothing changed since, that second
    start must be a no-op build (issue 15: ≤ 2 s at 10,000 items), the figure
-   "Vorschau: Start ohne Änderung". The server's memory (peak RSS, resident
-   state included) is read from /proc before each stop.
+   "Vorschau: Start ohne Änderung"; then one more save, which waits for the
+   resident state the server fills while idle after such a start. The
+   server's memory (peak RSS, resident state included) is read from /proc
+   once the first build is served and before each stop.
 
     python bench/serve_latency.py --items 1000 --runs 5
 
@@ -91,7 +93,11 @@ class Measurement:
     jobs: int
     startup: float = 0.0  # server start until the first page is served
     restart: float | None = None  # the same, again, with nothing changed since
+    start_rss_mb: float | None = None  # the server process once its first build is served
     peak_rss_mb: float | None = None  # the server process, over both sessions
+    # The first save after the second start: it waits for the resident state to be
+    # filled (the server does that while idle), and the memory that takes counts too.
+    restart_save: float | None = None
     samples: list[float] = field(default_factory=list)  # save → "reload" answer
     rebuilds: list[float | None] = field(default_factory=list)  # the server's own figure
     index_rebuilds: list[float | None] = field(default_factory=list)  # deferred "Suchindex"
@@ -434,7 +440,12 @@ def run_measurement(
     try:
         _wait_ready(server, port, log)
         result.startup = time.perf_counter() - started
-        print(f"   Vorschau bereit nach {_german(result.startup, 1)} s (Log: {log})", flush=True)
+        result.start_rss_mb = _peak_rss_mb(server)
+        print(
+            f"   Vorschau bereit nach {_german(result.startup, 1)} s "
+            f"({_german(result.start_rss_mb, 0)} MB; Log: {log})",
+            flush=True,
+        )
         lines = _LogReader(log)
         lines.read()  # the first build is not part of any run
         attempt = 0
@@ -500,6 +511,14 @@ def run_measurement(
                 f"   Neustart ohne Änderung: bereit nach {_german(result.restart, 2)} s",
                 flush=True,
             )
+            path = releases[4099 % len(releases)]
+            originals.setdefault(path, path.read_text(encoding="utf-8"))
+            marker = f"Nachtrag nach Neustart {secrets.token_hex(4)}."
+            result.restart_save = _measure_one(port, path, marker).seconds
+            print(
+                f"   Erste Speicherung nach dem Neustart: {_german(result.restart_save)} s",
+                flush=True,
+            )
         peak = _peak_rss_mb(server)
         if peak is not None:
             result.peak_rss_mb = max(peak, result.peak_rss_mb or 0.0)
@@ -553,7 +572,8 @@ def main() -> None:
     )
     print(
         f"Vorschau: Start ohne Änderung: {_german(result.restart)} s; "
-        f"Spitzenspeicher des Servers: {_german(result.peak_rss_mb, 0)} MB"
+        f"Spitzenspeicher des Servers: nach dem Start {_german(result.start_rss_mb, 0)} MB, "
+        f"insgesamt {_german(result.peak_rss_mb, 0)} MB"
     )
     print(
         json.dumps(
@@ -567,6 +587,8 @@ def main() -> None:
                 "disturbed_s": [round(s, 4) for s in result.disturbed],
                 "startup_s": round(result.startup, 2),
                 "restart_unchanged_s": None if result.restart is None else round(result.restart, 2),
+                "restart_first_save_s": result.restart_save,
+                "server_start_rss_mb": result.start_rss_mb,
                 "server_peak_rss_mb": result.peak_rss_mb,
             }
         )
