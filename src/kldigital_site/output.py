@@ -573,6 +573,8 @@ class TreeWriter:
         # Folders of staging made or seen by ``_touch`` since the last removal (which may
         # take empty ones away): 7,000 files share a few hundred folders.
         self._folders: set[Path] = set()
+        # Files of the output folder the tool did not write (``find_foreign``).
+        self._foreign: frozenset[str] | None = None
 
     @property
     def _staged(self) -> Manifest:
@@ -819,8 +821,7 @@ class TreeWriter:
         unchanged = tuple(p for p in order if previous.get(p) == planned[p])
         written = tuple(p for p in order if previous.get(p) != planned[p])
         removed = tuple(sorted(previous.keys() - planned.keys()))
-        # The tool's own folder as its last commit left it: nobody else puts files there.
-        foreign = self.published.foreign if self._recalled else self._foreign_files()
+        foreign = self.find_foreign()
         if (
             not written
             and not removed
@@ -961,6 +962,19 @@ class TreeWriter:
     def _close_journal(self) -> None:
         if self._journal is not None:
             self._journal.close()
+
+    def find_foreign(self) -> frozenset[str]:
+        """The files in the output folder that the tool did not write, which the new tree
+        carries over; looked for once per build, at the latest by ``commit``.
+
+        A build may look while it waits for something else (the search index,
+        build.py). A file put into output/ after the look is not carried over: the
+        exchange takes it to staging with the old tree, as it always did with one put
+        there between the look and the exchange, only the moment is earlier."""
+        if self._foreign is None:
+            # The tool's own folder as its last commit left it: nobody else puts files there.
+            self._foreign = self.published.foreign if self._recalled else self._foreign_files()
+        return self._foreign
 
     def _foreign_files(self) -> frozenset[str]:
         if not self.out_dir.is_dir():
