@@ -565,6 +565,37 @@ def test_edit_builds_record_what_changed_against_one_shared_base(tmp_path: Path)
         assert len(stored["changed"]) + len(stored["removed"]) < len(file_tree(out)) // 4
 
 
+def test_a_build_that_publishes_nothing_keeps_staging_as_it_made_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Issue 15: a change that publishes nothing (a draft's) still brings staging up to the
+    # published site; its record must say so, or the next build undoes all of it. After
+    # a cold build (no staging yet) every such change linked every file anew.
+    root = copy_fixture_site("full", tmp_path / "site")
+    out = tmp_path / "out"
+    assert build_cli(root, out, "--now", NOW).exit_code == 0
+    placed: list[str] = []
+    place = output_module.TreeWriter._place
+
+    def counted(writer: output_module.TreeWriter, rel: str, *args: Any) -> None:
+        placed.append(rel)
+        place(writer, rel, *args)
+
+    monkeypatch.setattr(output_module.TreeWriter, "_place", counted)
+    draft = root / "content/presse/2026-09-01-entwurf-haushalt.md"
+    published = file_tree(out)
+    for n in (1, 2):
+        placed.clear()
+        draft.write_text(draft.read_text(encoding="utf-8") + f"\nNachtrag {n}.\n", "utf-8")
+        result = build_cli(root, out, "--now", NOW)
+        assert result.exit_code == 0, result.stderr
+        assert file_tree(out) == published
+        # The first fills the new staging folder with the published site, once.
+        assert (set(placed) == set(published)) if n == 1 else placed == [], (n, placed[:5])
+    # Staging is what its record says: edits from here on equal clean builds.
+    _edits_equal_clean_builds(root, out, tmp_path, 2)
+
+
 def test_a_record_grown_past_its_limit_gets_a_new_base(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -822,16 +822,14 @@ class TreeWriter:
         written = tuple(p for p in order if previous.get(p) != planned[p])
         removed = tuple(sorted(previous.keys() - planned.keys()))
         foreign = self.find_foreign()
-        if (
+        same_site = (
             not written
             and not removed
             and self.out_dir.is_dir()
             and foreign == self.published.foreign
-        ):
-            # Staging may have been brought up to date for this build, but no new manifest
-            # describes it: the journal keeps what was touched for the next build to undo.
-            self._close_journal()
-            return WriteReport((), unchanged, ())
+        )
+        if same_site and self._staged_manifest is None:
+            return WriteReport((), unchanged, ())  # staging not even looked at
         # Set operations, not a loop over the 60,000 staged files in Python.
         for rel in sorted(
             (self._staged.files.keys() | self._staged.foreign) - planned.keys() - foreign
@@ -878,6 +876,18 @@ class TreeWriter:
         journal = self.book.journal_file(self.staging)
         assert journal is not None
         journal.unlink()
+        if same_site:
+            # Nothing to publish, but staging was brought up to the published site for it,
+            # and its record says so: without one, the next build undid all of it, and
+            # after a cold build (no staging yet) linked 60,000 files anew every time a
+            # change published nothing, such as a draft's (issue 15). Both trees hold
+            # the same site now.
+            self.book.prune(self.out_dir, self.staging, bases={base, self.published.base})
+            memory = self._memory
+            if memory is not None and memory.published is not None:
+                # The same tree, perhaps stored against the new base now (``_record``).
+                memory.published = (_identity(self.out_dir), self.published)
+            return WriteReport((), unchanged, ())
         _swap_into_place(self.staging, self.out_dir)
         # Staging now holds the tree that was published, stored against its own base.
         self.book.prune(self.out_dir, self.staging, bases={base, self.published.base})
