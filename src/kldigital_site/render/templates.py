@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import jinja2
+import jinja2.meta
 
 from kldigital_site.config import SiteConfig
 from kldigital_site.errors import SiteError, Staged
@@ -64,6 +65,11 @@ class RecordingEnvironment(jinja2.Environment):
 
     recorded: set[str] | None = None
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # By template name: the templates it names, directly or not (``_referenced``).
+        self._references: dict[str, frozenset[str]] = {}
+
     def getattr(self, obj: Any, attribute: str) -> Any:
         """``page.title`` as Jinja looks it up, faster for the dicts and views of pages.
 
@@ -80,9 +86,49 @@ class RecordingEnvironment(jinja2.Environment):
         return super().getattr(obj, attribute)
 
     def _load_template(self, name: Any, globals: Any) -> jinja2.Template:
-        if self.recorded is not None and isinstance(name, str):
-            self.recorded.add(name)
-        return super()._load_template(name, globals)
+        if self.recorded is None or not isinstance(name, str):
+            return super()._load_template(name, globals)
+        name = _file_name(name)
+        self.recorded.add(name)  # before loading: a name tried and not found counts too
+        template = super()._load_template(name, globals)
+        self.recorded.update(self._referenced(name))
+        return template
+
+    def _referenced(self, name: str) -> frozenset[str]:
+        """Every template that ``name`` names (extends, includes, imports), and those they
+        name, and so on.
+
+        Jinja runs an imported template's own code once per process and keeps the module
+        (``Template._get_default_module``): the templates that one imports in turn are
+        loaded by the first page only. Without them in the other pages' records a change
+        to partials/picture.html, imported by partials/cards.html, left every list but
+        the first stale. Names made at render time (``{% include page.kind %}``) are
+        loaded, and so recorded, by the render that makes them."""
+        known = self._references.get(name)
+        if known is not None:
+            return known
+        found: set[str] = set()
+        waiting = [name]
+        while waiting:
+            current = waiting.pop()
+            try:
+                source = self.loader.get_source(self, current)[0] if self.loader else ""
+                names = jinja2.meta.find_referenced_templates(self.parse(source))
+            except (jinja2.TemplateNotFound, jinja2.TemplateSyntaxError):
+                continue  # recorded as it is; loading it reports what is wrong
+            for referenced in filter(None, names):
+                referenced = _file_name(referenced)
+                if referenced not in found:
+                    found.add(referenced)
+                    waiting.append(referenced)
+        self._references[name] = frozenset(found)
+        return self._references[name]
+
+
+def _file_name(name: str) -> str:
+    """A template name as the loader finds its file ("./partials/x.html" is
+    partials/x.html): the name of its digest (render/assets.py ``template_digests``)."""
+    return "/".join(part for part in name.split("/") if part not in ("", "."))
 
 
 class UnknownAsset(LookupError):
