@@ -336,6 +336,8 @@ class _Inputs:
     target_key: str  # the output folder, as the cache knows it
     last: Mapping[str, Any] | None  # the last build's record (``BuildCache.last_build``)
     previous: Mapping[str, PageRecord]  # its pages (``_with_pages``)
+    # The templates of ``theme`` (the first of its entries), by name.
+    templates: Mapping[str, str] = field(default_factory=dict)
 
 
 def _read_inputs(
@@ -352,7 +354,8 @@ def _read_inputs(
     # Only a build that writes compares with the last one: `check` renders every page,
     # it must find every template error.
     known = cache is not None and writer is not None
-    theme = _theme_digests(config)
+    templates = template_digests(config.templates_dir)
+    theme = _theme_digests(config, templates)
     inputs = _Inputs(
         digests=digests,
         raws=raws,
@@ -361,6 +364,7 @@ def _read_inputs(
         target_key=target_key,
         last=cache.last_build(target_key) if known and cache is not None else None,
         previous={},  # read by ``_with_pages`` once the build is known to do something
+        templates=templates,
     )
     return Staged(inputs, read.problems)
 
@@ -428,6 +432,10 @@ class _Pages:
     signatures: dict[str, str] = field(default_factory=dict)
     frame_key: str = ""  # the model but the items' front matter (``_frame_key``)
     heads: dict[str, str] = field(default_factory=dict)  # item key → its front matter's digest
+    # ``model_key`` with the template files left out, and their digests (render/pages.py
+    # ``_template_change``).
+    untemplated_key: str = ""
+    templates: Mapping[str, str] = field(default_factory=dict)
     # One copy of each template list and of each body read (``_shared``).
     names: dict[Any, Any] = field(default_factory=dict)
 
@@ -475,10 +483,14 @@ def _render_pages(
     # What pages show of the images (variant names, sizes, credits) counts too.
     shown = media_fingerprint(images)
     last = _last_build(inputs.last, inputs.previous)
+    # The theme but its templates: ``inputs.theme`` lists them first (``_theme_digests``).
+    untemplated = _model_key(site, inputs.theme[len(inputs.templates) :], inputs.digests, documents)
     pages = _Pages(
         model_key=hashlib.sha256(f"{model_key}:{shown}".encode()).hexdigest(),
         signatures=body_signatures(bodies, kept.summaries if kept is not None else None),
         heads={key: item.doc.head_digest for key, item in site.items.items()},
+        untemplated_key=hashlib.sha256(f"{untemplated}:{shown}".encode()).hexdigest(),
+        templates=inputs.templates,
     )
     # The same model is the same frame: only a build whose model changed works it out.
     same_model = last is not None and last.model_key == pages.model_key
@@ -515,6 +527,8 @@ def _render_pages(
         media=images,
         precompress=options.precompress,
         announce=announce if writer is not None and indexer is not None else None,
+        untemplated_key=pages.untemplated_key,
+        templates=inputs.templates,
     ):
         if result.problems:
             problems.extend(result.problems)
@@ -636,6 +650,8 @@ def _store_build(
             "bodies": pages.signatures,
             "frame": pages.frame_key,
             "heads": pages.heads,
+            "untemplated": pages.untemplated_key,
+            "templates": dict(pages.templates),
             "tree": published,
             "indexed": search_index,
             "left_out": [site.left_out.drafts, site.left_out.embargoed],
@@ -710,11 +726,15 @@ def _intact(writer: TreeWriter) -> bool:
     return bool(writer.previous_digests) and writer.intact
 
 
-def _theme_digests(config: SiteConfig) -> list[tuple[str, str]]:
-    """Every template and theme asset with its digest."""
+def _theme_digests(
+    config: SiteConfig, templates: Mapping[str, str] | None = None
+) -> list[tuple[str, str]]:
+    """Every template (first; ``templates`` if read already) and theme asset with its digest."""
     assets = config.templates_dir / ASSETS_DIR
+    if templates is None:
+        templates = template_digests(config.templates_dir)
     return [
-        *sorted(template_digests(config.templates_dir).items()),
+        *sorted(templates.items()),
         *((name, file_digest(assets / name)) for name in asset_files(config)),
     ]
 
@@ -799,11 +819,16 @@ def _last_build(
     frame, heads = last.get("frame"), last.get("heads")
     if not isinstance(frame, str) or not isinstance(heads, dict):
         frame, heads = "", {}
+    untemplated, templates = last.get("untemplated"), last.get("templates")
+    if not isinstance(untemplated, str) or not isinstance(templates, dict):
+        untemplated, templates = "", {}
     return LastBuild(
         model,
         {str(k): str(v) for k, v in bodies.items()},
         frame,
         {str(k): str(v) for k, v in heads.items()},
+        untemplated,
+        {str(k): str(v) for k, v in templates.items()},
     )
 
 

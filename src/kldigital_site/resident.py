@@ -229,6 +229,9 @@ class Published:
     required: tuple[SiteError, ...]
     # The problems of the bodies that are no item's: boilerplates, withheld documents.
     other_bodies: tuple[SiteError, ...]
+    # ``model_key`` with the template files left out, and their digests (build.py ``_Pages``).
+    untemplated_key: str = ""
+    templates: Mapping[str, str] = field(default_factory=dict)
     # The pages that read each signature (``PageRecord.reads``), and every route by
     # output path with its place in ``site.routes``: made when first needed.
     readers: dict[str, set[str]] | None = None

@@ -167,6 +167,9 @@ def _prepare_published(
         # The same model has the same frame (``_render_pages``).
         frame_key=str(last.get("frame", "")),
         heads={key: item.doc.head_digest for key, item in site.items.items()},
+        # As the cache has them, with the model key they belong to (checked below).
+        untemplated_key=str(last.get("untemplated", "")),
+        templates=last.get("templates") or {},
     )
     if (
         last.get("model") != pages.model_key
@@ -341,6 +344,8 @@ def save_bodies(
         signatures=signatures,
         frame_key=last.frame_key,
         heads=last.heads,
+        untemplated_key=last.untemplated_key,
+        templates=last.templates,
     )
     pages.html_pages = last.html_pages
     for result in results:
@@ -493,6 +498,8 @@ def remember_published(
         signatures=pages.signatures,
         frame_key=pages.frame_key,
         heads=pages.heads,
+        untemplated_key=pages.untemplated_key,
+        templates=pages.templates,
         records=pages.records,
         html_pages=pages.html_pages,
         problems=problems,

@@ -30,6 +30,12 @@ The same holds for front matter when only what is shown of some items changed
 of the edited items ("head:<key>" reads, recorded by ``Views.recording``) keeps
 its file. A title change thus makes the views of the item's own pages and of
 the lists, topics and projects that show it, not of 30,000 pages.
+
+And for templates (``_template_change``): when the model differs from the last
+build's in template files only, a page whose recorded templates are all as they
+were keeps its file without its view; one that loaded a changed file renders
+again. A change to base.html thus leaves the 20,000 newsroom files of 10,000
+items alone, which load no base.html.
 """
 
 from __future__ import annotations
@@ -102,6 +108,10 @@ class LastBuild:
     # digest of its front matter ("head:<key>" reads, ``Views.recording``).
     frame_key: str = ""
     heads: Mapping[str, str] = field(default_factory=dict)
+    # The model key as if the templates were those of that build (``_template_change``),
+    # and the digest of every template file then, by name.
+    untemplated_key: str = ""
+    templates: Mapping[str, str] = field(default_factory=dict)
 
 
 def body_signatures(
@@ -262,6 +272,8 @@ def render_pages(
     precompress: bool = False,
     announce: Callable[[Mapping[str, PageRecord]], None] | None = None,
     routes: Sequence[Route] | None = None,
+    untemplated_key: str = "",
+    templates: Mapping[str, str] | None = None,
 ) -> Iterator[PageResult]:
     """A ``PageResult`` for every route: the pages the search indexes first, then the
     items' other files, then the rest (``_render_rank``), in each of them those rendered
@@ -272,10 +284,14 @@ def render_pages(
     (search/indexer.py) once the last of them has come: it then works while the
     newsroom files and the lists render.
     ``last`` and this build's ``body_signatures`` enable the text-only shortcut
-    (module docstring). ``only_items``: render only the pages of these items.
+    (module docstring), ``untemplated_key`` the template shortcut (``_template_change``);
+    ``templates``: the digest of every template file now, by name (read here if not
+    given). ``only_items``: render only the pages of these items.
     ``routes``: exactly these, in this order, each examined (the preview's save of a few
     bodies, build.py, which knows the pages that show them).
     """
+    if templates is None:
+        templates = template_digests(site.config.templates_dir)
     state = _State(
         site=site,
         views=Views(site, bodies, media),
@@ -285,7 +301,7 @@ def render_pages(
         # A page that names a theme file through asset() records it like a template:
         # its hashed name stands in for its digest.
         template_digests={
-            **template_digests(site.config.templates_dir),
+            **templates,
             **{ASSET_RECORD + name: path for name, path in site.assets.items()},
         },
         salt=site.config.fingerprint(),
@@ -295,7 +311,14 @@ def render_pages(
     if only_items is not None:
         routes = [route for route in routes if route.item in only_items]
     changed = _changed_reads(model_key, signatures, last, frame_key, heads, state.views.site_reads)
+    changed_templates: frozenset[str] = frozenset()
+    if changed is None:
+        template_change = _template_change(untemplated_key, templates, signatures, last)
+        if template_change is not None:
+            changed, changed_templates = template_change
     kept = _unchanged_routes(routes, previous, on_disk, changed)
+    if changed_templates:
+        kept = {p: r for p, r in kept.items() if changed_templates.isdisjoint(r.templates)}
     # Within each rank those to render first, then those kept, which ``announce`` has
     # told of before: the search index then has every page once the last changed
     # detail page has come, not after a loop over 10,000 kept ones (issue 15).
@@ -367,8 +390,7 @@ def _changed_reads(
     """
     if last is None or signatures is None or not model_key:
         return None
-    changed = {name for name, sig in signatures.items() if last.body_signatures.get(name) != sig}
-    changed |= set(last.body_signatures) - set(signatures)
+    changed = _changed_signatures(signatures, last)
     if last.model_key == model_key:
         return changed
     if heads is None or not frame_key or last.frame_key != frame_key:
@@ -381,6 +403,47 @@ def _changed_reads(
     if not names.isdisjoint(site_reads()):
         return None
     return changed | names | {ANY_HEAD}
+
+
+def _changed_signatures(signatures: Mapping[str, str], last: LastBuild) -> set[str]:
+    """The body signatures (``body_signatures``) that differ from the last build's."""
+    changed = {name for name, sig in signatures.items() if last.body_signatures.get(name) != sig}
+    changed |= set(last.body_signatures) - set(signatures)
+    return changed
+
+
+def _template_change(
+    untemplated_key: str,
+    templates: Mapping[str, str],
+    signatures: Mapping[str, str] | None,
+    last: LastBuild | None,
+) -> tuple[set[str], frozenset[str]] | None:
+    """The bodies and template files that differ from the last build, when nothing else
+    the model follows from does (``untemplated_key``: the model key with the template
+    files left out); None otherwise.
+
+    A page shows a template file only through Jinja, which records every file a render
+    loads (render/templates.py: extended, included, imported, and the candidates it
+    tried and did not find). A page whose recorded templates are all as they were and
+    whose bodies did not change is then the page it was: it keeps its file without its
+    view, as the 20,000 newsroom files at 10,000 items do when base.html changes (issue
+    15). A page that loaded a changed, new or deleted file renders again, and records
+    what it loads now. Names are compared as ``template_digests`` gives them: a missing
+    file has no digest, so a file added under a name a page tried counts as changed.
+    """
+    if (
+        last is None
+        or signatures is None
+        or not untemplated_key
+        or last.untemplated_key != untemplated_key
+        or not last.templates
+    ):
+        return None
+    before = last.templates
+    names = frozenset(
+        name for name in before.keys() | templates.keys() if before.get(name) != templates.get(name)
+    )
+    return _changed_signatures(signatures, last), names
 
 
 def _unchanged_routes(
