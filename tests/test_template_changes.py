@@ -145,3 +145,21 @@ def test_a_template_and_a_body_changed_together(site: Site, tmp_path: Path) -> N
     built = _same_as_clean(site, tmp_path, "both")
     assert RELEASE_PAGE in result.rendered and b"Ein neuer Absatz" in built[RELEASE_PAGE]
     assert "index.html" not in result.examined
+
+
+def test_a_comment_in_base_renders_every_page_and_writes_none(site: Site, tmp_path: Path) -> None:
+    # Minifying drops the comment: each page renders again to the bytes published, which
+    # stay as they are (not sent back from the worker, not written, not compressed again).
+    before = {p: p.stat().st_mtime_ns for p in site.output.rglob("*") if p.is_file()}
+    site.edit("base.html", lambda t: t.replace("</body>", "<!-- neu -->\n</body>", 1))
+    result = site.build()
+    assert RELEASE_PAGE in result.rendered and "index.html" in result.rendered
+    assert result.report is not None and result.report.written == ()
+    _same_as_clean(site, tmp_path, "comment")
+    after = {p: p.stat().st_mtime_ns for p in site.output.rglob("*") if p.is_file()}
+    assert after == before
+    # The next change that does show is written.
+    site.edit("base.html", lambda t: t.replace("<!-- neu -->", "<p>Neu</p>", 1))
+    result = site.build()
+    assert result.report is not None and RELEASE_PAGE in result.report.written
+    assert b"<p>Neu</p>" in _same_as_clean(site, tmp_path, "shown")[RELEASE_PAGE]

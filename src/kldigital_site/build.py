@@ -446,7 +446,7 @@ class _Pages:
             # record of the last build: ``store_build`` tells those by identity.
             record = self._shared(result.record) if result.examined else result.record
             self.records[result.path] = record
-        if result.data is not None:
+        if result.data is not None or result.same_bytes:
             self.rendered.add(result.path)
         if result.examined:
             self.examined.add(result.path)

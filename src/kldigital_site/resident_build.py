@@ -351,7 +351,7 @@ def save_bodies(
     for result in results:
         if result.record is not None:
             pages.records[result.path] = result.record
-        if result.data is not None:
+        if result.data is not None or result.same_bytes:
             pages.rendered.add(result.path)
         if result.examined:
             pages.examined.add(result.path)

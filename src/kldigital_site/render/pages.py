@@ -81,6 +81,8 @@ class PageResult:
     examined: bool = True  # its view was made (False: kept by the text-only shortcut)
     is_redirect: bool = False  # the page at an old address: not counted as a page
     siblings: tuple[Sibling, ...] | None = None  # .gz and .br of new bytes (precompress.py)
+    # Rendered again to the very bytes published: ``data`` is None, the file stays.
+    same_bytes: bool = False
 
 
 @dataclass(slots=True)
@@ -241,11 +243,12 @@ def _render_route(state: _State, route: Route) -> PageResult:
         _fingerprint(state, context_json, recorded), recorded, digest, reads, searched
     )
     # The same bytes as the file published (a template change that leaves this page as it
-    # was): its siblings stay too, uncompressed again (precompress.add_siblings).
-    same = state.on_disk.get(path) == digest
-    return PageResult(
-        path, digest, data, record, siblings=None if same else _siblings(state, path, data)
-    )
+    # was, such as a comment that minifying drops): the file and its siblings stay, not
+    # compressed again (precompress.add_siblings), and the bytes are not sent back from
+    # the worker, 130 MB at 10,000 items.
+    if state.on_disk.get(path) == digest:
+        return PageResult(path, digest, None, record, same_bytes=True)
+    return PageResult(path, digest, data, record, siblings=_siblings(state, path, data))
 
 
 def _siblings(state: _State, path: str, data: bytes) -> tuple[Sibling, ...] | None:
