@@ -19,6 +19,7 @@ from typing import Any
 
 import jinja2
 import jinja2.meta
+from jinja2 import nodes
 
 from kldigital_site.config import SiteConfig
 from kldigital_site.errors import SiteError, Staged
@@ -67,7 +68,9 @@ class RecordingEnvironment(jinja2.Environment):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        # By template name: the templates it names, directly or not (``_referenced``).
+        # By template name: the templates it names (``_parse``), and those it names
+        # directly or not (``_referenced``).
+        self._names: dict[str, frozenset[str]] = {}
         self._references: dict[str, frozenset[str]] = {}
 
     def getattr(self, obj: Any, attribute: str) -> Any:
@@ -111,18 +114,25 @@ class RecordingEnvironment(jinja2.Environment):
         waiting = [name]
         while waiting:
             current = waiting.pop()
-            try:
-                source = self.loader.get_source(self, current)[0] if self.loader else ""
-                names = jinja2.meta.find_referenced_templates(self.parse(source))
-            except (jinja2.TemplateNotFound, jinja2.TemplateSyntaxError):
-                continue  # recorded as it is; loading it reports what is wrong
-            for referenced in filter(None, names):
-                referenced = _file_name(referenced)
+            if current not in self._names:
+                try:  # compiled here, once, as its first render would (``_parse``)
+                    jinja2.Environment._load_template(self, current, None)
+                except (jinja2.TemplateError, OSError, UnicodeDecodeError):
+                    continue  # recorded as it is; a render that loads it reports the error
+            for referenced in self._names.get(current, ()):
                 if referenced not in found:
                     found.add(referenced)
                     waiting.append(referenced)
         self._references[name] = frozenset(found)
         return self._references[name]
+
+    def _parse(self, source: str, name: str | None, filename: str | None) -> nodes.Template:
+        """Jinja's parse of a template it compiles, noting the templates it names."""
+        tree = super()._parse(source, name, filename)
+        if name is not None:
+            named = jinja2.meta.find_referenced_templates(tree)
+            self._names[_file_name(name)] = frozenset(map(_file_name, filter(None, named)))
+        return tree
 
 
 def _file_name(name: str) -> str:
