@@ -210,6 +210,7 @@ def _build(
         from kldigital_site.accessibility.requirements import check_requirements
         from kldigital_site.cms.publish import cms_outputs
         from kldigital_site.markdown.bodies import render_bodies
+        from kldigital_site.markdown.kept import keep_bodies, kept_bodies, links_key
         from kldigital_site.media.pipeline import media_folder, process_media
         from kldigital_site.render.assets import theme_assets
         from kldigital_site.resident import known_bodies, remember_bodies
@@ -235,6 +236,10 @@ def _build(
         problems.add(required)
         timer.lap("model")
         known = known_bodies(kept, model_key) if kept is not None else None
+        # What the bodies read of the model: while it is as last time, so are they.
+        links = links_key(site, inputs.digests) if cache is not None and writer is not None else ""
+        if known is None and cache is not None and links:
+            known = kept_bodies(cache, links)
         staged_bodies = render_bodies(site, cache, options.jobs, known=known)
         bodies = problems.take(staged_bodies)
         if kept is not None:
@@ -290,6 +295,9 @@ def _build(
         _store_build(
             cache, inputs, site, pages, published, replayed, options.now, options.search_index
         )
+        if links:
+            infos = (*bodies.items.values(), *bodies.boilerplates.values())
+            keep_bodies(cache, links, infos)
         if kept is not None and kept.site is site:
             discovered = kept.sources.problems if kept.sources is not None else ()
             fixed = (*discovered, *model.problems, *staged_admin.problems)

@@ -406,14 +406,14 @@ def _make(
     known: Mapping[str, BodyInfo] | None,
 ) -> _Made:
     """The info of every task: known, cached and still valid, or rendered now."""
-    cached = cache.body_summaries(t.key for t in tasks) if cache is not None else {}
-    labeller = download_labeller(site)
     infos: dict[str, BodyInfo] = {}
+    if known is not None:
+        infos = {t.key: known[t.key] for t in tasks if t.key in known}
+    unknown = [t for t in tasks if t.key not in infos]
+    cached = cache.body_summaries(t.key for t in unknown) if cache is not None and unknown else {}
+    labeller = download_labeller(site)
     missing: list[_Task] = []
-    for task in tasks:
-        if known is not None and task.key in known:
-            infos[task.key] = known[task.key]
-            continue
+    for task in unknown:
         entry = cached.get(task.key)
         if entry is not None and _still_valid(
             entry,

@@ -1,0 +1,115 @@
+"""An edit build takes the other bodies as the last build left them (markdown/kept.py),
+but never where what they read of the model changed since (issue 15)."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterable
+from pathlib import Path
+
+import pytest
+
+from kldigital_site.cache import BuildCache
+from tests.test_incremental import RELEASE, Site, tree
+
+REPORT = "content/presse/2023-04-05-ergebnisse-der-umfrage.md"
+REPORT_PAGE = "presse/ergebnisse-der-umfrage/index.html"
+PDF = "content/medien/dokumente/umfrage-2023.pdf"
+
+
+@pytest.fixture
+def site(tmp_path: Path) -> Site:
+    s = Site(tmp_path)
+    s.build()
+    return s
+
+
+@pytest.fixture
+def summaries_read(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The body keys whose cached summaries a build asks for."""
+    asked: list[str] = []
+    original = BuildCache.body_summaries
+
+    def counting(self: BuildCache, keys: Iterable[str]) -> dict[str, dict[str, object]]:
+        wanted = list(keys)
+        asked.extend(wanted)
+        return original(self, wanted)
+
+    monkeypatch.setattr(BuildCache, "body_summaries", counting)
+    return asked
+
+
+def _clean(site: Site, tmp_path: Path) -> dict[str, bytes]:
+    clean = tmp_path / "clean"
+    site.build(use_cache=False, output=clean)
+    return tree(clean)
+
+
+def test_body_edit_reads_no_other_body_from_the_cache(
+    site: Site, summaries_read: list[str], tmp_path: Path
+) -> None:
+    site.edit(RELEASE, lambda t: t + "\nEin neuer Absatz.\n")
+    result = site.build()
+    assert result.bodies_rendered == {RELEASE.removeprefix("content/")}
+    # Only the edited body's own key is new: the others come whole from the last build.
+    assert len(summaries_read) == 1
+    assert tree(site.output) == _clean(site, tmp_path)
+
+
+def test_title_change_keeps_the_bodies_too(site: Site, summaries_read: list[str]) -> None:
+    site.edit(RELEASE, lambda t: t.replace('title: "', 'title: "Neu: ', 1))
+    result = site.build()
+    assert result.bodies_rendered == frozenset()
+    assert summaries_read == []
+
+
+def test_a_grown_download_shows_its_new_size_in_the_linking_body(
+    site: Site, summaries_read: list[str], tmp_path: Path
+) -> None:
+    before = (site.output / REPORT_PAGE).read_text(encoding="utf-8")
+    assert "PDF, 614 Byte" in before
+    pdf = site.root / PDF
+    pdf.write_bytes(pdf.read_bytes() + b"%" * 2000)
+    site.build()
+    after = (site.output / REPORT_PAGE).read_text(encoding="utf-8")
+    assert "PDF, 3 kB" in after
+    assert summaries_read, "another download: the bodies are checked against it again"
+    assert tree(site.output) == _clean(site, tmp_path)
+
+
+def test_a_link_target_that_moves_is_followed(site: Site, tmp_path: Path) -> None:
+    # "Über uns" links to this release in its body only: no card, no list.
+    release = "content/presse/2023-01-17-neue-mitmachplattform.md"
+    site.edit(release, lambda t: t.replace("slug: mitmachplattform", "slug: mitmachen-online"))
+    site.build()
+    about = (site.output / "ueber-uns/index.html").read_text(encoding="utf-8")
+    assert "/presse/mitmachen-online/" in about
+    assert tree(site.output) == _clean(site, tmp_path)
+
+
+@pytest.mark.parametrize("damage", [b"kaputt", b""])
+def test_damaged_kept_bodies_are_made_again_not_trusted(
+    site: Site, summaries_read: list[str], tmp_path: Path, damage: bytes
+) -> None:
+    with sqlite3.connect(site.root / ".kldigital-cache" / "cache.sqlite") as db:
+        (payload,) = db.execute("SELECT payload FROM blobs WHERE name = 'bodies'").fetchone()
+        db.execute("UPDATE blobs SET payload = ? WHERE name = 'bodies'", (damage + payload[9:],))
+    site.edit(RELEASE, lambda t: t + "\nEin neuer Absatz.\n")
+    result = site.build()
+    assert result.bodies_rendered == {RELEASE.removeprefix("content/")}
+    assert summaries_read, "taken from each body's own cached summary instead"
+    assert tree(site.output) == _clean(site, tmp_path)
+
+
+def test_kept_bodies_of_another_shape_are_not_used(
+    site: Site, summaries_read: list[str], tmp_path: Path
+) -> None:
+    import marshal
+
+    cache = BuildCache(site.root / ".kldigital-cache")
+    cache.store_blob("bodies", marshal.dumps((1, "x", ((1, 2),))))
+    cache.close()
+    site.edit(RELEASE, lambda t: t + "\nEin neuer Absatz.\n")
+    site.build()
+    assert summaries_read
+    assert tree(site.output) == _clean(site, tmp_path)
