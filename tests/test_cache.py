@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import marshal
 
 import pytest
 
@@ -39,6 +40,10 @@ def test_every_value_type_comes_back_as_it_went_in() -> None:
         "extra": {"$dt": "2021-01-01", "$m": [["a", 1]], "$t": [1, 2]},
         "empty": {},
         "none": None,
+        # Dates inside tuples, lists and mappings (``images``, ``known_issues`` …).
+        "nested": ({"day": dt.date(2020, 1, 2), "when": [PartialDate(2020, 5)]},),
+        "flag": True,
+        "ratio": 1.5,
         "count": 3,
     }
     decoded = decode_document(encode_document(_document(meta)))
@@ -54,10 +59,30 @@ def test_every_value_type_comes_back_as_it_went_in() -> None:
     assert (decoded.digest, decoded.head_digest) == ("abc", "def")
 
 
+def _stored(*fields: object) -> bytes:
+    return marshal.dumps(fields)
+
+
+_GOOD = encode_document(_document({"title": "x", "date": dt.date(2021, 6, 25)}))
+
+
 @pytest.mark.parametrize(
     "payload",
-    ['{"rel_path": 1}', "[1, 2]", '["a", "b", "presse", "x", {"$x": 1}, [], 1, "d", "e"]'],
+    [
+        '["a", "b", "presse", "x", {"$m": []}, [], 1, "d", "e"]',  # the JSON of before
+        _stored(1, 2),
+        _stored(1, "a", "b", "presse", "x", {}, (), 1, "d", "e", ()),  # another format
+        _stored(2, "a", "b", "presse", "x", {}, (), 1, "d", "e", (((), 0, "2021-01-01"),)),
+        _stored(2, "a", "b", "presse", "x", {"d": None}, (), 1, "d", "e", ((("d",), 9, 1),)),
+        _stored(2, "a", "b", "zeug", "x", {}, (), 1, "d", "e", ()),
+        _GOOD[:-5],
+        b"",
+    ],
 )
-def test_a_payload_of_another_shape_is_rejected(payload: str) -> None:
-    with pytest.raises((ValueError, KeyError, TypeError)):
-        decode_document(payload)
+def test_a_payload_of_another_shape_is_rejected(payload: str | bytes) -> None:
+    with pytest.raises((ValueError, KeyError, TypeError, IndexError, EOFError)):
+        decode_document(payload)  # type: ignore[arg-type]
+
+
+def test_a_good_payload_passes_the_same_checks() -> None:
+    assert decode_document(_GOOD).meta == {"title": "x", "date": dt.date(2021, 6, 25)}
