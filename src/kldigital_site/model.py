@@ -308,8 +308,12 @@ def structure_digest(site: Site) -> str:
 
 def collation_key(text: str) -> str:
     """German dictionary order (DIN 5007-1): umlauts sort with their base letter."""
-    decomposed = unicodedata.normalize("NFKD", text.casefold().replace("ß", "ss"))
-    return "".join(c for c in decomposed if not unicodedata.combining(c))
+    folded = text.casefold().replace("ß", "ss")
+    if folded.isascii():
+        return folded  # nothing to decompose: a third of the model's time at 10,000 items
+    decomposed = unicodedata.normalize("NFKD", folded)
+    # No mark combines below U+0300: the comparison spares most letters the lookup.
+    return "".join(c for c in decomposed if c < "\u0300" or not unicodedata.combining(c))
 
 
 def build_site(
@@ -850,21 +854,27 @@ def _collisions(
     for route in routes:
         by_path[route.output_path].append(route)
     errors = []
-    for output_path, claimants in sorted(by_path.items()):
-        if len(claimants) > 1 or output_path in file_urls:
-            origins = [c.origin for c in claimants] + (
-                ["eine Datei in medien/"] if output_path in file_urls else []
-            )
-            for route in claimants:
-                if route.item is None:
-                    continue
-                others = ", ".join(o for o in origins if o != route.origin)
-                doc = items[route.item].doc
-                errors.append(
-                    SiteError(
-                        route.origin,
-                        doc.lines.get("slug", 1),
-                        f"Die Adresse /{route.url} wird auch erzeugt von: {others}.",
-                    )
+    # Only the paths claimed twice are sorted (for the order of the messages), not 30,000.
+    clashes = [
+        (path, claimants)
+        for path, claimants in by_path.items()
+        if len(claimants) > 1 or path in file_urls
+    ]
+    clashes.sort(key=lambda clash: clash[0])
+    for output_path, claimants in clashes:
+        origins = [c.origin for c in claimants] + (
+            ["eine Datei in medien/"] if output_path in file_urls else []
+        )
+        for route in claimants:
+            if route.item is None:
+                continue
+            others = ", ".join(o for o in origins if o != route.origin)
+            doc = items[route.item].doc
+            errors.append(
+                SiteError(
+                    route.origin,
+                    doc.lines.get("slug", 1),
+                    f"Die Adresse /{route.url} wird auch erzeugt von: {others}.",
                 )
+            )
     return errors
