@@ -238,8 +238,10 @@ def _build(
         known = known_bodies(kept, model_key) if kept is not None else None
         # What the bodies read of the model: while it is as last time, so are they.
         links = links_key(site, inputs.digests) if cache is not None and writer is not None else ""
-        if known is None and cache is not None and links:
-            known = kept_bodies(cache, links)
+        usable = known is None and cache is not None and links
+        last_bodies = kept_bodies(cache, links) if usable and cache is not None else None
+        if last_bodies is not None:
+            known = last_bodies.infos
         staged_bodies = render_bodies(site, cache, options.jobs, known=known)
         bodies = problems.take(staged_bodies)
         if kept is not None:
@@ -297,7 +299,7 @@ def _build(
         )
         if links:
             infos = (*bodies.items.values(), *bodies.boilerplates.values())
-            keep_bodies(cache, links, infos)
+            keep_bodies(cache, links, infos, last_bodies)
         if kept is not None and kept.site is site:
             discovered = kept.sources.problems if kept.sources is not None else ()
             fixed = (*discovered, *model.problems, *staged_admin.problems)

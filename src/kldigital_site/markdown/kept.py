@@ -25,6 +25,8 @@ from __future__ import annotations
 import hashlib
 import marshal
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
 
 from kldigital_site.cache import BuildCache
 from kldigital_site.errors import Severity, SiteError
@@ -56,7 +58,17 @@ def links_key(site: Site, digests: Mapping[str, str]) -> str:
 _BLOB = "bodies"
 
 
-def kept_bodies(cache: BuildCache, links: str) -> dict[str, BodyInfo] | None:
+@dataclass(frozen=True, slots=True)
+class KeptBodies:
+    """The infos as stored, and each one's stored row: a body still the same is stored
+    again as it was read, not encoded anew (``keep_bodies``)."""
+
+    links: str
+    infos: dict[str, BodyInfo]
+    rows: dict[str, tuple[Any, ...]]
+
+
+def kept_bodies(cache: BuildCache, links: str) -> KeptBodies | None:
     """The infos the last build stored, if they were made under the links ``links``."""
     payload = cache.blob(_BLOB)
     if payload is None:
@@ -65,7 +77,7 @@ def kept_bodies(cache: BuildCache, links: str) -> dict[str, BodyInfo] | None:
         form, stored_links, rows = marshal.loads(payload)
         if form != _FORMAT or stored_links != links:
             return None
-        return {
+        infos = {
             key: BodyInfo(
                 key,
                 paragraph,
@@ -75,22 +87,36 @@ def kept_bodies(cache: BuildCache, links: str) -> dict[str, BodyInfo] | None:
             )
             for key, paragraph, problems, digest, images in rows
         }
+        return KeptBodies(links, infos, {row[0]: row for row in rows})
     except (ValueError, TypeError, EOFError):
         return None  # not what ``keep_bodies`` wrote: made again, never trusted
 
 
-def keep_bodies(cache: BuildCache, links: str, infos: Iterable[BodyInfo]) -> None:
-    """Store the infos of a build that succeeded, for the next (``kept_bodies``)."""
-    rows = tuple(
-        (
-            info.key,
-            info.first_paragraph,
-            tuple((p.path, p.line, p.message, p.severity.value) for p in info.problems),
-            info.links_digest,
-            tuple((i.url, i.alt, i.caption, i.credit, i.line) for i in info.images),
-        )
-        for info in infos
-        # A file saved while it was read is read again next time (bodies.py).
-        if not any(p.is_error for p in info.problems)
+def keep_bodies(
+    cache: BuildCache, links: str, infos: Iterable[BodyInfo], last: KeptBodies | None
+) -> None:
+    """Store the infos of a build that succeeded, for the next (``kept_bodies``); ``last``:
+    those this build took from the last one."""
+    same = last is not None and last.links == links
+    rows = []
+    for info in infos:
+        if any(p.is_error for p in info.problems):
+            continue  # a file saved while it was read is read again next time (bodies.py)
+        row = last.rows.get(info.key) if last is not None and same else None
+        if row is None or last is None or last.infos.get(info.key) is not info:
+            row = _row(info)
+            same = False
+        rows.append(row)
+    if same and last is not None and len(rows) == len(last.rows):
+        return  # every body as it was read: stored already
+    cache.store_blob(_BLOB, marshal.dumps((_FORMAT, links, tuple(rows))))
+
+
+def _row(info: BodyInfo) -> tuple[Any, ...]:
+    return (
+        info.key,
+        info.first_paragraph,
+        tuple((p.path, p.line, p.message, p.severity.value) for p in info.problems),
+        info.links_digest,
+        tuple((i.url, i.alt, i.caption, i.credit, i.line) for i in info.images),
     )
-    cache.store_blob(_BLOB, marshal.dumps((_FORMAT, links, rows)))
