@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import datetime as dt
 import marshal
+from pathlib import Path
 
 import pytest
 
-from kldigital_site.cache import decode_document, encode_document
+from kldigital_site.cache import BuildCache, PageRecord, decode_document, encode_document
 from kldigital_site.content.discover import SourceKind
 from kldigital_site.content.parse import Document
 from kldigital_site.content.schema import PartialDate
@@ -86,3 +87,22 @@ def test_a_payload_of_another_shape_is_rejected(payload: str | bytes) -> None:
 
 def test_a_good_payload_passes_the_same_checks() -> None:
     assert decode_document(_GOOD).meta == {"title": "x", "date": dt.date(2021, 6, 25)}
+
+
+def test_page_records_come_back_as_stored_and_unstorable_ones_not_at_all(
+    tmp_path: Path,
+) -> None:
+    records = {
+        "a/index.html": PageRecord(
+            "f1", ("base.html", "page.html"), "d1", ("body:x", "head:y"), "s"
+        ),
+        "b/index.html": PageRecord("f2", ("base.html",), "d2", (), ""),
+        # A name that holds the separator (no editor's file can): not stored, so the
+        # page is made again rather than kept on a misread record.
+        "c/index.html": PageRecord("f3", ("base.html",), "d3", ("body:a\0b",), ""),
+    }
+    cache = BuildCache(tmp_path)
+    cache.store_build("out", records, {"model": "m"})
+    cache.close()
+    read = BuildCache(tmp_path).pages("out")
+    assert read == {path: records[path] for path in ("a/index.html", "b/index.html")}
