@@ -1,4 +1,4 @@
-"""The document codec of the build cache: what goes in comes out, whatever editors write."""
+"""The codecs of the build cache: what goes in comes out, whatever editors write."""
 
 from __future__ import annotations
 
