@@ -97,17 +97,18 @@ def keep_bodies(
 ) -> None:
     """Store the infos of a build that succeeded, for the next (``kept_bodies``); ``last``:
     those this build took from the last one."""
-    same = last is not None and last.links == links
+    reusable = last if last is not None and last.links == links else None
+    same = reusable is not None
     rows = []
     for info in infos:
         if any(p.is_error for p in info.problems):
             continue  # a file saved while it was read is read again next time (bodies.py)
-        row = last.rows.get(info.key) if last is not None and same else None
-        if row is None or last is None or last.infos.get(info.key) is not info:
+        row = reusable.rows.get(info.key) if reusable is not None else None
+        if row is None or reusable is None or reusable.infos.get(info.key) is not info:
             row = _row(info)
             same = False
         rows.append(row)
-    if same and last is not None and len(rows) == len(last.rows):
+    if same and reusable is not None and len(rows) == len(reusable.rows):
         return  # every body as it was read: stored already
     cache.store_blob(_BLOB, marshal.dumps((_FORMAT, links, tuple(rows))))
 
