@@ -118,9 +118,8 @@ def _disk_full(exc: Exception) -> bool:
 
 
 def _checksum(payload: str | bytes) -> str:
-    return hashlib.sha256(payload if isinstance(payload, bytes) else payload.encode()).hexdigest()[
-        :32
-    ]
+    data = payload if isinstance(payload, bytes) else payload.encode()
+    return hashlib.sha256(data).hexdigest()[:32]
 
 
 # Between the names of a page record's templates and reads: no file or template name
