@@ -545,4 +545,8 @@ def clean_command(content_dir: Path, output_dir: Path) -> None:
 
 
 def main() -> None:
+    # Before any thread starts (the search index's, the preview's): heap.py says why.
+    from kldigital_site.heap import one_malloc_arena
+
+    one_malloc_arena()
     cli(prog_name="kldigital-site")
