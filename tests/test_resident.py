@@ -580,3 +580,19 @@ def test_a_title_change_after_a_body_save_examines_only_the_pages_that_show_it(
     clean = tmp_path / "clean"
     preview.build(use_cache=False, output=clean)
     assert tree(preview.output, search_index=False) == tree(clean, search_index=False)
+
+
+def test_the_preview_holds_one_copy_of_the_last_builds_record(preview: PreviewSite) -> None:
+    """The record of the last build (7 MB of JSON at 10,000 items) is read back from the
+    database by every build; the preview keeps one copy, and none of a record replaced."""
+    memory = preview.resident.cache
+    preview.build()  # nothing changed: the record is read and decoded
+    (target,) = memory.builds
+    assert memory.decoded[target][0] is memory.builds[target]
+    changed = preview.edit_reported(RELEASE, lambda t: t + "\nNachtrag.\n")
+    preview.build(search_index=False, changed=changed)
+    assert target not in memory.decoded, "the replaced record's values are let go"
+    preview.build()  # the search index after the save: reads the new record
+    assert memory.decoded.get(target) is None or (
+        memory.decoded[target][0] is memory.builds[target]
+    )
