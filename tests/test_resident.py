@@ -596,3 +596,24 @@ def test_the_preview_holds_one_copy_of_the_last_builds_record(preview: PreviewSi
     assert memory.decoded.get(target) is None or (
         memory.decoded[target][0] is memory.builds[target]
     )
+
+
+@pytest.mark.parametrize("few_bodies", [1, 2000])
+def test_a_title_change_in_the_preview_finds_the_other_bodies_in_the_cache(
+    preview: PreviewSite, monkeypatch: pytest.MonkeyPatch, few_bodies: int
+) -> None:
+    """The preview keeps no copy of the cache's body summaries (cache.py
+    ``body_summaries``, looked up by key or read in one pass): a change of the model
+    renders only the body that changed, and the site equals a clean build."""
+    monkeypatch.setattr(cache_module, "_FEW_BODIES", few_bodies)
+    changed = preview.edit_reported(
+        RELEASE,
+        lambda t: t.replace(
+            "title: Digitale Sprechstunde jeden Dienstag", "title: Sprechstunde auch mittwochs"
+        ),
+    )
+    result = preview.build(search_index=False, changed=changed)
+    assert result.bodies_rendered <= {RELEASE_KEY}
+    clean = preview.root / "clean"
+    preview.build(use_cache=False, output=clean)
+    assert tree(preview.output, search_index=False) == tree(clean, search_index=False)

@@ -158,13 +158,12 @@ class CacheMemory:
 
     documents: dict[str, tuple[str, Document]] | None = None
     sources: dict[str, tuple[str, str]] | None = None
-    bodies: dict[str, dict[str, Any]] | None = None  # summaries, without the HTML
     pages: dict[str, dict[str, PageRecord]] = field(default_factory=dict)  # by target
     builds: dict[str, str] = field(default_factory=dict)  # target → stored build payload
     decoded: dict[str, tuple[str, dict[str, Any]]] = field(default_factory=dict)  # its value
 
     def clear(self) -> None:
-        self.documents = self.sources = self.bodies = None
+        self.documents = self.sources = None
         self.pages.clear()
         self.builds.clear()
         self.decoded.clear()
@@ -411,16 +410,14 @@ class BuildCache:
         """Cached bodies without their HTML, for many keys at once.
 
         HTML lies in a column of its own: an edit build needs the summaries of all
-        10,000 bodies but the HTML of only the pages it renders again.
+        10,000 bodies but the HTML of only the pages it renders again. Not kept in
+        the memory of a long-running process: the preview keeps the bodies of its
+        model itself (resident.py), and 10,000 decoded summaries were 19 MB beside them.
         """
         wanted = set(keys)
-        memory = self._memory
-        if memory is not None and memory.bodies is not None:
-            known = memory.bodies
-            return {key: known[key] for key in wanted if key in known}
         query = "SELECT key, summary, summary_checksum FROM bodies"
         rows: list[Any] = []
-        if memory is None and len(wanted) <= _FEW_BODIES:
+        if len(wanted) <= _FEW_BODIES:
             # An edit build that knows the other bodies (markdown/kept.py) asks for a few.
             ordered = sorted(wanted)
             for start in range(0, len(ordered), 500):
@@ -431,7 +428,7 @@ class BuildCache:
             rows = self._query(query)
         result: dict[str, dict[str, Any]] = {}
         for key, summary, checksum in rows:
-            if (key not in wanted and memory is None) or _checksum(summary) != checksum:
+            if key not in wanted or _checksum(summary) != checksum:
                 continue
             try:
                 value = json.loads(summary)
@@ -439,23 +436,16 @@ class BuildCache:
                 continue
             if isinstance(value, dict):
                 result[key] = value
-        if memory is not None:
-            memory.bodies = result
-            return {key: result[key] for key in wanted if key in result}
         return result
 
     def store_bodies(self, bodies: Mapping[str, dict[str, Any]]) -> None:
         """Store rendered bodies: each a mapping with "html" and its summary fields."""
         rows = []
-        memory = self._memory
         for key, value in bodies.items():
             html = str(value["html"])
             fields = {k: v for k, v in value.items() if k != "html"}
             summary = json.dumps(fields, ensure_ascii=False, sort_keys=True)
             rows.append((key, summary, _checksum(summary), html, _checksum(html)))
-            if memory is not None and memory.bodies is not None:
-                # As read back from the database: JSON values only.
-                memory.bodies[key] = json.loads(summary)
         if rows:
             self._write("INSERT OR REPLACE INTO bodies VALUES (?, ?, ?, ?, ?)", rows)
 
