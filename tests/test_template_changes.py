@@ -163,3 +163,15 @@ def test_a_comment_in_base_renders_every_page_and_writes_none(site: Site, tmp_pa
     result = site.build()
     assert result.report is not None and RELEASE_PAGE in result.report.written
     assert b"<p>Neu</p>" in _same_as_clean(site, tmp_path, "shown")[RELEASE_PAGE]
+
+
+def test_a_template_change_after_a_body_edit(site: Site, tmp_path: Path) -> None:
+    # The body edit keeps the last build's model, and with it what the template change
+    # after it compares with.
+    site.edit(RELEASE, lambda t: t + "\nEin neuer Absatz am Ende.\n")
+    site.build()
+    site.edit("base.html", lambda t: t.replace("</footer>", "<p>Fußzeile neu</p>\n</footer>", 1))
+    result = site.build()
+    built = _same_as_clean(site, tmp_path, "after-body")
+    assert _showing(built, "Fußzeile neu") <= result.rendered
+    assert not any(p.endswith((".eml", ".vcf")) for p in result.examined)

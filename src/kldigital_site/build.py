@@ -493,13 +493,10 @@ def _render_pages(
     # What pages show of the images (variant names, sizes, credits) counts too.
     shown = media_fingerprint(images)
     last = _last_build(inputs.last, inputs.previous)
-    # The theme but its templates: ``inputs.theme`` lists them first (``_theme_digests``).
-    untemplated = _model_key(site, inputs.theme[len(inputs.templates) :], inputs.digests, documents)
     pages = _Pages(
         model_key=hashlib.sha256(f"{model_key}:{shown}".encode()).hexdigest(),
         signatures=body_signatures(bodies, kept.summaries if kept is not None else None),
         heads={key: item.doc.head_digest for key, item in site.items.items()},
-        untemplated_key=hashlib.sha256(f"{untemplated}:{shown}".encode()).hexdigest(),
         templates=inputs.templates,
     )
     # The same model is the same frame: only a build whose model changed works it out.
@@ -509,6 +506,14 @@ def _render_pages(
         if last is not None and same_model
         else _frame_key(site, inputs.theme, inputs.digests, documents, shown)
     )
+    # And the same untemplated key: a body edit need not work it out (~20 ms at 10,000 items).
+    if last is not None and same_model and last.untemplated_key:
+        pages.untemplated_key = last.untemplated_key
+    else:
+        # The theme but its templates: ``inputs.theme`` lists them first (``_theme_digests``).
+        assets = inputs.theme[len(inputs.templates) :]
+        untemplated = _model_key(site, assets, inputs.digests, documents)
+        pages.untemplated_key = hashlib.sha256(f"{untemplated}:{shown}".encode()).hexdigest()
     problems: list[SiteError] = []
     progress = options.progress
 
