@@ -78,6 +78,8 @@ _PROBE = textwrap.dedent(
     class NoIndex:  # the same build without a search index
         indexed = ()
         def __init__(self, *args, **kwargs): pass
+        def indexes(self, path): return False
+        def expect(self, *args): return False
         def add(self, *args): pass
         def seal(self): pass
         def finish(self, *args): return []
