@@ -69,6 +69,7 @@ from kldigital_site.workers import default_jobs, run_parallel
 # changed (``_unchanged``) needs none of them, and loading them (Jinja, Markdown,
 # Pagefind, minify_html, brotli) was a third of its time at 10,000 items (issue 15).
 if TYPE_CHECKING:
+    from kldigital_site.edit_build import Edit, Edited
     from kldigital_site.markdown.bodies import Bodies
     from kldigital_site.media.pipeline import Media
     from kldigital_site.render.assets import ThemeAssets
@@ -203,6 +204,11 @@ def _build(
             kept.digests = inputs.digests
         if writer is not None and not problems.has_errors and _unchanged(inputs, writer, options):
             return _unchanged_result(writer, inputs, problems, timer)
+        edit: Edit | None = None
+        if kept is None and writer is not None and cache is not None and not problems.has_errors:
+            from kldigital_site.edit_build import edit_candidate
+
+            edit = edit_candidate(config, inputs, cache, writer, options)
         # Whatever this build publishes, the last one's pages no longer describe it.
         last_published = kept.published if kept is not None else None
         if kept is not None:
@@ -217,7 +223,8 @@ def _build(
         from kldigital_site.search import indexer as search
 
         folder = media_folder(config.root / CACHE_DIR_NAME if cache is not None else None)
-        inputs = _with_pages(inputs, cache, writer)
+        if edit is None:
+            inputs = _with_pages(inputs, cache, writer)
         parsed = problems.take(_parse_all(sources, inputs, cache, options.jobs))
         # The bytes read for parsing are done with: at 10,000 items ~55 MB held to the end.
         inputs = dataclasses.replace(inputs, raws={})
@@ -262,11 +269,35 @@ def _build(
             writer = None
         elif writer is not None and options.search_index:
             indexer = search.SearchIndexer(site, use_cache=cache is not None)
-        pages = problems.take(
-            _render_pages(
-                site, bodies, images, parsed.documents, inputs, writer, indexer, options, kept
+        edited: Edited | None = None
+        if edit is not None and writer is not None and indexer is not None and cache is not None:
+            from kldigital_site.edit_build import publish_edit
+
+            beside = (*assets.outputs, *admin)
+            documents = parsed.documents
+            edited = publish_edit(
+                edit,
+                site,
+                bodies,
+                images,
+                beside,
+                documents,
+                inputs,
+                writer,
+                indexer,
+                cache,
+                options,
             )
-        )
+        if edited is None:
+            if edit is not None:
+                inputs = _with_pages(inputs, cache, writer)
+            pages = problems.take(
+                _render_pages(
+                    site, bodies, images, parsed.documents, inputs, writer, indexer, options, kept
+                )
+            )
+        else:
+            inputs, pages = edited.inputs, edited.pages
         timer.lap("render")
         if not options.write:
             problems.take(_check_unpublished(config, parsed, site, bodies, cache, options))
@@ -274,7 +305,10 @@ def _build(
         problems.go_on()
         if writer is None:
             return _result(site, pages, None, problems, timer, images, work)
-        _add_files(assets, images, writer, indexer, admin, precompress=options.precompress)
+        if edited is None:
+            _add_files(assets, images, writer, indexer, admin, precompress=options.precompress)
+        else:
+            edited.add_rest()
         timer.lap("search")
         report = writer.commit()
         planned = writer.planned_digests
@@ -295,7 +329,15 @@ def _build(
     if cache is not None:
         replayed = (*required, *staged_bodies.problems)
         _store_build(
-            cache, inputs, site, pages, published, replayed, options.now, options.search_index
+            cache,
+            inputs,
+            site,
+            pages,
+            published,
+            replayed,
+            options.now,
+            options.search_index,
+            partial=edited is not None,
         )
         if links:
             infos = (*bodies.items.values(), *bodies.boilerplates.values())
@@ -654,8 +696,12 @@ def _store_build(
     body_problems: tuple[SiteError, ...],
     now: dt.datetime,
     search_index: bool,
+    *,
+    partial: bool = False,
 ) -> None:
-    """What the next build compares with: inputs, model, bodies, the published tree."""
+    """What the next build compares with: inputs, model, bodies, the published tree.
+    ``partial``: ``pages`` holds the records of the pages rendered (and
+    ``inputs.previous`` theirs before), the others stay as stored (edit_build.py)."""
     cache.store_build(
         inputs.target_key,
         pages.records,
@@ -677,7 +723,8 @@ def _store_build(
                 if not w.is_error
             ],
         },
-        inputs.previous or None,
+        inputs.previous if partial else (inputs.previous or None),
+        partial=partial,
     )
 
 

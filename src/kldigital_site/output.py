@@ -48,7 +48,7 @@ import json
 import os
 import re
 import shutil
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TextIO
@@ -745,19 +745,23 @@ class TreeWriter:
         (``TreeMemory``): its manifest was not read back from disk."""
         return self._recalled
 
-    def add_unchanged(self) -> None:
-        """Every published file not added so far, as it is: the preview's save that
-        re-renders a few pages (build.py) adds those, then the other 40,000 files in one
-        step. Staging holds the tree before the published one, so only the files that
-        differ between the two are placed (set operations, not a loop over every file).
-        Call it after the last ``add``: an added file is never replaced by its
-        published copy."""
+    def add_unchanged(self, dropped: Collection[str] = ()) -> None:
+        """Every published file not added so far, as it is, but ``dropped``: the preview's
+        save that re-renders a few pages (build.py) adds those, then the other 40,000
+        files in one step. Staging holds the tree before the published one, so only the
+        files that differ between the two are placed (set operations, not a loop over
+        every file). An added file is never replaced by its published copy; one added
+        later replaces it. ``dropped``: published files that go unless added (a search
+        bundle indexed again, edit_build.py)."""
         published = self.published.files
         staged = self._staged
         planned = self._planned
         stale = {rel for rel, _ in published.items() - staged.files.items()}
         stale |= staged.foreign & published.keys()
+        stale -= set(dropped)
         carried = dict(published)
+        for rel in dropped:
+            carried.pop(rel, None)
         carried.update(planned)
         self._planned = carried
         for rel in sorted(stale - planned.keys()):

@@ -203,6 +203,23 @@ _FROM_MODEL_ALONE = frozenset(
 )
 
 
+# Every route by output path, and the generated files (no page record, made on every
+# build) that may show a body, each with its place in ``site.routes``.
+PlacedRoutes = tuple[dict[str, tuple[int, Route]], list[tuple[int, Route]]]
+
+
+def placed_routes(site: Site) -> PlacedRoutes:
+    """The routes of ``site`` as an edit of bodies looks them up (``PlacedRoutes``): the
+    generated files are all but those made from the model alone."""
+    by_path = {r.output_path: (i, r) for i, r in enumerate(site.routes)}
+    generated = [
+        (i, route)
+        for i, route in enumerate(site.routes)
+        if route.kind.is_generated_file and route.kind not in _FROM_MODEL_ALONE
+    ]
+    return by_path, generated
+
+
 @dataclass(slots=True)
 class Published:
     """What the last build published and everything it was made from (module docstring).
@@ -236,7 +253,7 @@ class Published:
     # output path with its place in ``site.routes``: made when first needed. Tuples, not
     # sets: 34,000 of them at 10,000 items, most of one or two pages (14 MB as sets).
     readers: dict[str, tuple[str, ...]] | None = None
-    routes: tuple[dict[str, tuple[int, Route]], list[tuple[int, Route]]] | None = None
+    routes: PlacedRoutes | None = None
 
     def readers_of(self, names: Collection[str]) -> set[str]:
         """The output paths of the pages that read any of ``names``."""
@@ -251,24 +268,11 @@ class Published:
             found.update(self.readers.get(name, ()))
         return found
 
-    def route(self, path: str) -> tuple[int, Route] | None:
-        """The route that writes ``path``, with its place in ``site.routes``."""
-        return self._routes()[0].get(path)
-
-    def files_from_bodies(self) -> list[tuple[int, Route]]:
-        """The generated files (no page record, made on every build) that may show a body,
-        with their places in ``site.routes``: all but those made from the model alone."""
-        return self._routes()[1]
-
-    def _routes(self) -> tuple[dict[str, tuple[int, Route]], list[tuple[int, Route]]]:
+    def placed(self) -> PlacedRoutes:
+        """Every route by output path and the generated files that may show a body, each
+        with its place in ``site.routes`` (``placed_routes``), made once."""
         if self.routes is None:
-            by_path = {r.output_path: (i, r) for i, r in enumerate(self.site.routes)}
-            generated = [
-                (i, route)
-                for i, route in enumerate(self.site.routes)
-                if route.kind.is_generated_file and route.kind not in _FROM_MODEL_ALONE
-            ]
-            self.routes = (by_path, generated)
+            self.routes = placed_routes(self.site)
         return self.routes
 
     def record(self, records: dict[str, PageRecord]) -> None:

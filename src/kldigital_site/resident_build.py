@@ -17,7 +17,7 @@ import datetime as dt
 import os
 import time
 from collections import Counter
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -58,7 +58,7 @@ if TYPE_CHECKING:
     from kldigital_site.markdown.bodies import Bodies
     from kldigital_site.media.pipeline import Media
     from kldigital_site.render.templates import RecordingEnvironment
-    from kldigital_site.resident import Kept, Published, Resident
+    from kldigital_site.resident import Kept, PlacedRoutes, Published, Resident
 
 
 def prepare(
@@ -204,7 +204,7 @@ def _prepare_saves(published: Published, environment: RecordingEnvironment) -> N
     from jinja2 import TemplateError
 
     published.readers_of(())
-    published.route("")
+    published.placed()
     for name in environment.list_templates():
         if not name.startswith(f"{ASSETS_DIR}/"):
             with contextlib.suppress(TemplateError):  # the build that renders it reports it
@@ -316,7 +316,7 @@ def save_bodies(
         for name in (f"body:{key}", f"summary:{key}")
         if signatures[name] != last.signatures.get(name)
     }
-    routes = _routes_reading(last, changed_reads)
+    routes = routes_reading(last.placed(), last.readers_of(changed_reads))
     if routes is None:
         return None
     results = list(
@@ -454,18 +454,20 @@ def _read_saved(
     return (documents, stats, problems) if documents else None
 
 
-def _routes_reading(last: Published, names: Collection[str]) -> list[Route] | None:
-    """The routes to render again when the signatures ``names`` changed, in the order of a
-    whole build: the pages that read them and the generated files that may."""
+def routes_reading(placed: PlacedRoutes, readers: Iterable[str]) -> list[Route] | None:
+    """The routes to render again when some body signatures changed, in the order of a
+    whole build: the pages that read them (``readers``, by output path) and the
+    generated files that may. None when a reader is no route of the site."""
     from kldigital_site.render.pages import render_order
 
-    found = list(last.files_from_bodies())
-    for path in last.readers_of(names):
-        route = last.route(path)
+    by_path, generated = placed
+    found = list(generated)
+    for path in readers:
+        route = by_path.get(path)
         if route is None:
             return None
         found.append(route)
-    found.sort(key=lambda placed: placed[0])
+    found.sort(key=lambda entry: entry[0])
     return render_order([route for _, route in found])
 
 

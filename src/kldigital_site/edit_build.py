@@ -1,0 +1,276 @@
+"""The command line's short way for an edit of bodies (issue 15).
+
+Input: what a build read (build.py ``_Inputs``), the cache and the writer; later the
+model, bodies, images and theme files the build made from them. Output: the pages
+that read the changed bodies rendered into the writer, the search shards they lie
+in indexed again, every other published file kept as it is (``Edited``) — or None,
+and the build goes the whole way (render/pages.py over every route).
+
+The preview has this way in memory (resident_build.py ``save_bodies``); a build from
+the command line has only the cache. When the Markdown files whose documents the
+cache holds at other digests are the only inputs that differ from those the last
+build recorded (``edit_candidate``: its key of every input, "now", the published
+tree) and the model made from them is the last one but for the bodies (the pages'
+model key, which counts every front matter and the images), a page can differ from
+the published one only if its record says it read a body signature that changed
+("body:<key>", "summary:<key>", render/pages.py ``body_signatures``). Those pages are
+rendered, with the generated files that may show a body (the press feed); the
+search shards whose pages now read differently are indexed again, each whole: its
+other pages are read from the output folder as published (a whole build reads them
+from staging, build.py ``_render_pages``); the other 50,000 files are carried over
+in one step (``TreeWriter.add_unchanged``). A whole
+build at 10,000 items examines 30,000 routes and adds each file on its own to find
+the same. The stages before rendering run as in every build, so every warning and
+error is the whole build's; an error, a template failure, --strict, ``check`` or a
+theme file or image not as published go the whole way.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+from collections.abc import Collection, Mapping, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from kldigital_site.build import (
+    BuildOptions,
+    _environment,
+    _Inputs,
+    _key,
+    _Pages,
+    _pages_key,
+    _unchanged,
+)
+from kldigital_site.cache import BuildCache, PageRecord
+from kldigital_site.config import SiteConfig
+from kldigital_site.content.parse import Document
+from kldigital_site.model import RouteKind, Site
+from kldigital_site.output import Output, TreeWriter
+from kldigital_site.search.shards import BUNDLE_DIR, SHARD_PREFIX, search_pages, shard_of
+
+if TYPE_CHECKING:
+    from kldigital_site.markdown.bodies import Bodies
+    from kldigital_site.media.pipeline import Media
+    from kldigital_site.render.pages import PageResult
+    from kldigital_site.search.indexer import SearchIndexer
+
+
+@dataclass(frozen=True, slots=True)
+class Edit:
+    """Markdown files changed since the last build, and nothing else (``edit_candidate``)."""
+
+    last: Mapping[str, Any]  # the last build's record (``BuildCache.last_build``)
+
+
+def edit_candidate(
+    config: SiteConfig,
+    inputs: _Inputs,
+    cache: BuildCache,
+    writer: TreeWriter,
+    options: BuildOptions,
+) -> Edit | None:
+    """The Markdown files changed since the last build, if those are all that changed.
+
+    A changed file's digest at the last build is that of its cached document (parsing
+    stores it): the inputs with those digests in place of the new ones must be exactly
+    what the last build recorded, with "now" in its window, the published tree as it
+    left it and its search index complete (build.py ``_unchanged``). A document the
+    cache holds of another state (a failed build's) gives another key: the whole way.
+    """
+    if inputs.last is None or options.strict or not options.search_index:
+        return None
+    known = cache.document_digests()
+    before = {
+        path: known[path]
+        for path, digest in inputs.digests.items()
+        if path in known and known[path] != digest
+    }
+    if not before:
+        return None
+    key = _key(config, inputs.theme, *sorted({**inputs.digests, **before}.items()))
+    if not _unchanged(dataclasses.replace(inputs, key=key), writer, options):
+        return None
+    return Edit(inputs.last)
+
+
+@dataclass(slots=True)
+class Edited:
+    """The pages of an edit rendered into the writer and the search fed (``publish_edit``);
+    ``add_rest`` adds the rest of the site."""
+
+    inputs: _Inputs  # ``previous``: the last records of the pages rendered
+    pages: _Pages  # ``records``: those of the pages rendered
+    writer: TreeWriter
+    indexer: SearchIndexer
+    shards: frozenset[int]  # indexed again
+
+    def add_rest(self) -> None:
+        """Every other published file as it is, and the bundles of the shards indexed
+        again in place of theirs (``SearchIndexer.finish``)."""
+        from kldigital_site.search.indexer import Kept
+
+        writer, published = self.writer, self.writer.previous_digests
+        dropped = [path for path in published if _bundle_shard(path) in self.shards]
+        writer.add_unchanged(dropped)
+        # While Pagefind indexes, as build.py ``_add_files`` does.
+        writer.find_foreign()
+        for bundle_file in self.indexer.finish(published):
+            if isinstance(bundle_file, Kept):
+                writer.add(bundle_file.path, digest=bundle_file.digest)
+            else:
+                writer.add_output(bundle_file)
+
+
+def publish_edit(
+    edit: Edit,
+    site: Site,
+    bodies: Bodies,
+    images: Media,
+    beside: Sequence[Output],
+    documents: list[Document],
+    inputs: _Inputs,
+    writer: TreeWriter,
+    indexer: SearchIndexer,
+    cache: BuildCache,
+    options: BuildOptions,
+) -> Edited | None:
+    """Render the pages that read the bodies ``edit`` changed into ``writer`` and feed the
+    search shards they lie in to ``indexer``, which starts (module docstring); None,
+    with nothing added or indexed, when the model is not the last one but for the
+    bodies, a file ``beside`` the pages (theme files, /admin/) or an image is not as
+    published, or a page fails."""
+    from kldigital_site.precompress import add_siblings
+    from kldigital_site.render.pages import body_signatures, render_pages
+    from kldigital_site.resident import placed_routes
+    from kldigital_site.resident_build import routes_reading
+
+    last = edit.last
+    if _pages_key(site, inputs, documents, images) != last.get("model"):
+        return None  # front matter, pictures, drafts: the model differs
+    published = writer.previous_digests
+    if not _as_published(beside, images, published):
+        return None
+    signatures = body_signatures(bodies)
+    before = last.get("bodies")
+    if not isinstance(before, dict):
+        return None
+    changed = {name for name, sig in signatures.items() if before.get(name) != sig}
+    changed |= before.keys() - signatures.keys()
+    readers = cache.pages_reading(inputs.target_key, changed)
+    routes = routes_reading(placed_routes(site), readers)
+    if routes is None:
+        return None
+    results = list(
+        render_pages(
+            site,
+            bodies,
+            _environment(site, inputs.theme, None),
+            previous=readers,
+            on_disk=published,
+            jobs=options.jobs,
+            media=images,
+            precompress=options.precompress,
+            routes=routes,
+            templates=inputs.templates,
+        )
+    )
+    if any(result.problems for result in results):
+        return None  # reported by the whole way, which renders them again
+    searched = {page.output_path: page.url for page in search_pages(site)}
+    shards = _changed_shards(results, readers, searched, indexer.shard_count)
+    rendered = {result.path for result in results}
+    others = [
+        path
+        for path, url in searched.items()
+        if path not in rendered and shard_of(url, indexer.shard_count) in shards
+    ]
+    records = cache.page_records(inputs.target_key, others)
+    if len(records) != len(others) or any(
+        not record.search or published.get(path) != record.digest
+        for path, record in records.items()
+    ):
+        return None
+
+    # The edit goes the short way. Pagefind starts first, on the pages as published
+    # (the output folder changes only when the new tree is swapped in, after the index is
+    # done) and the new bytes of those rendered: it then works while the writer
+    # prepares staging and looks for the user's files, half a second each at 10,000
+    # items, where the whole build renders.
+    out_dir = writer.out_dir
+    for result in results:
+        url = searched.get(result.path)
+        record = result.record
+        if url is None or record is None or shard_of(url, indexer.shard_count) not in shards:
+            continue
+        page = result.data if result.data is not None else (out_dir / result.path).read_bytes
+        indexer.expect(result.path, record.search, page)
+    for path, record in records.items():
+        indexer.expect(path, record.search, (out_dir / path).read_bytes)
+    indexer.seal()
+    pages = _Pages(
+        records=dict(readers),
+        model_key=str(last["model"]),
+        signatures=signatures,
+        frame_key=str(last.get("frame", "")),
+        heads={key: item.doc.head_digest for key, item in site.items.items()},
+        untemplated_key=str(last.get("untemplated", "")),
+        templates=inputs.templates,
+    )
+    for result in results:
+        pages.count(result)
+        writer.add(result.path, digest=result.digest, data=result.data)
+        if options.precompress:
+            add_siblings(writer, result.path, result.data, result.siblings)
+    pages.html_pages = sum(
+        route.output_path.endswith(".html") and route.kind is not RouteKind.REDIRECT
+        for route in site.routes
+    )
+    previous = dataclasses.replace(inputs, previous=readers)
+    return Edited(previous, pages, writer, indexer, frozenset(shards))
+
+
+def _as_published(beside: Sequence[Output], images: Media, published: Mapping[str, str]) -> bool:
+    """Every file beside the pages, and every image, is published as this build makes it."""
+    from kldigital_site.output import file_digest
+
+    for output in beside:
+        if output.data is not None:
+            digest = hashlib.sha256(output.data).hexdigest()
+        elif output.source is not None:
+            digest = file_digest(output.source)
+        else:
+            return False
+        if published.get(output.path) != digest:
+            return False
+    return all(published.get(image.path) == image.digest for image in images.files)
+
+
+def _changed_shards(
+    results: Collection[PageResult],
+    readers: Mapping[str, PageRecord],
+    searched: Mapping[str, str],
+    count: int,
+) -> set[int]:
+    """The shards of the search pages rendered whose searched text changed."""
+    shards = set()
+    for result in results:
+        url = searched.get(result.path)
+        before = readers.get(result.path)
+        if url is None or result.record is None:
+            continue
+        if before is None or before.search != result.record.search:
+            shards.add(shard_of(url, count))
+    return shards
+
+
+def _bundle_shard(path: str) -> int | None:
+    """The shard whose bundle holds the published file ``path``; None outside the bundles."""
+    folder = f"{BUNDLE_DIR}/"
+    if not path.startswith(folder):
+        return None
+    rest = path[len(folder) :]
+    if rest.startswith(SHARD_PREFIX) and "/" in rest:
+        number = rest[len(SHARD_PREFIX) : rest.index("/")]
+        return int(number) if number.isdigit() else None
+    return 0

@@ -1,0 +1,285 @@
+"""The command line's short way for an edit of bodies (edit_build.py, issue 15).
+
+A build after Markdown bodies changed, and nothing else, renders only the pages whose
+records say they read those bodies, indexes only the search shards those pages lie
+in and keeps every other file as published; anything else goes the whole way. After
+each build the output is byte for byte a clean build's, and the warnings and errors
+are those of the whole way.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from kldigital_site import edit_build as edit_build_module
+from kldigital_site.build import BuildResult
+from kldigital_site.cache import BuildCache
+from kldigital_site.errors import BuildFailed
+from kldigital_site.output import TreeWriter
+from kldigital_site.search import shards as shards_module
+from tests.test_incremental import RELEASE, RELEASE_PAGE, Site, _pages, tree
+
+RELEASE_KEY = "presse/2025-08-26-digitale-sprechstunde.md"
+LEAD = "Ein neuer Einstieg."
+
+
+class EditPath:
+    """Which way each build went (True: the short way) and the work the whole way does
+    that the short one must not: every page record decoded, files added one by one."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.taken: list[bool] = []
+        self.all_records_read = 0
+        self.added: list[str] = []
+        publish_edit = edit_build_module.publish_edit
+        pages = BuildCache.pages
+        add = TreeWriter.add
+
+        def watching(*args: Any, **kwargs: Any) -> Any:
+            result = publish_edit(*args, **kwargs)
+            self.taken.append(result is not None)
+            return result
+
+        def counting_pages(cache: BuildCache, target: str) -> Any:
+            self.all_records_read += 1
+            return pages(cache, target)
+
+        def counting_add(writer: TreeWriter, rel: str, **kwargs: Any) -> None:
+            self.added.append(rel)
+            add(writer, rel, **kwargs)
+
+        monkeypatch.setattr(edit_build_module, "publish_edit", watching)
+        monkeypatch.setattr(BuildCache, "pages", counting_pages)
+        monkeypatch.setattr(TreeWriter, "add", counting_add)
+
+    def reset(self) -> None:
+        self.taken, self.all_records_read, self.added = [], 0, []
+
+
+@pytest.fixture
+def site(tmp_path: Path) -> Site:
+    built = Site(tmp_path)
+    built.build()
+    return built
+
+
+def _same_as_clean(site: Site, tmp_path: Path, name: str = "clean") -> BuildResult:
+    clean = tmp_path / name
+    shutil.rmtree(clean, ignore_errors=True)
+    result = site.build(use_cache=False, output=clean)
+    assert tree(site.output) == tree(clean)
+    return result
+
+
+def _new_lead(text: str) -> str:
+    return text.replace("\n---\n", f"\n---\n{LEAD}\n\n", 1)
+
+
+def test_a_body_edit_renders_only_the_pages_that_read_it(
+    site: Site, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = EditPath(monkeypatch)
+    site.edit(RELEASE, lambda text: text + "\nEin neuer letzter Absatz.\n")
+    result = site.build()
+    assert path.taken == [True]
+    newsroom = site.newsroom_files_showing(result, RELEASE_KEY)
+    assert result.rendered == result.examined == {RELEASE_PAGE, "presse/feed.xml"} | newsroom
+    assert path.all_records_read == 0, "only the records of the pages that read the body"
+    # Each with its .gz and .br, and the pages of its search shard read back from staging.
+    rendered = {a.removesuffix(".gz").removesuffix(".br") for a in path.added}
+    assert result.rendered <= rendered
+    assert _pages(rendered - result.rendered) <= _search_pages(result)
+    assert not any(p.startswith(("medien/", "assets/")) for p in rendered - result.rendered)
+    assert result.report is not None
+    html_written = {p for p in result.report.written if p.endswith(".html")}
+    assert html_written == {RELEASE_PAGE}
+    assert result.search_indexed == (0,)
+    clean = _same_as_clean(site, tmp_path)
+    assert result.pages == clean.pages and result.left_out == clean.left_out
+
+
+def _search_pages(result: BuildResult) -> set[str]:
+    assert result.site is not None
+    return {page.output_path for page in shards_module.search_pages(result.site)}
+
+
+def test_a_new_first_paragraph_updates_the_lists_and_feeds(
+    site: Site, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = EditPath(monkeypatch)
+    site.edit(RELEASE, _new_lead)
+    result = site.build()
+    assert path.taken == [True]
+    showing = site.pages_showing(result, RELEASE_KEY)
+    assert len(showing) > 3  # the home page, press lists, year, topics
+    assert _pages(result.examined) == _pages(result.rendered) == showing
+    for page in showing:
+        assert LEAD in (site.output / page).read_text(encoding="utf-8"), page
+    feeds = site.newsroom_files_showing(result, RELEASE_KEY) | {"presse/feed.xml"}
+    assert feeds <= result.rendered
+    assert LEAD in (site.output / "presse/feed.xml").read_text(encoding="utf-8")
+    _same_as_clean(site, tmp_path)
+    # And back: the cards show the old paragraph again, as a clean build does.
+    site.edit(RELEASE, lambda text: text.replace(f"{LEAD}\n\n", "", 1))
+    result = site.build()
+    assert path.taken == [True, True] and _pages(result.rendered) == showing
+    _same_as_clean(site, tmp_path)
+
+
+def test_front_matter_edits_go_the_whole_way(
+    site: Site, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = EditPath(monkeypatch)
+    site.edit(
+        RELEASE,
+        lambda t: t.replace("title: Digitale Sprechstunde jeden Dienstag", "title: Mittwochs"),
+    )
+    result = site.build()
+    assert path.taken == [False] and path.all_records_read == 1
+    assert "index.html" in result.rendered  # the home page lists it
+    _same_as_clean(site, tmp_path)
+    # A body and a title edited in one go: the whole way too.
+    site.edit(RELEASE, lambda t: t.replace("title: Mittwochs", "title: Donnerstags") + "\nMehr.\n")
+    path.reset()
+    site.build()
+    assert path.taken == [False]
+    _same_as_clean(site, tmp_path)
+
+
+def test_a_body_edit_beside_another_kind_of_change_goes_the_whole_way(
+    site: Site, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A data file, a template, a new file: not what the last build recorded but for
+    Markdown files, so not even the model is compared."""
+    path = EditPath(monkeypatch)
+    changes = [
+        lambda: site.edit("partials/cards.html", lambda t: t + "\n{# Kommentar #}\n"),
+        lambda: (site.root / "content/presse/2024-03-01-neu.md").write_text(
+            "---\ntitle: Neu\ndate: 2024-03-01\n---\nText.\n", encoding="utf-8"
+        ),
+    ]
+    for number, change in enumerate(changes):
+        site.edit(RELEASE, lambda t, n=number: t + f"\nNachtrag {n}.\n")
+        change()
+        path.reset()
+        site.build()
+        assert path.taken == [] and path.all_records_read == 1, number
+        _same_as_clean(site, tmp_path, f"clean-{number}")
+
+
+def test_a_body_edit_with_an_error_or_a_new_picture_goes_the_whole_way(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    site = Site(tmp_path)
+    # A picture no page shows yet.
+    pictures = site.root / "content/medien/bilder"
+    shutil.copy(pictures / "beteiligung.png", pictures / "neu.png")
+    site.build()
+    path = EditPath(monkeypatch)
+    broken = "\nSiehe [dort](gibt-es-nicht.md).\n"
+    site.edit(RELEASE, lambda t: t + broken)
+    with pytest.raises(BuildFailed) as failed:
+        site.build()
+    with pytest.raises(BuildFailed) as clean_failed:
+        site.build(use_cache=False, output=tmp_path / "clean-broken")
+    lines = (site.root / RELEASE).read_text(encoding="utf-8").splitlines()
+    line = next(n for n, text in enumerate(lines, 1) if "gibt-es-nicht" in text)
+    assert f"{RELEASE}:{line}:" in str(failed.value)
+    assert str(failed.value) == str(clean_failed.value)
+    assert path.taken == []  # errors: nothing is rendered into the output
+    # The cache holds the document of the failed build, not the last published one's.
+    site.edit(RELEASE, lambda t: t.replace(broken, "\n"))
+    site.build()
+    assert path.taken == []
+    _same_as_clean(site, tmp_path)
+    # A picture no page showed before: its variants are new files of the site.
+    site.edit(RELEASE, lambda t: t + '\n![Neu](../medien/bilder/neu.png){credit="Foto: Stadt"}\n')
+    result = site.build()
+    assert path.taken == [False]
+    assert result.report is not None
+    assert any(p.startswith("medien/bilder/neu") for p in result.report.written)
+    _same_as_clean(site, tmp_path)
+    # One that another page shows already: the same files, the short way.
+    site.edit(RELEASE, lambda t: t + '\n![Alt](../medien/bilder/beteiligung.png){credit="Foto"}\n')
+    site.build()
+    assert path.taken == [False, True]
+    _same_as_clean(site, tmp_path)
+
+
+def test_a_body_edit_reports_the_warnings_of_the_whole_way(
+    site: Site, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    twin = Site(tmp_path / "twin")
+    twin.build()
+    marquee = "\n<marquee>Laufschrift</marquee>\n"
+    path = EditPath(monkeypatch)
+    site.edit(RELEASE, lambda t: t + marquee)
+    short = site.build()
+    assert path.taken == [True]
+    monkeypatch.setattr(edit_build_module, "edit_candidate", lambda *args: None)
+    twin.edit(RELEASE, lambda t: t + marquee)
+    whole = twin.build()
+    assert path.taken == [True] and whole.site is not None
+    assert short.warnings == whole.warnings and any(RELEASE in str(w) for w in short.warnings)
+    assert tree(site.output) == tree(twin.output)
+
+
+def test_a_file_deleted_or_edited_in_the_output_goes_the_whole_way(
+    site: Site, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = EditPath(monkeypatch)
+    (site.output / "projekte/index.html").unlink()
+    site.edit(RELEASE, lambda t: t + "\nNachtrag.\n")
+    site.build()
+    assert path.taken == []
+    assert (site.output / "projekte/index.html").is_file()
+    _same_as_clean(site, tmp_path)
+    # The search bundle too: what the short way carries over must be what was published.
+    bundle = sorted((site.output / "pagefind").rglob("*.pf_fragment"))[0]
+    bundle.write_bytes(b"kaputt")
+    site.edit(RELEASE, lambda t: t + "\nNoch ein Nachtrag.\n")
+    site.build()
+    assert path.taken == []
+    _same_as_clean(site, tmp_path)
+
+
+def test_only_the_search_shard_of_the_edited_page_is_indexed_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Shards of a few pages each: the fixture's 20 search pages in several.
+    monkeypatch.setattr(shards_module, "SHARD_PAGES", 4)
+    site = Site(tmp_path)
+    first = site.build()
+    assert first.site is not None
+    count = shards_module.shard_count([p.url for p in shards_module.search_pages(first.site)])
+    assert count >= 4
+    url = "/" + first.site.items[RELEASE_KEY].url
+    shard = shards_module.shard_of(url, count)
+    path = EditPath(monkeypatch)
+    for number, change in enumerate(
+        [lambda t: t + "\nEin neuer letzter Absatz.\n", _new_lead, lambda t: t + "\nMehr.\n"]
+    ):
+        site.edit(RELEASE, change)
+        result = site.build()
+        assert path.taken[-1] is True
+        assert result.search_indexed == (shard,), number
+        _same_as_clean(site, tmp_path, f"clean-{number}")
+
+
+@pytest.mark.parametrize("jobs", [1, 2])
+def test_edits_through_the_short_way_equal_clean_builds(
+    site: Site, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, jobs: int
+) -> None:
+    path = EditPath(monkeypatch)
+    releases = sorted((site.root / "content/presse").glob("202[345]-*.md"))[-4:]
+    for number, release in enumerate(releases):
+        text = release.read_text(encoding="utf-8")
+        body = text if number % 2 else _new_lead(text)
+        release.write_text(body + f"\nNachtrag {number}.\n", encoding="utf-8")
+        site.build(jobs=jobs)
+        _same_as_clean(site, tmp_path, f"clean-{number}")
+    assert path.taken == [True] * 4
