@@ -10,6 +10,7 @@ are those of the whole way.
 from __future__ import annotations
 
 import shutil
+import sqlite3
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +18,7 @@ import pytest
 
 from kldigital_site import edit_build as edit_build_module
 from kldigital_site.build import BuildResult
-from kldigital_site.cache import BuildCache
+from kldigital_site.cache import CACHE_DIR_NAME, BuildCache
 from kldigital_site.errors import BuildFailed
 from kldigital_site.output import TreeWriter
 from kldigital_site.search import shards as shards_module
@@ -283,3 +284,19 @@ def test_edits_through_the_short_way_equal_clean_builds(
         site.build(jobs=jobs)
         _same_as_clean(site, tmp_path, f"clean-{number}")
     assert path.taken == [True] * 4
+
+
+def test_a_page_without_its_record_goes_the_whole_way(
+    site: Site, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A page whose record the cache lost may read the edited body: it cannot say so."""
+    listing = "themen/buergerbeteiligung/index.html"
+    with sqlite3.connect(site.root / CACHE_DIR_NAME / "cache.sqlite") as db:
+        assert db.execute("DELETE FROM pages WHERE path = ?", (listing,)).rowcount == 1
+    path = EditPath(monkeypatch)
+    site.edit(RELEASE, _new_lead)
+    result = site.build()
+    assert path.taken == [False]
+    assert listing in result.rendered
+    assert LEAD in (site.output / listing).read_text(encoding="utf-8")
+    _same_as_clean(site, tmp_path)

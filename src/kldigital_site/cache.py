@@ -523,6 +523,11 @@ class BuildCache:
             )
         return result
 
+    def page_count(self, target: str) -> int:
+        """How many page records ``target`` has."""
+        rows = self._query("SELECT count(*) FROM pages WHERE target = ?", (target,))
+        return int(rows[0][0]) if rows else 0
+
     def pages_reading(self, target: str, names: Collection[str]) -> dict[str, PageRecord]:
         """The records of the pages of ``target`` whose reads include any of ``names``.
 

@@ -157,6 +157,11 @@ def publish_edit(
         return None
     changed = {name for name, sig in signatures.items() if before.get(name) != sig}
     changed |= before.keys() - signatures.keys()
+    # Every page but the generated files has its record: one that has none (a name the
+    # cache could not store, a row lost) could read the bodies unseen.
+    recorded, html_pages = _route_counts(site)
+    if cache.page_count(inputs.target_key) != recorded:
+        return None
     readers = cache.pages_reading(inputs.target_key, changed)
     routes = routes_reading(placed_routes(site), readers)
     if routes is None:
@@ -222,12 +227,19 @@ def publish_edit(
         writer.add(result.path, digest=result.digest, data=result.data)
         if options.precompress:
             add_siblings(writer, result.path, result.data, result.siblings)
-    pages.html_pages = sum(
-        route.output_path.endswith(".html") and route.kind is not RouteKind.REDIRECT
-        for route in site.routes
-    )
+    pages.html_pages = html_pages
     previous = dataclasses.replace(inputs, previous=readers)
     return Edited(previous, pages, writer, indexer, frozenset(shards))
+
+
+def _route_counts(site: Site) -> tuple[int, int]:
+    """The routes that leave a page record (all but the generated files), and the HTML
+    pages a whole build counts (``BuildResult.pages``)."""
+    recorded = html = 0
+    for route in site.routes:
+        recorded += not route.kind.is_generated_file
+        html += route.output_path.endswith(".html") and route.kind is not RouteKind.REDIRECT
+    return recorded, html
 
 
 def _as_published(beside: Sequence[Output], images: Media, published: Mapping[str, str]) -> bool:
