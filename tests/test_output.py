@@ -496,10 +496,39 @@ def _swap_in(path: Path, data: bytes) -> None:
     os.replace(fresh, path)
 
 
-def test_files_changed_behind_the_tools_back_are_never_kept(tmp_path: Path) -> None:
+def _check_trees_in_process(monkeypatch: pytest.MonkeyPatch) -> None:
+    """As on a system without ``fork``: the build checks both trees itself."""
+    monkeypatch.setattr(output_module.Forked, "start", classmethod(lambda cls, parts: None))
+
+
+def _check_staging_in_process(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The child tells the published part, then fails before the staging part."""
+    check = output_module.TreeWriter._check_trees
+
+    def failing(writer: output_module.TreeWriter) -> Any:
+        parts = check(writer)
+        yield next(parts)
+        raise OSError("staging vanished")
+
+    monkeypatch.setattr(output_module.TreeWriter, "_check_trees", failing)
+
+
+@pytest.mark.parametrize(
+    "checked",
+    [None, _check_trees_in_process, _check_staging_in_process],
+    ids=["by-the-child", "in-process", "staging-in-process"],
+)
+def test_files_changed_behind_the_tools_back_are_never_kept(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    checked: Callable[[pytest.MonkeyPatch], None] | None,
+) -> None:
     # Issue 15: staged files are trusted through the published file they share an inode
     # with, without a stat of their own. Anything done to either tree by hand (a file
-    # replaced with the same size and time, deleted, or added) must still show.
+    # replaced with the same size and time, edited in place, deleted, or added) must
+    # still show, whether a forked child checks the trees (forked.py) or the build does.
+    if checked is not None:
+        checked(monkeypatch)
     root = copy_fixture_site("full", tmp_path / "site")
     out = tmp_path / "out"
     page = root / "content/seiten/impressum.md"
@@ -507,13 +536,17 @@ def test_files_changed_behind_the_tools_back_are_never_kept(tmp_path: Path) -> N
         page.write_text(page.read_text(encoding="utf-8") + f"\nNachtrag {n}.\n", "utf-8")
         assert build_cli(root, out, "--now", NOW).exit_code == 0
     staging = output_module.staging_dir_for(out, root / CACHE_DIR_NAME)
-    replaced_staged, deleted_staged, replaced_published = _shared_pages(staging, out, 3)
+    shared = _shared_pages(staging, out, 4)
+    replaced_staged, deleted_staged, replaced_published, edited_in_place = shared
     original = (out / replaced_staged).read_bytes()
     _swap_in(staging / replaced_staged, original.replace(b"<", b"[", 1))
     (staging / deleted_staged).unlink()
     write_files(staging, {"fremd/index.html": "<p>nicht von uns</p>"})
     published = (out / replaced_published).read_bytes()
     _swap_in(out / replaced_published, published.replace(b"<", b"[", 1))
+    # One inode, two names: the published page and its staged copy both change.
+    with (out / edited_in_place).open("r+b") as stream:
+        stream.write(b"[")
 
     # Two more edits: the first publishes staging, the second the tree now in staging.
     for n in (3, 4):
@@ -523,8 +556,44 @@ def test_files_changed_behind_the_tools_back_are_never_kept(tmp_path: Path) -> N
         assert build_cli(root, reference, "--now", NOW, "--no-cache").exit_code == 0
         built, clean = file_tree(out), file_tree(reference)
         assert not (out / "fremd").exists()
-        for rel in (replaced_staged, deleted_staged, replaced_published):
+        for rel in shared:
             assert built[rel] == clean[rel], rel
+
+
+def test_an_edit_build_leaves_checking_both_trees_to_a_child(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Issue 15: a command-line build does not stat the published and staged files itself
+    # (67,000 at 10,000 items) while a forked child can, beside the parsing; without
+    # ``fork`` it does, and the site comes out the same either way.
+    root = copy_fixture_site("full", tmp_path / "site")
+    out = tmp_path / "out"
+    assert build_cli(root, out, "--now", NOW).exit_code == 0
+    looked_at: list[str] = []
+    untrusted = output_module._untrusted
+
+    def counting(folder: Path, manifest: Any, *vouched: Any) -> list[str]:
+        looked_at.extend(manifest.files)
+        return untrusted(folder, manifest, *vouched)
+
+    monkeypatch.setattr(output_module, "_untrusted", counting)
+    page = root / "content/seiten/impressum.md"
+    start = output_module.Forked.__dict__["start"]
+    for n, forked in enumerate((True, False, True)):
+        if not forked:
+            _check_trees_in_process(monkeypatch)
+        looked_at.clear()
+        published = read_manifest(out, root / CACHE_DIR_NAME) or {}
+        page.write_text(page.read_text(encoding="utf-8") + f"\nNachtrag {n}.\n", "utf-8")
+        assert build_cli(root, out, "--now", NOW).exit_code == 0
+        if forked:
+            assert looked_at == [], "the child checked them"
+        else:
+            assert set(published) <= set(looked_at), "checked here, without a child"
+            monkeypatch.setattr(output_module.Forked, "start", start)
+        reference = tmp_path / f"reference-{n}"
+        assert build_cli(root, reference, "--now", NOW, "--no-cache").exit_code == 0
+        assert file_tree(out) == file_tree(reference)
 
 
 def _records(root: Path, out: Path) -> tuple[list[Path], list[Path]]:

@@ -54,6 +54,7 @@ from pathlib import Path
 from typing import TextIO
 
 from kldigital_site.errors import BuildFailed, SiteError
+from kldigital_site.forked import Forked
 
 # Kept inside output/ by versions before 0.x; read once so an existing output/ stays
 # the tool's, and left out of the next tree.
@@ -138,7 +139,14 @@ def _stat_key(path: Path | str) -> list[int] | None:
 def _verified(
     folder: Path, manifest: Manifest, vouched: Mapping[str, list[int]] | None = None
 ) -> Manifest:
-    """Only the files still exactly as the tool wrote them.
+    """Only the files still exactly as the tool wrote them (``_untrusted``)."""
+    return _without(manifest, _untrusted(folder, manifest, vouched))
+
+
+def _untrusted(
+    folder: Path, manifest: Manifest, vouched: Mapping[str, list[int]] | None = None
+) -> list[str]:
+    """The files of ``manifest`` no longer exactly as the tool wrote them.
 
     Published and staged files are hard links to one another, so a page truncated or
     edited in either place would otherwise count as unchanged, forever: size,
@@ -152,24 +160,34 @@ def _verified(
     # Plain string paths and a loop without calls: this runs for every published file
     # on every build.
     prefix = f"{folder}{os.sep}"
-    files: dict[str, str] = {}
-    kept: dict[str, list[int]] = {}
-    for rel, digest in manifest.files.items():
+    dropped: list[str] = []
+    for rel in manifest.files:
         recorded = stats.get(rel)
         if recorded is None:
-            continue
-        if recorded != vouched.get(rel):
+            dropped.append(rel)
+        elif recorded != vouched.get(rel):
             try:
                 info = os.stat(prefix + rel)
             except OSError:
+                dropped.append(rel)
                 continue
             if recorded != [info.st_size, info.st_mtime_ns, info.st_ino]:
-                continue
-        files[rel] = digest
-        kept[rel] = recorded
+                dropped.append(rel)
+    return dropped
+
+
+def _without(manifest: Manifest, dropped: Collection[str]) -> Manifest:
+    """``manifest`` without the files ``dropped`` (``_untrusted``)."""
+    stats = manifest.stats
+    if dropped:
+        gone = set(dropped)
+        files = {rel: digest for rel, digest in manifest.files.items() if rel not in gone}
+    else:
+        files = dict(manifest.files)
+    kept = {rel: stats[rel] for rel in files}
     delta = manifest.delta
-    if manifest.base and len(files) != len(manifest.files):
-        delta = delta | (manifest.files.keys() - files.keys())  # dropped: unlike the base
+    if manifest.base and dropped:
+        delta = delta | frozenset(dropped)  # dropped: unlike the base
     return Manifest(files, manifest.foreign, kept, manifest.damaged, manifest.base, delta)
 
 
@@ -544,23 +562,25 @@ class TreeWriter:
         self._staged_manifest: Manifest | None = None
         self._known_staged = TreeMemory.recall(memory.staged, self.staging) if memory else None
         self._recalled = recalled is not None
+        # The published files still as written (``published``): known now, or once the
+        # child checking both trees (``_check_trees``) tells which are not.
+        self._published: Manifest | None = None
+        self._checking: Forked | None = None
         published: Manifest | None
         if recalled is not None:
-            published = self.published = recalled
+            published = self._published = recalled
         else:
             published = check_output_dir(self.out_dir, self.book)
             self.out_dir.parent.mkdir(parents=True, exist_ok=True)
-            self.published = (
-                _verified(self.out_dir, published) if published else Manifest({}, frozenset())
-            )
-            if memory is not None and published is not None:
+            if published is None:
+                self._published = Manifest({}, frozenset())
+            elif memory is not None:
+                self._published = _verified(self.out_dir, published)
                 memory.published = (
-                    (_identity(self.out_dir), self.published)
-                    if len(self.published.files) == len(published.files)
+                    (_identity(self.out_dir), self._published)
+                    if len(self._published.files) == len(published.files)
                     else None
                 )
-        # Every published file is still there, exactly as written.
-        self.intact = published is not None and len(self.published.files) == len(published.files)
         # What the tool wrote, altered or not: never mistaken for a user's own file.
         self._ours = frozenset(published.files) if published else frozenset()
         # The published tree's record as it stands, trusted or not (``_record``).
@@ -575,6 +595,70 @@ class TreeWriter:
         self._folders: set[Path] = set()
         # Files of the output folder the tool did not write (``find_foreign``).
         self._foreign: frozenset[str] | None = None
+        if self._published is None:
+            # A build from the command line: nothing reads the answer before its pages
+            # are rendered (forked.py). Started last: the child sees the writer whole.
+            self._checking = Forked.start(self._check_trees)
+
+    @property
+    def published(self) -> Manifest:
+        """The published files still exactly as the tool wrote them (``_verified``)."""
+        if self._published is None:
+            record = self._published_record
+            assert record is not None, "only a published tree is checked"
+            answer = self._checking.part() if self._checking is not None else None
+            if answer is None:
+                self._published = _verified(self.out_dir, record)
+                self._end_check()  # its look at staging is of no use without this part
+            else:
+                self._published = _without(record, answer[0])
+        return self._published
+
+    @published.setter
+    def published(self, manifest: Manifest) -> None:
+        self._published = manifest
+
+    @property
+    def intact(self) -> bool:
+        """Every published file is still there, exactly as written."""
+        record = self._published_record
+        return record is not None and len(self.published.files) == len(record.files)
+
+    def _check_trees(self) -> Iterator[object]:
+        """Run by the forked child (forked.py), reading only: the published files no
+        longer as written (``_untrusted``), then what ``_examine_staging`` finds."""
+        record = self._published_record
+        assert record is not None, "only a published tree is checked"
+        dropped = _untrusted(self.out_dir, record)
+        yield dropped
+        journal = self.book.journal_file(self.staging)
+        if not self.staging.is_dir() or journal is None or journal.exists():
+            yield None  # none yet, or a build was interrupted: ``_prepare_staging`` sees to it
+            return
+        manifest = _read_manifest(self.staging, self.book, legacy=False)
+        if manifest is None or manifest.damaged:
+            yield None
+            return
+        yield self._examine_staging(manifest, _without(record, dropped))
+
+    def _examine_staging(
+        self, manifest: Manifest, published: Manifest
+    ) -> tuple[list[str], list[str]]:
+        """The paths of staging's record not to trust, and the files in staging to remove:
+        the files its record does not vouch for."""
+        present = _inodes_in(self.staging)
+        untrusted = _untrusted(
+            self.staging, manifest, self._shared_with_published(present, published)
+        )
+        # Nothing else stays: a file the manifest does not vouch for would be published
+        # with the next exchange and then, unlisted, pass for a user's file for ever.
+        keep = (manifest.files.keys() - set(untrusted)) | manifest.foreign
+        return untrusted, sorted(present.keys() - keep)
+
+    def _end_check(self) -> None:
+        if self._checking is not None:
+            self._checking.close()
+            self._checking = None
 
     @property
     def _staged(self) -> Manifest:
@@ -610,6 +694,8 @@ class TreeWriter:
 
     def _prepare_staging(self) -> Manifest:
         """The staging folder's trustworthy contents, after undoing an interrupted build."""
+        # Asked first: the child ends here, whatever is found below.
+        examined = self._staged_part()
         if not self.staging.is_dir():
             _make_tree(self.staging)
             return Manifest({}, frozenset())
@@ -643,16 +729,28 @@ class TreeWriter:
                 base=manifest.base,
                 delta=manifest.delta | touched,
             )
-        present = _inodes_in(self.staging)
-        trusted = _verified(self.staging, manifest, self._shared_with_published(present))
-        # Nothing else stays: a file the manifest does not vouch for would be published
-        # with the next exchange and then, unlisted, pass for a user's file for ever.
-        keep = trusted.files.keys() | trusted.foreign
-        for rel in sorted(present.keys() - keep):
+            examined = None  # the child did not look (``_check_trees``)
+        if examined is None:
+            examined = self._examine_staging(manifest, self.published)
+        untrusted, extra = examined
+        for rel in extra:
             _remove_file(self.staging, rel)
-        return trusted
+        return _without(manifest, untrusted)
 
-    def _shared_with_published(self, present: Mapping[str, int]) -> dict[str, list[int]]:
+    def _staged_part(self) -> tuple[list[str], list[str]] | None:
+        """What the child found of staging (``_check_trees``), once it has told the
+        published part; None when it did not look or failed."""
+        self.published  # noqa: B018 - the child tells the published part first
+        answer = self._checking.part() if self._checking is not None else None
+        self._end_check()
+        if answer is None or answer[0] is None:
+            return None
+        untrusted, extra = answer[0]
+        return list(untrusted), list(extra)
+
+    def _shared_with_published(
+        self, present: Mapping[str, int], published: Manifest
+    ) -> dict[str, list[int]]:
         """The published files, as verified a moment ago, whose very inode lies at the
         same path in staging (the listing names each file's inode without a stat).
 
@@ -665,7 +763,7 @@ class TreeWriter:
             return {}
         return {
             rel: stat
-            for rel, stat in self.published.stats.items()
+            for rel, stat in published.stats.items()
             if len(stat) == 3 and present.get(rel) == stat[2]
         }
 
@@ -818,6 +916,12 @@ class TreeWriter:
         return functools.partial(_read_bytes, self._staging_prefix + rel)
 
     def commit(self) -> WriteReport:
+        try:
+            return self._commit()
+        finally:
+            self._end_check()
+
+    def _commit(self) -> WriteReport:
         planned = self._planned
         previous = self.published.files
         # One sort of the 60,000 paths; both lists keep its order.
@@ -971,6 +1075,7 @@ class TreeWriter:
 
     def abort(self) -> None:
         """Leave the output folder as it was; the journal marks what staging lost."""
+        self._end_check()
         self._close_journal()
 
     def _close_journal(self) -> None:
