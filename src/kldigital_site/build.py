@@ -528,7 +528,7 @@ def _render_pages(
 ) -> Staged[_Pages]:
     """Render every page into the writer and, while they come, the search index."""
     from kldigital_site.media.pipeline import media_fingerprint
-    from kldigital_site.precompress import add_siblings
+    from kldigital_site.precompress import add_kept_siblings, add_siblings
     from kldigital_site.render.pages import body_signatures, render_pages
 
     model_key = _model_key(site, inputs.theme, inputs.digests, documents)
@@ -558,14 +558,24 @@ def _render_pages(
         pages.untemplated_key = hashlib.sha256(f"{untemplated}:{shown}".encode()).hexdigest()
     problems: list[SiteError] = []
     progress = options.progress
+    # The pages kept as they are published, added before any page renders (``announce``).
+    added: Mapping[str, PageRecord] = {}
 
     def announce(kept: Mapping[str, PageRecord]) -> None:
-        # The search pages kept as they are, staged and known to the index before the
-        # loop below: it starts Pagefind once the changed ones have rendered (issue 15).
-        assert writer is not None and indexer is not None
+        # Every kept page with its siblings in one step, not each in the loop below:
+        # 30,000 calls in an edit build at 10,000 items (issue 15). The search pages
+        # among them are known to the index before the loop: it starts Pagefind once
+        # the changed ones have rendered.
+        nonlocal added
+        assert writer is not None
+        writer.add_as_published(kept)
+        if options.precompress:
+            add_kept_siblings(writer, kept)
+        added = kept
+        if indexer is None:
+            return
         for path, record in kept.items():
             if indexer.indexes(path):
-                writer.add(path, digest=record.digest)
                 indexer.expect(path, record.search, writer.staged_reader(path))
 
     for result in render_pages(
@@ -583,7 +593,7 @@ def _render_pages(
         heads=pages.heads,
         media=images,
         precompress=options.precompress,
-        announce=announce if writer is not None and indexer is not None else None,
+        announce=announce if writer is not None else None,
         untemplated_key=pages.untemplated_key,
         templates=inputs.templates,
     ):
@@ -592,9 +602,10 @@ def _render_pages(
             continue
         pages.count(result)
         if writer is not None:
-            writer.add(result.path, digest=result.digest, data=result.data)
-            if options.precompress:
-                add_siblings(writer, result.path, result.data, result.siblings)
+            if result.path not in added:
+                writer.add(result.path, digest=result.digest, data=result.data)
+                if options.precompress:
+                    add_siblings(writer, result.path, result.data, result.siblings)
             if indexer is not None and indexer.indexes(result.path):
                 # A reader of the staged copy, not the bytes: the indexer must not
                 # hold every page; it reads only those of shards that changed. Keyed
@@ -682,9 +693,8 @@ def _add_files(
             else:
                 writer.add_output(bundle_file)
         return
-    for path, digest in writer.previous_digests.items():
-        if path.startswith(f"{BUNDLE_DIR}/"):
-            writer.add(path, digest=digest)
+    bundle = f"{BUNDLE_DIR}/"
+    writer.add_as_published(p for p in writer.previous_digests if p.startswith(bundle))
 
 
 def _store_build(

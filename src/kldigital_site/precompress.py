@@ -39,7 +39,7 @@ from __future__ import annotations
 
 import gzip
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
 import brotli
 
@@ -96,3 +96,11 @@ def add_siblings(
         made = siblings(path, data)
     for sibling, zipped in made:
         writer.add(sibling, digest=hashlib.sha256(zipped).hexdigest(), data=zipped)
+
+
+def add_kept_siblings(writer: TreeWriter, paths: Iterable[str]) -> None:
+    """``add_siblings`` for files just added as they are published
+    (``TreeWriter.add_as_published``): in one step where their siblings are published
+    too, one by one where not."""
+    for path in writer.add_published_siblings(filter(compressible, paths), SUFFIXES):
+        add_siblings(writer, path, None)
