@@ -106,7 +106,7 @@ class Counts:
         self.verified = 0
         parse_source = parse_module.parse_source
         decode_document = cache_module.decode_document
-        verified = output_module._verified
+        untrusted = output_module._untrusted
 
         def counting_parse(source: Any, raw: bytes) -> Any:
             # Data files (daten/*.yaml: a handful) are parsed on every build, as before.
@@ -118,14 +118,14 @@ class Counts:
             self.decoded += 1
             return decode_document(payload)
 
-        def counting_verified(folder: Path, manifest: Any, *vouched: Any) -> Any:
+        def counting_untrusted(folder: Path, manifest: Any, *vouched: Any) -> Any:
             self.verified += len(manifest.files)
-            return verified(folder, manifest, *vouched)
+            return untrusted(folder, manifest, *vouched)
 
         monkeypatch.setattr("kldigital_site.build.parse_source", counting_parse)
         monkeypatch.setattr("kldigital_site.resident_build.parse_source", counting_parse)
         monkeypatch.setattr("kldigital_site.cache.decode_document", counting_decode)
-        monkeypatch.setattr("kldigital_site.output._verified", counting_verified)
+        monkeypatch.setattr("kldigital_site.output._untrusted", counting_untrusted)
 
     def reset(self) -> None:
         self.parsed, self.decoded, self.verified = [], 0, 0

@@ -28,6 +28,11 @@ the difference has grown to a sixteenth of the tree.
 Files the tool did not write survive every build; a non-empty folder the tool
 did not create is refused.
 
+A build from the command line leaves the check of both trees (a stat of every
+published file, a walk of staging) to a forked child that runs while the build
+parses (forked.py); only the paths found wanting come back. Without ``fork`` the
+build checks them itself.
+
 A long-running process that alone writes one folder (the preview, serve/) hands
 each of its writers the same ``TreeMemory``: the manifests of the published
 tree and of staging as this process last wrote or verified them, so that the
