@@ -175,3 +175,45 @@ def test_a_template_change_after_a_body_edit(site: Site, tmp_path: Path) -> None
     built = _same_as_clean(site, tmp_path, "after-body")
     assert _showing(built, "Fußzeile neu") <= result.rendered
     assert not any(p.endswith((".eml", ".vcf")) for p in result.examined)
+
+
+def _retitle(site: Site) -> None:
+    site.edit(
+        RELEASE, lambda t: t.replace("title: Digitale Sprechstunde", "title: Neue Sprechstunde")
+    )
+
+
+def test_a_title_change_after_a_template_change_makes_only_the_views_that_show_it(
+    site: Site, tmp_path: Path
+) -> None:
+    # The template change takes the last build's structure (build.py ``_render_pages``),
+    # and the title change after it compares its frame with what that build stored.
+    site.edit("base.html", lambda t: t.replace("</footer>", "<p>Fußzeile neu</p>\n</footer>", 1))
+    site.build()
+    _retitle(site)
+    result = site.build()
+    _same_as_clean(site, tmp_path, "title")
+    examined = {p for p in result.examined if p.endswith(".html")}
+    assert RELEASE_PAGE in examined and "404.html" not in examined
+    assert 0 < len(examined) < 15
+
+
+def test_a_topic_added_with_a_template_change_and_taken_away_again(
+    site: Site, tmp_path: Path
+) -> None:
+    # The template change comes with a new topic: the structure is worked out anew, not
+    # taken from the last build. Had it been taken, the next build, which takes the topic
+    # away again, would find the stored frame its own and leave the topic list stale.
+    site.edit("base.html", lambda t: t.replace("</footer>", "<p>Fußzeile neu</p>\n</footer>", 1))
+    site.edit(
+        RELEASE,
+        lambda t: t.replace("tags: [Bürgerbeteiligung]", "tags: [Bürgerbeteiligung, Neuland]"),
+    )
+    site.build()
+    assert b"Neuland" in _same_as_clean(site, tmp_path, "added")["themen/index.html"]
+    site.edit(
+        RELEASE,
+        lambda t: t.replace("tags: [Bürgerbeteiligung, Neuland]", "tags: [Bürgerbeteiligung]"),
+    )
+    site.build()
+    assert b"Neuland" not in _same_as_clean(site, tmp_path, "removed")["themen/index.html"]

@@ -249,6 +249,7 @@ class Published:
     # ``model_key`` with the template files left out, and their digests (build.py ``_Pages``).
     untemplated_key: str = ""
     templates: Mapping[str, str] = field(default_factory=dict)
+    structure: str = ""  # the model's ``structure_digest`` (build.py ``_Pages``)
     # The pages that read each signature (``PageRecord.reads``), and every route by
     # output path with its place in ``site.routes``: made when first needed. Tuples, not
     # sets: 34,000 of them at 10,000 items, most of one or two pages (14 MB as sets).

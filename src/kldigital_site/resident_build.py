@@ -166,6 +166,7 @@ def _prepare_published(
         signatures=body_signatures(bodies, kept.summaries),
         # The same model has the same frame (``_render_pages``).
         frame_key=str(last.get("frame", "")),
+        structure=str(last.get("structure", "")),
         heads={key: item.doc.head_digest for key, item in site.items.items()},
         # As the cache has them, with the model key they belong to (checked below).
         untemplated_key=str(last.get("untemplated", "")),
@@ -343,6 +344,7 @@ def save_bodies(
         model_key=last.model_key,
         signatures=signatures,
         frame_key=last.frame_key,
+        structure=last.structure,
         heads=last.heads,
         untemplated_key=last.untemplated_key,
         templates=last.templates,
@@ -499,6 +501,7 @@ def remember_published(
         model_key=pages.model_key,
         signatures=pages.signatures,
         frame_key=pages.frame_key,
+        structure=pages.structure,
         heads=pages.heads,
         untemplated_key=pages.untemplated_key,
         templates=pages.templates,

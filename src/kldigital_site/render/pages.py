@@ -114,6 +114,9 @@ class LastBuild:
     # and the digest of every template file then, by name.
     untemplated_key: str = ""
     templates: Mapping[str, str] = field(default_factory=dict)
+    # The model's ``structure_digest`` (part of ``frame_key``), kept for a build whose
+    # model differs in its templates alone (build.py ``_render_pages``).
+    structure: str = ""
 
 
 def body_signatures(
