@@ -513,7 +513,7 @@ class _Pages:
         names = self.names
         templates = names.setdefault(record.templates, record.templates)
         reads = tuple([names.setdefault(read, read) for read in record.reads])
-        return dataclasses.replace(record, templates=templates, reads=reads)
+        return PageRecord(record.fingerprint, templates, record.digest, reads, record.search)
 
 
 def _render_pages(
