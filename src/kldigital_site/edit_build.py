@@ -218,6 +218,7 @@ def publish_edit(
         model_key=str(last["model"]),
         signatures=signatures,
         frame_key=str(last.get("frame", "")),
+        structure=str(last.get("structure", "")),
         heads={key: item.doc.head_digest for key, item in site.items.items()},
         untemplated_key=str(last.get("untemplated", "")),
         templates=inputs.templates,
