@@ -208,7 +208,7 @@ def _build(
         if kept is None and writer is not None and cache is not None and not problems.has_errors:
             from kldigital_site.edit_build import edit_candidate
 
-            edit = edit_candidate(config, inputs, cache, writer, options)
+            edit = edit_candidate(config, inputs, cache, options)
         # Whatever this build publishes, the last one's pages no longer describe it.
         last_published = kept.published if kept is not None else None
         if kept is not None:

@@ -40,6 +40,7 @@ from kldigital_site.build import (
     _key,
     _Pages,
     _pages_key,
+    _same_inputs,
     _unchanged,
 )
 from kldigital_site.cache import BuildCache, PageRecord
@@ -61,22 +62,21 @@ class Edit:
     """Markdown files changed since the last build, and nothing else (``edit_candidate``)."""
 
     last: Mapping[str, Any]  # the last build's record (``BuildCache.last_build``)
+    key: str  # the inputs' key with the changed files as the last build read them
 
 
 def edit_candidate(
-    config: SiteConfig,
-    inputs: _Inputs,
-    cache: BuildCache,
-    writer: TreeWriter,
-    options: BuildOptions,
+    config: SiteConfig, inputs: _Inputs, cache: BuildCache, options: BuildOptions
 ) -> Edit | None:
-    """The Markdown files changed since the last build, if those are all that changed.
+    """The Markdown files changed since the last build, if those may be all that changed.
 
     A changed file's digest at the last build is that of its cached document (parsing
     stores it): the inputs with those digests in place of the new ones must be exactly
-    what the last build recorded, with "now" in its window, the published tree as it
-    left it and its search index complete (build.py ``_unchanged``). A document the
-    cache holds of another state (a failed build's) gives another key: the whole way.
+    what the last build recorded, with "now" in its window (build.py ``_same_inputs``).
+    A document the cache holds of another state (a failed build's) gives another key:
+    the whole way. Whether the published tree is as the last build left it is asked
+    once the model is known to be the last one's (``publish_edit``): a title change
+    need not pay for it.
     """
     if inputs.last is None or options.strict or not options.search_index:
         return None
@@ -89,9 +89,9 @@ def edit_candidate(
     if not before:
         return None
     key = _key(config, inputs.theme, *sorted({**inputs.digests, **before}.items()))
-    if not _unchanged(dataclasses.replace(inputs, key=key), writer, options):
+    if not _same_inputs(inputs.last, key, options.now):
         return None
-    return Edit(inputs.last)
+    return Edit(inputs.last, key)
 
 
 @dataclass(slots=True)
@@ -148,6 +148,9 @@ def publish_edit(
     last = edit.last
     if _pages_key(site, inputs, documents, images) != last.get("model"):
         return None  # front matter, pictures, drafts: the model differs
+    # The published tree as the last build left it, its search index complete.
+    if not _unchanged(dataclasses.replace(inputs, key=edit.key), writer, options):
+        return None
     published = writer.previous_digests
     if not _as_published(beside, images, published):
         return None
