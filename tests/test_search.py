@@ -35,6 +35,7 @@ from kldigital_site.config import load_config
 from kldigital_site.errors import BuildFailed
 from kldigital_site.output import read_manifest
 from kldigital_site.search import client as pagefind_client
+from kldigital_site.search import head_start as head_starts
 from kldigital_site.search import indexer as search
 from kldigital_site.search import shards
 from kldigital_site.search.compounds import MARK
@@ -418,18 +419,26 @@ def test_shard_assignment_is_stable_and_the_count_follows_the_pages(
 
 
 class _CountingProcess(pagefind_client.PagefindProcess):
-    """The real Pagefind process, recording which pages each bundle got."""
+    """The real Pagefind process, recording which pages each bundle written got, in order
+    (those the search head start begins included, search/head_start.py)."""
 
     started: ClassVar[list[_CountingProcess]] = []
 
     def __init__(self) -> None:
         super().__init__()
         self.bundles: list[list[str]] = []
+        self._pages: dict[int, list[str]] = {}
         _CountingProcess.started.append(self)
 
-    def index(self, pages: Sequence[pagefind_client.PageSource]) -> dict[str, bytes]:
-        self.bundles.append([page.url for page in pages])
-        return super().index(pages)
+    def add(
+        self, bundle: pagefind_client.Bundle, pages: Sequence[pagefind_client.PageSource]
+    ) -> None:
+        self._pages.setdefault(id(bundle), []).extend(page.url for page in pages)
+        super().add(bundle, pages)
+
+    def write(self, bundle: pagefind_client.Bundle) -> dict[str, bytes]:
+        self.bundles.append(self._pages.pop(id(bundle), []))
+        return super().write(bundle)
 
 
 def _indexed_bundles() -> list[list[str]]:
@@ -440,6 +449,7 @@ def test_a_body_edit_reindexes_only_the_shard_of_that_page(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, small_shards: int
 ) -> None:
     monkeypatch.setattr(search, "PagefindProcess", _CountingProcess)
+    monkeypatch.setattr(head_starts, "PagefindProcess", _CountingProcess)
     _CountingProcess.started.clear()
     root = copy_fixture_site("full", tmp_path / "site")
     out = tmp_path / "out"

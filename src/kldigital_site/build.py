@@ -77,6 +77,7 @@ if TYPE_CHECKING:
     from kldigital_site.render.templates import RecordingEnvironment
     from kldigital_site.resident import Kept, Resident
     from kldigital_site.search import indexer as search
+    from kldigital_site.search.head_start import HeadStart
 
 Progress = Callable[[str, int, int], None]
 
@@ -190,6 +191,7 @@ def _build(
     work_dir = config.root / CACHE_DIR_NAME
     writer = TreeWriter(options.target, work_dir, tree) if options.write else None
     indexer: search.SearchIndexer | None = None
+    head_start: HeadStart | None = None
     folder: Path | None = None
     try:
         if kept is not None and changed and writer is not None and cache is not None:
@@ -225,6 +227,7 @@ def _build(
         folder = media_folder(config.root / CACHE_DIR_NAME if cache is not None else None)
         if edit is None:
             inputs = _with_pages(inputs, cache, writer)
+            head_start = _head_start(config, sources, inputs, writer, options)
         parsed = problems.take(_parse_all(sources, inputs, cache, options.jobs))
         # The bytes read for parsing are done with: at 10,000 items ~55 MB held to the end.
         inputs = dataclasses.replace(inputs, raws={})
@@ -268,7 +271,7 @@ def _build(
                 writer.abort()
             writer = None
         elif writer is not None and options.search_index:
-            indexer = search.SearchIndexer(site, use_cache=cache is not None)
+            indexer = search.SearchIndexer(site, use_cache=cache is not None, head_start=head_start)
         edited: Edited | None = None
         if edit is not None and writer is not None and indexer is not None and cache is not None:
             from kldigital_site.edit_build import publish_edit
@@ -324,6 +327,8 @@ def _build(
             indexer.abort()
         raise
     finally:
+        if head_start is not None:
+            head_start.close()  # taken over by the indexer, or of no use any more
         if cache is None and folder is not None:  # --no-cache: images made in a scratch folder
             shutil.rmtree(folder, ignore_errors=True)
     if cache is not None:
@@ -427,6 +432,36 @@ def _with_pages(inputs: _Inputs, cache: BuildCache | None, writer: TreeWriter | 
     if cache is None or writer is None:
         return inputs
     return dataclasses.replace(inputs, previous=cache.pages(inputs.target_key))
+
+
+_MARKDOWN_KINDS = frozenset({SourceKind.PROJECT, SourceKind.PRESS, SourceKind.PAGE})
+
+
+def _head_start(
+    config: SiteConfig,
+    sources: tuple[SourceFile, ...],
+    inputs: _Inputs,
+    writer: TreeWriter | None,
+    options: BuildOptions,
+) -> HeadStart | None:
+    """Pagefind started on the search shards a few edited Markdown files are likely to
+    change, while this build parses (search/head_start.py); None where there is nothing
+    to start: no edited text, no search index, no last build to know the shards from."""
+    if writer is None or not options.search_index or not inputs.previous:
+        return None
+    edited = [
+        source.content_path
+        for source in sources
+        if source.kind in _MARKDOWN_KINDS and source.rel_path in inputs.raws
+    ]
+    from kldigital_site.search.head_start import MAX_EDITED, HeadStart
+    from kldigital_site.search.indexer import CACHE_SUBDIR
+
+    if not edited or len(edited) > MAX_EDITED:
+        return None
+    head_start = HeadStart(inputs.previous, edited, options.target, config.root / CACHE_SUBDIR)
+    head_start.start()
+    return head_start
 
 
 def _unchanged(inputs: _Inputs, writer: TreeWriter, options: BuildOptions) -> bool:

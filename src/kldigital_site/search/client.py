@@ -34,10 +34,10 @@ import os
 import signal
 import tempfile
 import threading
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Coroutine, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, cast
+from typing import Any, TypeVar, cast
 
 from pagefind.index import IndexConfig, PagefindIndex
 from pagefind.service import PagefindService
@@ -46,6 +46,8 @@ from pagefind.service.types import InternalRequestPayload, InternalResponsePaylo
 from kldigital_site.search.canonical import canonical_bundle
 
 log = logging.getLogger(__name__)
+
+Result = TypeVar("Result")
 
 # The pages carry lang="de" already; forcing it keeps one German index (and
 # German stemming) even if a page ever declares another language.
@@ -107,11 +109,13 @@ class Aborted(Exception):
 
 
 class PagefindProcess:
-    """One ``pagefind --service`` process, used from one thread: ``index`` a bundle at a time.
+    """One ``pagefind --service`` process, used from one thread at a time: ``index`` a
+    bundle at a time, or ``begin`` one, ``add`` its pages in parts and ``write`` it
+    (search/head_start.py feeds a shard's first pages before the rest are known).
 
     ``stop`` may be called from any thread: it ends the process, and the
-    running or next ``index`` raises ``Aborted``. ``close`` ends the process
-    in the thread that used it.
+    running or next call raises ``Aborted``. ``close`` ends the process
+    in the thread that used it last.
     """
 
     def __init__(self) -> None:
@@ -122,14 +126,32 @@ class PagefindProcess:
 
     def index(self, pages: Sequence[PageSource]) -> dict[str, bytes]:
         """The bundle of ``pages``, numbered in the order given (unused files left out)."""
+        bundle = self.begin()
+        self.add(bundle, pages)
+        return self.write(bundle)
+
+    def begin(self) -> Bundle:
+        """A new, empty bundle (the process is started with the first)."""
+        return self._run(self._begin())
+
+    def add(self, bundle: Bundle, pages: Sequence[PageSource]) -> None:
+        """``pages`` join ``bundle`` after those added before, numbered in that order."""
+        self._run(self._add_all(bundle, pages))
+
+    def write(self, bundle: Bundle) -> dict[str, bytes]:
+        """The files of ``bundle``, which Pagefind then forgets (unused files left out)."""
+        return self._run(self._write(bundle))
+
+    def _run(self, work: Coroutine[Any, Any, Result]) -> Result:
         with self._lock:
             if self._stopped.is_set():
+                work.close()
                 raise Aborted("Pagefind wurde abgebrochen.")
             if self._loop is None:
                 self._loop = asyncio.new_event_loop()
             loop = self._loop
         try:
-            return loop.run_until_complete(asyncio.wait_for(self._index(pages), TIMEOUT_SECONDS))
+            return loop.run_until_complete(asyncio.wait_for(work, TIMEOUT_SECONDS))
         except Exception as exc:
             if self._stopped.is_set():  # whatever failed, it failed because of stop()
                 raise Aborted("Pagefind wurde abgebrochen.") from exc
@@ -166,19 +188,21 @@ class PagefindProcess:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    async def _index(self, pages: Sequence[PageSource]) -> dict[str, bytes]:
+    async def _begin(self) -> Bundle:
         if self._service is None:
             service = _Service()
             await service.launch()
             self._service = service
         if self._stopped.is_set():  # stop() came while the process started
             raise Aborted("Pagefind wurde abgebrochen.")
-        index = await self._service.create_index(cast(IndexConfig, dict(INDEX_CONFIG)))
+        return Bundle(await self._service.create_index(cast(IndexConfig, dict(INDEX_CONFIG))))
+
+    async def _add_all(self, bundle: Bundle, pages: Sequence[PageSource]) -> None:
         # All pages are sent without waiting for each answer (Pagefind takes
         # them in the order sent, so page numbers are stable); one answer
         # after another would cost a round trip per page. A bundle's pages
         # are few enough (search.SHARD_PAGES) to be on the way at once.
-        added = [asyncio.create_task(_add(index, page)) for page in pages]
+        added = [asyncio.create_task(_add(bundle.index, page)) for page in pages]
         try:
             outcomes = await asyncio.gather(*added, return_exceptions=True)
         finally:
@@ -187,19 +211,32 @@ class PagefindProcess:
         for outcome in outcomes:
             if isinstance(outcome, BaseException):
                 raise outcome  # the first page Pagefind refused, in page order
+        bundle.pages += len(pages)
+
+    async def _write(self, bundle: Bundle) -> dict[str, bytes]:
+        assert self._service is not None
         # write_files into a private scratch folder, not get_files: get_files
         # sends every file base64-encoded in one JSON message, Pagefind's
         # unused UIs included (860 KB for any site), which costs 10 ms more
         # per build (16 ms vs 7 ms for a one-page index). The files still
         # become Outputs: Pagefind never writes into the output folder.
         with tempfile.TemporaryDirectory(prefix="kldigital-pagefind-", dir=_SCRATCH) as out:
-            await index.write_files(output_path=out)
+            await bundle.index.write_files(output_path=out)
             await _wait_until_written(self._service.pid, out)
             files = _read_bundle(Path(out))
         # Pagefind keeps every index it has made until it is deleted: one at a time.
-        await index.delete_index()
+        await bundle.index.delete_index()
         self._service.forget_answered()
         return canonical_bundle(files)
+
+
+@dataclass(slots=True)
+class Bundle:
+    """A bundle Pagefind is making (``PagefindProcess.begin``): its index, and how many
+    pages it holds so far."""
+
+    index: PagefindIndex
+    pages: int = 0
 
 
 async def _add(index: PagefindIndex, page: PageSource) -> None:

@@ -34,11 +34,13 @@ stemmer finds inflected forms ("Projekt" finds "Projekte"). It indexes in a
 process of its own, one shard after another (two processes when several
 shards changed), driven by a thread of the build that starts when the last
 detail page has rendered (render/pages.py renders them first), so it works while
-the newsroom files and the lists render. The indexer keeps no page's HTML: it
-notes each page's URL, digest and how to read it back from the staging
-folder, and reads only the pages of shards that changed, when Pagefind takes
-them. The files come back as ``Output``s, so Pagefind never writes into the
-output folder.
+the newsroom files and the lists render. An edit build gives it a head start
+(search/head_start.py): while the build parses, Pagefind is fed the pages of the
+edited page's shard that come before it, and the indexer goes on from there.
+The indexer keeps no page's HTML: it notes each page's URL, digest and how to
+read it back from the staging folder, and reads only the pages of shards that
+changed, when Pagefind takes them. The files come back as ``Output``s, so
+Pagefind never writes into the output folder.
 
 Cache: one file per shard in ``<site root>/.kldigital-cache/search/``,
 ``teil-<n>.bin``, keyed by the shard's pages (URL and the digest of what
@@ -84,6 +86,7 @@ from kldigital_site.search.client import (
 )
 from kldigital_site.search.compounds import Splitter, dictionary_version, load_splitter
 from kldigital_site.search.extract import search_digest, search_extract
+from kldigital_site.search.head_start import HeadStart
 from kldigital_site.search.shards import (
     SHARD_PREFIX,
     SearchPage,
@@ -123,11 +126,26 @@ class _Shard:
     pages: tuple[tuple[SearchPage, str, Html], ...]  # in URL order: Pagefind's page numbers
     key: str  # cache key: the pages' URLs and search digests, Pagefind and its settings
 
-    def sources(self, splitter: Splitter) -> list[PageSource]:
+    def sources(
+        self, splitter: Splitter, ready: Mapping[str, tuple[str, bytes]] | None = None
+    ) -> list[PageSource]:
+        """What Pagefind gets of each page; ``ready``: pages made so before (URL → search
+        digest, bytes), taken where the digest is the page's now."""
+        ready = ready or {}
         return [
-            PageSource(page.url, page.origin, _reader(html, splitter))
-            for page, _, html in self.pages
+            PageSource(page.url, page.origin, _ready(ready, page.url, digest, html, splitter))
+            for page, digest, html in self.pages
         ]
+
+
+def _ready(
+    ready: Mapping[str, tuple[str, bytes]], url: str, digest: str, html: Html, splitter: Splitter
+) -> Callable[[], bytes]:
+    made = ready.get(url)
+    if made is not None and made[0] == digest:
+        data = made[1]
+        return lambda: data
+    return _reader(html, splitter)
 
 
 def _reader(html: Html, splitter: Splitter) -> Callable[[], bytes]:
@@ -148,7 +166,12 @@ class SearchIndexer:
     """
 
     def __init__(
-        self, site: Site, *, use_cache: bool = True, cache_dir: Path | None = None
+        self,
+        site: Site,
+        *,
+        use_cache: bool = True,
+        cache_dir: Path | None = None,
+        head_start: HeadStart | None = None,
     ) -> None:
         pages = search_pages(site)
         self._pages = {page.output_path: page for page in pages}
@@ -164,6 +187,8 @@ class SearchIndexer:
         self._lock = threading.Lock()  # guards _processes against abort() from the build's thread
         self._processes: list[PagefindProcess] = []
         self._aborted = False
+        # Pagefind begun on the shards the edit may change (search/head_start.py).
+        self._head_start = head_start
         self.indexed: list[int] = []  # shards that went through Pagefind in this build
 
     @property
@@ -229,6 +254,8 @@ class SearchIndexer:
         return self._outputs(published or {})
 
     def abort(self) -> None:
+        if self._head_start is not None and self._thread is None:
+            self._head_start.close()  # never taken over: no thread of ours will
         with self._lock:
             self._aborted = True
             processes = list(self._processes)
@@ -257,11 +284,63 @@ class SearchIndexer:
                 for shard in self._shards
                 if not self._use_cache or _cached_key(self._cache_file(shard.number)) != shard.key
             ]
+            if self._head_start is not None:
+                changed = self._go_on(changed)
             self._index_all(changed)
             if self._use_cache:
                 _prune_cache(self._folder, self._count)
         except BaseException as exc:  # handed to the build's thread by finish()
             self._error = exc
+
+    def _go_on(self, changed: list[_Shard]) -> list[_Shard]:
+        """Finish the changed shards the head start began with their first pages as they
+        are now; the other changed shards, for ``_index_all``. Shards it began that did not
+        change are never written: they go with its process."""
+        assert self._head_start is not None
+        taken = self._head_start.take(self._count)
+        if taken is None:
+            return changed
+        with self._lock:
+            self._processes.append(taken.process)
+            if self._aborted:
+                taken.process.stop()
+        rest: list[_Shard] = []
+        try:
+            for shard in changed:
+                started = taken.started.get(shard.number)
+                fed = started.fed if started is not None else []
+                if (
+                    started is None
+                    or rest  # the process failed (below): the others go to a fresh one
+                    or fed != [(p.url, d) for p, d, _ in shard.pages[: len(fed)]]
+                ):
+                    rest.append(shard)
+                    continue
+                log.debug("search shard %d: %d pages fed early", shard.number, len(fed))
+                process, pages = taken.process, shard.sources(taken.splitter, taken.ready)
+                try:
+                    process.add(started.bundle, pages[len(fed) :])
+                    files = process.write(started.bundle)
+                except (PageRejected, PageUnreadable, Aborted):
+                    raise  # the build's failure, as without a head start
+                except Exception as exc:  # the process, not a page: start afresh
+                    log.debug("search head start's Pagefind failed: %r", exc)
+                    rest.append(shard)
+                    continue
+                self.indexed.append(shard.number)
+                self._keep(shard, _shipped(shard.number, files))
+        finally:
+            taken.splitter.save()
+            with self._lock:
+                self._processes.remove(taken.process)
+            taken.process.close()
+        return rest
+
+    def _keep(self, shard: _Shard, files: dict[str, bytes]) -> None:
+        """A shard's new bundle into the cache, or held for ``finish`` where it cannot go there."""
+        cached = self._use_cache and _write_cache(self._cache_file(shard.number), shard.key, files)
+        if not cached:  # else finish() reads them back, one shard at a time
+            self._fresh[shard.number] = files
 
     def _index_all(self, shards: Sequence[_Shard]) -> None:
         """Pagefind over ``shards``, in up to ``PAGEFIND_PROCESSES`` processes at once.
@@ -298,11 +377,7 @@ class SearchIndexer:
     def _work(self, queue: deque[_Shard]) -> None:
         """Take shards from ``queue`` until it is empty; keep or cache each bundle."""
         for shard, files in self._index(_drain(queue)):
-            cached = self._use_cache and _write_cache(
-                self._cache_file(shard.number), shard.key, files
-            )
-            if not cached:  # else finish() reads them back, one shard at a time
-                self._fresh[shard.number] = files
+            self._keep(shard, files)
 
     def _index(self, shards: Iterable[_Shard]) -> Iterator[tuple[_Shard, dict[str, bytes]]]:
         """Each shard's bundle, from one Pagefind process (started at the first shard)."""

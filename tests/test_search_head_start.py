@@ -1,0 +1,195 @@
+"""Issue 15: the search index of an edit gets a head start (search/head_start.py).
+
+While an edit build parses, Pagefind is fed the pages of the edited page's shard that
+come before it in URL order, as published. The index must still be exactly the one a
+clean build writes: the pages fed early are checked against the shard's pages once
+they are known, and a head start that guessed wrong is dropped without a trace.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from kldigital_site import edit_build
+from kldigital_site.cache import CACHE_DIR_NAME, BuildCache
+from kldigital_site.search import head_start as head_starts
+from kldigital_site.search import shards
+from kldigital_site.workers import run_parallel
+from tests.conftest import build_site_at, copy_fixture_site
+from tests.test_search import _bundle, indexed_pages, small_shards, words_of
+
+__all__ = ["small_shards"]  # the fixture, used by name
+
+
+@pytest.fixture(autouse=True)
+def whole_way(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The head start serves builds that go the whole way (render/pages.py over every
+    route); an edit of bodies alone from the command line goes the short way
+    (edit_build.py), which these tests turn off."""
+    monkeypatch.setattr(edit_build, "edit_candidate", lambda *args, **kwargs: None)
+
+
+@pytest.fixture
+def fed(monkeypatch: pytest.MonkeyPatch) -> dict[int, int]:
+    """Shard → pages fed by the head start, as the indexer takes it over."""
+    seen: dict[int, int] = {}
+    take = head_starts.HeadStart.take
+
+    def noting_take(self: head_starts.HeadStart, count: int) -> head_starts.Taken | None:
+        taken = take(self, count)
+        if taken is not None:
+            seen.update({n: len(s.fed) for n, s in taken.started.items()})
+        return taken
+
+    monkeypatch.setattr(head_starts.HeadStart, "take", noting_take)
+    return seen
+
+
+def _latest_in_its_shard(root: Path, out: Path, count: int) -> tuple[str, str, int]:
+    """The press release with the most pages before it in its shard: its URL, its
+    content file (relative to content/) and how many pages come before it."""
+    site = build_site_at(root, output=out).site
+    pages = sorted(shards.search_pages(site), key=lambda page: page.url)
+    by_shard: dict[int, list[shards.SearchPage]] = {}
+    for page in pages:
+        by_shard.setdefault(shards.shard_of(page.url, count), []).append(page)
+    page, before = max(
+        ((page, pages.index(page)) for pages in by_shard.values() for page in pages),
+        key=lambda entry: (entry[0].url.startswith("/presse/"), entry[1], entry[0].url),
+    )
+    return page.url, page.origin.removeprefix("content/"), before
+
+
+def _pagefind_children() -> list[int]:
+    """Pagefind processes started by this process and still there."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+            command = (entry / "cmdline").read_bytes()
+        except OSError:
+            continue
+        parent = int(stat.rsplit(")", 1)[1].split()[1])
+        if parent == os.getpid() and b"pagefind" in command:
+            found.append(int(entry.name))
+    return found
+
+
+def test_an_edit_fed_early_gives_the_index_of_a_clean_build(
+    tmp_path: Path, small_shards: int, fed: dict[int, int]
+) -> None:
+    root = copy_fixture_site("full", tmp_path / "site")
+    out = tmp_path / "out"
+    url, source, before = _latest_in_its_shard(root, out, small_shards)
+    assert before >= 2, "a shard with pages before the edited one"
+    path = root / "content" / source
+    path.write_text(path.read_text(encoding="utf-8") + "\nZitronenfalter.\n", encoding="utf-8")
+
+    result = build_site_at(root, output=out)
+    shard = shards.shard_of(url, small_shards)
+    # Its shard was begun with every page before the edited one, and finished from there.
+    assert fed == {shard: before}
+    assert result.search_indexed == (shard,)
+    assert "zitronenfalter" in words_of(indexed_pages(out)[url])
+    clean = tmp_path / "clean"
+    build_site_at(root, output=clean, use_cache=False)
+    assert _bundle(out) == _bundle(clean)
+    assert _pagefind_children() == []
+
+
+def test_pages_fed_early_that_then_changed_are_indexed_as_they_are_now(
+    tmp_path: Path, small_shards: int, fed: dict[int, int]
+) -> None:
+    # The place in site.yaml stands in every release's dateline, which Pagefind reads:
+    # the releases before the edited one were fed as published, and are not so any more.
+    root = copy_fixture_site("full", tmp_path / "site")
+    out = tmp_path / "out"
+    url, source, _ = _latest_in_its_shard(root, out, small_shards)
+    path = root / "content" / source
+    path.write_text(path.read_text(encoding="utf-8") + "\nZitronenfalter.\n", encoding="utf-8")
+    settings = root / "content" / "site.yaml"
+    text = settings.read_text(encoding="utf-8")
+    settings.write_text(text.replace("location: Kaiserslautern", "location: Morlautern"), "utf-8")
+
+    build_site_at(root, output=out)
+    shard = shards.shard_of(url, small_shards)
+    assert fed.get(shard, 0) >= 1, "the head start fed the old pages"
+    pages = indexed_pages(out)
+    assert "morlautern" in words_of(pages[url])
+    clean = tmp_path / "clean"
+    build_site_at(root, output=clean, use_cache=False)
+    assert _bundle(out) == _bundle(clean)
+    assert _pagefind_children() == []
+
+
+def test_a_shard_begun_early_that_did_not_change_is_left_as_it_was(
+    tmp_path: Path, small_shards: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A blank line more changes the file, not its page: the head start begins the
+    # shard, the index finds it unchanged, and nothing of it is written or left running.
+    begun: list[int] = []
+    start = head_starts.HeadStart.start
+
+    def noting_start(self: head_starts.HeadStart) -> None:
+        begun.append(1)
+        start(self)
+
+    monkeypatch.setattr(head_starts.HeadStart, "start", noting_start)
+    root = copy_fixture_site("full", tmp_path / "site")
+    out = tmp_path / "out"
+    _, source, _ = _latest_in_its_shard(root, out, small_shards)
+    bundle = _bundle(out)
+    path = root / "content" / source
+    path.write_text(path.read_text(encoding="utf-8") + "\n\n", encoding="utf-8")
+
+    result = build_site_at(root, output=out)
+    assert begun == [1]
+    assert result.search_indexed == ()
+    assert _bundle(out) == bundle
+    assert _pagefind_children() == []
+
+
+def test_a_fork_stops_the_head_start_first(
+    tmp_path: Path, small_shards: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Worker processes are forked; a thread feeding Pagefind at that moment could leave
+    # a lock held in them. The head start stops before the fork, keeping what it fed.
+    root = copy_fixture_site("full", tmp_path / "site")
+    out = tmp_path / "out"
+    url, source, before = _latest_in_its_shard(root, out, small_shards)
+    marked = head_starts.HeadStart._marked
+
+    def slow_marked(self: head_starts.HeadStart, path: str) -> bytes | None:
+        time.sleep(0.5)
+        return marked(self, path)
+
+    monkeypatch.setattr(head_starts.HeadStart, "_marked", slow_marked)
+    cache = BuildCache(root / CACHE_DIR_NAME, read_only=True)
+    try:
+        previous = cache.pages(str(out.absolute()))
+    finally:
+        cache.close()
+    head_start = head_starts.HeadStart(previous, [source], out, None)
+    head_start.start()
+    time.sleep(0.2)
+    results = list(run_parallel(_square, None, list(range(8)), 2, min_tasks=1))
+    assert results == [n * n for n in range(8)]
+    alive = head_start._thread.is_alive()
+    taken = head_start.take(small_shards)
+    assert not alive, "stopped before the fork"
+    assert taken is not None
+    shard = shards.shard_of(url, small_shards)
+    assert len(taken.started[shard].fed) < before, "stopped while it fed"
+    taken.process.close()
+    assert _pagefind_children() == []
+
+
+def _square(_: Any, n: int) -> int:
+    return n * n
