@@ -29,6 +29,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import datetime as dt
+import functools
 import hashlib
 import json
 import os
@@ -228,6 +229,12 @@ def _build(
         if edit is None:
             inputs = _with_pages(inputs, cache, writer)
             head_start = _head_start(config, sources, inputs, writer, options)
+        elif cache is not None:
+            # The short way reads few page records (edit_build.py), but the head start
+            # needs those of the search pages: just their search digests, and which
+            # read the edited bodies (``BuildCache.search_records``).
+            records = functools.partial(cache.search_records, inputs.target_key)
+            head_start = _head_start(config, sources, inputs, writer, options, records)
         parsed = problems.take(_parse_all(sources, inputs, cache, options.jobs))
         # The bytes read for parsing are done with: at 10,000 items ~55 MB held to the end.
         inputs = dataclasses.replace(inputs, raws={})
@@ -443,11 +450,16 @@ def _head_start(
     inputs: _Inputs,
     writer: TreeWriter | None,
     options: BuildOptions,
+    records: Callable[[Collection[str]], Mapping[str, PageRecord]] | None = None,
 ) -> HeadStart | None:
     """Pagefind started on the search shards a few edited Markdown files are likely to
     change, while this build parses (search/head_start.py); None where there is nothing
-    to start: no edited text, no search index, no last build to know the shards from."""
-    if writer is None or not options.search_index or not inputs.previous:
+    to start: no edited text, no search index, no last build to know the shards from.
+    The last build's page records are ``inputs.previous``, or those ``records`` gives
+    for the edited bodies' "body:<key>" names (the short way of an edit)."""
+    if writer is None or not options.search_index:
+        return None
+    if records is None and not inputs.previous:
         return None
     edited = [
         source.content_path
@@ -459,7 +471,10 @@ def _head_start(
 
     if not edited or len(edited) > MAX_EDITED:
         return None
-    head_start = HeadStart(inputs.previous, edited, options.target, config.root / CACHE_SUBDIR)
+    previous = inputs.previous if records is None else records([f"body:{k}" for k in edited])
+    if not previous:
+        return None
+    head_start = HeadStart(previous, edited, options.target, config.root / CACHE_SUBDIR)
     head_start.start()
     return head_start
 
