@@ -74,6 +74,7 @@ if TYPE_CHECKING:
     from kldigital_site.markdown.bodies import Bodies
     from kldigital_site.media.pipeline import Media
     from kldigital_site.render.assets import ThemeAssets
+    from kldigital_site.render.compiled import CompiledTemplates
     from kldigital_site.render.pages import LastBuild, PageResult
     from kldigital_site.render.templates import RecordingEnvironment
     from kldigital_site.resident import Kept, Resident
@@ -303,7 +304,16 @@ def _build(
                 inputs = _with_pages(inputs, cache, writer)
             pages = problems.take(
                 _render_pages(
-                    site, bodies, images, parsed.documents, inputs, writer, indexer, options, kept
+                    site,
+                    bodies,
+                    images,
+                    parsed.documents,
+                    inputs,
+                    writer,
+                    indexer,
+                    options,
+                    kept,
+                    cache,
                 )
             )
         else:
@@ -576,6 +586,7 @@ def _render_pages(
     indexer: search.SearchIndexer | None,
     options: BuildOptions,
     kept: Kept | None = None,
+    cache: BuildCache | None = None,
 ) -> Staged[_Pages]:
     """Render every page into the writer and, while they come, the search index."""
     from kldigital_site.media.pipeline import media_fingerprint
@@ -642,7 +653,7 @@ def _render_pages(
     for result in render_pages(
         site,
         bodies,
-        _environment(site, inputs.theme, kept),
+        _environment(site, inputs.theme, kept, cache),
         previous=inputs.previous,
         on_disk=writer.previous_digests if writer is not None else {},
         jobs=options.jobs,
@@ -713,7 +724,7 @@ def _check_unpublished(
     for result in render_pages(
         whole.value,
         more.value,
-        make_environment(preview, whole.value.assets),
+        make_environment(preview, whole.value.assets, _compiled_templates(cache)),
         previous={},
         on_disk={},
         jobs=options.jobs,
@@ -1177,18 +1188,29 @@ def _resident_model(
 
 
 def _environment(
-    site: Site, theme: list[tuple[str, str]], kept: Kept | None
+    site: Site, theme: list[tuple[str, str]], kept: Kept | None, cache: BuildCache | None = None
 ) -> RecordingEnvironment:
     """The Jinja environment, with the templates it compiled, kept while no template, theme
-    file or setting it reads changed (resident.py)."""
+    file or setting it reads changed (resident.py). With the ``cache``, templates compiled
+    by an earlier build are loaded as code (render/compiled.py)."""
     from kldigital_site.render.templates import make_environment
 
+    compiled = _compiled_templates(cache)
     if kept is None:
-        return make_environment(site.config, site.assets)
+        return make_environment(site.config, site.assets, compiled)
     key = _key(site.config, theme, str(site.config.templates_dir), *sorted(site.assets.items()))
     if kept.environment is None or kept.environment[0] != key:
-        kept.environment = (key, make_environment(site.config, site.assets))
+        kept.environment = (key, make_environment(site.config, site.assets, compiled))
     return kept.environment[1]
+
+
+def _compiled_templates(cache: BuildCache | None) -> CompiledTemplates | None:
+    """The compiled templates beside the ``cache``; a build without it compiles them all."""
+    from kldigital_site.render.compiled import COMPILED_DIR, CompiledTemplates
+
+    if cache is None:
+        return None
+    return CompiledTemplates(cache.directory / COMPILED_DIR, write=not cache.read_only)
 
 
 def _model(

@@ -173,7 +173,7 @@ def publish_edit(
         render_pages(
             site,
             bodies,
-            _environment(site, inputs.theme, None),
+            _environment(site, inputs.theme, None, cache),
             previous=readers,
             on_disk=published,
             jobs=options.jobs,

@@ -106,7 +106,7 @@ def prepare(
                 remember_bodies(
                     kept, model_key, (*bodies.items.values(), *bodies.boilerplates.values())
                 )
-                environment = _environment(model.value, inputs.theme, kept)
+                environment = _environment(model.value, inputs.theme, kept, cache)
                 last = kept.published
                 if last is not None and _same_model(last.site, kept.site):
                     last.site = model.value  # made again with a later "now" only
@@ -324,7 +324,7 @@ def save_bodies(
         render_pages(
             model,
             bodies,
-            _environment(model, last.theme, kept),
+            _environment(model, last.theme, kept, cache),
             previous=last.records,
             on_disk=writer.previous_digests,
             jobs=options.jobs,

@@ -25,6 +25,7 @@ from kldigital_site.config import SiteConfig
 from kldigital_site.errors import SiteError, Staged
 from kldigital_site.model import RouteKind
 from kldigital_site.render import dates
+from kldigital_site.render.compiled import CompiledTemplates
 from kldigital_site.render.views import SharedView
 
 # What a render records of each theme file it names through ``asset()``, beside the
@@ -126,6 +127,14 @@ class RecordingEnvironment(jinja2.Environment):
         self._references[name] = frozenset(found)
         return self._references[name]
 
+    def named_by(self, name: str) -> frozenset[str] | None:
+        """The templates ``name`` names, if it was compiled or loaded (render/compiled.py)."""
+        return self._names.get(_file_name(name))
+
+    def note_named(self, name: str, named: frozenset[str]) -> None:
+        """What a template loaded as compiled code names: it is not parsed."""
+        self._names[_file_name(name)] = named
+
     def _parse(self, source: str, name: str | None, filename: str | None) -> nodes.Template:
         """Jinja's parse of a template it compiles, noting the templates it names."""
         tree = super()._parse(source, name, filename)
@@ -145,8 +154,11 @@ class UnknownAsset(LookupError):
     """``asset()`` named a file that is not in templates/assets/ (German message)."""
 
 
-def make_environment(config: SiteConfig, assets: Mapping[str, str]) -> RecordingEnvironment:
-    """The environment of one build; ``assets`` is ``Site.assets`` (render/assets.py)."""
+def make_environment(
+    config: SiteConfig, assets: Mapping[str, str], compiled: CompiledTemplates | None = None
+) -> RecordingEnvironment:
+    """The environment of one build; ``assets`` is ``Site.assets`` (render/assets.py);
+    ``compiled``: the templates compiled by earlier builds (render/compiled.py)."""
     env = RecordingEnvironment(
         loader=jinja2.FileSystemLoader(str(config.templates_dir)),
         autoescape=jinja2.select_autoescape(("html", "xml"), default_for_string=True),
@@ -158,6 +170,7 @@ def make_environment(config: SiteConfig, assets: Mapping[str, str]) -> Recording
         # any of them changes (``_environment``), so checking each file's time on every
         # load (Jinja's default) would only cost a stat per template and page.
         auto_reload=False,
+        bytecode_cache=compiled,
     )
     env.filters.update(
         date_long=dates.date_long,
