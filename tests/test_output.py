@@ -723,3 +723,61 @@ def test_every_published_file_counts_in_the_tree_key() -> None:
     digests = {f"seite-{n:05d}/index.html": f"{n:064x}" for n in range(9000)}
     for boundary in ("seite-04095/index.html", "seite-04096/index.html"):
         assert tree_key({**digests, boundary: "0" * 64}) != tree_key(digests)
+
+
+def test_files_put_into_output_while_a_build_runs_are_kept(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Issue 15: the forked child looks for the user's files while the build parses; the
+    # build lists again only the folders changed since (foreign_files.py). A file put
+    # into output/ after that look, into a folder it saw or a new one, must still be
+    # carried over, and one removed since must not be asked for. No folder counts as
+    # racy here, so that nothing is listed again but for a change.
+    from kldigital_site import foreign_files
+
+    monkeypatch.setattr(foreign_files, "RACY_NS", 0)
+    root = copy_fixture_site("full", tmp_path / "site")
+    out = tmp_path / "out"
+    assert build_cli(root, out, "--now", NOW).exit_code == 0
+    write_files(out, {"presse/alt.txt": "vorher", "fremd/tief/alt.txt": "vorher"})
+    listed: list[str] = []
+    listed_again = foreign_files._listed_again
+
+    def counted(root_: str, changed: Any, *rest: Any) -> set[str]:
+        listed.extend(changed)
+        return listed_again(root_, changed, *rest)
+
+    monkeypatch.setattr(foreign_files, "_listed_again", counted)
+    find_foreign = output_module.TreeWriter.find_foreign
+    added: dict[str, str] = {}
+
+    def meanwhile(writer: output_module.TreeWriter) -> frozenset[str]:
+        if writer._foreign is None:
+            write_files(out, added)
+            (out / "presse/alt.txt").unlink(missing_ok=True)
+        return find_foreign(writer)
+
+    monkeypatch.setattr(output_module.TreeWriter, "find_foreign", meanwhile)
+    page = root / "content/seiten/impressum.md"
+    release = sorted((root / "content/presse").glob("*.md"))[0]
+    edits = [
+        (page, "\nNachtrag.\n", {"neu/unter/datei.txt": "neu", "presse/pressemappe.zip": "PK"}),
+        (release, "", {"google1234.html": "google-site-verification", "presse/b.txt": "b"}),
+    ]
+    kept = {"fremd/tief/alt.txt": b"vorher"}
+    for n, (edited, appended, files) in enumerate(edits):
+        text = edited.read_text(encoding="utf-8")
+        if not appended:  # a title change: the whole way
+            text = text.replace("title: ", "title: Geändert ", 1)
+        edited.write_text(text + appended, encoding="utf-8")
+        listed.clear()
+        added.clear()
+        added.update(files)
+        assert build_cli(root, out, "--now", NOW).exit_code == 0
+        kept.update((rel, data.encode()) for rel, data in files.items())
+        reference = tmp_path / f"reference-{n}"
+        assert build_cli(root, reference, "--now", NOW, "--no-cache").exit_code == 0
+        assert file_tree(out) == {**file_tree(reference), **kept}
+        # The child's look was used: only the changed folders were listed again.
+        assert set(listed) <= {"", "presse", "neu"}, listed
+        assert listed, "the changes after the look were seen"

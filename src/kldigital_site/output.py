@@ -30,8 +30,9 @@ did not create is refused.
 
 A build from the command line leaves the check of both trees (a stat of every
 published file, a walk of staging) to a forked child that runs while the build
-parses (forked.py); only the paths found wanting come back. Without ``fork`` the
-build checks them itself.
+parses (forked.py); only the paths found wanting come back. The child also looks
+for the user's files in output/, and the build lists again only the folders
+changed since (foreign_files.py). Without ``fork`` the build does both itself.
 
 A long-running process that alone writes one folder (the preview, serve/) hands
 each of its writers the same ``TreeMemory``: the manifests of the published
@@ -57,9 +58,10 @@ import shutil
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TextIO
+from typing import Any, TextIO
 
 from kldigital_site.errors import BuildFailed, SiteError
+from kldigital_site.foreign_files import brought_up_to_date, look, walk
 from kldigital_site.forked import Forked
 
 # Kept inside output/ by versions before 0.x; read once so an existing output/ stays
@@ -572,6 +574,7 @@ class TreeWriter:
         # child checking both trees (``_check_trees``) tells which are not.
         self._published: Manifest | None = None
         self._checking: Forked | None = None
+        self._answers: list[tuple[Any] | None] = []  # the child's parts read so far
         published: Manifest | None
         if recalled is not None:
             published = self._published = recalled
@@ -612,10 +615,10 @@ class TreeWriter:
         if self._published is None:
             record = self._published_record
             assert record is not None, "only a published tree is checked"
-            answer = self._checking.part() if self._checking is not None else None
+            answer = self._answer(_PUBLISHED_PART)
             if answer is None:
                 self._published = _verified(self.out_dir, record)
-                self._end_check()  # its look at staging is of no use without this part
+                self._end_check()  # its later parts are of no use without this one
             else:
                 self._published = _without(record, answer[0])
         return self._published
@@ -632,27 +635,43 @@ class TreeWriter:
 
     def _check_trees(self) -> Iterator[object]:
         """Run by the forked child (forked.py), reading only: the published files no
-        longer as written (``_untrusted``), then what ``_examine_staging`` finds."""
+        longer as written (``_untrusted``), then what ``_examine_staging`` finds, then
+        a first look for the user's files (foreign_files.py)."""
         record = self._published_record
         assert record is not None, "only a published tree is checked"
         dropped = _untrusted(self.out_dir, record)
         yield dropped
+        yield self._staging_checked(record, dropped)
+        yield look(self.out_dir, self._ours, _LEGACY_NAMES)
+
+    def _staging_checked(
+        self, record: Manifest, dropped: list[str]
+    ) -> tuple[list[str], list[str]] | None:
         journal = self.book.journal_file(self.staging)
         if not self.staging.is_dir() or journal is None or journal.exists():
-            yield None  # none yet, or a build was interrupted: ``_prepare_staging`` sees to it
-            return
+            return None  # none yet, or a build was interrupted: ``_prepare_staging`` sees to it
         manifest = _read_manifest(self.staging, self.book, legacy=False)
         if manifest is None or manifest.damaged:
-            yield None
-            return
-        yield self._examine_staging(manifest, _without(record, dropped))
+            return None
+        return self._examine_staging(manifest, _without(record, dropped))
+
+    def _answer(self, part: int) -> tuple[Any] | None:
+        """The child's ``part`` (``_check_trees``), reading the parts before it first;
+        None when there is no child or it did not give that part. The child is ended
+        once its last part is read."""
+        while len(self._answers) <= part:
+            checking = self._checking
+            self._answers.append(checking.part() if checking is not None else None)
+        if part == _FOREIGN_PART:
+            self._end_check()
+        return self._answers[part]
 
     def _examine_staging(
         self, manifest: Manifest, published: Manifest
     ) -> tuple[list[str], list[str]]:
         """The paths of staging's record not to trust, and the files in staging to remove:
         the files its record does not vouch for."""
-        present = _inodes_in(self.staging)
+        present = walk(self.staging)
         untrusted = _untrusted(
             self.staging, manifest, self._shared_with_published(present, published)
         )
@@ -747,8 +766,7 @@ class TreeWriter:
         """What the child found of staging (``_check_trees``), once it has told the
         published part; None when it did not look or failed."""
         self.published  # noqa: B018 - the child tells the published part first
-        answer = self._checking.part() if self._checking is not None else None
-        self._end_check()
+        answer = self._answer(_STAGING_PART)
         if answer is None or answer[0] is None:
             return None
         untrusted, extra = answer[0]
@@ -1130,19 +1148,28 @@ class TreeWriter:
         A build may look while it waits for something else (the search index,
         build.py). A file put into output/ after the look is not carried over: the
         exchange takes it to staging with the old tree, as it always did with one put
-        there between the look and the exchange, only the moment is earlier."""
+        there between the look and the exchange, only the moment is earlier. (The
+        forked child's look while the build parses is only a start: what changed
+        since is seen here, foreign_files.py.)"""
         if self._foreign is None:
             # The tool's own folder as its last commit left it: nobody else puts files there.
             self._foreign = self.published.foreign if self._recalled else self._foreign_files()
         return self._foreign
 
     def _foreign_files(self) -> frozenset[str]:
+        seen = self._answer(_FOREIGN_PART)
         if not self.out_dir.is_dir():
             return frozenset()
+        if seen is not None and isinstance(seen[0], dict):
+            # What the child saw while the build parsed, with the folders changed since
+            # listed again (foreign_files.py).
+            return brought_up_to_date(self.out_dir, seen[0], self._ours, _LEGACY_NAMES)
         return frozenset(_files_in(self.out_dir) - self._ours - _LEGACY_NAMES)
 
 
 _LEGACY_NAMES = frozenset({LEGACY_MANIFEST_NAME, _LEGACY_JOURNAL_NAME})
+# The parts the forked child sends, in this order (``TreeWriter._check_trees``).
+_PUBLISHED_PART, _STAGING_PART, _FOREIGN_PART = range(3)
 
 
 # A mark on the folder itself (not a file in it): a tree whose manifest is gone with
@@ -1169,26 +1196,10 @@ def _read_bytes(path: str) -> bytes:
         return stream.read()
 
 
-def _inodes_in(folder: Path) -> dict[str, int]:
-    """Every file (or symlink) below ``folder`` with its inode number, as the listing
-    gives it (no stat per file)."""
-    found: dict[str, int] = {}
-    pending = [(os.fspath(folder), "")]
-    while pending:
-        directory, prefix = pending.pop()
-        with os.scandir(directory) as entries:
-            for entry in entries:
-                if entry.is_dir(follow_symlinks=False):
-                    pending.append((entry.path, f"{prefix}{entry.name}/"))
-                else:
-                    found[prefix + entry.name] = entry.inode()
-    return found
-
-
 def _files_in(folder: Path) -> set[str]:
     """Every file (or symlink) below ``folder``, as relative POSIX paths."""
     # The inode comes with the listing entry on POSIX (no stat): the same walk serves both.
-    return set(_inodes_in(folder))
+    return set(walk(folder))
 
 
 def remove_tree(out_dir: Path, work_dir: Path | None = None) -> bool:
