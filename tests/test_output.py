@@ -781,3 +781,51 @@ def test_files_put_into_output_while_a_build_runs_are_kept(
         # The child's look was used: only the changed folders were listed again.
         assert set(listed) <= {"", "presse", "neu"}, listed
         assert listed, "the changes after the look were seen"
+
+
+def test_the_tree_key_of_a_record_stands_only_for_the_tree_it_was_written_with(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Issue 15: a build that finds its inputs as last time takes the hash of what output/
+    # holds from the tree's record instead of hashing 67,000 paths and digests again.
+    # Output written since by a build without the cache has a record of its own: the
+    # build after it must see that output/ is not what its cache says, and build.
+    root = copy_fixture_site("full", tmp_path / "site")
+    out = tmp_path / "out"
+    hashed: list[int] = []
+    tree_key = output_module.tree_key
+
+    def counted(digests: Mapping[str, str]) -> str:
+        hashed.append(len(digests))
+        return tree_key(digests)
+
+    monkeypatch.setattr(output_module, "tree_key", counted)
+    assert build_cli(root, out, "--now", NOW).exit_code == 0
+    clean = file_tree(out)
+    hashed.clear()
+    assert build_cli(root, out, "--now", NOW).exit_code == 0
+    assert hashed == [], "nothing changed: the record's key stands"
+
+    page = root / "content/seiten/impressum.md"
+    before = page.read_text(encoding="utf-8")
+    page.write_text(before + "\nOhne Cache.\n", encoding="utf-8")
+    assert build_cli(root, out, "--now", NOW, "--no-cache").exit_code == 0
+    assert file_tree(out) != clean
+    page.write_text(before, encoding="utf-8")
+    assert build_cli(root, out, "--now", NOW).exit_code == 0
+    assert file_tree(out) == clean
+
+    # A record of an older version has no key: the files are hashed, and still agree.
+    (record,) = [
+        path
+        for path in _records(root, out)[0]
+        if path.name.endswith(f"-{os.stat(out).st_ino}.json")
+    ]
+    stored = json.loads(record.read_text(encoding="utf-8"))
+    del stored["tree"]
+    record.write_text(json.dumps(stored), encoding="utf-8")
+    hashed.clear()
+    result = build_cli(root, out, "--now", NOW)
+    assert result.exit_code == 0
+    assert hashed == [len(clean)]
+    assert file_tree(out) == clean

@@ -31,7 +31,6 @@ import dataclasses
 import datetime as dt
 import functools
 import hashlib
-import json
 import os
 import shutil
 import time
@@ -61,7 +60,14 @@ from kldigital_site.errors import (
 )
 from kldigital_site.lock import OnWait, site_lock
 from kldigital_site.model import LeftOut, Site, build_site, structure_digest
-from kldigital_site.output import Output, TreeMemory, TreeWriter, WriteReport, file_digest
+from kldigital_site.output import (
+    Output,
+    TreeMemory,
+    TreeWriter,
+    WriteReport,
+    file_digest,
+)
+from kldigital_site.output import tree_key as tree_key  # where resident_build looks for it
 from kldigital_site.render.assets import ASSETS_DIR, asset_files, template_digests
 from kldigital_site.search.shards import BUNDLE_DIR
 from kldigital_site.workers import default_jobs, run_parallel
@@ -331,12 +337,12 @@ def _build(
             edited.add_rest()
         timer.lap("search")
         report = writer.commit()
-        planned = writer.planned_digests
+        # What is published now, as one hash: worked out by the commit for its record.
+        published = writer.planned_tree_key
         writer = None  # committed: nothing left to abort
         timer.lap("write")
         if options.on_published is not None:
             options.on_published(report)
-        published = tree_key(planned)
     except BaseException:
         if writer is not None:
             writer.abort()
@@ -498,8 +504,8 @@ def _unchanged(inputs: _Inputs, writer: TreeWriter, options: BuildOptions) -> bo
         and _same_inputs(last, inputs.key, options.now)
         # A build without the search index left it behind its pages; one with it, current.
         and (last.get("indexed") is True or not options.search_index)
-        and last.get("tree") == tree_key(writer.previous_digests)
         and _intact(writer)
+        and last.get("tree") == writer.published_tree_key
     )
 
 
@@ -844,26 +850,6 @@ def _result(
         work.bodies_rendered,
         work.search_indexed,
     )
-
-
-# Files per piece of ``tree_key``'s text.
-_KEY_PIECE = 4096
-
-
-def tree_key(digests: Mapping[str, str]) -> str:
-    """What is published, as one hash: the cache's last build must be what output/ holds
-    (a build with --no-cache, or another tool version, may have written it since).
-
-    The hash of ``json.dumps(sorted(digests.items()))``, made a few thousand files at a
-    time: the whole text of 67,000 files was ~20 MB at the end of a cold build at
-    10,000 items, where its memory peaks (issue 15)."""
-    hasher = hashlib.sha256(b"[")
-    paths = sorted(digests)
-    for start in range(0, len(paths), _KEY_PIECE):
-        piece = json.dumps([(path, digests[path]) for path in paths[start : start + _KEY_PIECE]])
-        hasher.update(((", " if start else "") + piece[1:-1]).encode())
-    hasher.update(b"]")
-    return hasher.hexdigest()
 
 
 def _intact(writer: TreeWriter) -> bool:

@@ -102,6 +102,8 @@ class Manifest:
     # whose entry (digest and stat, or its absence) may differ from that base's; "": none.
     base: str = ""
     delta: frozenset[str] = frozenset()
+    # ``tree_key(files)`` as the record's writer worked it out; "": not known.
+    tree: str = ""
 
 
 # An empty, "." or ".." part, a backslash or a NUL. One regular expression: this runs
@@ -134,6 +136,26 @@ def _all_plain_paths(paths: Iterable[str]) -> bool:
         return True
     # A newline inside a name (legal, if odd) must not count as unsafe: path by path.
     return all(map(_is_plain_path, listed))
+
+
+# Files per piece of ``tree_key``'s text.
+_KEY_PIECE = 4096
+
+
+def tree_key(digests: Mapping[str, str]) -> str:
+    """What is published, as one hash: the cache's last build must be what output/ holds
+    (a build with --no-cache, or another tool version, may have written it since).
+
+    The hash of ``json.dumps(sorted(digests.items()))``, made a few thousand files at a
+    time: the whole text of 67,000 files was ~20 MB at the end of a cold build at
+    10,000 items, where its memory peaks (issue 15)."""
+    hasher = hashlib.sha256(b"[")
+    paths = sorted(digests)
+    for start in range(0, len(paths), _KEY_PIECE):
+        piece = json.dumps([(path, digests[path]) for path in paths[start : start + _KEY_PIECE]])
+        hasher.update(((", " if start else "") + piece[1:-1]).encode())
+    hasher.update(b"]")
+    return hasher.hexdigest()
 
 
 def _stat_key(path: Path | str) -> list[int] | None:
@@ -196,7 +218,8 @@ def _without(manifest: Manifest, dropped: Collection[str]) -> Manifest:
     delta = manifest.delta
     if manifest.base and dropped:
         delta = delta | frozenset(dropped)  # dropped: unlike the base
-    return Manifest(files, manifest.foreign, kept, manifest.damaged, manifest.base, delta)
+    tree = "" if dropped else manifest.tree
+    return Manifest(files, manifest.foreign, kept, manifest.damaged, manifest.base, delta, tree)
 
 
 @contextlib.contextmanager
@@ -318,9 +341,11 @@ class Bookkeeping:
         stats: Mapping[str, object],
         removed: Iterable[str],
         foreign: Iterable[str],
+        key: str = "",
     ) -> None:
         """The record of ``tree``: the base's files with ``changed`` (and their ``stats``)
-        put in and ``removed`` taken out; ``foreign`` in full."""
+        put in and ``removed`` taken out; ``foreign`` in full; ``key``: the ``tree_key``
+        of its files ("": not known)."""
         path = self.manifest_file(tree)
         assert path is not None, "a tree that is being written exists"
         record = {
@@ -330,6 +355,7 @@ class Bookkeeping:
             "changed_stats": stats,
             "removed": sorted(removed),
             "foreign": sorted(foreign),
+            "tree": key,
         }
         _write_json(path, record)
 
@@ -366,7 +392,15 @@ class Bookkeeping:
         for rel in changed.keys() - stats.keys():
             kept.pop(rel, None)  # a changed file without a stat is not trusted
         delta = frozenset((*changed, *removed))
-        return Manifest(files, frozenset(foreign), kept, base=base_name(record), delta=delta)
+        tree = record.get("tree", "")
+        return Manifest(
+            files,
+            frozenset(foreign),
+            kept,
+            base=base_name(record),
+            delta=delta,
+            tree=tree if isinstance(tree, str) else "",
+        )
 
     def forget(self, tree: Path) -> None:
         for path in (self.manifest_file(tree), self.journal_file(tree)):
@@ -604,6 +638,7 @@ class TreeWriter:
         self._folders: set[Path] = set()
         # Files of the output folder the tool did not write (``find_foreign``).
         self._foreign: frozenset[str] | None = None
+        self._planned_key = ""  # ``tree_key`` of the planned files, once committed
         if self._published is None:
             # A build from the command line: nothing reads the answer before its pages
             # are rendered (forked.py). Started last: the child sees the writer whole.
@@ -711,6 +746,21 @@ class TreeWriter:
         """The size of a published file as the manifest vouches for it."""
         stats = self.published.stats.get(rel)
         return stats[0] if stats else None
+
+    @property
+    def published_tree_key(self) -> str:
+        """``tree_key`` of the published files still exactly as written: as their record
+        says while none is wanting (a build that finds nothing changed need not hash
+        67,000 paths and digests again, issue 15), else worked out."""
+        record = self._published_record
+        if self.intact and record is not None and record.tree:
+            return record.tree
+        return tree_key(self.published.files)
+
+    @property
+    def planned_tree_key(self) -> str:
+        """``tree_key`` of the files of this build (after ``commit``: all of them)."""
+        return self._planned_key or tree_key(self._planned)
 
     @property
     def planned_digests(self) -> dict[str, str]:
@@ -997,6 +1047,8 @@ class TreeWriter:
         )
         if same_site and self._staged_manifest is None:
             return WriteReport((), unchanged, ())  # staging not even looked at
+        # Worked out once, for the record and for the build's cache (``planned_tree_key``).
+        self._planned_key = tree_key(planned)
         # Set operations, not a loop over the 60,000 staged files in Python.
         for rel in sorted(
             (self._staged.files.keys() | self._staged.foreign) - planned.keys() - foreign
@@ -1067,7 +1119,14 @@ class TreeWriter:
                 checked = {rel: st for rel, st in stats.items() if st is not None}
                 memory.published = (
                     _identity(self.out_dir),
-                    Manifest(dict(planned), foreign, checked, base=base, delta=delta),
+                    Manifest(
+                        dict(planned),
+                        foreign,
+                        checked,
+                        base=base,
+                        delta=delta,
+                        tree=self._planned_key,
+                    ),
                 )
             if self.intact and self.staging.is_dir():
                 # Staging now holds the tree that was published, exactly as verified.
@@ -1095,7 +1154,9 @@ class TreeWriter:
         if kept.base and kept.base == published.base:
             delta = kept.delta | differing
             if len(delta) <= limit:
-                self._write_record(self.staging, kept.base, delta, planned, stat_of, foreign)
+                self._write_record(
+                    self.staging, kept.base, delta, planned, stat_of, foreign, self._planned_key
+                )
                 return kept.base, delta, None
         stats = {rel: stat_of(rel) for rel in planned}
         shared = self.book.base(published.base)
@@ -1103,17 +1164,23 @@ class TreeWriter:
             delta = _difference(shared.files, shared.stats, planned, stats)
             if len(delta) <= limit:
                 self._write_record(
-                    self.staging, published.base, delta, planned, stats.__getitem__, foreign
+                    self.staging,
+                    published.base,
+                    delta,
+                    planned,
+                    stats.__getitem__,
+                    foreign,
+                    self._planned_key,
                 )
                 return published.base, delta, stats
         base = self.book.write_base(planned, stats)
-        self.book.write_manifest(self.staging, base, {}, {}, (), foreign)
+        self.book.write_manifest(self.staging, base, {}, {}, (), foreign, self._planned_key)
         whole = self._published_record
         if whole is not None and self.out_dir.is_dir():
             # Its record as it stands, trusted or not: what is the tool's stays so.
             own = _difference(planned, stats, whole.files, whole.stats)
             get = whole.stats.get
-            self._write_record(self.out_dir, base, own, whole.files, get, whole.foreign)
+            self._write_record(self.out_dir, base, own, whole.files, get, whole.foreign, whole.tree)
             dropped = whole.files.keys() - published.files.keys()
             self.published = dataclasses.replace(published, base=base, delta=own | dropped)
         return base, frozenset(), stats
@@ -1126,11 +1193,12 @@ class TreeWriter:
         files: Mapping[str, str],
         stat_of: Callable[[str], object],
         foreign: Iterable[str],
+        key: str,
     ) -> None:
         changed = {rel: files[rel] for rel in delta if rel in files}
         stats = {rel: stat_of(rel) for rel in changed}
         gone = [rel for rel in delta if rel not in files]
-        self.book.write_manifest(tree, base, changed, stats, gone, foreign)
+        self.book.write_manifest(tree, base, changed, stats, gone, foreign, key)
 
     def abort(self) -> None:
         """Leave the output folder as it was; the journal marks what staging lost."""
