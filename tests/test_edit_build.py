@@ -136,24 +136,134 @@ def test_a_new_first_paragraph_updates_the_lists_and_feeds(
     _same_as_clean(site, tmp_path)
 
 
-def test_front_matter_edits_go_the_whole_way(
+# Front-matter edits that change what pages show of an item, not where it stands (the
+# structure digest is the last build's): the short way renders the pages whose records
+# say they looked the item up, and every generated file. Each: the file, the text
+# before and after, and the text a page shows of it then.
+SHOWN_ONLY = {
+    # On its page, .txt and .eml, the lists, topic and year pages that list it, its
+    # project's page, the feeds that carry it, and the pages at its old addresses.
+    "title with aliases": (
+        "content/presse/2022-11-03-licht-nach-bedarf.md",
+        "title: Licht nach Bedarf",
+        "title: Leuchten nach Bedarf",
+        "Leuchten nach Bedarf",
+    ),
+    # A teaser on its cards only: the lists, topic and project pages, not its text versions.
+    "release subtitle": (
+        "content/presse/2025-03-18-mobilitaetsdaten-offen.md",
+        "title:",
+        "subtitle: Eine neue Unterzeile\ntitle:",
+        "Eine neue Unterzeile",
+    ),
+    # A project's teaser, shown on other items' pages: the cards of its releases' pages.
+    "project summary": (
+        "content/projekte/mobilitaetsdaten.md",
+        "summary: Offene Verkehrsdaten",
+        "summary: Freie Verkehrsdaten",
+        "Freie Verkehrsdaten",
+    ),
+    # On the project's page, in a list the model keeps in its front matter.
+    "project partners": (
+        "content/projekte/mobilitaetsdaten.md",
+        "partners: [Stadtwerke, Hochschule]",
+        "partners: [Stadtwerke, Technische Universität]",
+        "Technische Universität",
+    ),
+    # The press contact (a reference to daten/kontakte.yaml) on the release's page, in its
+    # .txt and its .eml; both contacts have their vCard already.
+    "release contact": (
+        "content/presse/2024-12-02-jahresrueckblick-2024.md",
+        "contacts: [projekte]",
+        "contacts: [presse]",
+        "Pressesprecherin",
+    ),
+    # Title and body in one go.
+    "title and body": (
+        RELEASE,
+        "title: Digitale Sprechstunde jeden Dienstag",
+        "title: Mittwochs",
+        "Mittwochs",
+    ),
+}
+
+
+def test_front_matter_edits_that_move_nothing_render_only_the_pages_that_show_them(
     site: Site, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     path = EditPath(monkeypatch)
-    site.edit(
-        RELEASE,
-        lambda t: t.replace("title: Digitale Sprechstunde jeden Dienstag", "title: Mittwochs"),
-    )
+    for number, (rel, old, new, shown) in enumerate(SHOWN_ONLY.values()):
+        before = (site.root / rel).read_text(encoding="utf-8")
+        assert old in before and shown not in before, rel
+        more = "\nNoch ein Absatz.\n" if rel == RELEASE else ""
+        site.edit(rel, lambda t, old=old, new=new, more=more: t.replace(old, new, 1) + more)
+        published = tree(site.output)
+        path.reset()
+        result = site.build()
+        assert path.taken == [True], rel
+        assert path.all_records_read == 0, "only the records of the pages that show it"
+        _same_as_clean(site, tmp_path, f"clean-{number}")
+        changed = {
+            p: data
+            for p, data in tree(site.output).items()
+            if published.get(p) != data
+            and not p.startswith("pagefind/")
+            and not p.endswith((".gz", ".br"))
+        }
+        assert any(shown.encode() in data for data in changed.values()), rel
+        assert changed.keys() <= result.rendered, (rel, changed.keys() - result.rendered)
+        assert result.site is not None
+        html = {r.output_path for r in result.site.routes if r.output_path.endswith(".html")}
+        assert len(html) > 3 * len(_pages(result.examined)), rel
+
+
+def test_a_title_change_updates_the_pages_at_the_old_addresses(
+    site: Site, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A redirect page names its item's title and has no page record: a generated file,
+    # made again whenever front matter changed.
+    path = EditPath(monkeypatch)
+    rel, old, new, shown = SHOWN_ONLY["title with aliases"]
+    site.edit(rel, lambda t: t.replace(old, new, 1))
     result = site.build()
-    assert path.taken == [False] and path.all_records_read == 1
-    assert "index.html" in result.rendered  # the home page lists it
+    assert path.taken == [True]
+    for alias in ("presse/test-der-strassenbeleuchtung/index.html", "presse/2022/licht.html"):
+        assert alias in result.rendered
+        assert shown in (site.output / alias).read_text(encoding="utf-8"), alias
     _same_as_clean(site, tmp_path)
-    # A body and a title edited in one go: the whole way too.
-    site.edit(RELEASE, lambda t: t.replace("title: Mittwochs", "title: Donnerstags") + "\nMehr.\n")
-    path.reset()
+
+
+def test_front_matter_edits_that_move_an_item_go_the_whole_way(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    site = Site(tmp_path)
+    # Two releases of one day: the press lists order them by title.
+    presse = site.root / "content/presse"
+    sensors = presse / "2024-07-01-sensoren-fuer-die-luftqualitaet.md"
+    text = sensors.read_text(encoding="utf-8").replace("date: 2024-07-01", "date: 2024-02-29")
+    (presse / "2024-02-29-sensoren-fuer-die-luftqualitaet.md").write_text(text, "utf-8")
+    sensors.unlink()
     site.build()
-    assert path.taken == [False]
-    _same_as_clean(site, tmp_path)
+    path = EditPath(monkeypatch)
+    hackathon = "content/presse/2024-02-29-hackathon-am-schalttag.md"
+    moves = [
+        # Another title that puts it after the other release of its day.
+        (hackathon, lambda t: t.replace("title: ", "title: Zuletzt ", 1)),
+        # A time of day that puts it first again.
+        (hackathon, lambda t: t.replace("date: 2024-02-29", "date: 2024-02-29T18:00:00")),
+        # Another weight: another place among the projects.
+        ("content/projekte/mobilitaetsdaten.md", lambda t: t.replace("weight: 2", "weight: 20")),
+        # Another topic: other topic pages and feeds.
+        (RELEASE, lambda t: t.replace("tags: [Bürgerbeteiligung]", "tags: [Energie]")),
+        # A page every page's menu shows: the part all pages share looked it up.
+        ("content/seiten/ueber-uns.md", lambda t: t.replace("title: Über uns", "title: Wir")),
+    ]
+    for number, (rel, change) in enumerate(moves):
+        site.edit(rel, change)
+        path.reset()
+        site.build()
+        assert path.taken == [False], rel
+        _same_as_clean(site, tmp_path, f"clean-{number}")
 
 
 def test_a_body_edit_beside_another_kind_of_change_goes_the_whole_way(

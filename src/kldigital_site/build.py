@@ -308,6 +308,8 @@ def _build(
         if edited is None:
             if edit is not None:
                 inputs = _with_pages(inputs, cache, writer)
+            # A front-matter edit that moved an item: the short way knows the structure.
+            structure = edit.structure if edit is not None else None
             pages = problems.take(
                 _render_pages(
                     site,
@@ -320,6 +322,7 @@ def _build(
                     options,
                     kept,
                     cache,
+                    structure,
                 )
             )
         else:
@@ -593,8 +596,10 @@ def _render_pages(
     options: BuildOptions,
     kept: Kept | None = None,
     cache: BuildCache | None = None,
+    structure: str | None = None,
 ) -> Staged[_Pages]:
-    """Render every page into the writer and, while they come, the search index."""
+    """Render every page into the writer and, while they come, the search index.
+    ``structure``: the model's ``structure_digest`` if known already (edit_build.py)."""
     from kldigital_site.media.pipeline import media_fingerprint
     from kldigital_site.precompress import add_kept_siblings, add_siblings
     from kldigital_site.render.pages import body_signatures, render_pages
@@ -615,10 +620,7 @@ def _render_pages(
     if last is not None and same_model and last.untemplated_key:
         pages.untemplated_key = last.untemplated_key
     else:
-        # The theme but its templates: ``inputs.theme`` lists them first (``_theme_digests``).
-        assets = inputs.theme[len(inputs.templates) :]
-        untemplated = _model_key(site, assets, inputs.digests, documents)
-        pages.untemplated_key = hashlib.sha256(f"{untemplated}:{shown}".encode()).hexdigest()
+        pages.untemplated_key = _untemplated_key(site, inputs, documents, shown)
     # And the same frame. A model that differs from the last one in its templates alone
     # (the same untemplated key) has the last one's structure: ``structure_digest``, a
     # tenth of a second at 10,000 items, is worked out only when something else changed.
@@ -628,7 +630,7 @@ def _render_pages(
     if last is not None and same_structure and last.structure:
         pages.structure = last.structure
     else:
-        pages.structure = structure_digest(site)
+        pages.structure = structure or structure_digest(site)
     pages.frame_key = (
         last.frame_key
         if last is not None and same_model
@@ -929,6 +931,15 @@ def _frame_key(
     )
 
 
+def _untemplated_key(site: Site, inputs: _Inputs, documents: list[Document], shown: str) -> str:
+    """``_pages_key`` with the template files left out (render/pages.py ``_template_change``);
+    ``shown``: the images' ``media_fingerprint``."""
+    # The theme but its templates: ``inputs.theme`` lists them first (``_theme_digests``).
+    assets = inputs.theme[len(inputs.templates) :]
+    untemplated = _model_key(site, assets, inputs.digests, documents)
+    return hashlib.sha256(f"{untemplated}:{shown}".encode()).hexdigest()
+
+
 def _pages_key(site: Site, inputs: _Inputs, documents: list[Document], images: Media) -> str:
     """What the pages were made from but the bodies (``_model_key``)."""
     from kldigital_site.media.pipeline import media_fingerprint
@@ -942,9 +953,16 @@ def _last_build(
     last: Mapping[str, Any] | None, previous: Mapping[str, PageRecord]
 ) -> LastBuild | None:
     """The previous build's inputs, if they describe the page records there are."""
+    if not previous:
+        return None
+    return _recorded_build(last)
+
+
+def _recorded_build(last: Mapping[str, Any] | None) -> LastBuild | None:
+    """What the previous build's record (``BuildCache.last_build``) says it was made from."""
     from kldigital_site.render.pages import LastBuild
 
-    if not last or not previous:
+    if not last:
         return None
     model, bodies = last.get("model"), last.get("bodies")
     if not isinstance(model, str) or not isinstance(bodies, dict):

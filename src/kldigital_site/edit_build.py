@@ -1,28 +1,37 @@
-"""The command line's short way for an edit of bodies (issue 15).
+"""The command line's short way for an edit of Markdown files (issue 15).
 
 Input: what a build read (build.py ``_Inputs``), the cache and the writer; later the
 model, bodies, images and theme files the build made from them. Output: the pages
-that read the changed bodies rendered into the writer, the search shards they lie
-in indexed again, every other published file kept as it is (``Edited``) — or None,
-and the build goes the whole way (render/pages.py over every route).
+that read what changed rendered into the writer, the search shards they lie in
+indexed again, every other published file kept as it is (``Edited``) — or None, and
+the build goes the whole way (render/pages.py over every route).
 
-The preview has this way in memory (resident_build.py ``save_bodies``); a build from
-the command line has only the cache. When the Markdown files whose documents the
-cache holds at other digests are the only inputs that differ from those the last
-build recorded (``edit_candidate``: its key of every input, "now", the published
-tree) and the model made from them is the last one but for the bodies (the pages'
-model key, which counts every front matter and the images), a page can differ from
-the published one only if its record says it read a body signature that changed
-("body:<key>", "summary:<key>", render/pages.py ``body_signatures``). Those pages are
-rendered, with the generated files that may show a body (the press feed); the
-search shards whose pages now read differently are indexed again, each whole: its
-other pages are read from the output folder as published (a whole build reads them
-from staging, build.py ``_render_pages``); the other 50,000 files are carried over
-in one step (``TreeWriter.add_unchanged``). A whole
-build at 10,000 items examines 30,000 routes and adds each file on its own to find
-the same. The stages before rendering run as in every build, so every warning and
-error is the whole build's; an error, a template failure, --strict, ``check`` or a
-theme file or image not as published go the whole way.
+The preview has this way in memory for bodies (resident_build.py ``save_bodies``); a
+build from the command line has only the cache. When the Markdown files whose
+documents the cache holds at other digests are the only inputs that differ from those
+the last build recorded (``edit_candidate``: its key of every input, "now", the
+published tree), a page can differ from the published one only where its record says
+it read something that changed (``_changes``, the same decision the whole way makes in
+render/pages.py ``_changed_reads``):
+- the model made from them is the last one but for the bodies (the pages' model key,
+  which counts every front matter and the images): only the body signatures that
+  changed ("body:<key>", "summary:<key>", render/pages.py ``body_signatures``);
+- or it differs in what is shown of some items alone, not where they stand (the
+  frame key, with the model's ``structure_digest``: every address, date, topic, list
+  order; and no item the part every page shows looks up): those items' reads too
+  ("head:<key>", "summary:<key>", "body:<key>", and "head:*" of a view over all
+  items). A title change thus renders the item's pages and the lists, topics,
+  projects and feeds that show it. Generated files keep no record: made from the
+  model, they are all made again then (a redirect page shows its item's title).
+Those pages are rendered, with the generated files that may show a body (the press
+feed); the search shards whose pages now read differently are indexed again, each
+whole: its other pages are read from the output folder as published (a whole build
+reads them from staging, build.py ``_render_pages``); the other 50,000 files are
+carried over in one step (``TreeWriter.add_unchanged``). A whole build at 10,000
+items decodes 30,000 page records, examines as many routes and adds each file on its
+own to find the same. The stages before rendering run as in every build, so every
+warning and error is the whole build's; an error, a template failure, --strict,
+``check``, a moved item or a theme file or image not as published go the whole way.
 """
 
 from __future__ import annotations
@@ -36,17 +45,20 @@ from typing import TYPE_CHECKING, Any
 from kldigital_site.build import (
     BuildOptions,
     _environment,
+    _frame_key,
     _Inputs,
     _key,
     _Pages,
     _pages_key,
+    _recorded_build,
     _same_inputs,
     _unchanged,
+    _untemplated_key,
 )
 from kldigital_site.cache import BuildCache, PageRecord
 from kldigital_site.config import SiteConfig
 from kldigital_site.content.parse import Document
-from kldigital_site.model import RouteKind, Site
+from kldigital_site.model import RouteKind, Site, structure_digest
 from kldigital_site.output import Output, TreeWriter
 from kldigital_site.search.shards import BUNDLE_DIR, SHARD_PREFIX, search_pages, shard_of
 
@@ -57,12 +69,15 @@ if TYPE_CHECKING:
     from kldigital_site.search.indexer import SearchIndexer
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Edit:
     """Markdown files changed since the last build, and nothing else (``edit_candidate``)."""
 
     last: Mapping[str, Any]  # the last build's record (``BuildCache.last_build``)
     key: str  # the inputs' key with the changed files as the last build read them
+    # The model's ``structure_digest``, once ``publish_edit`` has worked it out: the whole
+    # way after a front-matter edit that moved an item needs it too (build.py).
+    structure: str | None = None
 
 
 def edit_candidate(
@@ -75,8 +90,8 @@ def edit_candidate(
     what the last build recorded, with "now" in its window (build.py ``_same_inputs``).
     A document the cache holds of another state (a failed build's) gives another key:
     the whole way. Whether the published tree is as the last build left it is asked
-    once the model is known to be the last one's (``publish_edit``): a title change
-    need not pay for it.
+    once the model is known to allow the short way (``publish_edit``): an edit that
+    moves an item need not pay for it.
     """
     if inputs.last is None or options.strict or not options.search_index:
         return None
@@ -135,38 +150,38 @@ def publish_edit(
     cache: BuildCache,
     options: BuildOptions,
 ) -> Edited | None:
-    """Render the pages that read the bodies ``edit`` changed into ``writer`` and feed the
+    """Render the pages that read what ``edit`` changed into ``writer`` and feed the
     search shards they lie in to ``indexer``, which starts (module docstring); None,
-    with nothing added or indexed, when the model is not the last one but for the
-    bodies, a file ``beside`` the pages (theme files, /admin/) or an image is not as
-    published, or a page fails."""
+    with nothing added or indexed, when the model differs from the last one in more
+    than bodies and what is shown of some items (``_changes``), a file ``beside`` the
+    pages (theme files, /admin/) or an image is not as published, or a page fails."""
     from kldigital_site.precompress import add_siblings
-    from kldigital_site.render.pages import body_signatures, render_pages
+    from kldigital_site.render.pages import render_pages
     from kldigital_site.resident import placed_routes
     from kldigital_site.resident_build import routes_reading
 
-    last = edit.last
-    if _pages_key(site, inputs, documents, images) != last.get("model"):
-        return None  # front matter, pictures, drafts: the model differs
+    changes = _changes(edit, site, bodies, images, documents, inputs)
+    if changes is None:
+        return None
     # The published tree as the last build left it, its search index complete.
     if not _unchanged(dataclasses.replace(inputs, key=edit.key), writer, options):
         return None
     published = writer.previous_digests
     if not _as_published(beside, images, published):
         return None
-    signatures = body_signatures(bodies)
-    before = last.get("bodies")
-    if not isinstance(before, dict):
-        return None
-    changed = {name for name, sig in signatures.items() if before.get(name) != sig}
-    changed |= before.keys() - signatures.keys()
     # Every page but the generated files has its record: one that has none (a name the
-    # cache could not store, a row lost) could read the bodies unseen.
+    # cache could not store, a row lost) could read the edit unseen.
     recorded, html_pages = _route_counts(site)
     if cache.page_count(inputs.target_key) != recorded:
         return None
-    readers = cache.pages_reading(inputs.target_key, changed)
-    routes = routes_reading(placed_routes(site), readers)
+    pages = changes.pages
+    readers = cache.pages_reading(inputs.target_key, changes.reads)
+    by_path, generated = placed_routes(site)
+    if pages.model_key != edit.last.get("model"):
+        # Generated files have no record: made from the model, which changed, they are
+        # all made again, as in the whole way (a redirect page shows its item's title).
+        generated = [(n, r) for n, r in enumerate(site.routes) if r.kind.is_generated_file]
+    routes = routes_reading((by_path, generated), readers)
     if routes is None:
         return None
     results = list(
@@ -216,16 +231,7 @@ def publish_edit(
     for path, record in records.items():
         indexer.expect(path, record.search, (out_dir / path).read_bytes)
     indexer.seal()
-    pages = _Pages(
-        records=dict(readers),
-        model_key=str(last["model"]),
-        signatures=signatures,
-        frame_key=str(last.get("frame", "")),
-        structure=str(last.get("structure", "")),
-        heads={key: item.doc.head_digest for key, item in site.items.items()},
-        untemplated_key=str(last.get("untemplated", "")),
-        templates=inputs.templates,
-    )
+    pages.records = dict(readers)
     for result in results:
         pages.count(result)
         writer.add(result.path, digest=result.digest, data=result.data)
@@ -234,6 +240,62 @@ def publish_edit(
     pages.html_pages = html_pages
     previous = dataclasses.replace(inputs, previous=readers)
     return Edited(previous, pages, writer, indexer, frozenset(shards))
+
+
+@dataclass(frozen=True, slots=True)
+class _Changes:
+    """What an edit changed of what the pages read (``_changes``)."""
+
+    reads: set[str]  # the names a page that may differ read (render/pages.py ``_reads``)
+    pages: _Pages  # what the cache records of this build but the page records
+
+
+def _changes(
+    edit: Edit,
+    site: Site,
+    bodies: Bodies,
+    images: Media,
+    documents: list[Document],
+    inputs: _Inputs,
+) -> _Changes | None:
+    """What pages can read that differs from the last build: the bodies' signatures that
+    changed and, where front matter changed, the items whose front matter did; None when
+    the model differs in more than that (render/pages.py ``_changed_reads``: another
+    frame — an item moved in a list, got another date, address or topic — or an item the
+    part every page shows looks up). The same decision as the whole way's, made from the
+    last build's record instead of its 30,000 page records."""
+    from kldigital_site.media.pipeline import media_fingerprint
+    from kldigital_site.render.pages import _changed_reads, body_signatures
+    from kldigital_site.render.views import Views
+
+    last = _recorded_build(edit.last)
+    if last is None:
+        return None
+    pages = _Pages(
+        model_key=_pages_key(site, inputs, documents, images),
+        signatures=body_signatures(bodies),
+        heads={key: item.doc.head_digest for key, item in site.items.items()},
+        templates=inputs.templates,
+    )
+    if pages.model_key == last.model_key:
+        pages.frame_key, pages.structure = last.frame_key, last.structure
+        pages.untemplated_key = last.untemplated_key
+    else:
+        shown = media_fingerprint(images)
+        pages.structure = edit.structure = structure_digest(site)
+        pages.frame_key = _frame_key(
+            site, inputs.theme, inputs.digests, documents, shown, pages.structure
+        )
+        pages.untemplated_key = _untemplated_key(site, inputs, documents, shown)
+    reads = _changed_reads(
+        pages.model_key,
+        pages.signatures,
+        last,
+        pages.frame_key,
+        pages.heads,
+        lambda: Views(site, bodies, images).site_reads(),
+    )
+    return None if reads is None else _Changes(reads, pages)
 
 
 def _route_counts(site: Site) -> tuple[int, int]:
