@@ -40,7 +40,7 @@ import dataclasses
 import hashlib
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from kldigital_site.build import (
     BuildOptions,
@@ -58,7 +58,7 @@ from kldigital_site.build import (
 from kldigital_site.cache import BuildCache, PageRecord
 from kldigital_site.config import SiteConfig
 from kldigital_site.content.parse import Document
-from kldigital_site.model import RouteKind, Site, structure_digest
+from kldigital_site.model import Route, RouteKind, Site, structure_digest
 from kldigital_site.output import Output, TreeWriter
 from kldigital_site.search.shards import BUNDLE_DIR, SHARD_PREFIX, search_pages, shard_of
 
@@ -157,8 +157,6 @@ def publish_edit(
     pages (theme files, /admin/) or an image is not as published, or a page fails."""
     from kldigital_site.precompress import add_siblings
     from kldigital_site.render.pages import render_pages
-    from kldigital_site.resident import placed_routes
-    from kldigital_site.resident_build import routes_reading
 
     changes = _changes(edit, site, bodies, images, documents, inputs)
     if changes is None:
@@ -169,20 +167,15 @@ def publish_edit(
     published = writer.previous_digests
     if not _as_published(beside, images, published):
         return None
-    # Every page but the generated files has its record: one that has none (a name the
-    # cache could not store, a row lost) could read the edit unseen.
-    recorded, html_pages = _route_counts(site)
-    if cache.page_count(inputs.target_key) != recorded:
-        return None
     pages = changes.pages
     readers = cache.pages_reading(inputs.target_key, changes.reads)
-    by_path, generated = placed_routes(site)
-    if pages.model_key != edit.last.get("model"):
-        # Generated files have no record: made from the model, which changed, they are
-        # all made again, as in the whole way (a redirect page shows its item's title).
-        generated = [(n, r) for n, r in enumerate(site.routes) if r.kind.is_generated_file]
-    routes = routes_reading((by_path, generated), readers)
-    if routes is None:
+    # Generated files have no record: after a front-matter change, which changed the
+    # model they are made from, all are made again, as in the whole way (a redirect
+    # page shows its item's title).
+    routes = _routes(site, readers, every_generated=pages.model_key != edit.last.get("model"))
+    # Every page but the generated files has its record: one that has none (a name the
+    # cache could not store, a row lost) could read the edit unseen.
+    if routes is None or cache.page_count(inputs.target_key) != routes.recorded:
         return None
     results = list(
         render_pages(
@@ -194,7 +187,7 @@ def publish_edit(
             jobs=options.jobs,
             media=images,
             precompress=options.precompress,
-            routes=routes,
+            routes=routes.to_render,
             templates=inputs.templates,
         )
     )
@@ -237,7 +230,7 @@ def publish_edit(
         writer.add(result.path, digest=result.digest, data=result.data)
         if options.precompress:
             add_siblings(writer, result.path, result.data, result.siblings)
-    pages.html_pages = html_pages
+    pages.html_pages = routes.html_pages
     previous = dataclasses.replace(inputs, previous=readers)
     return Edited(previous, pages, writer, indexer, frozenset(shards))
 
@@ -298,14 +291,37 @@ def _changes(
     return None if reads is None else _Changes(reads, pages)
 
 
-def _route_counts(site: Site) -> tuple[int, int]:
-    """The routes that leave a page record (all but the generated files), and the HTML
-    pages a whole build counts (``BuildResult.pages``)."""
+class _Routes(NamedTuple):
+    """The routes an edit renders (``_routes``), and what a whole build counts of all."""
+
+    to_render: list[Route]  # in the order render/pages.py renders them
+    recorded: int  # routes that leave a page record: all but the generated files
+    html_pages: int  # HTML pages but redirects (``BuildResult.pages``)
+
+
+def _routes(site: Site, readers: Collection[str], *, every_generated: bool) -> _Routes | None:
+    """The pages at ``readers`` and the generated files (``every_generated``: all, else
+    those that may show a body, resident.py ``_FROM_MODEL_ALONE``), in one pass over the
+    30,000 routes of 10,000 items; None when a reader is no route of the site."""
+    from kldigital_site.render.pages import render_order
+    from kldigital_site.resident import _FROM_MODEL_ALONE
+
+    wanted = set(readers)
+    found: list[Route] = []
     recorded = html = 0
     for route in site.routes:
-        recorded += not route.kind.is_generated_file
-        html += route.output_path.endswith(".html") and route.kind is not RouteKind.REDIRECT
-    return recorded, html
+        kind, path = route.kind, route.output_path
+        generated = kind.is_generated_file
+        recorded += not generated
+        html += path.endswith(".html") and kind is not RouteKind.REDIRECT
+        if path in wanted:
+            wanted.discard(path)
+            found.append(route)
+        elif generated and (every_generated or kind not in _FROM_MODEL_ALONE):
+            found.append(route)
+    if wanted:
+        return None
+    return _Routes(render_order(found), recorded, html)
 
 
 def _as_published(beside: Sequence[Output], images: Media, published: Mapping[str, str]) -> bool:
