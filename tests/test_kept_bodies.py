@@ -89,17 +89,66 @@ def test_a_link_target_that_moves_is_followed(site: Site, tmp_path: Path) -> Non
     assert tree(site.output) == _clean(site, tmp_path)
 
 
+def test_each_edit_is_kept_for_the_next_build(site: Site, summaries_read: list[str]) -> None:
+    # The first edit's body lies in a shard of its own that the build must store again:
+    # otherwise the second build finds it nowhere and reads its summary.
+    site.edit(RELEASE, lambda t: t + "\nEin neuer Absatz.\n")
+    site.build()
+    summaries_read.clear()
+    site.edit(REPORT, lambda t: t + "\nEin neuer Absatz.\n")
+    result = site.build()
+    assert result.bodies_rendered == {REPORT.removeprefix("content/")}
+    assert len(summaries_read) == 1
+
+
+def _shards(site: Site) -> list[str]:
+    with sqlite3.connect(site.root / ".kldigital-cache" / "cache.sqlite") as db:
+        rows = db.execute("SELECT name FROM blobs WHERE name LIKE 'bodies/%' ORDER BY name")
+        return [name for (name,) in rows]
+
+
+def test_a_body_edit_stores_only_the_shard_of_the_body(site: Site) -> None:
+    def stored() -> dict[str, bytes]:
+        with sqlite3.connect(site.root / ".kldigital-cache" / "cache.sqlite") as db:
+            rows = db.execute("SELECT name, payload FROM blobs WHERE name LIKE 'bodies/%'")
+            return dict(rows)
+
+    before = stored()
+    assert len(before) == 32
+    site.edit(RELEASE, lambda t: t + "\nEin neuer Absatz.\n")
+    site.build()
+    after = stored()
+    # The shard that held the body under its old key, and the one it lies in now.
+    assert 1 <= len([name for name in after if after[name] != before[name]]) <= 2
+
+
 @pytest.mark.parametrize("damage", [b"kaputt", b""])
 def test_damaged_kept_bodies_are_made_again_not_trusted(
     site: Site, summaries_read: list[str], tmp_path: Path, damage: bytes
 ) -> None:
     with sqlite3.connect(site.root / ".kldigital-cache" / "cache.sqlite") as db:
-        (payload,) = db.execute("SELECT payload FROM blobs WHERE name = 'bodies'").fetchone()
-        db.execute("UPDATE blobs SET payload = ? WHERE name = 'bodies'", (damage + payload[9:],))
+        for name in _shards(site):
+            (payload,) = db.execute("SELECT payload FROM blobs WHERE name = ?", (name,)).fetchone()
+            db.execute("UPDATE blobs SET payload = ? WHERE name = ?", (damage + payload[9:], name))
     site.edit(RELEASE, lambda t: t + "\nEin neuer Absatz.\n")
     result = site.build()
     assert result.bodies_rendered == {RELEASE.removeprefix("content/")}
     assert summaries_read, "taken from each body's own cached summary instead"
+    assert tree(site.output) == _clean(site, tmp_path)
+
+
+def test_one_damaged_shard_costs_only_its_bodies(
+    site: Site, summaries_read: list[str], tmp_path: Path
+) -> None:
+    with sqlite3.connect(site.root / ".kldigital-cache" / "cache.sqlite") as db:
+        rows = db.execute("SELECT name, length(payload) FROM blobs WHERE name LIKE 'bodies/%'")
+        fullest = max(rows, key=lambda row: row[1])[0]
+        db.execute("UPDATE blobs SET payload = x'00' WHERE name = ?", (fullest,))
+    site.edit(RELEASE, lambda t: t + "\nEin neuer Absatz.\n")
+    site.build()
+    assert len(summaries_read) > 1, "the damaged shard's bodies come from their summaries"
+    body_count = len(site.build(use_cache=False, output=tmp_path / "clean").bodies_rendered)
+    assert len(summaries_read) < body_count, "the other shards are used"
     assert tree(site.output) == _clean(site, tmp_path)
 
 
@@ -109,7 +158,7 @@ def test_kept_bodies_of_another_shape_are_not_used(
     import marshal
 
     cache = BuildCache(site.root / ".kldigital-cache")
-    cache.store_blob("bodies", marshal.dumps((1, "x", ((1, 2),))))
+    cache.store_blobs({name: marshal.dumps((2, "x", ((1, 2),))) for name in _shards(site)})
     cache.close()
     site.edit(RELEASE, lambda t: t + "\nEin neuer Absatz.\n")
     site.build()

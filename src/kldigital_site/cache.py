@@ -583,8 +583,29 @@ class BuildCache:
 
     def store_blob(self, name: str, payload: bytes) -> None:
         """One value as one row: read whole in one query, never row by row (issue 15)."""
-        checksum = hashlib.sha256(payload).hexdigest()[:32]
-        self._write("INSERT OR REPLACE INTO blobs VALUES (?, ?, ?)", [(name, payload, checksum)])
+        self.store_blobs({name: payload})
+
+    def blobs(self, prefix: str) -> dict[str, bytes]:
+        """Every value stored under a name that starts with ``prefix``, by name: those that
+        pass their checksum (one query for a value stored in parts, markdown/kept.py)."""
+        rows = self._query(
+            "SELECT name, payload, checksum FROM blobs WHERE substr(name, 1, ?) = ?",
+            (len(prefix), prefix),
+        )
+        return {
+            str(name): payload
+            for name, payload, checksum in rows
+            if isinstance(payload, bytes) and hashlib.sha256(payload).hexdigest()[:32] == checksum
+        }
+
+    def store_blobs(self, payloads: Mapping[str, bytes]) -> None:
+        """Several values, each as one row, in one transaction."""
+        rows = [
+            (name, payload, hashlib.sha256(payload).hexdigest()[:32])
+            for name, payload in payloads.items()
+        ]
+        if rows:
+            self._write("INSERT OR REPLACE INTO blobs VALUES (?, ?, ?)", rows)
 
     # --- whole builds ------------------------------------------------------------
 
