@@ -442,8 +442,15 @@ def _contact_refs(doc: Document) -> list[tuple[str, str]]:
     """(key, contact id) of every contact a document names, the accessibility
     statement's ``feedback_contact`` included."""
     meta = doc.meta
+    contact, feedback, contacts = (
+        meta.get("contact"),
+        meta.get("feedback_contact"),
+        meta.get("contacts"),
+    )
+    if not (contact or feedback or contacts):
+        return []  # most documents: asked twice for each of 10,000 (build_site)
     refs = [(key, meta[key]) for key in ("contact", "feedback_contact") if meta.get(key)]
-    return refs + [("contacts", contact) for contact in meta.get("contacts") or []]
+    return refs + [("contacts", contact) for contact in contacts or []]
 
 
 def _withheld_urls(config: SiteConfig, withheld: Iterable[Document]) -> frozenset[str]:
@@ -498,7 +505,7 @@ def _published_items(
         item = _make_item(config, doc, zone, now)
         if item.is_future and item.date is not None:
             upcoming.append(item.date)
-        start = _start_time(item, zone)
+        start = _start_time(item, zone) if doc.kind is SourceKind.PROJECT else None
         if start is not None and start > now:
             upcoming.append(start)  # its period turns from "ab …" to "seit …"
         if item.is_draft and not config.include_drafts:
@@ -530,12 +537,12 @@ def _relate(
 
     projects = tuple(i.key for i in sorted(by_kind[SourceKind.PROJECT], key=by_weight))
     pages = tuple(i.key for i in sorted(by_kind[SourceKind.PAGE], key=by_weight))
+    # Newest first, then by title: sorted by title first, then by time alone, which
+    # keeps the order of equal times (one key tuple fewer for each of 8,000 releases).
+    by_title = sorted(by_kind[SourceKind.PRESS], key=lambda i: (collation_key(i.title), i.key))
     releases = tuple(
         i.key
-        for i in sorted(
-            by_kind[SourceKind.PRESS],
-            key=lambda i: (-(i.date.timestamp() if i.date else 0), collation_key(i.title), i.key),
-        )
+        for i in sorted(by_title, key=lambda i: i.date.timestamp() if i.date else 0.0, reverse=True)
     )
     slug_to_project = {items[k].doc.slug: k for k in projects}
     release_projects = {
@@ -592,19 +599,19 @@ def _start_time(item: Item, zone: ZoneInfo) -> dt.datetime | None:
 
 
 def _make_item(config: SiteConfig, doc: Document, zone: ZoneInfo, now: dt.datetime) -> Item:
-    date: dt.datetime | None = None
-    if doc.kind is SourceKind.PRESS:
-        date = publication_time(doc.meta["date"], zone)
-    tag_slugs = tuple(dict.fromkeys(slugify(t) for t in doc.meta.get("tags", ())))
+    meta = doc.meta
+    date = publication_time(meta["date"], zone) if doc.kind is SourceKind.PRESS else None
+    tags = meta.get("tags")
+    # Positional: 10,000 items at a time (build_site), keywords cost a tenth more.
     return Item(
-        key=doc.content_path,
-        doc=doc,
-        url=item_url(config, doc.kind, doc.slug),
-        title=smarten(doc.meta["title"]),
-        tag_slugs=tag_slugs,
-        date=date,
-        is_draft=bool(doc.meta.get("draft")),
-        is_future=date is not None and date > now,
+        doc.content_path,  # key
+        doc,
+        item_url(config, doc.kind, doc.slug),  # url
+        smarten(meta["title"]),  # title
+        tuple(dict.fromkeys(map(slugify, tags))) if tags else (),  # tag_slugs
+        date,
+        bool(meta.get("draft")),  # is_draft
+        date is not None and date > now,  # is_future
     )
 
 
@@ -832,6 +839,8 @@ def _check_aliases(
     config: SiteConfig, documents: Sequence[Document], routes: Sequence[Route]
 ) -> list[SiteError]:
     """Aliases that clash with an address of the site, drafts' addresses included."""
+    if not any(doc.meta.get("aliases") for doc in documents):
+        return []  # the common case: 40,000 addresses not gathered for nothing
     own_urls = {doc.content_path: item_url(config, doc.kind, doc.slug) for doc in documents}
     taken = {f"{own_urls[doc.content_path]}index.html": doc.rel_path for doc in documents}
     taken.update((route.output_path, route.origin) for route in routes)
@@ -854,17 +863,19 @@ def _redirect_routes(items: Mapping[str, Item], errors: Sequence[SiteError]) -> 
 def _collisions(
     routes: Sequence[Route], file_urls: frozenset[str], items: Mapping[str, Item]
 ) -> list[SiteError]:
-    by_path: dict[str, list[Route]] = defaultdict(list)
+    first: dict[str, Route] = {}
+    claimed: dict[str, list[Route]] = {}  # the paths claimed twice or by a file too
     for route in routes:
-        by_path[route.output_path].append(route)
+        path = route.output_path
+        earlier = first.setdefault(path, route)
+        if earlier is not route:
+            claimed.setdefault(path, [earlier]).append(route)
+    for path in file_urls:
+        if path in first and path not in claimed:
+            claimed[path] = [first[path]]
     errors = []
     # Only the paths claimed twice are sorted (for the order of the messages), not 30,000.
-    clashes = [
-        (path, claimants)
-        for path, claimants in by_path.items()
-        if len(claimants) > 1 or path in file_urls
-    ]
-    clashes.sort(key=lambda clash: clash[0])
+    clashes = sorted(claimed.items(), key=lambda clash: clash[0])
     for output_path, claimants in clashes:
         origins = [c.origin for c in claimants] + (
             ["eine Datei in medien/"] if output_path in file_urls else []
