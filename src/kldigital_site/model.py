@@ -282,26 +282,32 @@ def structure_digest(site: Site) -> str:
     (render/views.py), so two builds of the same structure differ in their pages only
     where those reads differ (render/pages.py ``_changed_reads``). A field added to
     ``Site`` is in here without a word: only the settings, "now" (its effect is
-    ``next_change``) and the items are left out.
+    ``next_change``), the items and ``route_urls`` (made from the routes) are left out.
     """
     digest = hashlib.sha256()
-    for key, item in site.items.items():
-        placed = (key, item.kind.value, item.url, item.tag_slugs, item.date)
-        digest.update(f"{placed!r}{item.is_draft:d}{item.is_future:d}\0".encode())
+    placed = [
+        f"{(key, item.kind.value, item.url, item.tag_slugs, item.date)!r}"
+        f"{item.is_draft:d}{item.is_future:d}\0"
+        for key, item in site.items.items()
+    ]
+    digest.update("".join(placed).encode())
     for part in dataclasses.fields(site):
-        if part.name in ("config", "now", "items"):
-            continue
+        if part.name in ("config", "now", "items", "route_urls"):
+            continue  # ``route_urls``: the routes' addresses, which count with the routes
         value = getattr(site, part.name)
         if part.name == "routes":
-            # 30,000 at 10,000 items: their fields joined, not each dataclass's repr.
-            shown: Any = "\n".join(
+            # 30,000 at 10,000 items: their fields joined as they are, not each
+            # dataclass's repr, nor the repr of 5 MB of text.
+            joined = "\n".join(
                 f"{r.url}\0{r.kind.value}\0{r.origin}\0{r.item}\0{r.page_number}"
                 f"\0{r.year}\0{r.tag}\0{r.contact}"
                 for r in value
             )
-        elif part.name == "media":
+            digest.update(f"routes={len(value)}\0{joined}\0".encode())
+            continue
+        if part.name == "media":
             # Their place in the site, not on this machine: the same in every checkout.
-            shown = [(m.content_path, m.kind.value) for m in value]
+            shown: Any = [(m.content_path, m.kind.value) for m in value]
         elif isinstance(value, frozenset | set):
             shown = sorted(value)  # a set prints in an order that differs between processes
         else:
