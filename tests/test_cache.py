@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import marshal
 from pathlib import Path
@@ -106,3 +107,17 @@ def test_page_records_come_back_as_stored_and_unstorable_ones_not_at_all(
     cache.close()
     read = BuildCache(tmp_path).pages("out")
     assert read == {path: records[path] for path in ("a/index.html", "b/index.html")}
+
+
+def test_the_documents_digests_follow_what_is_stored_and_forgotten(tmp_path: Path) -> None:
+    cache = BuildCache(tmp_path)
+    assert cache.document_digests() == {}
+    doc = _document({"title": "x"})
+    cache.store_documents([doc])
+    assert cache.document_digests() == {doc.rel_path: doc.digest}
+    edited = dataclasses.replace(doc, digest="neu")
+    cache.store_documents([edited])
+    assert cache.document_digests() == {doc.rel_path: "neu"}
+    cache.forget_documents_except([])
+    assert cache.document_digests() == {}
+    cache.close()

@@ -184,6 +184,8 @@ class BuildCache:
         self.read_only = read_only
         self._pid = os.getpid()
         self._child_db: sqlite3.Connection | None = None
+        # ``document_digests`` as read, for the build's second look (edit_build.py).
+        self._document_digests: dict[str, str] | None = None
         # Never shared with ``check``: it must not learn of what it did not write.
         self._memory = memory if not read_only else None
         self._db = self._open_read_only() if read_only else self._open()
@@ -288,6 +290,7 @@ class BuildCache:
             self._discard(exc)
 
     def _discard(self, exc: Exception) -> None:
+        self._document_digests = None
         if self._memory is not None:
             self._memory.clear()  # what it says may no longer be what the database holds
         if self._db is not None:
@@ -375,7 +378,9 @@ class BuildCache:
         memory = self._memory
         if memory is not None and memory.documents is not None:
             return {path: digest for path, (digest, _) in memory.documents.items()}
-        return dict(self._query("SELECT path, digest FROM documents"))
+        if self._document_digests is None:
+            self._document_digests = dict(self._query("SELECT path, digest FROM documents"))
+        return self._document_digests
 
     def store_documents(self, documents: Iterable[Document]) -> None:
         rows = []
@@ -385,6 +390,7 @@ class BuildCache:
             rows.append((doc.rel_path, doc.digest, payload, _checksum(payload)))
             if memory is not None and memory.documents is not None:
                 memory.documents[doc.rel_path] = (doc.digest, doc)
+        self._document_digests = None  # read again when asked for
         if rows:
             self._write("INSERT OR REPLACE INTO documents VALUES (?, ?, ?, ?)", rows)
 
@@ -396,6 +402,7 @@ class BuildCache:
         else:
             stored = (p for (p,) in self._query("SELECT path FROM documents"))
         stale = [(p,) for p in stored if p not in keep]
+        self._document_digests = None
         if stale:
             self._write("DELETE FROM documents WHERE path = ?", stale)
             if memory is not None and memory.documents is not None:
