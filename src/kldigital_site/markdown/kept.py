@@ -95,13 +95,16 @@ def kept_bodies(cache: BuildCache, links: str) -> KeptBodies | None:
             form, stored_links, shard, stored = marshal.loads(payload)
             if form != _FORMAT or stored_links != links or name != _name(shard):
                 continue
+            # Most bodies have no problems and no images: no generator made for them.
             made = {
                 key: BodyInfo(
                     key,
                     paragraph,
-                    tuple(SiteError(p, ln, m, Severity(s)) for p, ln, m, s in problems),
+                    tuple(SiteError(p, ln, m, Severity(s)) for p, ln, m, s in problems)
+                    if problems
+                    else (),
                     digest,
-                    tuple(BodyImage(*image) for image in images),
+                    tuple(BodyImage(*image) for image in images) if images else (),
                 )
                 for key, paragraph, problems, digest, images in stored
             }
