@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gc
+import multiprocessing
 import os
 import re
 import shutil
@@ -306,25 +307,52 @@ def test_check_counts_pages_by_number(make_site: MakeSite, tmp_path: Path) -> No
     assert count(1024, "Seite", "Seiten") == "1.024 Seiten"
 
 
-def test_a_build_collects_garbage_rarely_and_restores_the_settings(
+def test_a_build_pauses_the_garbage_collector_and_restores_the_settings(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # Issue 15: with Python's default thresholds, full collections over everything a build
     # keeps were an eighth of an edit build's CPU at 10,000 items.
     seen: list[tuple[int, int, int]] = []
+    collecting: list[bool] = []
     real = cli_module.build
 
     def recording(*args: object, **kwargs: object) -> object:
         seen.append(gc.get_threshold())
+        collecting.append(gc.isenabled())
         return real(*args, **kwargs)  # type: ignore[arg-type]
 
     monkeypatch.setattr(cli_module, "build", recording)
     before = gc.get_threshold()
+    assert gc.isenabled()
     root = copy_fixture_site("minimal", tmp_path / "site")
     assert build_cli(root, tmp_path / "out", "--now", NOW).exit_code == 0
     assert seen and seen[0][0] >= 50_000, seen
+    assert collecting == [False]  # the build's own process: none at all
     assert gc.get_threshold() == before
+    assert gc.isenabled()
     # Also when the build fails.
     (root / "content/site.yaml").write_text("kaputt: [", encoding="utf-8")
     assert build_cli(root, tmp_path / "out", "--now", NOW).exit_code == 1
     assert gc.get_threshold() == before
+    assert gc.isenabled()
+
+
+def _collector_on(_: None, task: int) -> bool:
+    return gc.isenabled()
+
+
+@pytest.mark.skipif(
+    "fork" not in multiprocessing.get_all_start_methods(), reason="workers are forked"
+)
+def test_workers_collect_garbage_though_the_build_does_not() -> None:
+    # A worker renders thousands of pages: Jinja's cycles must be freed as it goes, or a
+    # cold build's workers grow (measured at 1,000 items: 102 -> 118 MB without).
+    from kldigital_site.workers import MIN_PARALLEL_TASKS, run_parallel
+
+    gc.disable()
+    try:
+        tasks = list(range(MIN_PARALLEL_TASKS))
+        answers = list(run_parallel(_collector_on, None, tasks, 2))
+    finally:
+        gc.enable()
+    assert answers == [True] * len(tasks)

@@ -9,6 +9,7 @@ starting processes would cost more than it saves.
 
 from __future__ import annotations
 
+import gc
 import multiprocessing
 import os
 from collections import deque
@@ -36,6 +37,9 @@ def default_jobs() -> int:
 def _init_worker(state: Any) -> None:
     global _worker_state
     _worker_state = state
+    # The command line builds without the cyclic garbage collector (cli.py); a worker
+    # renders thousands of pages, and what Jinja leaves in cycles must be freed as it goes.
+    gc.enable()
 
 
 def _call_chunk(function: Callable[[Any, Any], Any], tasks: Sequence[Any]) -> list[Any]:
