@@ -319,6 +319,8 @@ def test_a_build_pauses_the_garbage_collector_and_restores_the_settings(
     def recording(*args: object, **kwargs: object) -> object:
         seen.append(gc.get_threshold())
         collecting.append(gc.isenabled())
+        # What an earlier build set aside is collectable again (the docstring).
+        assert gc.get_freeze_count() == 0
         return real(*args, **kwargs)  # type: ignore[arg-type]
 
     monkeypatch.setattr(cli_module, "build", recording)
@@ -330,11 +332,14 @@ def test_a_build_pauses_the_garbage_collector_and_restores_the_settings(
     assert collecting == [False]  # the build's own process: none at all
     assert gc.get_threshold() == before
     assert gc.isenabled()
+    # What it made is set aside, not walked by the next collection.
+    assert gc.get_freeze_count() > 0
     # Also when the build fails.
     (root / "content/site.yaml").write_text("kaputt: [", encoding="utf-8")
     assert build_cli(root, tmp_path / "out", "--now", NOW).exit_code == 1
     assert gc.get_threshold() == before
     assert gc.isenabled()
+    gc.unfreeze()
 
 
 def _collector_on(_: None, task: int) -> bool:
