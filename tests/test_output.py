@@ -599,7 +599,7 @@ def test_an_edit_build_leaves_checking_both_trees_to_a_child(
 def _records(root: Path, out: Path) -> tuple[list[Path], list[Path]]:
     """The records of the two trees of ``out`` and the bases they are stored against."""
     book = output_module.Bookkeeping(out, root / CACHE_DIR_NAME)
-    bases = sorted(book.folder.glob(f"{book.prefix}-base-*.json"))
+    bases = sorted(book.folder.glob(f"{book.prefix}-base-*"))
     return sorted(set(book.folder.glob(f"{book.prefix}-*.json")) - set(bases)), bases
 
 
@@ -696,19 +696,79 @@ def test_a_missing_base_stops_the_build_like_a_damaged_manifest(tmp_path: Path) 
 
 
 def test_a_big_tree_record_is_written_as_it_reads_whole(tmp_path: Path) -> None:
-    """A tree's record is written a few thousand files at a time (a cold build's peak
-    memory), as the very text ``json.dumps`` makes of it whole: names with quotes,
-    umlauts and newlines on either side of every piece's boundary included."""
+    """A tree's record and its base are written a few thousand files at a time (a cold
+    build's peak memory); the record is the very text ``json.dumps`` makes of it whole,
+    and the base reads back as it was given: names with quotes, umlauts and newlines on
+    either side of every piece's boundary included."""
     files = {
         f"seite-{n:05d}/index.html" + ('\n"ü' if n % 7 == 0 else ""): f"{n:064x}"
         for n in range(9000)
     }
     stats = {path: [n, n * 1000, n + 7] for n, path in enumerate(files)}
-    book = output_module.Bookkeeping(tmp_path / "out", tmp_path / "work")
+    out = tmp_path / "out"
+    out.mkdir()
+    book = output_module.Bookkeeping(out, tmp_path / "work")
     name = book.write_base(files, stats)
-    (written,) = (tmp_path / "work").rglob(f"*base-{name}.json")
-    whole = {"version": output_module._MANIFEST_VERSION, "files": files, "stats": stats}
-    assert written.read_text(encoding="utf-8") == json.dumps(whole)
+    base = book.base(name)
+    assert base is not None
+    assert (base.files, base.stats) == (files, stats)
+    book.write_manifest(out, name, files, stats, ["weg.html"], ["fremd.txt"], "schlüssel")
+    record = book.manifest_file(out)
+    assert record is not None
+    whole = {
+        "version": output_module._MANIFEST_VERSION,
+        "base": name,
+        "changed": files,
+        "changed_stats": stats,
+        "removed": ["weg.html"],
+        "foreign": ["fremd.txt"],
+        "tree": "schlüssel",
+    }
+    assert record.read_text(encoding="utf-8") == json.dumps(whole)
+
+
+@pytest.mark.parametrize("damage", ["cut short", "one byte changed", "empty"])
+def test_a_damaged_base_stops_the_build_like_a_damaged_manifest(
+    tmp_path: Path, damage: str
+) -> None:
+    # Issue 15: the base is marshal with a checksum; damaged, it is never read.
+    root = copy_fixture_site("minimal", tmp_path / "site")
+    out = tmp_path / "out"
+    assert build_cli(root, out, "--now", NOW).exit_code == 0
+    (base,) = _records(root, out)[1]
+    data = base.read_bytes()
+    if damage == "cut short":
+        data = data[: len(data) // 2]
+    elif damage == "one byte changed":
+        middle = len(data) // 2
+        data = data[:middle] + bytes([data[middle] ^ 1]) + data[middle + 1 :]
+    else:
+        data = b""
+    base.write_bytes(data)
+    before = tree_state(out)
+    result = build_cli(root, out, "--now", NOW)
+    assert result.exit_code == 1
+    assert "Die Liste der erzeugten Dateien ist beschädigt" in result.stderr
+    assert tree_state(out) == before
+
+
+def test_a_base_an_older_version_wrote_as_json_is_read(tmp_path: Path) -> None:
+    # Output and work folder of a version that wrote its bases as JSON: an edit build
+    # takes them over and comes out as a clean build does.
+    root = copy_fixture_site("full", tmp_path / "site")
+    out = tmp_path / "out"
+    assert build_cli(root, out, "--now", NOW).exit_code == 0
+    (base,) = _records(root, out)[1]
+    stored = output_module.manifest_base.read(base)
+    assert stored is not None
+    older = {"version": 6, "files": stored[0], "stats": stored[1]}
+    base.with_suffix(".json").write_text(json.dumps(older), encoding="utf-8")
+    base.unlink()
+    book = output_module.Bookkeeping(out, root / CACHE_DIR_NAME)
+    record = output_module._read_manifest(out, book)
+    assert record is not None and not record.damaged
+    assert record.files == stored[0]
+    _edits_equal_clean_builds(root, out, tmp_path, 2)
 
 
 def test_every_published_file_counts_in_the_tree_key() -> None:

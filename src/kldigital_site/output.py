@@ -58,8 +58,9 @@ import shutil
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any, TextIO, cast
 
+from kldigital_site import manifest_base
 from kldigital_site.errors import BuildFailed, SiteError
 from kldigital_site.foreign_files import brought_up_to_date, look, walk
 from kldigital_site.forked import Forked
@@ -209,6 +210,10 @@ def _untrusted(
 def _without(manifest: Manifest, dropped: Collection[str]) -> Manifest:
     """``manifest`` without the files ``dropped`` (``_untrusted``)."""
     stats = manifest.stats
+    if not dropped and len(stats) == len(manifest.files):
+        # Every file kept has its stat (``_untrusted`` drops one without), so the two
+        # hold the same paths: nothing to copy (twice 67,000 entries per build, issue 15).
+        return manifest
     if dropped:
         gone = set(dropped)
         files = {rel: digest for rel, digest in manifest.files.items() if rel not in gone}
@@ -322,15 +327,13 @@ class Bookkeeping:
         stem = self._stem(tree)
         return None if stem is None else self.folder / f"{stem}.journal"
 
-    def _base_file(self, name: str) -> Path:
-        return self.folder / f"{self.prefix}-base-{name}.json"
+    def _base_file(self, name: str, suffix: str = manifest_base.SUFFIX) -> Path:
+        return self.folder / f"{self.prefix}-base-{name}{suffix}"
 
     def write_base(self, files: Mapping[str, str], stats: Mapping[str, object]) -> str:
         """Store a whole tree's record as a new base; returns its name."""
         name = os.urandom(8).hex()
-        _write_json(
-            self._base_file(name), {"version": _MANIFEST_VERSION, "files": files, "stats": stats}
-        )
+        manifest_base.write(self._base_file(name), files, stats)
         return name
 
     def write_manifest(
@@ -364,7 +367,11 @@ class Bookkeeping:
         if not isinstance(name, str) or _BASE_NAME.fullmatch(name) is None:
             return None
         if name not in self._bases:
-            self._bases[name] = _read_base(self._base_file(name))
+            path = self._base_file(name)
+            if path.exists():
+                self._bases[name] = _read_base(manifest_base.read(path))
+            else:  # as an older version wrote it
+                self._bases[name] = _read_json_base(self._base_file(name, ".json"))
         return self._bases[name]
 
     def expand(self, record: Mapping[str, object]) -> Manifest:
@@ -485,19 +492,28 @@ def _well_typed(files: object, stats: object) -> bool:
     )
 
 
-def _read_base(path: Path) -> Manifest | None:
+def _read_base(stored: tuple[dict[str, object], dict[str, object]] | None) -> Manifest | None:
+    """A base as ``manifest_base.read`` gives it, if its paths and digests pass."""
+    if stored is None:
+        return None
+    files, stats = stored
+    try:
+        if not (_well_typed(files, stats) and _all_plain_paths(files)):
+            return None
+    except TypeError:  # a path that is no string
+        return None
+    return Manifest(cast(dict[str, str], files), frozenset(), cast(dict[str, list[int]], stats))
+
+
+def _read_json_base(path: Path) -> Manifest | None:
+    """A base as versions before ``manifest_base`` wrote it."""
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
-        files, stats = data["files"], data["stats"]
-        if not (
-            data.get("version") == _MANIFEST_VERSION
-            and _well_typed(files, stats)
-            and _all_plain_paths(files)
-        ):
+        if data.get("version") != _MANIFEST_VERSION:
             return None
+        return _read_base((data["files"], data["stats"]))
     except (OSError, ValueError, KeyError, TypeError, AttributeError):
         return None
-    return Manifest(files, frozenset(), stats)
 
 
 def read_manifest(out_dir: Path, work_dir: Path | None = None) -> dict[str, str] | None:
