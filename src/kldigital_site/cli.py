@@ -26,10 +26,7 @@ import click
 from kldigital_site import __version__
 from kldigital_site.build import BuildResult, build
 from kldigital_site.clitexts import german_click
-from kldigital_site.commands.previous_sitemap import OPTION as PREVIOUS_SITEMAP
-from kldigital_site.commands.previous_sitemap import SitemapProblem, lost_urls, read_sitemap
 from kldigital_site.commands.scaffold import ScaffoldError, ScaffoldKind, create
-from kldigital_site.commands.status import collect_status, format_status
 from kldigital_site.config import SiteConfig, load_config
 from kldigital_site.errors import BuildFailed, SiteError
 from kldigital_site.lock import site_lock
@@ -390,6 +387,14 @@ def check_command(**options: Any) -> None:
     previous = options.get("previous_sitemap")
     if previous is None or result.site is None:
         return
+    # Imported here: urllib, http and ssl cost every build ~10 ms (issue 15).
+    from kldigital_site.commands.previous_sitemap import OPTION as PREVIOUS_SITEMAP
+    from kldigital_site.commands.previous_sitemap import (
+        SitemapProblem,
+        lost_urls,
+        read_sitemap,
+    )
+
     try:
         lost = lost_urls(read_sitemap(previous), result.site)
     except SitemapProblem as problem:
@@ -518,6 +523,8 @@ def status_command(content_dir: Path) -> None:
     except BuildFailed as failed:
         _print_problems(failed.problems)
         sys.exit(1)
+    from kldigital_site.commands.status import collect_status, format_status  # as above
+
     report = collect_status(config, _now())
     click.echo(format_status(report))
     if report.problems:

@@ -11,8 +11,6 @@ from __future__ import annotations
 from pathlib import Path
 
 from babel.numbers import format_decimal
-from mutagen import MutagenError
-from mutagen.mp4 import MP4
 
 # Files a link announces with type and size (issue 13: downloads announce themselves).
 DOWNLOAD_TYPES = frozenset(
@@ -70,6 +68,11 @@ def download_label(path: Path, site_path: str) -> str | None:
 
 def video_seconds(path: Path) -> int | None:
     """Whole seconds of an MP4 video, or None when its header cannot be read."""
+    # Imported here: Markdown bodies need this module for their download labels, and
+    # mutagen cost every edit build ~7 ms though only a page with a video needs it.
+    from mutagen import MutagenError
+    from mutagen.mp4 import MP4
+
     try:
         # mutagen ships no type hints for MP4's constructor.
         info = MP4(path).info  # type: ignore[no-untyped-call]
