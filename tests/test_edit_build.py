@@ -25,7 +25,7 @@ from kldigital_site.search import shards as shards_module
 from tests.conftest import build_site_at, copy_fixture_site
 from tests.test_incremental import RELEASE, RELEASE_PAGE, Site, _pages, tree
 from tests.test_search import _bundle, indexed_pages, small_shards, words_of
-from tests.test_search_head_start import _latest_in_its_shard, fed
+from tests.test_search_head_start import Fed, _latest_in_its_shard, _shard_size, fed
 
 __all__ = ["fed", "small_shards"]  # the fixtures, used by name
 
@@ -387,15 +387,17 @@ def test_only_the_search_shard_of_the_edited_page_is_indexed_again(
 
 
 def test_a_body_edit_the_short_way_feeds_its_shard_early(
-    tmp_path: Path, small_shards: int, fed: dict[int, int], monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, small_shards: int, fed: Fed, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # The search index's head start (search/head_start.py) serves the short way too: the
     # pages of the edited page's shard before it are fed to Pagefind while the build
-    # parses, from the few columns of the page records it needs, not all the records.
+    # parses, from the few columns of the page records it needs, not all the records;
+    # the edited page as soon as it has rendered, and the pages after it.
     root = copy_fixture_site("full", tmp_path / "site")
     out = tmp_path / "out"
     url, source, before = _latest_in_its_shard(root, out, small_shards)
     assert before >= 2, "a shard with pages before the edited one"
+    size = _shard_size(out, url, small_shards)
     path = EditPath(monkeypatch)
     edited = root / "content" / source
     edited.write_text(edited.read_text(encoding="utf-8") + "\nZitronenfalter.\n", "utf-8")
@@ -404,7 +406,7 @@ def test_a_body_edit_the_short_way_feeds_its_shard_early(
     assert path.taken == [True]
     assert path.all_records_read == 0
     shard = shards_module.shard_of(url, small_shards)
-    assert fed == {shard: before}
+    assert fed == {shard: size} and fed.written == {shard}
     assert result.search_indexed == (shard,)
     assert "zitronenfalter" in words_of(indexed_pages(out)[url])
     clean = tmp_path / "clean"

@@ -9,12 +9,15 @@ they are known, and a head start that guessed wrong is dropped without a trace.
 from __future__ import annotations
 
 import os
+import threading
 import time
+from collections.abc import Collection
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from kldigital_site import build as build_module
 from kldigital_site import edit_build
 from kldigital_site.cache import CACHE_DIR_NAME, BuildCache
 from kldigital_site.search import head_start as head_starts
@@ -34,20 +37,36 @@ def whole_way(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(edit_build, "edit_candidate", lambda *args, **kwargs: None)
 
 
+class Fed(dict[int, int]):
+    """Shard → pages fed by the head start, as the indexer takes it over; ``written``:
+    the shards whose bundle it wrote (all their pages fed)."""
+
+    written: set[int]
+
+
 @pytest.fixture
-def fed(monkeypatch: pytest.MonkeyPatch) -> dict[int, int]:
-    """Shard → pages fed by the head start, as the indexer takes it over."""
-    seen: dict[int, int] = {}
+def fed(monkeypatch: pytest.MonkeyPatch) -> Fed:
+    seen = Fed()
+    seen.written = set()
     take = head_starts.HeadStart.take
 
-    def noting_take(self: head_starts.HeadStart, count: int) -> head_starts.Taken | None:
-        taken = take(self, count)
+    def noting_take(
+        self: head_starts.HeadStart, count: int, changed: Collection[int] = ()
+    ) -> head_starts.Taken | None:
+        taken = take(self, count, changed)
         if taken is not None:
             seen.update({n: len(s.fed) for n, s in taken.started.items()})
+            seen.written.update(n for n, s in taken.started.items() if s.files is not None)
         return taken
 
     monkeypatch.setattr(head_starts.HeadStart, "take", noting_take)
     return seen
+
+
+def _shard_size(out: Path, url: str, count: int) -> int:
+    """How many pages the published search index holds in the shard of ``url``."""
+    shard = shards.shard_of(url, count)
+    return sum(shards.shard_of(u, count) == shard for u in indexed_pages(out))
 
 
 def _latest_in_its_shard(root: Path, out: Path, count: int) -> tuple[str, str, int]:
@@ -83,19 +102,21 @@ def _pagefind_children() -> list[int]:
 
 
 def test_an_edit_fed_early_gives_the_index_of_a_clean_build(
-    tmp_path: Path, small_shards: int, fed: dict[int, int]
+    tmp_path: Path, small_shards: int, fed: Fed
 ) -> None:
     root = copy_fixture_site("full", tmp_path / "site")
     out = tmp_path / "out"
     url, source, before = _latest_in_its_shard(root, out, small_shards)
     assert before >= 2, "a shard with pages before the edited one"
+    size = _shard_size(out, url, small_shards)
     path = root / "content" / source
     path.write_text(path.read_text(encoding="utf-8") + "\nZitronenfalter.\n", encoding="utf-8")
 
     result = build_site_at(root, output=out)
     shard = shards.shard_of(url, small_shards)
-    # Its shard was begun with every page before the edited one, and finished from there.
-    assert fed == {shard: before}
+    # Its shard was begun with every page before the edited one, went on with the edited
+    # page once it had rendered, and the head start wrote it.
+    assert fed == {shard: size} and fed.written == {shard}
     assert result.search_indexed == (shard,)
     assert "zitronenfalter" in words_of(indexed_pages(out)[url])
     clean = tmp_path / "clean"
@@ -104,8 +125,31 @@ def test_an_edit_fed_early_gives_the_index_of_a_clean_build(
     assert _pagefind_children() == []
 
 
+@pytest.fixture
+def fed_first(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The build goes on only once the head start has fed its first pages: a fork of
+    workers stops it (``test_a_fork_stops_the_head_start_first``), and on a busy machine
+    that could come first."""
+    first = threading.Event()
+    start, feed_batch = head_starts.HeadStart.start, head_starts.HeadStart._feed_batch
+
+    def feeding(self: head_starts.HeadStart, started: Any, batch: Any) -> bool:
+        try:
+            return feed_batch(self, started, batch)
+        finally:
+            first.set()
+
+    def started_and_fed(self: head_starts.HeadStart) -> None:
+        start(self)
+        assert first.wait(60)
+
+    monkeypatch.setattr(head_starts.HeadStart, "_feed_batch", feeding)
+    monkeypatch.setattr(head_starts.HeadStart, "start", started_and_fed)
+
+
+@pytest.mark.usefixtures("fed_first")
 def test_pages_fed_early_that_then_changed_are_indexed_as_they_are_now(
-    tmp_path: Path, small_shards: int, fed: dict[int, int]
+    tmp_path: Path, small_shards: int, fed: Fed
 ) -> None:
     # The place in site.yaml stands in every release's dateline, which Pagefind reads:
     # the releases before the edited one were fed as published, and are not so any more.
@@ -193,3 +237,91 @@ def test_a_fork_stops_the_head_start_first(
 
 def _square(_: Any, n: int) -> int:
     return n * n
+
+
+def test_a_bundle_written_early_from_pages_changed_since_is_made_again(
+    tmp_path: Path, small_shards: int, fed: Fed, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The head start goes on past the edited page with the pages after it as published,
+    # where the build has not handed them over yet, and writes the bundle. Here every
+    # release's dateline changed (site.yaml), and the build hands over only the edited
+    # page: the bundle written early holds old pages, and must not be taken.
+    monkeypatch.setattr(build_module, "default_jobs", lambda: 1)  # no fork stops it
+    root = copy_fixture_site("full", tmp_path / "site")
+    out = tmp_path / "out"
+    site = build_site_at(root, output=out).site
+    by_shard: dict[int, list[shards.SearchPage]] = {}
+    for page in sorted(shards.search_pages(site), key=lambda page: page.url):
+        by_shard.setdefault(shards.shard_of(page.url, small_shards), []).append(page)
+    edited = next(
+        pages[n]
+        for pages in by_shard.values()
+        for n in range(len(pages) - 1)
+        if pages[n].url.startswith("/presse/") and pages[n + 1].url.startswith("/presse/")
+    )
+    offer = head_starts.HeadStart.offer
+
+    def only_the_edited(self: head_starts.HeadStart, path: str, digest: str, html: Any) -> None:
+        if path == edited.output_path:
+            offer(self, path, digest, html)
+
+    monkeypatch.setattr(head_starts.HeadStart, "offer", only_the_edited)
+    path = root / edited.origin
+    path.write_text(path.read_text(encoding="utf-8") + "\nZitronenfalter.\n", encoding="utf-8")
+    settings = root / "content" / "site.yaml"
+    text = settings.read_text(encoding="utf-8")
+    settings.write_text(text.replace("location: Kaiserslautern", "location: Morlautern"), "utf-8")
+
+    build_site_at(root, output=out)
+    shard = shards.shard_of(edited.url, small_shards)
+    assert shard in fed.written, "the head start wrote the shard from the pages it had"
+    clean = tmp_path / "clean"
+    build_site_at(root, output=clean, use_cache=False)
+    assert _bundle(out) == _bundle(clean)
+    assert _pagefind_children() == []
+
+
+@pytest.mark.parametrize("marking", ["child", "no fork", "child fails"])
+def test_the_published_pages_are_marked_by_a_child_or_else_here(
+    tmp_path: Path, small_shards: int, fed: Fed, monkeypatch: pytest.MonkeyPatch, marking: str
+) -> None:
+    # A forked child reads and marks the published pages, so the build's main thread need
+    # not wait for the head start's thread (GIL). Without fork, or when the child fails
+    # midway, the thread does it itself; the index is the same each way.
+    here: list[str] = []
+    marked, pid = head_starts.HeadStart._marked, os.getpid()
+
+    def noting_marked(self: head_starts.HeadStart, path: str) -> bytes | None:
+        if os.getpid() == pid:
+            here.append(path)
+        return marked(self, path)
+
+    monkeypatch.setattr(head_starts.HeadStart, "_marked", noting_marked)
+    if marking == "no fork":
+        monkeypatch.setattr(head_starts.Forked, "start", lambda parts: None)
+    elif marking == "child fails":
+        made = head_starts.HeadStart._marked_published
+
+        def failing(self: head_starts.HeadStart) -> Any:
+            yield next(made(self))
+            raise OSError("kaputt")
+
+        monkeypatch.setattr(head_starts.HeadStart, "_marked_published", failing)
+    root = copy_fixture_site("full", tmp_path / "site")
+    out = tmp_path / "out"
+    url, source, before = _latest_in_its_shard(root, out, small_shards)
+    assert before >= 2, "a shard with pages before the edited one"
+    path = root / "content" / source
+    path.write_text(path.read_text(encoding="utf-8") + "\nZitronenfalter.\n", encoding="utf-8")
+
+    build_site_at(root, output=out)
+    shard = shards.shard_of(url, small_shards)
+    assert fed[shard] > before and shard in fed.written
+    if marking == "child":
+        assert here == []
+    else:
+        assert len(here) >= before - (marking == "child fails")
+    clean = tmp_path / "clean"
+    build_site_at(root, output=clean, use_cache=False)
+    assert _bundle(out) == _bundle(clean)
+    assert _pagefind_children() == []

@@ -177,20 +177,23 @@ def publish_edit(
     # cache could not store, a row lost) could read the edit unseen.
     if routes is None or cache.page_count(inputs.target_key) != routes.recorded:
         return None
-    results = list(
-        render_pages(
-            site,
-            bodies,
-            _environment(site, inputs.theme, None, cache),
-            previous=readers,
-            on_disk=published,
-            jobs=options.jobs,
-            media=images,
-            precompress=options.precompress,
-            routes=routes.to_render,
-            templates=inputs.templates,
-        )
-    )
+    results = []
+    for result in render_pages(
+        site,
+        bodies,
+        _environment(site, inputs.theme, None, cache),
+        previous=readers,
+        on_disk=published,
+        jobs=options.jobs,
+        media=images,
+        precompress=options.precompress,
+        routes=routes.to_render,
+        templates=inputs.templates,
+    ):
+        results.append(result)
+        if result.record is not None and result.data is not None:
+            # The search's head start goes on with its shard at once (search/head_start.py).
+            indexer.offer(result.path, result.record.search, result.data)
     if any(result.problems for result in results):
         return None  # reported by the whole way, which renders them again
     searched = {page.output_path: page.url for page in search_pages(site)}

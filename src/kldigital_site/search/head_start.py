@@ -22,10 +22,22 @@ read an edited body ("body:<key>", render/pages.py), the page of that text above
 The shard's pages before the first of them are read while the main process parses,
 and Pagefind indexes them on the second core.
 
+It goes on from there as soon as it can (``offer``): the indexer hands it every page of
+this build as it learns of it, the edited page as soon as it has rendered (and the short
+way of a body edit, edit_build.py, hands it that page before it knows the shards). The
+head start then feeds the edited page and the shard's pages after it, as published where
+this build has not handed them over, and has Pagefind write the bundle: during the rest
+of the render, where the indexer would only begin after it (about 0.3 s at 10,000
+items). ``take`` compares what was fed with the shard's pages as they are now; a bundle
+written from other pages is dropped.
+
 Forking: the build may fork worker processes while the head start runs (an edit that
 re-renders many pages). A thread running in the parent at a fork can leave a lock held
 in the child, so before any fork the head start stops feeding and its thread ends
-(``os.register_at_fork``); the pages fed so far stay fed, the rest come later.
+(``os.register_at_fork``); the pages fed so far stay fed, the rest come later. The head
+start forks a child itself, before its thread starts (``start``): it reads, reduces and
+marks the published pages to feed, so that the thread only passes them on and the
+build's main thread does not wait for the GIL meanwhile.
 """
 
 from __future__ import annotations
@@ -35,11 +47,13 @@ import logging
 import os
 import threading
 import weakref
-from collections.abc import Callable, Collection, Mapping
+from collections.abc import Callable, Collection, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import NamedTuple
 
 from kldigital_site.cache import PageRecord
+from kldigital_site.forked import Forked
 from kldigital_site.search.client import Bundle, PagefindProcess, PageSource
 from kldigital_site.search.compounds import Splitter, load_splitter
 from kldigital_site.search.extract import search_extract
@@ -61,12 +75,43 @@ _fork_hook = threading.Lock()
 _fork_hook_registered = False
 
 
+Html = bytes | Callable[[], bytes]  # a page, or how to read it (search/indexer.py)
+
+
 @dataclass(slots=True)
 class Started:
-    """A shard's bundle begun by the head start, and the pages fed to it, in order."""
+    """A shard's bundle begun by the head start, the pages fed to it, in order, and its
+    files once written (then ``fed`` are all the pages it was written from)."""
 
     bundle: Bundle
     fed: list[tuple[str, str]] = field(default_factory=list)  # (URL, search digest)
+    files: dict[str, bytes] | None = None
+
+
+class _Offered(NamedTuple):
+    """A page of this build, as the indexer will index it (``HeadStart.offer``)."""
+
+    digest: str  # of what the search reads of it (search/extract.py)
+    html: Html
+
+
+class _Plan(NamedTuple):
+    """The shards the edit may change (``HeadStart._plan``)."""
+
+    shard_count: int  # of all shards
+    shards: dict[int, list[tuple[str, str]]]  # by number, their pages (URL, path) in URL order
+    suspects: frozenset[str]  # the paths of the pages that read an edited body
+
+    def first(self, number: int) -> int:
+        """Where the first suspect stands among shard ``number``'s pages."""
+        return next(n for n, (_, path) in enumerate(self.shards[number]) if path in self.suspects)
+
+
+class _Closing(NamedTuple):
+    """What ``take`` tells the thread: the shard count and the shards that changed."""
+
+    shard_count: int
+    changed: frozenset[int]
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,27 +148,62 @@ class HeadStart:
         self._count = 0
         self._started: dict[int, Started] = {}
         self._ready: dict[str, tuple[str, bytes]] = {}
+        # The pages of this build handed over (``offer``), of the paths the thread may
+        # feed (None: not known yet); ``take``'s word once it came. Guarded by ``_offers``,
+        # which wakes the thread when either changes, or ``stop``.
+        self._offers = threading.Condition()
+        self._offered: dict[str, _Offered] = {}
+        self._wanted: frozenset[str] | None = None
+        self._closing: _Closing | None = None
+        self._marking: Forked | None = None
         self._thread = threading.Thread(target=self._run, name="pagefind-head-start", daemon=True)
 
     def start(self) -> None:
         _register_fork_hook()
+        self._splitter = load_splitter(self._cache_dir)
+        # The published pages are read, reduced and marked in a forked child (forked.py),
+        # on the other core: in the thread they held the GIL ~0.2 s at 10,000 items, time
+        # the build's main thread waited (issue 15). Forked before the thread starts, so
+        # that no thread of ours runs at the fork.
+        self._marking = Forked.start(self._marked_published)
         _running.add(self)
         self._thread.start()
 
     def stop(self) -> None:
         """Feed no more pages, and wait until the thread has ended (any thread but its own)."""
         self._stop.set()
+        with self._offers:
+            self._offers.notify_all()
         if self._thread.is_alive():
             self._thread.join()
         _running.discard(self)
 
-    def take(self, count: int) -> Taken | None:
-        """The process with the shards begun, for ``count`` shards; None when nothing was
-        begun or the shards are counted otherwise now (the process is then closed)."""
+    def offer(self, path: str, digest: str, html: Html) -> None:
+        """A search page of this build: its output path, the digest of what the search
+        reads of it and its bytes or a reader. The head start feeds it in its place when
+        the shard gets there (module docstring)."""
+        wanted = self._wanted
+        if (wanted is not None and path not in wanted) or self._stop.is_set():
+            return
+        with self._offers:
+            if self._closing is None:
+                self._offered[path] = _Offered(digest, html)
+                self._offers.notify_all()
+
+    def take(self, count: int, changed: Collection[int] = ()) -> Taken | None:
+        """The process with the shards begun, for ``count`` shards of which ``changed``
+        are to be indexed again; None when nothing was begun or the shards are counted
+        otherwise now (the process is then closed). The thread first finishes the changed
+        shards as far as the pages handed over allow; the others it leaves."""
         with self._lock:
             if self._done:
                 return None
             self._done = True
+        with self._offers:
+            self._closing = _Closing(count, frozenset(changed))
+            self._offers.notify_all()
+        if self._thread.is_alive():
+            self._thread.join()
         self.stop()
         process, splitter = self._process, self._splitter
         if process is None or splitter is None:
@@ -149,42 +229,168 @@ class HeadStart:
         except Exception as exc:  # only a head start: the indexer does it all without
             log.debug("search head start given up: %r", exc)
             self._started.clear()
+        finally:
+            if self._marking is not None:
+                self._marking.close()
 
-    def _feed(self) -> None:
+    def _plan(self) -> _Plan | None:
+        """The shards of the pages that read an edited body; None if there are none."""
         urls = {path: _url_of(path) for path, record in self._previous.items() if record.search}
-        suspects = {
+        suspects = frozenset(
             path for path in urls if not self._edited.isdisjoint(self._previous[path].reads)
-        }
-        if not suspects or self._stop.is_set():
-            return
-        self._count = shard_count(list(urls.values()))
+        )
+        if not suspects:
+            return None
+        count = shard_count(list(urls.values()))
         by_shard: dict[int, list[tuple[str, str]]] = {}
         for path, url in urls.items():
-            by_shard.setdefault(shard_of(url, self._count), []).append((url, path))
-        numbers = sorted({shard_of(urls[path], self._count) for path in suspects})
-        self._splitter = load_splitter(self._cache_dir)
+            by_shard.setdefault(shard_of(url, count), []).append((url, path))
+        numbers = sorted({shard_of(urls[path], count) for path in suspects})
+        return _Plan(count, {number: sorted(by_shard[number]) for number in numbers}, suspects)
+
+    def _marked_published(self) -> Iterator[list[str | None]]:
+        """Run by the forked child: [output path, the page as published as Pagefind gets it
+        or None] for each page the thread will ask for (``_published_page``), in its order: the
+        pages before each shard's first suspect, then the others after it."""
+        plan = self._plan()
+        if plan is None:
+            return
+        order = [page for n, pages in plan.shards.items() for page in pages[: plan.first(n)]]
+        for n, pages in plan.shards.items():
+            order += [page for page in pages[plan.first(n) :] if page[1] not in plan.suspects]
+        for _, path in order:
+            marked = self._marked(path)
+            yield [path, None if marked is None else marked.decode("utf-8")]
+
+    def _published_page(self, path: str) -> bytes | None:
+        """``_marked(path)``, as the child made it; made here where the child gives none."""
+        while self._marking is not None:
+            part = self._marking.part()
+            if part is None:  # the child failed, or has no more
+                self._marking = None
+                break
+            made, marked = part[0]
+            if made == path:
+                return None if marked is None else str(marked).encode("utf-8")
+        return self._marked(path)
+
+    def _feed(self) -> None:
+        plan = None if self._stop.is_set() else self._plan()
+        if plan is None:
+            return
+        self._count, suspects = plan.shard_count, plan.suspects
+        with self._offers:
+            self._wanted = frozenset(path for pages in plan.shards.values() for _, path in pages)
+            self._offered = {p: o for p, o in self._offered.items() if p in self._wanted}
         self._process = PagefindProcess()
-        rests = []
-        for number in numbers:
-            pages = sorted(by_shard[number])
+        rests: list[tuple[int, list[tuple[str, str]]]] = []
+        for number, pages in plan.shards.items():
             started = self._started[number] = Started(self._process.begin())
-            first = next(n for n, (_, path) in enumerate(pages) if path in suspects)
-            rests.append([page for page in pages[first:] if page[1] not in suspects])
+            first = plan.first(number)
+            whole = True
             for start in range(0, first, BATCH):
                 batch = pages[start : min(start + BATCH, first)]
-                if self._stop.is_set() or not self._feed_batch(started, batch):
+                if self._halted(number) or not self._feed_batch(started, batch):
+                    whole = False
                     break
+            if whole:
+                rests.append((number, pages[first:]))
         # The shards' other pages, as Pagefind will get them once the edited ones have
         # rendered: then the build's thread is busy, and each page read, reduced and
         # marked in the indexer's thread waited for it (GIL) longer than it took.
-        for rest in rests:
+        for _, rest in rests:
             for url, path in rest:
                 if self._stop.is_set():
                     return
-                marked = self._marked(path)
+                if path in suspects:
+                    continue
+                marked = self._published_page(path)
                 if marked is not None:
                     self._ready[url] = (self._previous[path].search, marked)
+        if self._marking is not None:
+            self._marking.close()  # done with
+        for number, rest in rests:
+            if not self._go_on(number, rest, suspects):
+                break
+        assert self._splitter is not None
         self._splitter.save()
+
+    def _go_on(self, number: int, rest: list[tuple[str, str]], suspects: Collection[str]) -> bool:
+        """Feed shard ``number`` from its first suspect on and write its bundle: each
+        page as this build handed it over or, where it has not (yet), as published; a
+        suspect waits until it is handed over. False when the head start is to stop."""
+        started = self._started[number]
+        batch: list[tuple[str, str, str, bytes]] = []
+        for url, path in rest:
+            suspect = path in suspects
+            offered = self._handed_over(path, wait=False)
+            if offered is None and suspect:
+                self._feed_marked(started, batch)  # Pagefind works while it renders
+                batch = []
+                offered = self._handed_over(path, wait=True)
+            ready = None if suspect else self._ready.get(url)
+            if offered is not None and (ready is None or ready[0] != offered.digest):
+                page = self._marked_offer(offered)
+            else:  # as published, made so by the child already (the same digest: the same)
+                page = ready
+            if page is None or self._halted(number):
+                return not self._stop.is_set()  # the indexer goes on from what was fed
+            batch.append((url, path, *page))
+        # In one part where no suspect is waited for: the pages are sent without waiting
+        # for each answer, where parts of them waited for the GIL between answers while
+        # the build's thread rendered, and Pagefind for them.
+        self._feed_marked(started, batch)
+        if self._halted(number):
+            return not self._stop.is_set()
+        started.files = self._pagefind().write(started.bundle)
+        log.debug("search shard %d written by the head start", number)
+        return True
+
+    def _halted(self, number: int) -> bool:
+        """Whether to feed shard ``number`` no further: the head start is stopped, or was
+        taken over for another count of shards, or with that shard unchanged."""
+        closing = self._closing
+        if closing is None:
+            return self._stop.is_set()
+        return (
+            self._stop.is_set()
+            or closing.shard_count != self._count
+            or number not in closing.changed
+        )
+
+    def _handed_over(self, path: str, *, wait: bool) -> _Offered | None:
+        """The page at ``path`` as this build handed it over; with ``wait``, until it is or
+        no more pages can come (``take``, ``stop``)."""
+        with self._offers:
+            while wait and path not in self._offered:
+                if self._stop.is_set() or self._closing is not None:
+                    break
+                self._offers.wait()
+            return self._offered.get(path)
+
+    def _marked_offer(self, offered: _Offered) -> tuple[str, bytes] | None:
+        """A page handed over, as Pagefind gets it, with its digest; None if what it is
+        does not have that digest."""
+        assert self._splitter is not None
+        try:
+            extract = search_extract(offered.html() if callable(offered.html) else offered.html)
+        except OSError:
+            return None
+        if hashlib.sha256(extract).hexdigest() != offered.digest:
+            return None
+        return offered.digest, self._splitter.mark(extract)
+
+    def _feed_marked(self, started: Started, batch: list[tuple[str, str, str, bytes]]) -> None:
+        """Feed ``batch`` (URL, output path, search digest, bytes as Pagefind gets them)."""
+        if not batch:
+            return
+        sources = [PageSource(url, path, _bytes(marked)) for url, path, _, marked in batch]
+        self._pagefind().add(started.bundle, sources)
+        started.fed.extend((url, digest) for url, _, digest, _ in batch)
+
+    def _pagefind(self) -> PagefindProcess:
+        assert self._process is not None
+        return self._process
 
     def _feed_batch(self, started: Started, batch: list[tuple[str, str]]) -> bool:
         """Feed ``batch`` (URL, output path) as published; False where a page is not as its
@@ -192,7 +398,7 @@ class HeadStart:
         assert self._process is not None
         sources = []
         for url, path in batch:
-            marked = None if self._stop.is_set() else self._marked(path)
+            marked = None if self._stop.is_set() else self._published_page(path)
             if marked is None:
                 break
             sources.append(PageSource(url, path, _bytes(marked)))

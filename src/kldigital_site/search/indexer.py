@@ -36,7 +36,9 @@ shards changed), driven by a thread of the build that starts when the last
 detail page has rendered (render/pages.py renders them first), so it works while
 the newsroom files and the lists render. An edit build gives it a head start
 (search/head_start.py): while the build parses, Pagefind is fed the pages of the
-edited page's shard that come before it, and the indexer goes on from there.
+edited page's shard that come before it, and as soon as the edited page has rendered
+(``expect``, ``offer``), the rest, and writes the bundle; the indexer takes it if its
+pages are the shard's, else goes on from what was fed.
 The indexer keeps no page's HTML: it notes each page's URL, digest and how to
 read it back from the staging folder, and reads only the pages of shards that
 changed, when Pagefind takes them. The files come back as ``Output``s, so
@@ -86,7 +88,7 @@ from kldigital_site.search.client import (
 )
 from kldigital_site.search.compounds import Splitter, dictionary_version, load_splitter
 from kldigital_site.search.extract import search_digest, search_extract
-from kldigital_site.search.head_start import HeadStart
+from kldigital_site.search.head_start import HeadStart, Html
 from kldigital_site.search.shards import (
     SHARD_PREFIX,
     SearchPage,
@@ -116,8 +118,6 @@ _OLD_CACHE_FILES = ("index.json",)  # format 3 kept the whole index in one file
 # first bundle's engine, load_wasm: false): all a shard n > 0 ships.
 _MERGED_FOLDERS = ("index/", "filter/", "fragment/")
 _PROBLEM_PATH = "pagefind"  # where a failure not tied to one page is reported
-
-Html = bytes | Callable[[], bytes]  # the page, or how to read it when needed
 
 
 @dataclass(frozen=True, slots=True)
@@ -218,7 +218,16 @@ class SearchIndexer:
         if not digest:
             digest = search_digest(html() if callable(html) else html)
         self._seen[path] = (page, digest, html)
+        if self._head_start is not None:
+            self._head_start.offer(path, digest, html)
         return True
+
+    def offer(self, path: str, digest: str, html: Html) -> None:
+        """A page rendered before the shards to index are known (edit_build.py): for the
+        head start alone, which may go on with its shard from there. ``expect`` or ``add``
+        it as well once its shard is known to have changed."""
+        if self._head_start is not None and path in self._pages and digest:
+            self._head_start.offer(path, digest, html)
 
     def seal(self) -> None:
         """No more pages: shards are taken from the cache or indexed, in the background."""
@@ -297,7 +306,7 @@ class SearchIndexer:
         are now; the other changed shards, for ``_index_all``. Shards it began that did not
         change are never written: they go with its process."""
         assert self._head_start is not None
-        taken = self._head_start.take(self._count)
+        taken = self._head_start.take(self._count, [shard.number for shard in changed])
         if taken is None:
             return changed
         with self._lock:
@@ -309,10 +318,18 @@ class SearchIndexer:
             for shard in changed:
                 started = taken.started.get(shard.number)
                 fed = started.fed if started is not None else []
+                now = [(page.url, digest) for page, digest, _ in shard.pages]
+                if started is not None and started.files is not None and fed == now:
+                    # Written by the head start from exactly the shard's pages as they are.
+                    log.debug("search shard %d: written early", shard.number)
+                    self.indexed.append(shard.number)
+                    self._keep(shard, _shipped(shard.number, started.files))
+                    continue
                 if (
                     started is None
+                    or started.files is not None  # written from other pages: done afresh
                     or rest  # the process failed (below): the others go to a fresh one
-                    or fed != [(p.url, d) for p, d, _ in shard.pages[: len(fed)]]
+                    or fed != now[: len(fed)]
                 ):
                     rest.append(shard)
                     continue
