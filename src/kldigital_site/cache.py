@@ -580,18 +580,6 @@ class BuildCache:
 
     # --- values kept whole ---------------------------------------------------------
 
-    def blob(self, name: str) -> bytes | None:
-        """The bytes last stored under ``name``, if they pass their checksum."""
-        rows = self._query("SELECT payload, checksum FROM blobs WHERE name = ?", (name,))
-        if not rows or not isinstance(rows[0][0], bytes):
-            return None
-        payload: bytes = rows[0][0]
-        return payload if hashlib.sha256(payload).hexdigest()[:32] == rows[0][1] else None
-
-    def store_blob(self, name: str, payload: bytes) -> None:
-        """One value as one row: read whole in one query, never row by row (issue 15)."""
-        self.store_blobs({name: payload})
-
     def blobs(self, prefix: str) -> dict[str, bytes]:
         """Every value stored under a name that starts with ``prefix``, by name: those that
         pass their checksum (one query for a value stored in parts, markdown/kept.py)."""
