@@ -24,7 +24,7 @@ from kldigital_site.render import compiled as compiled_module
 from kldigital_site.render.compiled import COMPILED_DIR, CompiledTemplates
 from kldigital_site.render.templates import make_environment, render_template
 from tests.conftest import NOW, TEMPLATES, copy_fixture_site
-from tests.test_incremental import RELEASE, Site, tree
+from tests.test_incremental import RELEASE, Site, same_as_clean
 
 
 @pytest.fixture
@@ -41,16 +41,6 @@ def compiles(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
     yield names
 
 
-def _same_as_clean(site: Site, tmp_path: Path, name: str) -> dict[str, bytes]:
-    clean = tmp_path / f"clean-{name}"
-    site.build(use_cache=False, output=clean)
-    built, expected = tree(site.output), tree(clean)
-    assert built == expected, sorted(
-        p for p in expected.keys() | built if built.get(p) != expected.get(p)
-    )
-    return built
-
-
 def test_a_build_after_a_build_compiles_only_the_changed_template(
     tmp_path: Path, compiles: list[str]
 ) -> None:
@@ -64,7 +54,7 @@ def test_a_build_after_a_build_compiles_only_the_changed_template(
     site.edit("base.html", lambda t: t.replace("</footer>", "<p>Fußzeile neu</p>\n</footer>", 1))
     site.build()
     assert compiles == ["base.html"]
-    assert b"Fu\xc3\x9fzeile neu" in _same_as_clean(site, tmp_path, "base")["index.html"]
+    assert b"Fu\xc3\x9fzeile neu" in same_as_clean(site, tmp_path, "base")["index.html"]
 
 
 def test_what_a_template_loaded_as_code_imports_is_still_followed(
@@ -84,7 +74,7 @@ def test_what_a_template_loaded_as_code_imports_is_still_followed(
         lambda t: t.replace('alt="{{ img.alt }}"', 'alt="{{ img.alt }}" data-neu=""'),
     )
     site.build()
-    built = _same_as_clean(site, tmp_path, "picture")
+    built = same_as_clean(site, tmp_path, "picture")
     assert b"data-neu" in built["index.html"] and b"data-neu" in built["projekte/index.html"]
 
 

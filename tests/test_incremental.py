@@ -95,6 +95,18 @@ def tree(folder: Path, *, search_index: bool = True) -> dict[str, bytes]:
     }
 
 
+def same_as_clean(site: Site, tmp_path: Path, name: str) -> dict[str, bytes]:
+    """The output of ``site`` after its last build; fails naming the files a clean build
+    of the same sources makes otherwise."""
+    clean = tmp_path / f"clean-{name}"
+    site.build(use_cache=False, output=clean)
+    built, expected = tree(site.output), tree(clean)
+    assert built == expected, sorted(
+        p for p in expected.keys() | built if built.get(p) != expected.get(p)
+    )
+    return built
+
+
 @pytest.fixture
 def site(tmp_path: Path) -> Site:
     s = Site(tmp_path)

@@ -15,7 +15,7 @@ import pytest
 
 from kldigital_site.build import BuildResult
 from kldigital_site.errors import BuildFailed
-from tests.test_incremental import RELEASE, RELEASE_PAGE, Site, tree
+from tests.test_incremental import RELEASE, RELEASE_PAGE, Site, same_as_clean, tree
 
 
 @pytest.fixture
@@ -23,16 +23,6 @@ def site(tmp_path: Path) -> Site:
     s = Site(tmp_path)
     s.build()
     return s
-
-
-def _same_as_clean(site: Site, tmp_path: Path, name: str) -> dict[str, bytes]:
-    clean = tmp_path / f"clean-{name}"
-    site.build(use_cache=False, output=clean)
-    built, expected = tree(site.output), tree(clean)
-    assert built == expected, sorted(
-        p for p in expected.keys() | built if built.get(p) != expected.get(p)
-    )
-    return built
 
 
 def _showing(files: dict[str, bytes], marker: str) -> set[str]:
@@ -44,7 +34,7 @@ def test_base_template_change_leaves_the_newsroom_files_unexamined(
 ) -> None:
     site.edit("base.html", lambda t: t.replace("</footer>", "<p>Fußzeile neu</p>\n</footer>", 1))
     result = site.build()
-    built = _same_as_clean(site, tmp_path, "base")
+    built = same_as_clean(site, tmp_path, "base")
     showing = _showing(built, "Fußzeile neu")
     assert len(showing) > 20 and showing <= result.rendered
     # The release's text, e-mail and the vCards load no base.html: not even their views.
@@ -56,7 +46,7 @@ def test_base_template_change_leaves_the_newsroom_files_unexamined(
 def test_the_email_template_renders_only_the_emails(site: Site, tmp_path: Path) -> None:
     site.edit("newsroom/email.html", lambda t: t.replace("</body>", "<p>Mail neu</p>\n</body>", 1))
     result = site.build()
-    built = _same_as_clean(site, tmp_path, "email")
+    built = same_as_clean(site, tmp_path, "email")
     emails = {p for p in built if p.endswith(".eml")}
     assert emails and result.rendered == emails
     assert not any(p.endswith(".html") for p in result.examined)
@@ -70,7 +60,7 @@ def test_a_template_imported_by_an_imported_one_is_followed(site: Site, tmp_path
         lambda t: t.replace('alt="{{ img.alt }}"', 'alt="{{ img.alt }}" data-neu=""'),
     )
     result = site.build()
-    built = _same_as_clean(site, tmp_path, "picture")
+    built = same_as_clean(site, tmp_path, "picture")
     showing = _showing(built, "data-neu")
     assert "index.html" in showing and "projekte/index.html" in showing
     assert showing <= result.rendered
@@ -79,7 +69,7 @@ def test_a_template_imported_by_an_imported_one_is_followed(site: Site, tmp_path
 def test_a_macro_imported_by_some_pages_renders_those(site: Site, tmp_path: Path) -> None:
     site.edit("partials/contact.html", lambda t: t.replace("{{ c.name }}", "{{ c.name }} (neu)", 1))
     result = site.build()
-    built = _same_as_clean(site, tmp_path, "contact")
+    built = same_as_clean(site, tmp_path, "contact")
     showing = _showing(built, "(neu)")
     assert RELEASE_PAGE in showing and showing <= result.rendered
     assert "index.html" not in result.examined  # the home page imports no contact block
@@ -92,12 +82,12 @@ def test_a_template_newly_included_and_then_changed(site: Site, tmp_path: Path) 
         lambda t: t.replace("</footer>", '{% include "partials/hinweis.html" %}\n</footer>', 1),
     )
     site.build()
-    first = _showing(_same_as_clean(site, tmp_path, "included"), "Hinweis eins")
+    first = _showing(same_as_clean(site, tmp_path, "included"), "Hinweis eins")
     assert len(first) > 20
     # Now only the new file changes: every page that includes it must follow.
     site.edit("partials/hinweis.html", lambda t: t.replace("eins", "zwei"))
     result = site.build()
-    second = _showing(_same_as_clean(site, tmp_path, "changed"), "Hinweis zwei")
+    second = _showing(same_as_clean(site, tmp_path, "changed"), "Hinweis zwei")
     assert second == first and second <= result.rendered
 
 
@@ -112,7 +102,7 @@ def test_a_template_no_longer_included_no_longer_renders_its_pages(
     site.build()
     site.edit("partials/hinweis.html", lambda t: t.replace("Hinweis", "Anders"))
     result = site.build()
-    _same_as_clean(site, tmp_path, "gone")
+    same_as_clean(site, tmp_path, "gone")
     assert not any(p.endswith(".html") for p in result.examined)
 
 
@@ -122,7 +112,7 @@ def test_a_new_template_file_under_a_name_tried_before(site: Site, tmp_path: Pat
     site.build()
     (site.templates / "partials" / "banner.html").write_text("<p>Banner neu</p>\n", "utf-8")
     result = site.build()
-    showing = _showing(_same_as_clean(site, tmp_path, "banner"), "Banner neu")
+    showing = _showing(same_as_clean(site, tmp_path, "banner"), "Banner neu")
     assert len(showing) > 20 and showing <= result.rendered
 
 
@@ -142,7 +132,7 @@ def test_a_template_and_a_body_changed_together(site: Site, tmp_path: Path) -> N
     site.edit("partials/contact.html", lambda t: t.replace("{{ c.name }}", "{{ c.name }} (neu)", 1))
     site.edit(RELEASE, lambda t: t + "\nEin neuer Absatz am Ende.\n")
     result: BuildResult = site.build()
-    built = _same_as_clean(site, tmp_path, "both")
+    built = same_as_clean(site, tmp_path, "both")
     assert RELEASE_PAGE in result.rendered and b"Ein neuer Absatz" in built[RELEASE_PAGE]
     assert "index.html" not in result.examined
 
@@ -155,14 +145,14 @@ def test_a_comment_in_base_renders_every_page_and_writes_none(site: Site, tmp_pa
     result = site.build()
     assert RELEASE_PAGE in result.rendered and "index.html" in result.rendered
     assert result.report is not None and result.report.written == ()
-    _same_as_clean(site, tmp_path, "comment")
+    same_as_clean(site, tmp_path, "comment")
     after = {p: p.stat().st_mtime_ns for p in site.output.rglob("*") if p.is_file()}
     assert after == before
     # The next change that does show is written.
     site.edit("base.html", lambda t: t.replace("<!-- neu -->", "<p>Neu</p>", 1))
     result = site.build()
     assert result.report is not None and RELEASE_PAGE in result.report.written
-    assert b"<p>Neu</p>" in _same_as_clean(site, tmp_path, "shown")[RELEASE_PAGE]
+    assert b"<p>Neu</p>" in same_as_clean(site, tmp_path, "shown")[RELEASE_PAGE]
 
 
 def test_a_template_change_after_a_body_edit(site: Site, tmp_path: Path) -> None:
@@ -172,7 +162,7 @@ def test_a_template_change_after_a_body_edit(site: Site, tmp_path: Path) -> None
     site.build()
     site.edit("base.html", lambda t: t.replace("</footer>", "<p>Fußzeile neu</p>\n</footer>", 1))
     result = site.build()
-    built = _same_as_clean(site, tmp_path, "after-body")
+    built = same_as_clean(site, tmp_path, "after-body")
     assert _showing(built, "Fußzeile neu") <= result.rendered
     assert not any(p.endswith((".eml", ".vcf")) for p in result.examined)
 
@@ -192,7 +182,7 @@ def test_a_title_change_after_a_template_change_makes_only_the_views_that_show_i
     site.build()
     _retitle(site)
     result = site.build()
-    _same_as_clean(site, tmp_path, "title")
+    same_as_clean(site, tmp_path, "title")
     examined = {p for p in result.examined if p.endswith(".html")}
     assert RELEASE_PAGE in examined and "404.html" not in examined
     assert 0 < len(examined) < 15
@@ -210,10 +200,10 @@ def test_a_topic_added_with_a_template_change_and_taken_away_again(
         lambda t: t.replace("tags: [Bürgerbeteiligung]", "tags: [Bürgerbeteiligung, Neuland]"),
     )
     site.build()
-    assert b"Neuland" in _same_as_clean(site, tmp_path, "added")["themen/index.html"]
+    assert b"Neuland" in same_as_clean(site, tmp_path, "added")["themen/index.html"]
     site.edit(
         RELEASE,
         lambda t: t.replace("tags: [Bürgerbeteiligung, Neuland]", "tags: [Bürgerbeteiligung]"),
     )
     site.build()
-    assert b"Neuland" not in _same_as_clean(site, tmp_path, "removed")["themen/index.html"]
+    assert b"Neuland" not in same_as_clean(site, tmp_path, "removed")["themen/index.html"]
