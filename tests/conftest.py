@@ -11,7 +11,7 @@ import shutil
 import textwrap
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pytest
 from click.testing import CliRunner, Result
@@ -153,6 +153,23 @@ CHROMIUM_ARGS = [
     "--disable-sync",
     "--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE 127.0.0.1",
 ]
+
+
+@pytest.fixture
+def folders_listed_again(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The folders of output/ the build lists again after the forked child's look for the
+    user's files (foreign_files.py), in the order it lists them."""
+    from kldigital_site import foreign_files
+
+    listed: list[str] = []
+    listed_again = foreign_files._listed_again
+
+    def counted(root: str, changed: Any, *rest: Any) -> set[str]:
+        listed.extend(changed)
+        return listed_again(root, changed, *rest)
+
+    monkeypatch.setattr(foreign_files, "_listed_again", counted)
+    return listed
 
 
 @pytest.fixture(scope="module")

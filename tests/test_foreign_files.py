@@ -6,8 +6,6 @@ import os
 from pathlib import Path
 from typing import Any
 
-import pytest
-
 from kldigital_site import foreign_files
 from kldigital_site.foreign_files import brought_up_to_date, look
 from tests.conftest import write_files
@@ -36,19 +34,12 @@ def test_the_look_finds_what_a_walk_finds(tmp_path: Path) -> None:
 
 
 def test_every_change_since_the_look_is_found(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, folders_listed_again: list[str]
 ) -> None:
     out = _folder(tmp_path)
     seen = look(out, OURS, ())
     _long_ago(seen)
-    listed: list[str] = []
-    listed_again = foreign_files._listed_again
-
-    def counted(root: str, changed: Any, *rest: Any) -> set[str]:
-        listed.extend(changed)
-        return listed_again(root, changed, *rest)
-
-    monkeypatch.setattr(foreign_files, "_listed_again", counted)
+    listed = folders_listed_again
     write_files(out, {"presse/b/neu.txt": "neu", "neu/tief/unten/x.txt": "x"})
     (out / "presse/a/anhang.pdf").unlink()
     (out / "presse/a/index.html").rename(out / "presse/a/umbenannt.html")

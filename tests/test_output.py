@@ -688,11 +688,7 @@ def test_a_missing_base_stops_the_build_like_a_damaged_manifest(tmp_path: Path) 
     out = tmp_path / "out"
     assert build_cli(root, out, "--now", NOW).exit_code == 0
     _records(root, out)[1][0].unlink()
-    before = tree_state(out)
-    result = build_cli(root, out, "--now", NOW)
-    assert result.exit_code == 1
-    assert "Die Liste der erzeugten Dateien ist beschädigt" in result.stderr
-    assert tree_state(out) == before
+    _refused_as_damaged(root, out)
 
 
 def test_a_big_tree_record_is_written_as_it_reads_whole(tmp_path: Path) -> None:
@@ -745,11 +741,7 @@ def test_a_damaged_base_stops_the_build_like_a_damaged_manifest(
     else:
         data = b""
     base.write_bytes(data)
-    before = tree_state(out)
-    result = build_cli(root, out, "--now", NOW)
-    assert result.exit_code == 1
-    assert "Die Liste der erzeugten Dateien ist beschädigt" in result.stderr
-    assert tree_state(out) == before
+    _refused_as_damaged(root, out)
 
 
 def test_a_base_an_older_version_wrote_as_json_is_read(tmp_path: Path) -> None:
@@ -786,7 +778,7 @@ def test_every_published_file_counts_in_the_tree_key() -> None:
 
 
 def test_files_put_into_output_while_a_build_runs_are_kept(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, folders_listed_again: list[str]
 ) -> None:
     # Issue 15: the forked child looks for the user's files while the build parses; the
     # build lists again only the folders changed since (foreign_files.py). A file put
@@ -800,14 +792,7 @@ def test_files_put_into_output_while_a_build_runs_are_kept(
     out = tmp_path / "out"
     assert build_cli(root, out, "--now", NOW).exit_code == 0
     write_files(out, {"presse/alt.txt": "vorher", "fremd/tief/alt.txt": "vorher"})
-    listed: list[str] = []
-    listed_again = foreign_files._listed_again
-
-    def counted(root_: str, changed: Any, *rest: Any) -> set[str]:
-        listed.extend(changed)
-        return listed_again(root_, changed, *rest)
-
-    monkeypatch.setattr(foreign_files, "_listed_again", counted)
+    listed = folders_listed_again
     find_foreign = output_module.TreeWriter.find_foreign
     added: dict[str, str] = {}
 
@@ -889,3 +874,12 @@ def test_the_tree_key_of_a_record_stands_only_for_the_tree_it_was_written_with(
     assert result.exit_code == 0
     assert hashed == [len(clean)]
     assert file_tree(out) == clean
+
+
+def _refused_as_damaged(root: Path, out: Path) -> None:
+    """The next build stops with the damaged-record error and leaves output/ untouched."""
+    before = tree_state(out)
+    result = build_cli(root, out, "--now", NOW)
+    assert result.exit_code == 1
+    assert "Die Liste der erzeugten Dateien ist beschädigt" in result.stderr
+    assert tree_state(out) == before
