@@ -22,10 +22,16 @@ from kldigital_site.cache import CACHE_DIR_NAME, BuildCache
 from kldigital_site.errors import BuildFailed
 from kldigital_site.output import TreeWriter
 from kldigital_site.search import shards as shards_module
-from tests.conftest import build_site_at, copy_fixture_site
+from tests.conftest import build_site_at
 from tests.test_incremental import RELEASE, RELEASE_PAGE, Site, _pages, tree
 from tests.test_search import _bundle, indexed_pages, small_shards, words_of
-from tests.test_search_head_start import Fed, _latest_in_its_shard, _shard_size, fed
+from tests.test_search_head_start import (
+    Fed,
+    _clean_build,
+    _edited_latest_in_its_shard,
+    _shard_size,
+    fed,
+)
 
 __all__ = ["fed", "small_shards"]  # the fixtures, used by name
 
@@ -393,14 +399,10 @@ def test_a_body_edit_the_short_way_feeds_its_shard_early(
     # pages of the edited page's shard before it are fed to Pagefind while the build
     # parses, from the few columns of the page records it needs, not all the records;
     # the edited page as soon as it has rendered, and the pages after it.
-    root = copy_fixture_site("full", tmp_path / "site")
-    out = tmp_path / "out"
-    url, source, before = _latest_in_its_shard(root, out, small_shards)
+    root, out, url, before = _edited_latest_in_its_shard(tmp_path, small_shards)
     assert before >= 2, "a shard with pages before the edited one"
     size = _shard_size(out, url, small_shards)
     path = EditPath(monkeypatch)
-    edited = root / "content" / source
-    edited.write_text(edited.read_text(encoding="utf-8") + "\nZitronenfalter.\n", "utf-8")
 
     result = build_site_at(root, output=out)
     assert path.taken == [True]
@@ -409,8 +411,7 @@ def test_a_body_edit_the_short_way_feeds_its_shard_early(
     assert fed == {shard: size} and fed.written == {shard}
     assert result.search_indexed == (shard,)
     assert "zitronenfalter" in words_of(indexed_pages(out)[url])
-    clean = tmp_path / "clean"
-    build_site_at(root, output=clean, use_cache=False)
+    clean = _clean_build(root, tmp_path)
     assert _bundle(out) == _bundle(clean)
     assert tree(out) == tree(clean)
 

@@ -84,6 +84,26 @@ def _latest_in_its_shard(root: Path, out: Path, count: int) -> tuple[str, str, i
     return page.url, page.origin.removeprefix("content/"), before
 
 
+def _edited_latest_in_its_shard(tmp_path: Path, count: int) -> tuple[Path, Path, str, int]:
+    """The full fixture site built into ``tmp_path/out``, then a word appended to the body
+    of its release with the most pages before it in its shard (``_latest_in_its_shard``):
+    the site's root, the output folder, that release's URL and how many pages come before
+    it."""
+    root = copy_fixture_site("full", tmp_path / "site")
+    out = tmp_path / "out"
+    url, source, before = _latest_in_its_shard(root, out, count)
+    path = root / "content" / source
+    path.write_text(path.read_text(encoding="utf-8") + "\nZitronenfalter.\n", encoding="utf-8")
+    return root, out, url, before
+
+
+def _clean_build(root: Path, tmp_path: Path) -> Path:
+    """The output folder of a build of ``root`` without the cache."""
+    clean = tmp_path / "clean"
+    build_site_at(root, output=clean, use_cache=False)
+    return clean
+
+
 def _pagefind_children() -> list[int]:
     """Pagefind processes started by this process and still there."""
     found = []
@@ -104,13 +124,9 @@ def _pagefind_children() -> list[int]:
 def test_an_edit_fed_early_gives_the_index_of_a_clean_build(
     tmp_path: Path, small_shards: int, fed: Fed
 ) -> None:
-    root = copy_fixture_site("full", tmp_path / "site")
-    out = tmp_path / "out"
-    url, source, before = _latest_in_its_shard(root, out, small_shards)
+    root, out, url, before = _edited_latest_in_its_shard(tmp_path, small_shards)
     assert before >= 2, "a shard with pages before the edited one"
     size = _shard_size(out, url, small_shards)
-    path = root / "content" / source
-    path.write_text(path.read_text(encoding="utf-8") + "\nZitronenfalter.\n", encoding="utf-8")
 
     result = build_site_at(root, output=out)
     shard = shards.shard_of(url, small_shards)
@@ -119,9 +135,7 @@ def test_an_edit_fed_early_gives_the_index_of_a_clean_build(
     assert fed == {shard: size} and fed.written == {shard}
     assert result.search_indexed == (shard,)
     assert "zitronenfalter" in words_of(indexed_pages(out)[url])
-    clean = tmp_path / "clean"
-    build_site_at(root, output=clean, use_cache=False)
-    assert _bundle(out) == _bundle(clean)
+    assert _bundle(out) == _bundle(_clean_build(root, tmp_path))
     assert _pagefind_children() == []
 
 
@@ -153,11 +167,7 @@ def test_pages_fed_early_that_then_changed_are_indexed_as_they_are_now(
 ) -> None:
     # The place in site.yaml stands in every release's dateline, which Pagefind reads:
     # the releases before the edited one were fed as published, and are not so any more.
-    root = copy_fixture_site("full", tmp_path / "site")
-    out = tmp_path / "out"
-    url, source, _ = _latest_in_its_shard(root, out, small_shards)
-    path = root / "content" / source
-    path.write_text(path.read_text(encoding="utf-8") + "\nZitronenfalter.\n", encoding="utf-8")
+    root, out, url, _ = _edited_latest_in_its_shard(tmp_path, small_shards)
     settings = root / "content" / "site.yaml"
     text = settings.read_text(encoding="utf-8")
     settings.write_text(text.replace("location: Kaiserslautern", "location: Morlautern"), "utf-8")
@@ -167,9 +177,7 @@ def test_pages_fed_early_that_then_changed_are_indexed_as_they_are_now(
     assert fed.get(shard, 0) >= 1, "the head start fed the old pages"
     pages = indexed_pages(out)
     assert "morlautern" in words_of(pages[url])
-    clean = tmp_path / "clean"
-    build_site_at(root, output=clean, use_cache=False)
-    assert _bundle(out) == _bundle(clean)
+    assert _bundle(out) == _bundle(_clean_build(root, tmp_path))
     assert _pagefind_children() == []
 
 
@@ -275,9 +283,7 @@ def test_a_bundle_written_early_from_pages_changed_since_is_made_again(
     build_site_at(root, output=out)
     shard = shards.shard_of(edited.url, small_shards)
     assert shard in fed.written, "the head start wrote the shard from the pages it had"
-    clean = tmp_path / "clean"
-    build_site_at(root, output=clean, use_cache=False)
-    assert _bundle(out) == _bundle(clean)
+    assert _bundle(out) == _bundle(_clean_build(root, tmp_path))
     assert _pagefind_children() == []
 
 
@@ -307,12 +313,8 @@ def test_the_published_pages_are_marked_by_a_child_or_else_here(
             raise OSError("kaputt")
 
         monkeypatch.setattr(head_starts.HeadStart, "_marked_published", failing)
-    root = copy_fixture_site("full", tmp_path / "site")
-    out = tmp_path / "out"
-    url, source, before = _latest_in_its_shard(root, out, small_shards)
+    root, out, url, before = _edited_latest_in_its_shard(tmp_path, small_shards)
     assert before >= 2, "a shard with pages before the edited one"
-    path = root / "content" / source
-    path.write_text(path.read_text(encoding="utf-8") + "\nZitronenfalter.\n", encoding="utf-8")
 
     build_site_at(root, output=out)
     shard = shards.shard_of(url, small_shards)
@@ -321,7 +323,5 @@ def test_the_published_pages_are_marked_by_a_child_or_else_here(
         assert here == []
     else:
         assert len(here) >= before - (marking == "child fails")
-    clean = tmp_path / "clean"
-    build_site_at(root, output=clean, use_cache=False)
-    assert _bundle(out) == _bundle(clean)
+    assert _bundle(out) == _bundle(_clean_build(root, tmp_path))
     assert _pagefind_children() == []
