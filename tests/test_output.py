@@ -617,6 +617,10 @@ def _edits_equal_clean_builds(root: Path, out: Path, tmp_path: Path, count: int)
         listed = read_manifest(out, root / CACHE_DIR_NAME) or {}
         assert set(listed) == set(built)
         assert all(hashlib.sha256(built[rel]).hexdigest() == listed[rel] for rel in built)
+        # The key the commit worked out from the last tree's is the key of these files.
+        book = output_module.Bookkeeping(out, root / CACHE_DIR_NAME)
+        record = output_module._read_manifest(out, book)
+        assert record is not None and record.tree == output_module.tree_key(listed)
 
 
 def test_edit_builds_record_what_changed_against_one_shared_base(tmp_path: Path) -> None:
@@ -764,17 +768,30 @@ def test_a_base_an_older_version_wrote_as_json_is_read(tmp_path: Path) -> None:
 
 
 def test_every_published_file_counts_in_the_tree_key() -> None:
-    """The key of what output/ holds is made a few thousand files at a time: it is the
-    hash of the whole listing, and a file changed next to a piece's boundary changes it."""
+    """The key of what output/ holds changes with any file's digest and with a file more
+    or less, whatever the order it is listed in. Worked out from the last tree's key and
+    the files changed since (issue 15: an edit build does not hash 67,000 files again),
+    it is the whole tree's key; a key of another form (an older version's) is not used."""
     from kldigital_site.build import tree_key
 
-    for count in (0, 1, 4096, 4097, 9000):
-        digests = {f"seite-{n:05d}/index.html": f"{n:064x}" for n in range(count)}
-        whole = json.dumps(sorted(digests.items())).encode()
-        assert tree_key(digests) == hashlib.sha256(whole).hexdigest()
     digests = {f"seite-{n:05d}/index.html": f"{n:064x}" for n in range(9000)}
-    for boundary in ("seite-04095/index.html", "seite-04096/index.html"):
-        assert tree_key({**digests, boundary: "0" * 64}) != tree_key(digests)
+    key = tree_key(digests)
+    assert tree_key(dict(reversed(digests.items()))) == key
+    others = [
+        tree_key({**digests, "seite-04095/index.html": "0" * 64}),
+        tree_key({**digests, "seite-04096/index.html": "0" * 64}),
+        tree_key({**digests, "neu/index.html": "0" * 64}),
+        tree_key({k: v for k, v in digests.items() if k != "seite-08999/index.html"}),
+        tree_key({}),
+    ]
+    assert len({key, *others}) == len(others) + 1
+    after = {**digests, "seite-04095/index.html": "0" * 64, "neu/index.html": "1" * 64}
+    del after["seite-00000/index.html"]
+    paths = ["seite-04095/index.html", "neu/index.html", "seite-00000/index.html"]
+    assert output_module.changed_tree_key(key, digests, after, paths) == tree_key(after)
+    assert output_module.changed_tree_key(tree_key({}), {}, after, after) == tree_key(after)
+    older = hashlib.sha256(json.dumps(sorted(digests.items())).encode()).hexdigest()
+    assert output_module.changed_tree_key(older, digests, after, paths) is None
 
 
 def test_files_put_into_output_while_a_build_runs_are_kept(

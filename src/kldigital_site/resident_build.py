@@ -383,9 +383,9 @@ def save_bodies(
         previous=last.records,
     )
     replayed = (*last.required, *last.other_bodies, *item_problems)
-    _store_build(
-        cache, inputs, model, pages, tree_key(writer.planned_digests), replayed, now, False
-    )
+    # Worked out by the commit from the published tree's key (output.py ``tree_key``).
+    published = writer.planned_tree_key
+    _store_build(cache, inputs, model, pages, published, replayed, now, False)
     last.site, last.bodies, last.signatures = model, bodies, signatures
     last.record(pages.records)
     kept.published = last
