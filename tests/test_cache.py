@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import marshal
+import sqlite3
 from pathlib import Path
 
 import pytest
@@ -121,3 +122,29 @@ def test_the_documents_digests_follow_what_is_stored_and_forgotten(tmp_path: Pat
     cache.forget_documents_except([])
     assert cache.document_digests() == {}
     cache.close()
+
+
+def test_a_build_record_comes_back_as_stored_and_a_damaged_one_not_at_all(
+    tmp_path: Path,
+) -> None:
+    # Issue 15: the record of a build is stored as marshal, with a checksum like every
+    # row: one that does not pass it is no record, and the next build goes the whole way.
+    value = {
+        "model": "m",
+        "bodies": {"body:a": "1", "summary:a": "2"},
+        "indexed": True,
+        "next_change": None,
+        "left_out": [1, 0],
+        "warnings": [["content/a.md", 3, "Hinweis", "warning"]],
+    }
+    cache = BuildCache(tmp_path)
+    cache.store_build("out", {}, value)
+    cache.close()
+    assert BuildCache(tmp_path).last_build("out") == value
+    db = sqlite3.connect(tmp_path / "cache.sqlite")
+    with db:
+        (payload,) = db.execute("SELECT payload FROM builds WHERE target = 'out'").fetchone()
+        damaged = payload.replace(b"m", b"n", 1)
+        db.execute("UPDATE builds SET payload = ? WHERE target = 'out'", (damaged,))
+    db.close()
+    assert BuildCache(tmp_path).last_build("out") is None

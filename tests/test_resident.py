@@ -583,7 +583,7 @@ def test_a_title_change_after_a_body_save_examines_only_the_pages_that_show_it(
 
 
 def test_the_preview_holds_one_copy_of_the_last_builds_record(preview: PreviewSite) -> None:
-    """The record of the last build (7 MB of JSON at 10,000 items) is read back from the
+    """The record of the last build (3.5 MB at 10,000 items) is read back from the
     database by every build; the preview keeps one copy, and none of a record replaced."""
     memory = preview.resident.cache
     preview.build()  # nothing changed: the record is read and decoded

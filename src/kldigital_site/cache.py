@@ -9,9 +9,9 @@ reads an old cache — nor does a CI job whose fresh install brought a newer
 Markdown, Jinja2 or YAML library than the job that made the cache; every row
 carries a checksum, and a row that does not match it, or a database that
 cannot be read, is discarded — never trusted (a stale cache would publish stale
-pages). JSON, or ``marshal`` for plain values read many at once (documents,
-markdown/kept.py), never pickle, so nothing in it can run code (Pelican
-``cache.py`` is the anti-pattern).
+pages). JSON, or ``marshal`` for plain values read many at once or large (documents,
+markdown/kept.py, the record of each build), never pickle, so nothing in it can run
+code (Pelican ``cache.py`` is the anti-pattern).
 
 A long-running process (the preview, serve/) hands every build the same
 ``CacheMemory``: what was read from or written to the database stays in memory
@@ -60,7 +60,8 @@ CREATE TABLE IF NOT EXISTS pages (
     target TEXT NOT NULL, path TEXT NOT NULL, fingerprint TEXT NOT NULL,
     templates TEXT NOT NULL, digest TEXT NOT NULL, reads TEXT NOT NULL, search TEXT NOT NULL,
     PRIMARY KEY (target, path));
-CREATE TABLE IF NOT EXISTS builds (target TEXT PRIMARY KEY, payload TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS builds (
+    target TEXT PRIMARY KEY, payload BLOB NOT NULL, checksum TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS sources (
     path TEXT PRIMARY KEY, stat TEXT NOT NULL, digest TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS blobs (
@@ -164,8 +165,8 @@ class CacheMemory:
     documents: dict[str, tuple[str, Document]] | None = None
     sources: dict[str, tuple[str, str]] | None = None
     pages: dict[str, dict[str, PageRecord]] = field(default_factory=dict)  # by target
-    builds: dict[str, str] = field(default_factory=dict)  # target → stored build payload
-    decoded: dict[str, tuple[str, dict[str, Any]]] = field(default_factory=dict)  # its value
+    builds: dict[str, bytes] = field(default_factory=dict)  # target → stored build payload
+    decoded: dict[str, tuple[bytes, dict[str, Any]]] = field(default_factory=dict)  # its value
 
     def clear(self) -> None:
         self.documents = self.sources = None
@@ -484,9 +485,12 @@ class BuildCache:
             and memory.builds.get(target) == self._build_payload(target)
         )
 
-    def _build_payload(self, target: str) -> str | None:
-        rows = self._query("SELECT payload FROM builds WHERE target = ?", (target,))
-        return str(rows[0][0]) if rows else None
+    def _build_payload(self, target: str) -> bytes | None:
+        """The stored record of ``target``'s last build, if it passes its checksum."""
+        rows = self._query("SELECT payload, checksum FROM builds WHERE target = ?", (target,))
+        if not rows or not isinstance(rows[0][0], bytes) or _checksum(rows[0][0]) != rows[0][1]:
+            return None
+        return rows[0][0]
 
     def _read_pages(self, target: str) -> dict[str, PageRecord]:
         return self._records(
@@ -612,8 +616,8 @@ class BuildCache:
             if seen is not None and seen[0] == payload:
                 return seen[1]  # 20,000 body signatures, decoded once
         try:
-            value = json.loads(payload) if payload is not None else None
-        except ValueError:
+            value = marshal.loads(payload) if payload is not None else None
+        except (ValueError, EOFError, TypeError):
             return None
         if not isinstance(value, dict):
             return None
@@ -655,7 +659,9 @@ class BuildCache:
                 removed.append((target, path))  # no record: the page is made again next time
                 continue
             rows.append((target, path, r.fingerprint, templates, r.digest, reads, r.search))
-        payload = json.dumps(value, ensure_ascii=False, sort_keys=True)
+        # ``marshal``, checked by its checksum (``_build_payload``) as every row: JSON took
+        # 40 ms to write and 12 ms to read back at 10,000 items, on every edit (issue 15).
+        payload = marshal.dumps(dict(value))
         memory = self._memory
         if memory is not None:
             # Forgotten first: if the transaction fails, the memory must not claim it.
@@ -670,7 +676,10 @@ class BuildCache:
                 self._db.execute("DELETE FROM pages WHERE target = ?", (target,))
             self._db.executemany("DELETE FROM pages WHERE target = ? AND path = ?", removed)
             self._db.executemany("INSERT OR REPLACE INTO pages VALUES (?, ?, ?, ?, ?, ?, ?)", rows)
-            self._db.execute("INSERT OR REPLACE INTO builds VALUES (?, ?)", (target, payload))
+            self._db.execute(
+                "INSERT OR REPLACE INTO builds VALUES (?, ?, ?)",
+                (target, payload, _checksum(payload)),
+            )
             self._db.execute("COMMIT")
         except sqlite3.DatabaseError as exc:
             self._discard(exc)
@@ -679,8 +688,8 @@ class BuildCache:
             memory.pages[target], memory.builds[target] = dict(records), payload
 
 
-def _one_copy(memory: CacheMemory, payload: str) -> str:
-    """``payload``, or the equal string the memory holds already: each read from the
+def _one_copy(memory: CacheMemory, payload: bytes) -> bytes:
+    """``payload``, or the equal value the memory holds already: each read from the
     database is a copy of its own (7 MB at 10,000 items, kept by the preview)."""
     for known in (*memory.builds.values(), *(seen for seen, _ in memory.decoded.values())):
         if known == payload:
