@@ -164,3 +164,23 @@ def test_kept_bodies_of_another_shape_are_not_used(
     site.build()
     assert summaries_read
     assert tree(site.output) == _clean(site, tmp_path)
+
+
+def test_the_stored_shards_hold_each_body_of_the_last_build_once(site: Site) -> None:
+    # An edit stores only the shards that changed (issue 15): the body under its new key
+    # joins one, and its old key leaves the other, whose other bodies stay as stored.
+    import marshal
+
+    def stored_keys() -> list[str]:
+        with sqlite3.connect(site.root / ".kldigital-cache" / "cache.sqlite") as db:
+            rows = db.execute("SELECT payload FROM blobs WHERE name LIKE 'bodies/%'")
+            return [row[0] for (payload,) in rows for row in marshal.loads(payload)[3]]
+
+    before = stored_keys()
+    for n in range(2):
+        site.edit(RELEASE, lambda t, n=n: t + f"\nEin neuer Absatz {n}.\n")
+        site.build()
+        after = stored_keys()
+        assert len(set(after)) == len(after) == len(before)
+        assert len(set(after) - set(before)) == 1
+        before = after
