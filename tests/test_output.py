@@ -900,3 +900,35 @@ def _refused_as_damaged(root: Path, out: Path) -> None:
     assert result.exit_code == 1
     assert "Die Liste der erzeugten Dateien ist beschädigt" in result.stderr
     assert tree_state(out) == before
+
+
+def test_an_edit_build_compares_only_what_it_added_and_left_out(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Issue 15: once add_unchanged has carried the published files over, the commit
+    # looks only at the paths added and those left out (and staging's difference from
+    # the base it shares with the published tree): the same as comparing both trees whole.
+    compared: list[str] = []
+    changes = output_module.TreeWriter._changes
+    unplanned = output_module.TreeWriter._staged_unplanned
+
+    def checked_changes(writer: output_module.TreeWriter) -> tuple[set[str], set[str]]:
+        planned, previous = writer._planned, writer.published.files
+        whole = {r for r, _ in planned.items() - previous.items()}, previous.keys() - planned
+        found = changes(writer)
+        assert found == whole
+        compared.append("changes" if writer._not_carried is not None else "whole")
+        return found
+
+    def checked_unplanned(writer: output_module.TreeWriter) -> set[str]:
+        found = unplanned(writer)
+        assert found == writer._staged.files.keys() - writer._planned.keys()
+        return found
+
+    monkeypatch.setattr(output_module.TreeWriter, "_changes", checked_changes)
+    monkeypatch.setattr(output_module.TreeWriter, "_staged_unplanned", checked_unplanned)
+    root = copy_fixture_site("full", tmp_path / "site")
+    out = tmp_path / "out"
+    assert build_cli(root, out, "--now", NOW).exit_code == 0
+    _edits_equal_clean_builds(root, out, tmp_path, 4)
+    assert "changes" in compared
