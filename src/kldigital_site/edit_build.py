@@ -126,7 +126,10 @@ class Edited:
         from kldigital_site.search.indexer import Kept
 
         writer, published = self.writer, self.writer.previous_digests
-        dropped = [path for path in published if _bundle_shard(path) in self.shards]
+        # The bundles' files first, by a prefix test of each path: the shard of each of
+        # 67,000 paths was 40 ms at 10,000 items (issue 15).
+        bundles = [path for path in published if path.startswith(_BUNDLES)]
+        dropped = [path for path in bundles if _bundle_shard(path) in self.shards]
         writer.add_unchanged(dropped)
         # While Pagefind indexes, as build.py ``_add_files`` does.
         writer.find_foreign()
@@ -361,12 +364,14 @@ def _changed_shards(
     return shards
 
 
+_BUNDLES = f"{BUNDLE_DIR}/"
+
+
 def _bundle_shard(path: str) -> int | None:
     """The shard whose bundle holds the published file ``path``; None outside the bundles."""
-    folder = f"{BUNDLE_DIR}/"
-    if not path.startswith(folder):
+    if not path.startswith(_BUNDLES):
         return None
-    rest = path[len(folder) :]
+    rest = path[len(_BUNDLES) :]
     if rest.startswith(SHARD_PREFIX) and "/" in rest:
         number = rest[len(SHARD_PREFIX) : rest.index("/")]
         return int(number) if number.isdigit() else None
