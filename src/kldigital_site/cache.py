@@ -37,13 +37,13 @@ import sqlite3
 from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import cache
-from importlib import metadata
 from pathlib import Path
 from typing import Any, NamedTuple
 
 from kldigital_site.content.discover import SourceKind
 from kldigital_site.content.parse import Document
 from kldigital_site.content.schema import PartialDate
+from kldigital_site.versions import requirements, version
 
 log = logging.getLogger(__name__)
 
@@ -93,18 +93,14 @@ def installed_versions() -> dict[str, str]:
     newer Markdown than the job whose cache it restores, and a body rendered by the old
     one must not be taken for what the new one gives."""
     versions = {"python": f"{platform.python_implementation()} {platform.python_version()}"}
-    try:
-        requirements = metadata.requires(_DISTRIBUTION) or []
-    except metadata.PackageNotFoundError:  # run from a source tree without installing
+    required = requirements(_DISTRIBUTION)
+    if required is None:  # run from a source tree without installing
         return versions
-    for requirement in requirements:
+    for requirement in required:
         name = _REQUIREMENT_NAME.match(requirement)
         if name is None or "extra ==" in requirement:
             continue  # the test tools do not shape the site
-        try:
-            versions[name[0].lower()] = metadata.version(name[0])
-        except metadata.PackageNotFoundError:
-            versions[name[0].lower()] = "-"
+        versions[name[0].lower()] = version(name[0]) or "-"
     return versions
 
 

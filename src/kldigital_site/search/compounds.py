@@ -37,10 +37,12 @@ import subprocess
 import sys
 import tempfile
 import threading
-from importlib import metadata, resources
+from importlib import resources
 from pathlib import Path
 
 import marisa_trie
+
+from kldigital_site.versions import version
 
 MARK = "^"
 # Shorter words are rarely compounds; "Bahnhof" (7) is, but its parts are short
@@ -93,7 +95,7 @@ class Words:
 
 def dictionary_version() -> str:
     """Part of the search cache key: another dictionary may split differently."""
-    return f"pyspellchecker-{metadata.version('pyspellchecker')}-{MIN_PART}-{MAX_PARTS}"
+    return f"pyspellchecker-{version('pyspellchecker') or '-'}-{MIN_PART}-{MAX_PARTS}"
 
 
 # One splitter, the last one asked for: ``serve`` keeps it between builds of its
@@ -143,7 +145,7 @@ def kept_words_file() -> Path | None:
         base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
     except RuntimeError:  # no home folder to be found
         return None
-    marisa = metadata.version("marisa-trie")
+    marisa = version("marisa-trie") or "-"
     return base / "kldigital-site" / f"woerter-{dictionary_version()}-marisa-{marisa}.bin"
 
 

@@ -69,7 +69,6 @@ import threading
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from importlib import metadata
 from pathlib import Path
 
 from kldigital_site.errors import BuildFailed, SiteError
@@ -97,6 +96,7 @@ from kldigital_site.search.shards import (
     shard_dir,
     shard_of,
 )
+from kldigital_site.versions import version
 from kldigital_site.workers import default_jobs
 
 log = logging.getLogger(__name__)
@@ -539,10 +539,7 @@ def _shard_key(primary: bool, pages: Sequence[tuple[str, str]]) -> str:
 
 
 def _version(distribution: str) -> str:
-    try:
-        return metadata.version(distribution)
-    except metadata.PackageNotFoundError:
-        return "-"
+    return version(distribution) or "-"
 
 
 def _first_line(key: str) -> bytes:
