@@ -10,7 +10,6 @@ starting processes would cost more than it saves.
 from __future__ import annotations
 
 import gc
-import multiprocessing
 import os
 from collections import deque
 from collections.abc import Callable, Iterator, Sequence
@@ -57,7 +56,13 @@ def run_parallel(
 ) -> Iterator[Result]:
     """Yield ``function(state, task)`` for every task, in order. Heavy tasks (decoding a
     photo) pass a lower ``min_tasks`` and ``chunk=1``."""
-    if jobs <= 1 or len(tasks) < min_tasks or "fork" not in multiprocessing.get_all_start_methods():
+    in_process = jobs <= 1 or len(tasks) < min_tasks
+    if not in_process:
+        # Imported for a pool only: an edit build runs its few tasks here (issue 15).
+        import multiprocessing
+
+        in_process = "fork" not in multiprocessing.get_all_start_methods()
+    if in_process:
         for task in tasks:
             yield function(state, task)
         return

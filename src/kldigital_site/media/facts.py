@@ -14,12 +14,15 @@ import re
 import warnings
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from xml.etree import ElementTree
 
-from PIL import Image, IptcImagePlugin, UnidentifiedImageError
-
 from kldigital_site.errors import os_reason
+
+# Pillow is imported where an image is read: a build whose images are all known from
+# the cache (an edit of text) never loads it (~20 ms, issue 15).
+if TYPE_CHECKING:
+    from PIL import Image
 
 # 80 megapixels: above every camera an agency uses (61 MP); a 16,000 × 16,000 PNG of
 # a few kilobytes would otherwise take a gigabyte to decode.
@@ -75,6 +78,8 @@ def read_facts(path: Path) -> Facts:
         raise MediaProblem(f"ist nicht lesbar ({os_reason(exc)})") from exc
     if head[4:12] in _HEIF_BRANDS:
         raise MediaProblem(HEIC_MESSAGE)
+    from PIL import Image, UnidentifiedImageError
+
     with warnings.catch_warnings():
         warnings.simplefilter("error", Image.DecompressionBombWarning)
         try:
@@ -159,6 +164,8 @@ def _clean(value: Any) -> str | None:
 
 
 def _iptc(image: Image.Image) -> tuple[str | None, str | None, str | None]:
+    from PIL import IptcImagePlugin
+
     try:
         info = IptcImagePlugin.getiptcinfo(image)  # type: ignore[arg-type]
     except (OSError, SyntaxError, ValueError, IndexError, TypeError):

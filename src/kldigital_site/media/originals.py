@@ -18,8 +18,6 @@ import io
 from html import escape
 from pathlib import Path
 
-from PIL import Image, ImageOps, PngImagePlugin
-
 from kldigital_site.media.facts import Facts
 
 # Segments a decoder needs: JFIF, ICC profile (APP2 "ICC_PROFILE"), Adobe (APP14: how
@@ -108,6 +106,8 @@ def clean_jpeg(data: bytes, orientation: int, credit: str, notice: str) -> bytes
         pos = end
     inserted: list[bytes] = []
     if orientation != 1:
+        from PIL import Image  # where needed (media/facts.py says why)
+
         exif = Image.Exif()
         exif[0x0112] = orientation  # the pixels are not rotated: keep how to show them
         inserted.append(_segment(_APP1, exif.tobytes()))
@@ -128,6 +128,8 @@ def _find_eoi(scan: bytes) -> int:
 
 def clean_other(path: Path, facts: Facts, credit: str, notice: str) -> bytes:
     """PNG, WebP, TIFF, GIF: saved again in their format, with only credit and notice."""
+    from PIL import Image, ImageOps, PngImagePlugin  # where needed (media/facts.py says why)
+
     with Image.open(path) as opened:
         image = ImageOps.exif_transpose(opened)
         image.info = {k: v for k, v in image.info.items() if k in ("transparency", "duration")}

@@ -21,11 +21,13 @@ import shutil
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
-
-from PIL import Image, ImageCms, ImageOps
+from typing import TYPE_CHECKING, Any
 
 from kldigital_site.media.facts import Facts
+
+# Pillow is imported where pixels are decoded (media/facts.py says why).
+if TYPE_CHECKING:
+    from PIL import Image
 
 WIDTHS = (480, 960, 1440)
 OG_SIZE = (1200, 630)
@@ -53,6 +55,8 @@ def target_widths(width: int) -> tuple[int, ...]:
 
 def _srgb(image: Image.Image) -> Image.Image:
     """8-bit sRGB (with alpha when the image has it), whatever the file held."""
+    from PIL import ImageCms
+
     if image.mode in ("I;16", "I;16B", "I;16L", "I;16N", "I"):
         image = image.convert("I").point(lambda value: value * (1 / 256)).convert("L")
     icc = image.info.get("icc_profile")
@@ -82,6 +86,8 @@ def _srgb(image: Image.Image) -> Image.Image:
 def decode(plan: VariantPlan, largest: int) -> Image.Image:
     """The image as shown, in sRGB, at least ``largest`` wide (and tall enough for the
     social crop) when the file is."""
+    from PIL import Image, ImageOps
+
     facts = plan.facts
     with warnings.catch_warnings():
         warnings.simplefilter("error", Image.DecompressionBombWarning)
@@ -101,6 +107,8 @@ def decode(plan: VariantPlan, largest: int) -> Image.Image:
 
 def make_variants(plan: VariantPlan) -> list[dict[str, Any]]:
     """Fill ``plan.folder`` (atomically: all files or none) and describe its files."""
+    from PIL import Image, ImageOps
+
     widths = target_widths(plan.facts.width)
     image = decode(plan, max(max(widths), OG_SIZE[0]))
     if plan.folder is None:
