@@ -75,9 +75,12 @@ _GOOD = encode_document(_document({"title": "x", "date": dt.date(2021, 6, 25)}))
         '["a", "b", "presse", "x", {"$m": []}, [], 1, "d", "e"]',  # the JSON of before
         _stored(1, 2),
         _stored(1, "a", "b", "presse", "x", {}, (), 1, "d", "e", ()),  # another format
-        _stored(2, "a", "b", "presse", "x", {}, (), 1, "d", "e", (((), 0, "2021-01-01"),)),
-        _stored(2, "a", "b", "presse", "x", {"d": None}, (), 1, "d", "e", ((("d",), 9, 1),)),
-        _stored(2, "a", "b", "zeug", "x", {}, (), 1, "d", "e", ()),
+        _stored(2, "a", "b", "presse", "x", {}, (), 1, "d", "e", ()),  # lines as pairs
+        _stored(3, "a", "b", "presse", "x", {}, (("t", 2),), 1, "d", "e", ()),
+        _stored(3, "a", "b", "presse", "x", {}, {}, 1, "d", "e", (((), 0, "2021-01-01"),)),
+        _stored(3, "a", "b", "presse", "x", {"d": None}, {}, 1, "d", "e", ((("d",), 9, 1),)),
+        _stored(3, "a", "b", "presse", "x", {"d": ()}, {}, 1, "d", "e", ((("d", 0), 9, 1),)),
+        _stored(3, "a", "b", "zeug", "x", {}, {}, 1, "d", "e", ()),
         _GOOD[:-5],
         b"",
     ],
