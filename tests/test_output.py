@@ -932,3 +932,16 @@ def test_an_edit_build_compares_only_what_it_added_and_left_out(
     assert build_cli(root, out, "--now", NOW).exit_code == 0
     _edits_equal_clean_builds(root, out, tmp_path, 4)
     assert "changes" in compared
+
+
+@pytest.mark.parametrize(
+    "unsafe", ["..", "../x", "a/..", "a/../b", ".", "./a", "a/./b", "a/.", "", "/a", "a//b", "a/"]
+)
+def test_every_unsafe_path_among_many_is_found(unsafe: str) -> None:
+    # Issue 15: the searches for "." and ".." parts run only where a part starts with a
+    # dot; "a/.b" and "..c" are plain paths, but they must not hide an unsafe one.
+    plain = ["index.html", "a/b.html", "presse/x/index.html"]
+    assert output_module._all_plain_paths(plain)
+    assert output_module._all_plain_paths([*plain, "a/.well-known/x", "..c", "d/e."])
+    assert not output_module._all_plain_paths([*plain, unsafe])
+    assert not output_module._all_plain_paths([unsafe, *plain, ".well-known/x"])
