@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from kldigital_site import cache as cache_module
 from kldigital_site.cache import BuildCache, PageRecord, decode_document, encode_document
 from kldigital_site.content.discover import SourceKind
 from kldigital_site.content.parse import Document
@@ -151,3 +152,73 @@ def test_a_build_record_comes_back_as_stored_and_a_damaged_one_not_at_all(
         db.execute("UPDATE builds SET payload = ? WHERE target = 'out'", (damaged,))
     db.close()
     assert BuildCache(tmp_path).last_build("out") is None
+
+
+def _documents(count: int) -> list[Document]:
+    base = _document({"title": "x"})
+    return [
+        dataclasses.replace(base, rel_path=f"content/presse/{n}.md", digest=f"d{n}")
+        for n in range(count)
+    ]
+
+
+def _part_rows(directory: Path) -> dict[int, tuple[bytes, str]]:
+    db = sqlite3.connect(directory / "cache.sqlite")
+    rows = {n: (p, c) for n, p, c in db.execute("SELECT part, payload, checksum FROM documents")}
+    db.close()
+    return rows
+
+
+def _in_part(number: int, documents: list[Document]) -> set[str]:
+    return {
+        doc.rel_path for doc in documents if cache_module._document_part(doc.rel_path) == number
+    }
+
+
+def test_documents_are_stored_in_parts_and_only_the_changed_part_again(tmp_path: Path) -> None:
+    documents = _documents(100)
+    cache = BuildCache(tmp_path)
+    cache.store_documents(documents)
+    cache.close()
+    before = _part_rows(tmp_path)
+    assert 1 < len(before) <= 32
+    cache = BuildCache(tmp_path)
+    assert {path: digest for path, (digest, _) in cache.documents().items()} == {
+        doc.rel_path: doc.digest for doc in documents
+    }
+    edited = dataclasses.replace(documents[7], digest="neu")
+    cache.store_documents([edited])
+    cache.forget_documents_except(doc.rel_path for doc in documents[:-1])
+    cache.close()
+    after = _part_rows(tmp_path)
+    touched = {cache_module._document_part(d.rel_path) for d in (edited, documents[-1])}
+    assert {n for n in before if before[n] != after[n]} == touched
+    read = BuildCache(tmp_path).documents()
+    assert read[edited.rel_path] == (edited.digest, edited)
+    assert documents[-1].rel_path not in read and len(read) == 99
+
+
+@pytest.mark.parametrize("damage", ["payload", "number"])
+def test_a_damaged_part_of_the_documents_is_not_used(damage: str, tmp_path: Path) -> None:
+    documents = _documents(100)
+    cache = BuildCache(tmp_path)
+    cache.store_documents(documents)
+    cache.close()
+    rows = _part_rows(tmp_path)
+    first, second = sorted(rows)[:2]
+    db = sqlite3.connect(tmp_path / "cache.sqlite")
+    if damage == "payload":  # a byte changed, still a value marshal reads; not the checksum
+        payload = rows[first][0].replace(b"def", b"deg", 1)
+        db.execute("UPDATE documents SET payload = ? WHERE part = ?", (payload, first))
+    else:  # whole and checksummed, but under another part's number
+        db.execute("DELETE FROM documents WHERE part = ?", (second,))
+        db.execute("UPDATE documents SET part = ? WHERE part = ?", (second, first))
+    db.commit()
+    db.close()
+    lost = _in_part(first, documents) | (
+        _in_part(second, documents) if damage == "number" else set()
+    )
+    expected = {doc.rel_path for doc in documents} - lost
+    cache = BuildCache(tmp_path)
+    assert set(cache.document_digests()) == expected
+    assert set(cache.documents()) == expected

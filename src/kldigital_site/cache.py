@@ -34,6 +34,7 @@ import platform
 import re
 import shutil
 import sqlite3
+import zlib
 from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import cache
@@ -52,7 +53,7 @@ _DB_NAME = "cache.sqlite"
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS info (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS documents (
-    path TEXT PRIMARY KEY, digest TEXT NOT NULL, payload BLOB NOT NULL, checksum TEXT NOT NULL);
+    part INTEGER PRIMARY KEY, payload BLOB NOT NULL, checksum TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS bodies (
     key TEXT PRIMARY KEY, summary TEXT NOT NULL, summary_checksum TEXT NOT NULL,
     html TEXT NOT NULL, html_checksum TEXT NOT NULL);
@@ -181,6 +182,8 @@ class BuildCache:
         self.read_only = read_only
         self._pid = os.getpid()
         self._child_db: sqlite3.Connection | None = None
+        # The documents' parts as read (``_document_parts``): every one, or None.
+        self._parts: dict[int, dict[str, tuple[str, bytes]]] | None = None
         # ``document_digests`` as read, for the build's second look (edit_build.py).
         self._document_digests: dict[str, str] | None = None
         # ``source_digests`` as read, for ``store_source_digests`` to compare with.
@@ -289,7 +292,7 @@ class BuildCache:
             self._discard(exc)
 
     def _discard(self, exc: Exception) -> None:
-        self._document_digests = self._source_digests = None
+        self._document_digests = self._source_digests = self._parts = None
         if self._memory is not None:
             self._memory.clear()  # what it says may no longer be what the database holds
         if self._db is not None:
@@ -310,6 +313,11 @@ class BuildCache:
             self._db = None
 
     # --- parsed documents --------------------------------------------------------
+    # Stored in ``_DOCUMENT_PARTS`` rows by path, each one ``marshal`` value of the
+    # (path, digest, encoded document) of its documents under one checksum: at 10,000
+    # items one query, 32 checksums and a few loads where 10,000 rows took three times
+    # as long to fetch and check (issue 15). A damaged part costs its documents a parse,
+    # never trust; a build stores again only the parts whose documents changed.
 
     def documents(self) -> Mapping[str, tuple[str, Document]]:
         """Every cached document by site-relative path, with the digest it was parsed from."""
@@ -323,16 +331,52 @@ class BuildCache:
 
     def _read_documents(self) -> dict[str, tuple[str, Document]]:
         result: dict[str, tuple[str, Document]] = {}
-        for path, digest, payload, checksum in self._query(
-            "SELECT path, digest, payload, checksum FROM documents"
-        ):
-            if _checksum(payload) != checksum:
+        for part in self._document_parts().values():
+            for path, (digest, payload) in part.items():
+                try:
+                    result[path] = (digest, decode_document(payload))
+                except (ValueError, KeyError, TypeError, IndexError, EOFError):
+                    continue
+        return result
+
+    def _document_parts(
+        self, numbers: Collection[int] | None = None
+    ) -> dict[int, dict[str, tuple[str, bytes]]]:
+        """The stored parts (of just ``numbers``, if given and not all read yet) that
+        pass their checksum and shape, by number: each part's entries by path."""
+        if self._parts is not None:
+            return self._parts
+        query = "SELECT part, payload, checksum FROM documents"
+        if numbers is not None:
+            query += f" WHERE part IN ({', '.join(str(int(n)) for n in numbers) or 'NULL'})"
+        parts: dict[int, dict[str, tuple[str, bytes]]] = {}
+        for number, payload, checksum in self._query(query):
+            if not isinstance(payload, bytes) or _checksum(payload) != checksum:
                 continue
             try:
-                result[path] = (digest, decode_document(payload))
-            except (ValueError, KeyError, TypeError, IndexError, EOFError):
-                continue
-        return result
+                form, stored_number, entries = marshal.loads(payload)
+                if form != _PARTS_FORMAT or stored_number != number:
+                    continue
+                parts[number] = {path: (digest, doc) for path, digest, doc in entries}
+            except (ValueError, TypeError, EOFError):
+                continue  # not what ``_store_parts`` wrote: parsed again, never trusted
+        if numbers is None and self._db is not None:
+            self._parts = parts
+        return parts
+
+    def _store_parts(
+        self, parts: Mapping[int, Mapping[str, tuple[str, bytes]]], numbers: Iterable[int]
+    ) -> None:
+        rows = []
+        for number in sorted(set(numbers)):
+            entries = sorted(parts.get(number, {}).items())
+            payload = marshal.dumps(
+                (_PARTS_FORMAT, number, tuple((path, d, doc) for path, (d, doc) in entries))
+            )
+            rows.append((number, payload, _checksum(payload)))
+        self._document_digests = None  # read again when asked for
+        if rows:
+            self._write("INSERT OR REPLACE INTO documents VALUES (?, ?, ?)", rows)
 
     # --- source files ---------------------------------------------------------------
 
@@ -378,40 +422,57 @@ class BuildCache:
             known.update(rows)
 
     def document_digests(self) -> Mapping[str, str]:
-        """The digest each cached document was parsed from (its payload is not checked here)."""
+        """The digest each cached document was parsed from (of the parts that pass their
+        checksum; the documents themselves are not decoded here)."""
         memory = self._memory
         if memory is not None and memory.documents is not None:
             return {path: digest for path, (digest, _) in memory.documents.items()}
         if self._document_digests is None:
-            self._document_digests = dict(self._query("SELECT path, digest FROM documents"))
+            self._document_digests = {
+                path: digest
+                for part in self._document_parts().values()
+                for path, (digest, _) in part.items()
+            }
         return self._document_digests
 
     def store_documents(self, documents: Iterable[Document]) -> None:
-        rows = []
         memory = self._memory
+        encoded: dict[str, tuple[str, bytes]] = {}
         for doc in documents:
-            payload = encode_document(doc)
-            rows.append((doc.rel_path, doc.digest, payload, _checksum(payload)))
+            encoded[doc.rel_path] = (doc.digest, encode_document(doc))
             if memory is not None and memory.documents is not None:
                 memory.documents[doc.rel_path] = (doc.digest, doc)
-        self._document_digests = None  # read again when asked for
-        if rows:
-            self._write("INSERT OR REPLACE INTO documents VALUES (?, ?, ?, ?)", rows)
+        if not encoded:
+            return
+        numbers = {_document_part(path) for path in encoded}
+        parts = self._document_parts(numbers)
+        for path, entry in encoded.items():
+            parts.setdefault(_document_part(path), {})[path] = entry
+        self._store_parts(parts, numbers)
 
     def forget_documents_except(self, paths: Iterable[str]) -> None:
         keep = set(paths)
         memory = self._memory
         if memory is not None and memory.documents is not None:
-            stored: Iterable[str] = list(memory.documents)
+            # What the memory holds is what the database holds (or less): a part is
+            # read only when one of its documents goes.
+            stale = {path for path in memory.documents if path not in keep}
+            for path in stale:
+                memory.documents.pop(path, None)
+            if not stale:
+                return
+            parts = self._document_parts({_document_part(path) for path in stale})
         else:
-            stored = (p for (p,) in self._query("SELECT path FROM documents"))
-        stale = [(p,) for p in stored if p not in keep]
-        self._document_digests = None
-        if stale:
-            self._write("DELETE FROM documents WHERE path = ?", stale)
-            if memory is not None and memory.documents is not None:
-                for (path,) in stale:
-                    memory.documents.pop(path, None)
+            parts = self._document_parts()
+        changed = set()
+        for number, part in parts.items():
+            gone = [path for path in part if path not in keep]
+            for path in gone:
+                del part[path]
+            if gone:
+                changed.add(number)
+        if changed:
+            self._store_parts(parts, changed)
 
     # --- rendered bodies ---------------------------------------------------------
 
@@ -714,6 +775,14 @@ def _one_copy(memory: CacheMemory, payload: bytes) -> bytes:
 # value took half again as long to decode 10,000 documents per edit build (issue 15).
 
 _DOCUMENT_FORMAT = 3  # what the stored tuple looks like; another one is not read
+_DOCUMENT_PARTS = 32  # about 300 documents each at 10,000 items
+_PARTS_FORMAT = 1  # what a stored part looks like (``BuildCache._store_parts``)
+
+
+def _document_part(path: str) -> int:
+    return zlib.crc32(path.encode()) % _DOCUMENT_PARTS
+
+
 _DATETIME, _DATE, _PARTIAL_DATE = 0, 1, 2
 
 _Patch = tuple[tuple[Any, ...], int, Any]
