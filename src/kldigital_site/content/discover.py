@@ -39,6 +39,11 @@ class SourceFile:
 
 
 _MARKDOWN_KINDS = {SourceKind.PROJECT, SourceKind.PRESS, SourceKind.PAGE}
+# By folder name: an enum's ``.value`` is a property call, three per file made
+# ``_classify`` a third of discovering 10,000 files (issue 15).
+_MARKDOWN_FOLDERS = {kind.value: kind for kind in _MARKDOWN_KINDS}
+_MEDIA_FOLDER = SourceKind.MEDIA.value
+_DATA_FOLDER = SourceKind.DATA.value
 
 
 def is_ignored_name(name: str) -> bool:
@@ -131,17 +136,15 @@ def _not_utf8_error(path: str, is_folder: bool) -> SiteError:
 def _classify(content_path: str) -> SourceKind | None:
     parts = content_path.split("/")
     top = parts[0]
-    if top == SourceKind.MEDIA.value and len(parts) > 1:
+    if top == _MEDIA_FOLDER and len(parts) > 1:
         return SourceKind.MEDIA
     if len(parts) != 2:
         return None
     name = parts[1]
-    if top == SourceKind.DATA.value and name.endswith((".yaml", ".yml")):
+    if top == _DATA_FOLDER and name.endswith((".yaml", ".yml")):
         return SourceKind.DATA
-    for kind in _MARKDOWN_KINDS:
-        if top == kind.value and name.endswith(".md"):
-            return kind
-    return None
+    kind = _MARKDOWN_FOLDERS.get(top)
+    return kind if kind is not None and name.endswith(".md") else None
 
 
 def _inside(path: Path, folder: Path) -> bool:
