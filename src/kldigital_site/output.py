@@ -23,7 +23,9 @@ follows its tree atomically, without a file of the tool's inside the site.
 A tree's manifest is stored as its difference from a base (a whole manifest
 written once) that both trees share: an edit build reads one whole manifest, not
 two, and writes a few lines, not 60,000 (issue 15). A new base is written when
-the difference has grown to a sixteenth of the tree.
+the difference has grown to a sixteenth of the tree. The commit of an edit compares
+only the paths it was given and those ``add_unchanged`` left out, and works the new
+tree's key out from the published one's (``tree_key``): in proportion to the change.
 
 Files the tool did not write survive every build; a non-empty folder the tool
 did not create is refused.
