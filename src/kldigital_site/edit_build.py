@@ -60,7 +60,7 @@ from kldigital_site.config import SiteConfig
 from kldigital_site.content.parse import Document
 from kldigital_site.model import Route, RouteKind, Site, structure_digest
 from kldigital_site.output import Output, TreeWriter
-from kldigital_site.search.shards import BUNDLE_DIR, SHARD_PREFIX, search_pages, shard_of
+from kldigital_site.search.shards import BUNDLE_DIR, SHARD_PREFIX
 
 if TYPE_CHECKING:
     from kldigital_site.markdown.bodies import Bodies
@@ -199,14 +199,9 @@ def publish_edit(
             indexer.offer(result.path, result.record.search, result.data)
     if any(result.problems for result in results):
         return None  # reported by the whole way, which renders them again
-    searched = {page.output_path: page.url for page in search_pages(site)}
-    shards = _changed_shards(results, readers, searched, indexer.shard_count)
+    shards = _changed_shards(results, readers, indexer)
     rendered = {result.path for result in results}
-    others = [
-        path
-        for path, url in searched.items()
-        if path not in rendered and shard_of(url, indexer.shard_count) in shards
-    ]
+    others = [path for path in indexer.pages_in(shards) if path not in rendered]
     records = cache.page_records(inputs.target_key, others)
     if len(records) != len(others) or any(
         not record.search or published.get(path) != record.digest
@@ -221,9 +216,8 @@ def publish_edit(
     # items, where the whole build renders.
     out_dir = writer.out_dir
     for result in results:
-        url = searched.get(result.path)
         record = result.record
-        if url is None or record is None or shard_of(url, indexer.shard_count) not in shards:
+        if record is None or indexer.shard_of_page(result.path) not in shards:
             continue
         page = result.data if result.data is not None else (out_dir / result.path).read_bytes
         indexer.expect(result.path, record.search, page)
@@ -349,18 +343,17 @@ def _as_published(beside: Sequence[Output], images: Media, published: Mapping[st
 def _changed_shards(
     results: Collection[PageResult],
     readers: Mapping[str, PageRecord],
-    searched: Mapping[str, str],
-    count: int,
+    indexer: SearchIndexer,
 ) -> set[int]:
     """The shards of the search pages rendered whose searched text changed."""
     shards = set()
     for result in results:
-        url = searched.get(result.path)
+        number = indexer.shard_of_page(result.path)
         before = readers.get(result.path)
-        if url is None or result.record is None:
+        if number is None or result.record is None:
             continue
         if before is None or before.search != result.record.search:
-            shards.add(shard_of(url, count))
+            shards.add(number)
     return shards
 
 

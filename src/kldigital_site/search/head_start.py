@@ -57,7 +57,7 @@ from kldigital_site.forked import Forked
 from kldigital_site.search.client import Bundle, PagefindProcess, PageSource
 from kldigital_site.search.compounds import Splitter, load_splitter
 from kldigital_site.search.extract import search_extract
-from kldigital_site.search.shards import shard_count, shard_of
+from kldigital_site.search.shards import shard_numbers
 
 log = logging.getLogger(__name__)
 
@@ -241,11 +241,12 @@ class HeadStart:
         )
         if not suspects:
             return None
-        count = shard_count(list(urls.values()))
+        count, numbers = shard_numbers(list(urls.values()))
+        shard = dict(zip(urls, numbers, strict=True))
         by_shard: dict[int, list[tuple[str, str]]] = {}
         for path, url in urls.items():
-            by_shard.setdefault(shard_of(url, count), []).append((url, path))
-        numbers = sorted({shard_of(urls[path], count) for path in suspects})
+            by_shard.setdefault(shard[path], []).append((url, path))
+        numbers = sorted({shard[path] for path in suspects})
         return _Plan(count, {number: sorted(by_shard[number]) for number in numbers}, suspects)
 
     def _marked_published(self) -> Iterator[list[str | None]]:

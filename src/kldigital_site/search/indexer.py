@@ -67,7 +67,7 @@ import re
 import tempfile
 import threading
 from collections import deque
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -92,9 +92,8 @@ from kldigital_site.search.shards import (
     SHARD_PREFIX,
     SearchPage,
     search_pages,
-    shard_count,
     shard_dir,
-    shard_of,
+    shard_numbers,
 )
 from kldigital_site.versions import version
 from kldigital_site.workers import default_jobs
@@ -175,7 +174,9 @@ class SearchIndexer:
     ) -> None:
         pages = search_pages(site)
         self._pages = {page.output_path: page for page in pages}
-        self._count = shard_count([page.url for page in pages])
+        self._count, numbers = shard_numbers([page.url for page in pages])
+        # By output path: an edit build asks for the shard of each page (edit_build.py).
+        self._shard_of = {page.output_path: n for page, n in zip(pages, numbers, strict=True)}
         self._use_cache = use_cache
         self._folder = cache_dir if cache_dir is not None else site.config.root / CACHE_SUBDIR
         # Per page its URL, digest and a reader, never the HTML of all pages.
@@ -198,6 +199,14 @@ class SearchIndexer:
     def indexes(self, path: str) -> bool:
         """Whether the file at ``path`` is one of the pages the search indexes."""
         return path in self._pages
+
+    def shard_of_page(self, path: str) -> int | None:
+        """The shard of the search page at output path ``path``; None: no search page."""
+        return self._shard_of.get(path)
+
+    def pages_in(self, shards: Collection[int]) -> list[str]:
+        """The output paths of the search pages in ``shards``, in route order."""
+        return [path for path, number in self._shard_of.items() if number in shards]
 
     def add(self, path: str, digest: str, html: Html) -> None:
         """One rendered file: its output path, the digest of what the search reads of it
@@ -274,7 +283,7 @@ class SearchIndexer:
     def _plan(self) -> list[_Shard]:
         by_shard: dict[int, list[tuple[SearchPage, str, Html]]] = {}
         for entry in self._seen.values():
-            by_shard.setdefault(shard_of(entry[0].url, self._count), []).append(entry)
+            by_shard.setdefault(self._shard_of[entry[0].output_path], []).append(entry)
         shards = []
         for number, entries in sorted(by_shard.items()):
             entries.sort(key=lambda entry: entry[0].url)

@@ -9,7 +9,7 @@ Pagefind's client, asyncio or threads.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 
 from kldigital_site.model import Route, RouteKind, Site
@@ -76,10 +76,21 @@ def shard_count(urls: Collection[str]) -> int:
     With hundreds of pages per shard that cannot happen in practice; with
     the tiny shards of a test it can, and then there are fewer shards.
     """
-    count = 1
-    while count * SHARD_PAGES < len(urls):
-        count *= 2
+    return _count([_url_hash(url) for url in urls])
+
+
+def shard_numbers(urls: Sequence[str]) -> tuple[int, list[int]]:
+    """``shard_count(urls)`` and the shard of each URL, in order: each URL hashed once,
+    not twice (10,000 hashes take ~12 ms, issue 15)."""
     hashes = [_url_hash(url) for url in urls]
+    count = _count(hashes)
+    return count, [value % count for value in hashes]
+
+
+def _count(hashes: Sequence[int]) -> int:
+    count = 1
+    while count * SHARD_PAGES < len(hashes):
+        count *= 2
     while count > 1 and len({value % count for value in hashes}) < count:
         count //= 2
     return count
