@@ -16,11 +16,15 @@ from typing import Any
 
 import pytest
 
+from kldigital_site import build as build_module
 from kldigital_site import edit_build as edit_build_module
 from kldigital_site.build import BuildResult
 from kldigital_site.cache import CACHE_DIR_NAME, BuildCache
 from kldigital_site.errors import BuildFailed
+from kldigital_site.model import Route
 from kldigital_site.output import TreeWriter
+from kldigital_site.render import pages as pages_module
+from kldigital_site.search import head_start as head_starts
 from kldigital_site.search import shards as shards_module
 from tests.conftest import build_site_at
 from tests.test_incremental import RELEASE, RELEASE_PAGE, Site, _pages, tree
@@ -414,6 +418,44 @@ def test_a_body_edit_the_short_way_feeds_its_shard_early(
     clean = _clean_build(root, tmp_path)
     assert _bundle(out) == _bundle(clean)
     assert tree(out) == tree(clean)
+
+
+def test_the_edited_page_is_rendered_first_and_once(
+    tmp_path: Path, small_shards: int, fed: Fed, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The head start waits for the edited page: it renders as soon as the bodies are
+    # known, before the short way works out what else changed, and is not rendered again.
+    root, out, url, _ = _edited_latest_in_its_shard(tmp_path, small_shards)
+    edited = url.removeprefix("/") + "index.html"
+    events: list[str] = []
+    changes, offer = edit_build_module._changes, head_starts.HeadStart.offer
+    render_route = pages_module._render_route
+
+    def noting_changes(*args: Any, **kwargs: Any) -> Any:
+        events.append("changes")
+        return changes(*args, **kwargs)
+
+    def noting_offer(self: head_starts.HeadStart, path: str, *args: Any) -> None:
+        events.append(f"offer {path}")
+        offer(self, path, *args)
+
+    def noting_render(state: Any, route: Route) -> Any:
+        events.append(f"render {route.output_path}")
+        return render_route(state, route)
+
+    monkeypatch.setattr(edit_build_module, "_changes", noting_changes)
+    monkeypatch.setattr(head_starts.HeadStart, "offer", noting_offer)
+    monkeypatch.setattr(pages_module, "_render_route", noting_render)
+    monkeypatch.setattr(build_module, "default_jobs", lambda: 1)  # the spies in this process
+    path = EditPath(monkeypatch)
+
+    build_site_at(root, output=out)
+    assert path.taken == [True]
+    assert events[:3] == [f"render {edited}", f"offer {edited}", "changes"]
+    assert events.count(f"render {edited}") == 1
+    shard = shards_module.shard_of(url, small_shards)
+    assert fed.written == {shard}, "the head start wrote the shard with the page offered"
+    assert _bundle(out) == _bundle(_clean_build(root, tmp_path))
 
 
 @pytest.mark.parametrize("jobs", [1, 2])
