@@ -293,12 +293,19 @@ def _open_files(fds: Path) -> list[str]:
 
 
 def _read_bundle(folder: Path) -> dict[str, bytes]:
+    """The files in ``folder`` by path within it, in path order, those never shipped left
+    out. ``os.walk``, not ``Path.rglob``: the end of an edit build waits for this, and
+    for a shard's 360 files it takes half the time (issue 15)."""
     files = {}
-    for path in sorted(folder.rglob("*")):
-        rel = path.relative_to(folder).as_posix()
-        if path.is_file() and not rel.startswith(UNUSED_PREFIXES):
-            files[rel] = path.read_bytes()
-    return files
+    for top, _, names in os.walk(folder):
+        rel = os.path.relpath(top, folder)
+        prefix = "" if rel == os.curdir else rel.replace(os.sep, "/") + "/"
+        for name in names:
+            path = prefix + name
+            if not path.startswith(UNUSED_PREFIXES):
+                with open(os.path.join(top, name), "rb") as stream:
+                    files[path] = stream.read()
+    return dict(sorted(files.items()))
 
 
 class _Service(PagefindService):
