@@ -163,7 +163,7 @@ def with_documents(site: Site, documents: Mapping[str, Document], now: dt.dateti
     if documents:
         items = dict(items)
         for key, doc in documents.items():
-            items[key] = dataclasses.replace(items[key], doc=doc)
+            items[key] = items[key]._replace(doc=doc)
     return dataclasses.replace(site, items=items, now=now)
 
 
