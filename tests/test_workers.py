@@ -1,4 +1,4 @@
-"""The process pool (workers.py) and the preview's kept summary digests (render/pages.py).
+"""The process pool (workers.py) and the kept summary digests (render/pages.py).
 
 ``run_parallel`` hands out a window of chunks instead of every task at once: the
 results must still come in task order, all of them, with a worker's error raised
@@ -80,3 +80,25 @@ def test_kept_summary_digests_follow_every_change_of_a_first_paragraph() -> None
     # A body that is gone leaves nothing behind.
     body_signatures(_bodies({"b": "Zwei."}), kept)
     assert set(kept) == {"b"}
+
+
+def test_the_last_builds_summary_digests_are_taken_only_for_a_body_of_the_same_version() -> None:
+    """An edit build takes a summary's digest from the last build's signatures where the
+    body's version ("body:…") is the one recorded there (edit_build.py ``_changes``)."""
+
+    def bodies(versions: dict[str, tuple[str, str]]) -> Bodies:
+        items = {k: BodyInfo(key, text, ()) for k, (key, text) in versions.items()}
+        return Bodies(items, {}, BodyStore({}, None), frozenset())
+
+    before = {"a": ("key-a1", "Eins."), "b": ("key-b1", "Zwei.")}
+    last = body_signatures(bodies(before))
+    assert body_signatures(bodies(before), last=last) == last
+    # Body a saved again with a new first paragraph: a new body key, so a new version.
+    after = {**before, "a": ("key-a2", "Eins, neu.")}
+    signatures = body_signatures(bodies(after), last=last)
+    assert signatures == body_signatures(bodies(after))
+    assert signatures["summary:a"] != last["summary:a"]
+    assert signatures["summary:b"] == last["summary:b"]
+    # An item the last build did not have.
+    more = {**before, "c": ("key-c1", "Drei.")}
+    assert body_signatures(bodies(more), last=last) == body_signatures(bodies(more))

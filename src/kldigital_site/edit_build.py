@@ -335,7 +335,7 @@ def _changes(
         return None
     pages = _Pages(
         model_key=_pages_key(site, inputs, documents, images),
-        signatures=body_signatures(bodies),
+        signatures=body_signatures(bodies, last=last.body_signatures),
         heads={key: item.doc.head_digest for key, item in site.items.items()},
         templates=inputs.templates,
     )
