@@ -114,6 +114,28 @@ def test_page_records_come_back_as_stored_and_unstorable_ones_not_at_all(
     assert read == {path: records[path] for path in ("a/index.html", "b/index.html")}
 
 
+@pytest.mark.parametrize("extra", [(), tuple(f"head:n{i}" for i in range(8))])
+def test_the_pages_reading_a_name_are_those_that_read_it_whole(
+    tmp_path: Path, extra: tuple[str, ...]
+) -> None:
+    """A name is looked for in the stored text first (by SQLite for a few names, by
+    Python for more): one that holds it only as part of another is not read."""
+    records = {
+        "a/index.html": PageRecord("f1", ("page.html",), "d1", ("body:a.md", "head:b.md"), "s"),
+        "b/index.html": PageRecord("f2", ("page.html",), "d2", ("body:ba.md",), "s"),
+        "c/index.html": PageRecord("f3", ("page.html",), "d3", ("summary:a.md.bak",), ""),
+        "d/index.html": PageRecord("f4", ("page.html",), "d4", ("head:*", "body:a.md"), ""),
+    }
+    cache = BuildCache(tmp_path)
+    cache.store_build("out", records, {"model": "m"})
+    reading = cache.pages_reading("out", {"body:a.md", "summary:a.md", *extra})
+    assert reading == {path: records[path] for path in ("a/index.html", "d/index.html")}
+    assert cache.pages_reading("out", {"head:*", *extra}) == {
+        "d/index.html": records["d/index.html"]
+    }
+    cache.close()
+
+
 def test_the_documents_digests_follow_what_is_stored_and_forgotten(tmp_path: Path) -> None:
     cache = BuildCache(tmp_path)
     assert cache.document_digests() == {}
