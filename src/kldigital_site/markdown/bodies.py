@@ -23,7 +23,7 @@ import json
 import posixpath
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from kldigital_site.accessibility.media_info import download_label
 from kldigital_site.cache import BuildCache, tool_fingerprint
@@ -49,8 +49,11 @@ from kldigital_site.workers import run_parallel
 LinkResolver = Callable[[str], str | None]
 
 
-@dataclass(frozen=True, slots=True)
-class BodyInfo:
+class BodyInfo(NamedTuple):
+    """What a build keeps of a rendered body. A named tuple, not a frozen dataclass:
+    every build takes 10,000 from the last one (markdown/kept.py), each in a quarter of
+    a dataclass's time (issue 15)."""
+
     key: str
     first_paragraph: str
     problems: tuple[SiteError, ...]
@@ -195,8 +198,9 @@ def _known_url(site: Site, url: str) -> str | None:
     return None
 
 
-@dataclass(frozen=True, slots=True)
-class _Task:
+class _Task(NamedTuple):
+    """One body to render or to take from the cache: 10,000 made on every build."""
+
     key: str
     path: str  # for messages
     first_line: int
@@ -317,7 +321,8 @@ def render_bodies(
     settings = _settings(site)
     # Withheld documents (model.py) get no page, but their links are checked all the same.
     documents = [*(item.doc for item in site.items.values()), *site.withheld.values()]
-    tasks = [_document_task(settings, doc) for doc in documents]
+    start = _key_start(settings)
+    tasks = [_document_task(start, doc) for doc in documents]
     boilerplate_path = config.rel(config.content_dir / BOILERPLATES_FILE)
     boilerplate_keys: dict[str, str] = {}
     for ident, text in site.boilerplates.items():
@@ -334,8 +339,13 @@ def render_bodies(
     problems = tuple(p for info in infos.values() for p in info.problems)
     rerender = _Rerender(site, made.renderers, {t.key: t for t in tasks})
     store = BodyStore(made.fresh, cache, rerender)
+    # Most bodies show no image: no call made for them.
     uses = [
-        *(_uses(site, infos[t.key], t.path, t.item) for t in tasks if t.item is not None),
+        *(
+            _uses(site, infos[t.key], t.path, t.item)
+            for t in tasks
+            if t.item is not None and infos[t.key].images
+        ),
         *(_uses(site, info, boilerplate_path, None) for info in boilerplate_infos.values()),
     ]
     image_uses = tuple(use for group in uses for use in group)
@@ -353,8 +363,8 @@ def render_item_bodies(
     the model is then the last one, so the other bodies' links resolve as they did.
     ``image_uses`` stay those of ``bodies``; the caller checks that the new bodies
     show the images the old ones did."""
-    settings = _settings(site)
-    tasks = [_document_task(settings, doc) for doc in documents]
+    start = _key_start(_settings(site))
+    tasks = [_document_task(start, doc) for doc in documents]
     made = _make(site, cache, tasks, 1, None)
     items = dict(bodies.items)
     items.update((t.item, made.infos[t.key]) for t in tasks if t.item is not None)
@@ -378,16 +388,18 @@ def _settings(site: Site) -> str:
     return f"{config.base_url}\0{','.join(config.iframe_hosts)}"
 
 
-def _document_task(settings: str, doc: Document) -> _Task:
+def _key_start(settings: str) -> hashlib._Hash:
+    """``_body_key`` as far as the documents' keys share it: each goes on from a copy,
+    not from the tool's fingerprint and the settings again (10,000 keys each build)."""
+    return hashlib.sha256("\0".join((tool_fingerprint(), settings, "")).encode())
+
+
+def _document_task(start: hashlib._Hash, doc: Document) -> _Task:
+    """``start``: ``_key_start`` of the settings."""
+    digest = start.copy()
+    digest.update(f"{doc.rel_path}\0{doc.digest}".encode())  # ``_body_key`` of the two
     key = doc.content_path
-    return _Task(
-        _body_key(settings, doc.rel_path, doc.digest),
-        doc.rel_path,
-        doc.body_line,
-        key,
-        doc.body,
-        key,
-    )
+    return _Task(digest.hexdigest(), doc.rel_path, doc.body_line, key, doc.body, key)
 
 
 @dataclass(frozen=True, slots=True)

@@ -95,20 +95,13 @@ def kept_bodies(cache: BuildCache, links: str) -> KeptBodies | None:
             form, stored_links, shard, stored = marshal.loads(payload)
             if form != _FORMAT or stored_links != links or name != _name(shard):
                 continue
-            # Most bodies have no problems and no images: no generator made for them.
+            # Most bodies have no problems and no images: their row, (key, paragraph, (),
+            # digest, ()), is their info's very fields (``_row``), taken as they are.
             made = {
-                key: BodyInfo(
-                    key,
-                    paragraph,
-                    tuple(SiteError(p, ln, m, Severity(s)) for p, ln, m, s in problems)
-                    if problems
-                    else (),
-                    digest,
-                    tuple(BodyImage(*image) for image in images) if images else (),
-                )
-                for key, paragraph, problems, digest, images in stored
+                row[0]: BodyInfo._make(row) if row[2] == () and row[4] == () else _info(*row)
+                for row in stored
             }
-        except (ValueError, TypeError, EOFError):
+        except (ValueError, TypeError, IndexError, EOFError):
             continue  # not what ``keep_bodies`` wrote: made again, never trusted
         infos.update(made)
         rows.update((row[0], row) for row in stored)
@@ -152,6 +145,17 @@ def keep_bodies(
         )
         payloads[_name(n)] = marshal.dumps((_FORMAT, links, n, rows))
     cache.store_blobs(payloads)
+
+
+def _info(key: str, paragraph: str, problems: Any, digest: str, images: Any) -> BodyInfo:
+    """The info of a stored row (``_row``) with problems or images."""
+    return BodyInfo(
+        key,
+        paragraph,
+        tuple(SiteError(p, ln, m, Severity(s)) for p, ln, m, s in problems),
+        digest,
+        tuple(BodyImage(*image) for image in images),
+    )
 
 
 def _row(info: BodyInfo) -> tuple[Any, ...]:
