@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Collection, Sequence
-from dataclasses import dataclass
+from typing import NamedTuple
 
-from kldigital_site.model import Route, RouteKind, Site
+from kldigital_site.model import RouteKind, Site
 
 BUNDLE_DIR = "pagefind"
 SHARD_PREFIX = "teil-"  # pagefind/teil-1/ …: visible in addresses, so German
@@ -25,9 +25,9 @@ SHARD_PAGES = 500
 INDEXED_KINDS = frozenset({RouteKind.PROJECT, RouteKind.PRESS_RELEASE, RouteKind.PAGE})
 
 
-@dataclass(frozen=True, slots=True)
-class SearchPage:
-    """One page to index: its site URL, its output file and where it comes from."""
+class SearchPage(NamedTuple):
+    """One page to index: its site URL, its output file and where it comes from. A named
+    tuple: 10,000 made in every build at 10,000 items (issue 15)."""
 
     url: str  # "/projekte/dritte-orte/": site path, base path is added in the browser
     output_path: str  # "projekte/dritte-orte/index.html"
@@ -36,20 +36,18 @@ class SearchPage:
 
 def search_pages(site: Site) -> list[SearchPage]:
     """The published detail pages of ``site``, in route order."""
+    items = site.items
+    # A preview (serve, build --preview) is for those who approve: there the search
+    # finds drafts and embargoed releases too, labelled (docs/search.md).
+    preview = site.config.preview
+    # One pass of plain tests over the 30,000 routes of 10,000 items, no call per route.
     return [
         SearchPage("/" + route.url, route.output_path, route.origin)
         for route in site.routes
-        if _is_indexed(site, route)
+        if route.kind in INDEXED_KINDS
+        and route.item is not None
+        and (preview or not (items[route.item].is_draft or items[route.item].is_future))
     ]
-
-
-def _is_indexed(site: Site, route: Route) -> bool:
-    if route.kind not in INDEXED_KINDS or route.item is None:
-        return False
-    item = site.items[route.item]
-    # A preview (serve, build --preview) is for those who approve: there the search
-    # finds drafts and embargoed releases too, labelled (docs/search.md).
-    return site.config.preview or not (item.is_draft or item.is_future)
 
 
 # --- shards ------------------------------------------------------------------------
