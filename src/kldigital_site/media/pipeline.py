@@ -115,9 +115,10 @@ def front_matter_uses(site: Site) -> list[ImageUse]:
                 "„image_credit“",
             )
         )
-    for key in sorted(site.items):
-        item = site.items[key]
-        meta, doc = item.meta, item.doc
+    items = site.items
+    for key in sorted(items):
+        doc = items[key].doc
+        meta = doc.meta
         if meta.get("image"):
             uses.append(
                 ImageUse(
@@ -526,8 +527,8 @@ def _press_zips(
     write: bool,
 ) -> dict[str, PublishedFile]:
     zips: dict[str, PublishedFile] = {}
-    if not write:
-        return zips
+    if not write or not planned:
+        return zips  # no picture to put in a zip: 8,000 releases not looked at for none
     for key in site.releases:
         item = site.items[key]
         entries: Sequence[Mapping[str, Any]] = item.meta.get("images") or ()
