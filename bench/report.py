@@ -158,7 +158,9 @@ def write_results(all_figures: list[Figures], jobs: int, path: Path) -> str:
         "Floor: plain Python-Markdown over every body with the same number of processes, "
         "measured in the same run. Memory: peak RSS of the largest process of any build "
         "or of the preview server (which one: the table after this one). "
-        "Targets: issue 15 (set for 10,000 items; smaller corpora are held to the same).",
+        "Targets: issue 15 (set for 10,000 items; smaller corpora are held to the same). "
+        "Cold builds start without output and cache, as in a fresh clone: the last run's "
+        "are moved aside, not deleted, until the end (`set_aside` in bench/run.py says why).",
         "",
         "| items | figure | seconds | × floor | target | |",
         "|---:|---|---:|---:|---|---|",

@@ -186,6 +186,28 @@ def _edit(path: Path, old: str, new: str) -> None:
     path.write_text(text.replace(old, new, 1), encoding="utf-8")
 
 
+# Where the trees of cold runs wait until the last figure is measured (``set_aside``).
+SET_ASIDE = "beiseite"
+
+
+def set_aside(tree: Path, workdir: Path) -> None:
+    """Move ``tree`` out of the way of the next build; ``main`` deletes it at the end.
+
+    Deleted at once, it would slow the cold build that follows on some machines, this
+    benchmark's own among them: on ext4 without a journal the kernel passes over the
+    inodes deleted in the last few minutes (``find_inode_bit`` → ``recently_deleted``)
+    one by one each time it allocates a new one. Creating 67,000 small files took 33 to
+    50 s of kernel time in four of six tries within minutes of deleting as many, 2.6 to
+    6 s in a fresh folder; profiled (``perf``), a cold build of 10,000 items right after
+    ``rm -rf`` of the last one's output spent a fifth of all its CPU samples there. That
+    measures the file system, not the tool; CI builds in a fresh clone.
+    """
+    if tree.exists():
+        folder = workdir / SET_ASIDE
+        folder.mkdir(exist_ok=True)
+        tree.rename(folder / f"{time.monotonic_ns()}-{tree.name}")
+
+
 def bench_size(items: int, runs: int, jobs: int, workdir: Path) -> Figures:
     site = workdir / f"site-{items}"
     print(f"== {items} Einträge: Korpus erzeugen …", flush=True)
@@ -214,8 +236,8 @@ def bench_size(items: int, runs: int, jobs: int, workdir: Path) -> Figures:
         print(f"   {name}: {figures.times[name]:.2f} s", flush=True)
 
     def cold(_: int) -> None:
-        shutil.rmtree(output, ignore_errors=True)
-        shutil.rmtree(site / ".kldigital-cache", ignore_errors=True)
+        set_aside(output, workdir)
+        set_aside(site / ".kldigital-cache", workdir)
 
     releases = sorted((site / "content" / "presse").glob("*.md"))
 
@@ -288,7 +310,10 @@ def main() -> None:
     # without this, and with PYTHONDONTWRITEBYTECODE set (as on CI machines), every
     # measured build would first compile the tool's own source (~0.2 s).
     compileall.compile_dir(REPO / "src", quiet=1)
+    # Left by a run that was stopped; deleted now, before anything is measured.
+    shutil.rmtree(args.workdir / SET_ASIDE, ignore_errors=True)
     figures = [bench_size(n, args.runs, args.jobs, args.workdir) for n in sorted(sizes)]
+    shutil.rmtree(args.workdir / SET_ASIDE, ignore_errors=True)
     print()
     print(write_results(figures, args.jobs, args.results))
     print(
