@@ -244,3 +244,23 @@ def test_a_damaged_part_of_the_documents_is_not_used(damage: str, tmp_path: Path
     cache = BuildCache(tmp_path)
     assert set(cache.document_digests()) == expected
     assert set(cache.documents()) == expected
+
+
+def test_bodies_read_at_once_are_those_read_one_by_one_and_a_damaged_one_is_left_out(
+    tmp_path: Path,
+) -> None:
+    """``bodies`` (a render worker's chunk, render/pages.py ``_prefetch_bodies``) gives
+    what ``body`` gives for each key, and leaves out a damaged body, which ``body``
+    refuses too, so that it is rendered again rather than published damaged."""
+    cache = BuildCache(tmp_path)
+    stored = {f"k{n}": {"html": f"<p>Text {n}</p>", "first_paragraph": ""} for n in range(700)}
+    cache.store_bodies(stored)
+    keys = [*stored, "unbekannt"]
+    assert cache.bodies(keys) == {key: cache.body(key) for key in stored}
+    db = sqlite3.connect(tmp_path / "cache.sqlite")
+    with db:
+        db.execute("UPDATE bodies SET html = '<p>Anders</p>' WHERE key = 'k600'")
+    db.close()
+    read = BuildCache(tmp_path)
+    assert read.body("k600") is None
+    assert set(read.bodies(keys)) == set(stored) - {"k600"}

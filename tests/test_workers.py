@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import time
+from collections.abc import Sequence
 from typing import Any
 
 import pytest
@@ -102,3 +103,60 @@ def test_the_last_builds_summary_digests_are_taken_only_for_a_body_of_the_same_v
     # An item the last build did not have.
     more = {**before, "c": ("key-c1", "Drei.")}
     assert body_signatures(bodies(more), last=last) == body_signatures(bodies(more))
+
+
+_prepared: list[tuple[int, ...]] = []
+
+
+def _note_chunk(state: str, tasks: Sequence[int]) -> None:
+    _prepared.append(tuple(tasks))
+
+
+def _with_chunk(state: str, task: int) -> tuple[int, tuple[int, ...]]:
+    return task, _prepared[-1]
+
+
+@pytest.mark.parametrize("jobs", [1, 2])
+def test_prepare_runs_before_each_chunk_in_the_process_that_runs_it(jobs: int) -> None:
+    """render/pages.py reads the bodies of a chunk of pages in ``prepare``: each task must
+    find its own chunk prepared, in a worker as in the build's own process."""
+    tasks = list(range(300))
+    results = list(run_parallel(_with_chunk, "", tasks, jobs, chunk=7, prepare=_note_chunk))
+    assert [task for task, _ in results] == tasks
+    for task, chunk in results:
+        assert task in chunk and len(chunk) == (7 if task < 294 else 6)
+
+
+class _CountingCache:
+    """The two reads of a BuildCache that a BodyStore makes, counted."""
+
+    def __init__(self, html: dict[str, str]) -> None:
+        self.html = html
+        self.single: list[str] = []
+        self.batches: list[list[str]] = []
+
+    def body(self, key: str) -> str | None:
+        self.single.append(key)
+        return self.html.get(key)
+
+    def bodies(self, keys: Sequence[str]) -> dict[str, str]:
+        self.batches.append(list(keys))
+        return {key: self.html[key] for key in keys if key in self.html}
+
+
+def test_prefetched_bodies_are_read_in_one_query_and_the_rest_one_by_one() -> None:
+    cache = _CountingCache({"a": "<p>A</p>", "b": "<p>B</p>", "c": "<p>C</p>"})
+    store = BodyStore({"fresh": "<p>F</p>"}, cache, lambda key: f"<p>neu {key}</p>")  # type: ignore[arg-type]
+    store.prefetch(["a", "b", "fresh", "gone"])
+    assert cache.batches == [["a", "b", "gone"]]
+    assert [store.html(k) for k in ("a", "b", "fresh")] == ["<p>A</p>", "<p>B</p>", "<p>F</p>"]
+    assert cache.single == []
+    # Not prefetched, or missing from the cache: read alone, or rendered again.
+    assert store.html("c") == "<p>C</p>"
+    assert store.html("gone") == "<p>neu gone</p>"
+    assert cache.single == ["c", "gone"]
+    # The next chunk's prefetch replaces the last one's.
+    store.prefetch(["c"])
+    assert len(cache.batches) == 1  # read just now, kept among the recent ones
+    store.prefetch(["b"])
+    assert store.html("a") == "<p>A</p>" and cache.single[-1] == "a"

@@ -41,7 +41,13 @@ def _init_worker(state: Any) -> None:
     gc.enable()
 
 
-def _call_chunk(function: Callable[[Any, Any], Any], tasks: Sequence[Any]) -> list[Any]:
+def _call_chunk(
+    function: Callable[[Any, Any], Any],
+    tasks: Sequence[Any],
+    prepare: Callable[[Any, Sequence[Any]], None] | None = None,
+) -> list[Any]:
+    if prepare is not None:
+        prepare(_worker_state, tasks)
     return [function(_worker_state, task) for task in tasks]
 
 
@@ -53,21 +59,28 @@ def run_parallel(
     *,
     min_tasks: int = MIN_PARALLEL_TASKS,
     chunk: int | None = None,
+    prepare: Callable[[Any, Sequence[Task]], None] | None = None,
 ) -> Iterator[Result]:
     """Yield ``function(state, task)`` for every task, in order. Heavy tasks (decoding a
-    photo) pass a lower ``min_tasks`` and ``chunk=1``."""
+    photo) pass a lower ``min_tasks`` and ``chunk=1``. ``prepare(state, tasks)`` runs
+    before each chunk of tasks, in the process that runs them: what many tasks need is
+    fetched there at once (render/pages.py reads a chunk's bodies in one query)."""
     in_process = jobs <= 1 or len(tasks) < min_tasks
     if not in_process:
         # Imported for a pool only: an edit build runs its few tasks here (issue 15).
         import multiprocessing
 
         in_process = "fork" not in multiprocessing.get_all_start_methods()
+    chunk = chunk or max(1, min(64, len(tasks) // (max(jobs, 1) * 8)))
     if in_process:
-        for task in tasks:
-            yield function(state, task)
+        for start in range(0, len(tasks), chunk):
+            part = tasks[start : start + chunk]
+            if prepare is not None:
+                prepare(state, part)
+            for task in part:
+                yield function(state, task)
         return
     context = multiprocessing.get_context("fork")
-    chunk = chunk or max(1, min(64, len(tasks) // (jobs * 8)))
     chunks = (tasks[start : start + chunk] for start in range(0, len(tasks), chunk))
     with context.Pool(jobs, initializer=_init_worker, initargs=(state,)) as pool:
         # A window of chunks, not ``pool.imap``: imap hands out every task at once and
@@ -77,7 +90,7 @@ def run_parallel(
         # (a cold build of 10,000 items: main process peak 383 → 372 MB).
         pending: deque[Any] = deque()
         for part in chunks:
-            pending.append(pool.apply_async(_call_chunk, (function, part)))
+            pending.append(pool.apply_async(_call_chunk, (function, part, prepare)))
             if len(pending) >= jobs * CHUNKS_AHEAD:
                 yield from pending.popleft().get()
         while pending:

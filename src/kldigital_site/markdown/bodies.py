@@ -21,7 +21,7 @@ from __future__ import annotations
 import hashlib
 import json
 import posixpath
-from collections.abc import Callable, Collection, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
@@ -87,10 +87,22 @@ class BodyStore:
         # .txt, its .eml and the feeds, a boilerplate by every release that has it: one
         # query of the cache each (a tenth of a millisecond) was 6,000 at 1,000 items.
         self._recent: dict[str, str] = {}
+        # The bodies of the pages a render worker is about to make (``prefetch``).
+        self._prefetched: dict[str, str] = {}
+
+    def prefetch(self, keys: Iterable[str]) -> None:
+        """Read the bodies of ``keys`` from the cache in one query, for the pages about
+        to be rendered (render/pages.py ``_prefetch_bodies``); those read before go."""
+        wanted = [k for k in keys if k not in self._fresh and k not in self._recent]
+        cached = self._cache.bodies(wanted) if wanted and self._cache is not None else {}
+        self._prefetched = cached
 
     def html(self, key: str) -> str:
         if key in self._fresh:
             return self._fresh[key]
+        prefetched = self._prefetched.get(key)
+        if prefetched is not None:
+            return prefetched
         recent = self._recent.pop(key, None)
         if recent is not None:
             self._recent[key] = recent
