@@ -27,7 +27,7 @@ import lxml.etree
 import lxml.html
 import pytest
 import vobject
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from kldigital_site.build import BuildResult, build
@@ -275,6 +275,50 @@ def test_email_is_what_the_email_package_writes_and_reads_back(
         assert not part.defects
         expected = "\n".join(sent.splitlines()) + "\n" if sent else "\n"
         assert part.get_content().replace("\r\n", "\n") == expected.replace("\r", "\n")
+
+
+# Printable ASCII (written as it is where it fits) next to what needs the e-mail package:
+# encoded-words, non-ASCII, control characters, lines too long for one header line.
+_SUBJECT = _texts(
+    "Aa1 .,:;()<>@\"'=?_-\\ä\t\x00\x1b\x7f", "=?", "?=", "=?utf-8?q?=C3=A4?=", "x" * 30, max_size=12
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(_SUBJECT)
+@example("x" * 68)
+@example("x" * 69)
+@example("x" * 70)
+@example("x y " * 17 + "x")
+@example("Neues =?utf-8?q?=C3=A4?= Angebot")
+@example('(Kommentar) "zitiert" <a@b.de>')
+def test_subject_header_is_what_the_email_package_writes(subject: str) -> None:
+    value = " ".join(subject.split())
+    expected = newsroom._header.__wrapped__("Subject", value)
+    assert newsroom._unstructured_header("Subject", value) == expected
+
+
+_ZONES = (
+    st.none()
+    | st.sampled_from([ZoneInfo("Europe/Berlin"), dt.UTC])
+    | st.builds(
+        dt.timezone,
+        st.timedeltas(-dt.timedelta(hours=23, minutes=59), dt.timedelta(hours=23, minutes=59)),
+    )
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.datetimes(timezones=_ZONES))
+@example(dt.datetime(50, 6, 1))  # read back as 2050 by the e-mail package
+@example(dt.datetime(99, 6, 1, tzinfo=dt.UTC))
+@example(dt.datetime(100, 6, 1, tzinfo=dt.UTC))
+@example(dt.datetime(1800, 6, 1, tzinfo=ZoneInfo("Europe/Berlin")))  # offset +00:53:28
+@example(dt.datetime(2023, 4, 5, tzinfo=dt.timezone(dt.timedelta(seconds=-3601))))
+@example(dt.datetime(9999, 12, 31, 23, 59, 59, 999999, tzinfo=dt.UTC))
+def test_date_header_is_what_the_email_package_writes(date: dt.datetime) -> None:
+    expected = newsroom._header.__wrapped__("Date", format_datetime(date))
+    assert newsroom._date_header(date) == expected
 
 
 def test_email_html_part_is_valid_html(full: Built) -> None:
