@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import re
 import traceback
-from collections.abc import Mapping
+from collections.abc import Mapping, MutableMapping
 from pathlib import Path
 from typing import Any
 
@@ -73,6 +73,17 @@ class RecordingEnvironment(jinja2.Environment):
         # directly or not (``_referenced``).
         self._names: dict[str, frozenset[str]] = {}
         self._references: dict[str, frozenset[str]] = {}
+
+    def make_globals(self, d: MutableMapping[str, Any] | None) -> MutableMapping[str, Any]:
+        """A template's globals as one dict, not Jinja's ChainMap over the environment's.
+
+        Jinja copies them into the context of every render and compares their names on
+        every ``{% from … import %}`` (``Template._get_default_module``), both through
+        ChainMap's methods in Python: 20 µs of a render with three imports, half of it.
+        The environment's globals are complete before any template loads
+        (``make_environment``) and never change after, so the copy holds what the
+        ChainMap would show."""
+        return {**self.globals, **(d or {})}
 
     def getattr(self, obj: Any, attribute: str) -> Any:
         """``page.title`` as Jinja looks it up, faster for the dicts and views of pages.
