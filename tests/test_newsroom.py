@@ -321,6 +321,25 @@ def test_date_header_is_what_the_email_package_writes(date: dt.datetime) -> None
     assert newsroom._date_header(date) == expected
 
 
+# Attribute names and values, quotes and spaces of every kind: a link's value that holds
+# what looks like another ("a href=" in a title), one right after another, in-page jumps.
+_LINKY = _texts(
+    ' \t\u2003"#=<>/a', ' href="', ' src="', 'href="', 'xsrc="', '="', "../p/", max_size=30
+)
+
+
+@settings(max_examples=400, deadline=None)
+@given(_LINKY)
+@example(' title="a href="b" href="c" src="#d" src="e"')
+@example(' href="a"href="b" src="/c/"')
+def test_absolute_links_are_what_the_whole_text_substitution_gives(html: str) -> None:
+    def absolute(match: re.Match[str]) -> str:
+        return match[1] + urljoin(BASE_URL, match[2]) + match[3]
+
+    expected = re.sub(r'(\s(?:href|src)=")([^"#][^"]*)(")', absolute, html)
+    assert newsroom.absolute_links(html, BASE_URL) == expected
+
+
 def test_email_html_part_is_valid_html(full: Built) -> None:
     from gates import tools
     from gates.html import email_html, run_vnu
