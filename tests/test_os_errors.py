@@ -45,18 +45,29 @@ def test_a_file_name_that_is_not_utf8_is_named_with_a_hint(
     ]
 
 
-def _failing_after(calls: int, error: int, real: Callable[..., Any]) -> Callable[..., Any]:
+def _failing_after(calls: int, error: int) -> tuple[Callable[..., Any], Callable[..., Any]]:
+    """``Path.write_bytes`` and ``output._create`` (which writes a file staging does not
+    hold yet in place) that fail with ``error`` once ``calls`` files were written."""
     count = 0
 
-    def write_bytes(self: Path, data: bytes) -> int:
+    def failing(path: object) -> None:
         nonlocal count
         count += 1
         if count > calls:
-            raise OSError(error, os.strerror(error), str(self))
-        result: int = real(self, data)
+            raise OSError(error, os.strerror(error), str(path))
+
+    real_write, real_create = Path.write_bytes, output_module._create
+
+    def write_bytes(self: Path, data: bytes) -> int:
+        failing(self)
+        result: int = real_write(self, data)
         return result
 
-    return write_bytes
+    def create(path: str, data: bytes) -> bool:
+        failing(path)
+        return real_create(path, data)
+
+    return write_bytes, create
 
 
 @pytest.mark.parametrize(
@@ -77,9 +88,9 @@ def test_an_os_error_while_writing_is_a_german_message_and_the_old_site_stays(
     page = root / "content/seiten/impressum.md"
     page.write_text(page.read_text(encoding="utf-8") + "\nNeu.\n", encoding="utf-8")
     # The disk fills up (or a folder goes) after a few pages of the new build.
-    monkeypatch.setattr(
-        output_module.Path, "write_bytes", _failing_after(3, error, Path.write_bytes)
-    )
+    write_bytes, create = _failing_after(3, error)
+    monkeypatch.setattr(output_module.Path, "write_bytes", write_bytes)
+    monkeypatch.setattr(output_module, "_create", create)
     result = build_cli(root, out, "--jobs", "1", "--no-cache")
     monkeypatch.undo()
     assert result.exit_code == 1

@@ -945,3 +945,31 @@ def test_every_unsafe_path_among_many_is_found(unsafe: str) -> None:
     assert output_module._all_plain_paths([*plain, "a/.well-known/x", "..c", "d/e."])
     assert not output_module._all_plain_paths([*plain, unsafe])
     assert not output_module._all_plain_paths([unsafe, *plain, ".well-known/x"])
+
+
+def _written(out: Path, work: Path, files: Mapping[str, bytes]) -> output_module.TreeWriter:
+    """A writer with ``files`` added, not yet committed."""
+    writer = output_module.TreeWriter(out, work)
+    for rel, data in files.items():
+        writer.add(rel, digest=hashlib.sha256(data).hexdigest(), data=data)
+    return writer
+
+
+def test_new_bytes_never_go_through_a_file_staging_shares_with_output(tmp_path: Path) -> None:
+    # Issue 15: new bytes are written straight into a new file, not through a temporary
+    # file and a rename. Staging may hold, at the same path, a hard link to the published
+    # file (a page the last build kept): writing into that file would change the
+    # published page while the build runs, and the tree staging holds after the next
+    # exchange.
+    out, work = tmp_path / "out", tmp_path / "work"
+    _written(out, work, {"a.html": b"alt", "b.html": b"eins"}).commit()
+    _written(out, work, {"a.html": b"alt", "b.html": b"zwei"}).commit()
+    staging = output_module.staging_dir_for(out, work)
+    assert os.path.samefile(staging / "a.html", out / "a.html")
+    writer = _written(out, work, {"a.html": b"neu", "b.html": b"zwei", "c.html": b"dazu"})
+    assert (out / "a.html").read_bytes() == b"alt"
+    assert (staging / "a.html").read_bytes() == b"neu"
+    writer.commit()
+    assert file_tree(out) == {"a.html": b"neu", "b.html": b"zwei", "c.html": b"dazu"}
+    assert file_tree(staging) == {"a.html": b"alt", "b.html": b"zwei"}
+    assert not [name for name in os.listdir(out) if "kldigital-tmp" in name]

@@ -14,6 +14,9 @@ operations even at 10,000 pages, not a copy of the tree. Unchanged files are
 hard links to the very inode already published, so they are never rewritten.
 A journal in the staging folder lists every path before it is touched, so a
 killed build leaves nothing there that the next one would trust by mistake.
+A file placed where staging holds one goes through a temporary file and a rename
+(the one there may be a hard link to a published file); a new one, as every file
+of a cold build, is created and written in place.
 
 ``output/`` holds the site and nothing else: the manifest of each tree (which
 files the tool wrote, their digests, sizes and times) and the journal live in
@@ -722,7 +725,7 @@ class TreeWriter:
         self._unlike_staged: set[str] = set()
         # Folders of staging made or seen by ``_touch`` since the last removal (which may
         # take empty ones away): 7,000 files share a few hundred folders.
-        self._folders: set[Path] = set()
+        self._folders: set[str] = set()
         # Files of the output folder the tool did not write (``find_foreign``).
         self._foreign: frozenset[str] | None = None
         self._planned_key = ""  # ``tree_key`` of the planned files, once committed
@@ -928,22 +931,42 @@ class TreeWriter:
             if len(stat) == 3 and present.get(rel) == stat[2]
         }
 
-    def _touch(self, rel: str) -> Path:
+    def _touch(self, rel: str) -> str:
+        """Journal ``rel`` and make its folder in staging; returns its path there.
+        Plain strings, not ``Path``: this runs for each of the 67,642 files of a cold
+        build at 10,000 items."""
         self._touched.add(rel)
         self._staged  # noqa: B018 - the journal exists once staging is prepared
         assert self._journal is not None
         self._journal.write(rel + "\n")
         self._journal.flush()
-        target = self.staging / rel
-        if target.parent not in self._folders:
-            target.parent.mkdir(parents=True, exist_ok=True)
-            self._folders.add(target.parent)
+        target = self._staging_prefix + rel
+        folder = os.path.dirname(target)
+        if folder not in self._folders:
+            os.makedirs(folder, exist_ok=True)
+            self._folders.add(folder)
         return target
 
     def _place(self, rel: str, digest: str, data: bytes | None, source: Path | None) -> None:
-        if self._staged.files.get(rel) == digest and rel not in self._staged.foreign:
+        staged = self._staged
+        if staged.files.get(rel) == digest and rel not in staged.foreign:
             return
-        target = self._touch(rel)
+        if data is not None and self.published.files.get(rel) != digest:
+            # New bytes, published nowhere: written where they belong if nothing lies
+            # there yet, as every file of a cold build (``_create``).
+            target = self._touch(rel)
+            if _create(target, data):
+                return
+            self._replace(Path(target), rel, digest, data, source)
+            return
+        self._replace(Path(self._touch(rel)), rel, digest, data, source)
+
+    def _replace(
+        self, target: Path, rel: str, digest: str, data: bytes | None, source: Path | None
+    ) -> None:
+        """Put the file at ``target`` (journalled already) through a temporary file and a
+        rename: what lies there may be a hard link to a published file, which must not
+        change."""
         temporary = target.with_name(f".{target.name}.kldigital-tmp")
         published = self.out_dir / rel
         if self.published.files.get(rel) == digest and published.is_file():
@@ -1150,7 +1173,7 @@ class TreeWriter:
                 and _same_file(staged, self.out_dir / rel)
             ):
                 continue
-            target = self._touch(rel)
+            target = Path(self._touch(rel))
             source = self.out_dir / rel
             if target.exists() or target.is_symlink():
                 target.unlink()
@@ -1383,6 +1406,31 @@ def _is_marked(folder: Path) -> bool:
         return os.getxattr(folder, _MARK) == b"1"
     except (OSError, AttributeError):
         return False
+
+
+_CREATE_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC
+
+
+def _create(path: str, data: bytes) -> bool:
+    """Write ``data`` to a new file at ``path``; False, touching nothing, when something
+    lies there already.
+
+    Without the temporary file and the rename that a file which is there needs
+    (``TreeWriter._replace``): two system calls of six less per file, for every
+    file of a cold build. A build killed halfway through leaves the file
+    incomplete, but in staging and journalled, so the next build removes it. O_EXCL
+    creates no file through a symbolic link either."""
+    try:
+        descriptor = os.open(path, _CREATE_FLAGS, 0o666)
+    except FileExistsError:
+        return False
+    try:
+        written = 0
+        while written < len(data):  # a write may take fewer bytes than it was given
+            written += os.write(descriptor, data[written:] if written else data)
+    finally:
+        os.close(descriptor)
+    return True
 
 
 def _read_bytes(path: str) -> bytes:
