@@ -9,6 +9,8 @@ are those of the whole way.
 
 from __future__ import annotations
 
+import hashlib
+import re
 import shutil
 import sqlite3
 from pathlib import Path
@@ -26,6 +28,7 @@ from kldigital_site.output import TreeWriter
 from kldigital_site.render import pages as pages_module
 from kldigital_site.search import head_start as head_starts
 from kldigital_site.search import shards as shards_module
+from kldigital_site.search.extract import search_digest
 from tests.conftest import build_site_at
 from tests.test_incremental import RELEASE, RELEASE_PAGE, Site, _pages, tree
 from tests.test_search import _bundle, indexed_pages, small_shards, words_of
@@ -451,7 +454,8 @@ def test_the_edited_page_is_rendered_first_and_once(
 
     build_site_at(root, output=out)
     assert path.taken == [True]
-    assert events[:3] == [f"render {edited}", f"offer {edited}", "changes"]
+    # The first offer is the guess made once the edit is parsed (search/guess.py).
+    assert events[:4] == [f"offer {edited}", f"render {edited}", f"offer {edited}", "changes"]
     assert events.count(f"render {edited}") == 1
     shard = shards_module.shard_of(url, small_shards)
     assert fed.written == {shard}, "the head start wrote the shard with the page offered"
@@ -486,4 +490,131 @@ def test_a_page_without_its_record_goes_the_whole_way(
     assert path.taken == [False]
     assert listing in result.rendered
     assert LEAD in (site.output / listing).read_text(encoding="utf-8")
+    _same_as_clean(site, tmp_path)
+
+
+class Offers:
+    """What the search's head start was handed, in order: ("model",) when the model was
+    built, (output path, search digest) for each page offered."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.events: list[tuple[str, ...]] = []
+        offer, model = head_starts.HeadStart.offer, build_module._resident_model
+
+        def noting_offer(self_: head_starts.HeadStart, path: str, digest: str, html: Any) -> None:
+            self.events.append((path, digest))
+            offer(self_, path, digest, html)
+
+        def noting_model(*args: Any, **kwargs: Any) -> Any:
+            self.events.append(("model",))
+            return model(*args, **kwargs)
+
+        monkeypatch.setattr(head_starts.HeadStart, "offer", noting_offer)
+        monkeypatch.setattr(build_module, "_resident_model", noting_model)
+
+    def before_model(self) -> dict[str, str]:
+        """The pages offered before the model was built: the guesses (search/guess.py)."""
+        return dict(self.events[: self.events.index(("model",))])  # type: ignore[arg-type]
+
+
+def _new_paragraph(text: str) -> str:
+    return text + "\nEin Zitronenfalter flog vorbei.\n"
+
+
+def _new_title(title: str) -> Any:
+    return lambda text: re.sub(r"(?m)^title: .*$", lambda _: f"title: {title}", text, count=1)
+
+
+@pytest.mark.parametrize(
+    ("release", "change"),
+    [
+        ("2025-08-26-digitale-sprechstunde.md", _new_paragraph),  # no links
+        ("2023-04-05-ergebnisse-der-umfrage.md", _new_paragraph),  # a download and its size
+        ("2023-09-12-mobilitaetstag.md", _new_paragraph),  # site addresses
+        ("2022-02-10-start-der-online-beteiligung.md", _new_paragraph),  # a content file
+        ("2025-08-26-digitale-sprechstunde.md", _new_title("Sprechstunde am Dienstag")),
+        # Typography, escaping and the minifier's way with them.
+        (
+            "2023-09-12-mobilitaetstag.md",
+            _new_title(r""""'Rad & Bus' -- der \"Mobilitätstag\" <2023>..." """),
+        ),
+    ],
+    ids=["body", "body-download", "body-addresses", "body-link", "title", "title-typography"],
+)
+def test_an_edit_hands_the_search_its_page_guessed_before_the_model(
+    tmp_path: Path,
+    small_shards: int,
+    fed: Fed,
+    monkeypatch: pytest.MonkeyPatch,
+    release: str,
+    change: Any,
+) -> None:
+    # search/guess.py: the edited page's search text, the published one with the new body
+    # (or title) in place of the old, so that the head start writes the shard while the
+    # model is built. Right, it is what the page's search text turns out to be.
+    site = Site(tmp_path)
+    site.build()
+    offers = Offers(monkeypatch)
+    site.edit(f"content/presse/{release}", change)
+    result = site.build()
+    assert result.site is not None
+    page = result.site.items[f"presse/{release}"].url + "index.html"
+    guessed = offers.before_model()
+    assert list(guessed) == [page]
+    assert guessed[page] == search_digest((site.output / page).read_bytes())
+    assert fed.written, "the head start wrote the shard"
+    _same_as_clean(site, tmp_path)
+
+
+@pytest.mark.parametrize(
+    ("change", "fails"),
+    [
+        (lambda t: t.replace("date: ", "subtitle: Neu\ndate: ", 1) + "\nMehr.\n", False),
+        (lambda t: t + "\n[Umfrage](2023-04-05-ergebnisse-der-umfrage.md)\n", False),  # new link
+        (lambda t: t + "\n[Kaputt](gibt-es-nicht.md)\n", True),  # an error
+    ],
+    ids=["subtitle", "new-link", "broken-link"],
+)
+def test_no_guess_where_it_would_be_a_gamble(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, change: Any, fails: bool
+) -> None:
+    site = Site(tmp_path)
+    site.build()
+    offers = Offers(monkeypatch)
+    site.edit(RELEASE, change)
+    if fails:
+        with pytest.raises(BuildFailed):
+            site.build()
+    else:
+        site.build()
+        _same_as_clean(site, tmp_path)
+    assert ("model",) in offers.events
+    assert offers.before_model() == {}
+
+
+def test_a_wrong_guess_costs_time_not_a_wrong_index(
+    tmp_path: Path, small_shards: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The head start feeds the guess as the page; once the page has rendered, the indexer
+    # finds the digests differ and indexes the shard afresh.
+    from kldigital_site.search import guess as guess_module
+
+    site = Site(tmp_path)
+    site.build()
+    guess_pages = guess_module.guess_pages
+
+    def wrong(*args: Any, **kwargs: Any) -> list[guess_module.GuessedPage]:
+        pages = guess_pages(*args, **kwargs)
+        assert pages, "a guess to spoil"
+        spoilt = [page.text.replace(b"Zitronenfalter", b"Kohlweisling") for page in pages]
+        return [
+            guess_module.GuessedPage(page.path, hashlib.sha256(text).hexdigest(), text)
+            for page, text in zip(pages, spoilt, strict=True)
+        ]
+
+    monkeypatch.setattr(guess_module, "guess_pages", wrong)
+    site.edit(RELEASE, lambda t: t + "\nEin Zitronenfalter flog vorbei.\n")
+    site.build()
+    assert "zitronenfalter" in words_of(indexed_pages(site.output)["/" + RELEASE_PAGE[:-10]])
+    assert "kohlweisling" not in words_of(indexed_pages(site.output)["/" + RELEASE_PAGE[:-10]])
     _same_as_clean(site, tmp_path)

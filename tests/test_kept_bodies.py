@@ -3,13 +3,16 @@ but never where what they read of the model changed since (issue 15)."""
 
 from __future__ import annotations
 
+import hashlib
 import sqlite3
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 import pytest
 
 from kldigital_site.cache import BuildCache
+from kldigital_site.config import load_config
+from kldigital_site.markdown.bodies import document_body_key
 from tests.test_incremental import RELEASE, Site, tree
 
 REPORT = "content/presse/2023-04-05-ergebnisse-der-umfrage.md"
@@ -45,24 +48,38 @@ def _clean(site: Site, tmp_path: Path) -> dict[str, bytes]:
     return tree(clean)
 
 
+def _edited_keys(site: Site, change: Callable[[str], str], rel: str = RELEASE) -> tuple[str, str]:
+    """Apply ``change`` to the file ``rel``: the keys of its body before and after."""
+    config = load_config(site.root / "content", site.templates, site.output)
+    before = hashlib.sha256((site.root / rel).read_bytes()).hexdigest()
+    site.edit(rel, change)
+    after = hashlib.sha256((site.root / rel).read_bytes()).hexdigest()
+    return document_body_key(config, rel, before), document_body_key(config, rel, after)
+
+
 def test_body_edit_reads_no_other_body_from_the_cache(
     site: Site, summaries_read: list[str], tmp_path: Path
 ) -> None:
     for n in range(2):  # the second time from what the first edit build kept
-        site.edit(RELEASE, lambda t, n=n: t + f"\nEin neuer Absatz {n}.\n")
+        old, new = _edited_keys(site, lambda t, n=n: t + f"\nEin neuer Absatz {n}.\n")
         result = site.build()
         assert result.bodies_rendered == {RELEASE.removeprefix("content/")}
         # Only the edited body's own key is new: the others come whole from the last build.
-        assert len(summaries_read) == 1
+        # Its last one is read for the guess of its page's search text (search/guess.py).
+        assert new in summaries_read
+        assert set(summaries_read) <= {old, new}
         summaries_read.clear()
     assert tree(site.output) == _clean(site, tmp_path)
 
 
-def test_title_change_keeps_the_bodies_too(site: Site, summaries_read: list[str]) -> None:
-    site.edit(RELEASE, lambda t: t.replace('title: "', 'title: "Neu: ', 1))
+def test_title_change_keeps_the_other_bodies(site: Site, summaries_read: list[str]) -> None:
+    # The edited file's body is rendered again (its key covers the whole file); its last
+    # one is read for the guess of its page's search text. No other body is read.
+    old, new = _edited_keys(site, lambda t: t.replace("title: ", "title: Neu ", 1))
     result = site.build()
-    assert result.bodies_rendered == frozenset()
-    assert summaries_read == []
+    assert result.bodies_rendered == {RELEASE.removeprefix("content/")}
+    assert new in summaries_read
+    assert set(summaries_read) <= {old, new}
 
 
 def test_a_grown_download_shows_its_new_size_in_the_linking_body(
@@ -95,10 +112,11 @@ def test_each_edit_is_kept_for_the_next_build(site: Site, summaries_read: list[s
     site.edit(RELEASE, lambda t: t + "\nEin neuer Absatz.\n")
     site.build()
     summaries_read.clear()
-    site.edit(REPORT, lambda t: t + "\nEin neuer Absatz.\n")
+    old, new = _edited_keys(site, lambda t: t + "\nEin neuer Absatz.\n", REPORT)
     result = site.build()
     assert result.bodies_rendered == {REPORT.removeprefix("content/")}
-    assert len(summaries_read) == 1
+    assert new in summaries_read
+    assert set(summaries_read) <= {old, new}  # the last one: for the guess (search/guess.py)
 
 
 def _shards(site: Site) -> list[str]:

@@ -243,6 +243,16 @@ def _build(
             records = functools.partial(cache.search_records, inputs.target_key)
             head_start = _head_start(config, sources, inputs, writer, options, records)
         parsed = problems.take(_parse_all(sources, inputs, cache, options.jobs))
+        if (
+            edit is not None
+            and head_start is not None
+            and cache is not None
+            and not problems.has_errors
+        ):
+            # The search's head start goes on with the edited pages' shards meanwhile.
+            from kldigital_site.edit_build import offer_guesses
+
+            offer_guesses(edit, parsed.documents, inputs.raws, config, cache, head_start)
         # The bytes read for parsing are done with: at 10,000 items ~55 MB held to the end.
         inputs = dataclasses.replace(inputs, raws={})
         timer.lap("parse")

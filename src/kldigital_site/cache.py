@@ -440,6 +440,23 @@ class BuildCache:
             }
         return self._document_digests
 
+    def cached_document(self, path: str) -> Document | None:
+        """The document cached for the source ``path``, decoded alone; None if there is
+        none or it does not decode (an edit build asks for the edited files' last ones
+        before parsing stores the new ones, edit_build.py ``edit_candidate``)."""
+        memory = self._memory
+        if memory is not None and memory.documents is not None:
+            found = memory.documents.get(path)
+            return found[1] if found is not None else None
+        for part in self._document_parts().values():
+            entry = part.get(path)
+            if entry is not None:
+                try:
+                    return decode_document(entry[1])
+                except (ValueError, KeyError, TypeError, IndexError, EOFError):
+                    return None
+        return None
+
     def store_documents(self, documents: Iterable[Document]) -> None:
         memory = self._memory
         encoded: dict[str, tuple[str, bytes]] = {}

@@ -25,9 +25,10 @@ render/pages.py ``_changed_reads``):
   model, they are all made again then (a redirect page shows its item's title).
 Those pages are rendered, with the generated files that may show a body (the press
 feed), the edited items' own pages first, as soon as the bodies are known
-(``_render_edited``: the search's head start goes on with their shard meanwhile); the
-search shards whose pages now read differently are indexed again, each
-whole: its other pages are read from the output folder as published (a whole build
+(``_render_edited``: the search's head start goes on with their shard meanwhile, or
+from the parsed edit on where it was handed a guess of their search text,
+``offer_guesses``); the search shards whose pages now read differently are indexed
+again, each whole: its other pages are read from the output folder as published (a whole build
 reads them from staging, build.py ``_render_pages``); the other 50,000 files are
 carried over in one step (``TreeWriter.add_unchanged``). A whole build at 10,000
 items decodes 30,000 page records, examines as many routes and adds each file on its
@@ -69,6 +70,7 @@ if TYPE_CHECKING:
     from kldigital_site.media.pipeline import Media
     from kldigital_site.render.pages import PageResult
     from kldigital_site.render.templates import RecordingEnvironment
+    from kldigital_site.search.head_start import HeadStart
     from kldigital_site.search.indexer import SearchIndexer
 
 
@@ -79,6 +81,10 @@ class Edit:
     last: Mapping[str, Any]  # the last build's record (``BuildCache.last_build``)
     key: str  # the inputs' key with the changed files as the last build read them
     files: frozenset[str]  # the changed files (``SourceFile.rel_path``)
+    # The last build read them with these digests (the cache's documents of them), and
+    # parsed a few of them into these documents (``_last_documents``).
+    before: Mapping[str, str] = dataclasses.field(default_factory=dict)
+    documents: Mapping[str, Document] = dataclasses.field(default_factory=dict)
     # The model's ``structure_digest``, once ``publish_edit`` has worked it out: the whole
     # way after a front-matter edit that moved an item needs it too (build.py).
     structure: str | None = None
@@ -110,7 +116,82 @@ def edit_candidate(
     key = _key(config, inputs.theme, *sorted({**inputs.digests, **before}.items()))
     if not _same_inputs(inputs.last, key, options.now):
         return None
-    return Edit(inputs.last, key, frozenset(before))
+    return Edit(inputs.last, key, frozenset(before), before, _last_documents(cache, before))
+
+
+# More edited files than this get no guess of their pages' search texts: the search's
+# head start takes no more (search/head_start.py ``MAX_EDITED``).
+_MAX_GUESSED = 8
+
+
+def _last_documents(cache: BuildCache, before: Mapping[str, str]) -> dict[str, Document]:
+    """The edited files' documents as the last build parsed them, read before parsing
+    stores the new ones; none for more than a few files."""
+    if len(before) > _MAX_GUESSED:
+        return {}
+    documents = {}
+    for path, digest in before.items():
+        doc = cache.cached_document(path)
+        if doc is not None and doc.digest == digest:
+            documents[path] = doc
+    return documents
+
+
+def _title_changed(last: Document, doc: Document) -> bool | None:
+    """Whether the edit from ``last`` to ``doc`` changed the title; None where it changed
+    anything else before the body (its page may show it, and no guess is made)."""
+    if last.head_digest == doc.head_digest:
+        return False
+    if last.kind is not doc.kind or last.slug != doc.slug:
+        return None
+    keys = last.meta.keys() | doc.meta.keys()
+    changed = {key for key in keys if last.meta.get(key) != doc.meta.get(key)}
+    return True if changed == {"title"} else None
+
+
+def offer_guesses(
+    edit: Edit,
+    documents: Sequence[Document],
+    raws: Mapping[str, bytes],
+    config: SiteConfig,
+    cache: BuildCache,
+    head_start: HeadStart,
+) -> None:
+    """Hand the search's head start a guess of the search text of each page that showed an
+    edited body, for the files whose edit left everything before the body as it was but
+    the title (search/guess.py): it goes on with their shards while the model is built,
+    instead of waiting until the pages have rendered."""
+    from kldigital_site.content.parse import load_body
+    from kldigital_site.markdown.bodies import document_body_key
+    from kldigital_site.search.guess import LastBody, guess_pages
+
+    for doc in documents:
+        before, last = edit.before.get(doc.rel_path), edit.documents.get(doc.rel_path)
+        title_changed = _title_changed(last, doc) if last is not None else None
+        if before is None or last is None or title_changed is None:
+            continue
+        readers = head_start.readers(doc.content_path)
+        raw = raws.get(doc.rel_path)
+        if not readers or (doc.body is None and raw is None):
+            continue
+        key = document_body_key(config, doc.rel_path, before)
+        html = cache.body(key)
+        summary = cache.body_summaries([key]).get(key)
+        if html is None or summary is None:
+            continue
+        guessed = guess_pages(
+            load_body(doc, raw or b""),
+            path=doc.rel_path,
+            first_line=doc.body_line,
+            last=LastBody(html, summary),
+            titles=(last.meta["title"], doc.meta["title"]) if title_changed else None,
+            readers=readers,
+            published=head_start.published,
+            iframe_hosts=config.iframe_hosts,
+            minify=config.minify,
+        )
+        for page in guessed:
+            head_start.offer(page.path, page.digest, page.text)
 
 
 @dataclass(slots=True)

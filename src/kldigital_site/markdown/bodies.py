@@ -27,6 +27,7 @@ from typing import Any, NamedTuple
 
 from kldigital_site.accessibility.media_info import download_label
 from kldigital_site.cache import BuildCache, tool_fingerprint
+from kldigital_site.config import SiteConfig
 from kldigital_site.content.parse import (
     BOILERPLATES_FILE,
     CHANGED_DURING_BUILD,
@@ -330,7 +331,7 @@ def render_bodies(
     """Every body of ``site``. ``known``: infos made earlier in this build, by body key
     (the second pass of ``check``, build.py); their bodies are not rendered again."""
     config = site.config
-    settings = _settings(site)
+    settings = _settings(site.config)
     # Withheld documents (model.py) get no page, but their links are checked all the same.
     documents = [*(item.doc for item in site.items.values()), *site.withheld.values()]
     start = _key_start(settings)
@@ -375,7 +376,7 @@ def render_item_bodies(
     the model is then the last one, so the other bodies' links resolve as they did.
     ``image_uses`` stay those of ``bodies``; the caller checks that the new bodies
     show the images the old ones did."""
-    start = _key_start(_settings(site))
+    start = _key_start(_settings(site.config))
     tasks = [_document_task(start, doc) for doc in documents]
     made = _make(site, cache, tasks, 1, None)
     items = dict(bodies.items)
@@ -394,9 +395,8 @@ def render_item_bodies(
     return Staged(renewed, problems)
 
 
-def _settings(site: Site) -> str:
+def _settings(config: SiteConfig) -> str:
     """What every body's key includes besides its text: links and embeds depend on it."""
-    config = site.config
     return f"{config.base_url}\0{','.join(config.iframe_hosts)}"
 
 
@@ -404,6 +404,14 @@ def _key_start(settings: str) -> hashlib._Hash:
     """``_body_key`` as far as the documents' keys share it: each goes on from a copy,
     not from the tool's fingerprint and the settings again (10,000 keys each build)."""
     return hashlib.sha256("\0".join((tool_fingerprint(), settings, "")).encode())
+
+
+def document_body_key(config: SiteConfig, rel_path: str, digest: str) -> str:
+    """The key of the body of the Markdown file ``rel_path`` when its bytes had ``digest``:
+    the one ``render_bodies`` caches it under (search/guess.py looks up the last one)."""
+    start = _key_start(_settings(config))
+    start.update(f"{rel_path}\0{digest}".encode())
+    return start.hexdigest()
 
 
 def _document_task(start: hashlib._Hash, doc: Document) -> _Task:

@@ -24,12 +24,13 @@ and Pagefind indexes them on the second core.
 
 It goes on from there as soon as it can (``offer``): the indexer hands it every page of
 this build as it learns of it, the edited page as soon as it has rendered (and the short
-way of a body edit, edit_build.py, hands it that page before it knows the shards). The
-head start then feeds the edited page and the shard's pages after it, as published where
-this build has not handed them over, and has Pagefind write the bundle: during the rest
-of the render, where the indexer would only begin after it (about 0.3 s at 10,000
-items). ``take`` compares what was fed with the shard's pages as they are now; a bundle
-written from other pages is dropped.
+way of a body edit, edit_build.py, hands it that page before it knows the shards, and,
+where only the body changed, a guess of its search text as soon as the edit is parsed:
+search/guess.py). The head start then feeds the edited page and the shard's pages after
+it, as published where this build has not handed them over, and has Pagefind write the
+bundle: during the rest of the render, where the indexer would only begin after it
+(about 0.3 s at 10,000 items). ``take`` compares what was fed with the shard's pages
+as they are now; a bundle written from other pages is dropped.
 
 Forking: the build may fork worker processes while the head start runs (an edit that
 re-renders many pages). A thread running in the parent at a fork can leave a lock held
@@ -177,6 +178,21 @@ class HeadStart:
         if self._thread.is_alive():
             self._thread.join()
         _running.discard(self)
+
+    @property
+    def published(self) -> Path:
+        """The output folder whose pages it reads as published."""
+        return self._published
+
+    def readers(self, key: str) -> dict[str, str]:
+        """The search pages whose view read the body of item ``key`` at the last build:
+        output path → digest of what the search read of them (search/guess.py)."""
+        name = f"body:{key}"
+        return {
+            path: record.search
+            for path, record in self._previous.items()
+            if record.search and name in record.reads
+        }
 
     def offer(self, path: str, digest: str, html: Html) -> None:
         """A search page of this build: its output path, the digest of what the search
