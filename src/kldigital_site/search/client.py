@@ -3,7 +3,8 @@
 Input: the pages of one bundle as ``PageSource`` values (URL, content file,
 and how to read the HTML: it is read only when Pagefind takes the page).
 Output: the bundle files by path within the bundle's folder, read back from a
-private scratch folder and put in canonical form (``PagefindProcess.index``),
+private scratch folder (search/scratch.py, which also prunes those of aborted
+builds) and put in canonical form (``PagefindProcess.index``),
 or the exception that stopped Pagefind: ``PageRejected`` naming the page,
 ``PageUnreadable`` when a page cannot be read, ``FileNotFoundError`` when
 the binary is missing, ``TimeoutError``, ``Aborted``, or another error when
@@ -32,7 +33,6 @@ import json
 import logging
 import os
 import signal
-import tempfile
 import threading
 from collections.abc import Callable, Coroutine, Mapping, Sequence
 from dataclasses import dataclass
@@ -44,6 +44,7 @@ from pagefind.service import PagefindService
 from pagefind.service.types import InternalRequestPayload, InternalResponsePayload
 
 from kldigital_site.search.canonical import canonical_bundle
+from kldigital_site.search.scratch import scratch_folder
 
 log = logging.getLogger(__name__)
 
@@ -70,9 +71,6 @@ TIMEOUT_SECONDS = 300.0
 # How long Pagefind may still be writing after it reported its files written
 # (see _wait_until_written; it takes a few milliseconds at most).
 WRITE_TIMEOUT_SECONDS = 30.0
-
-# Pagefind's scratch output: in memory (tmpfs) where there is one.
-_SCRATCH = "/dev/shm" if os.path.isdir("/dev/shm") and os.access("/dev/shm", os.W_OK) else None
 
 
 @dataclass(frozen=True, slots=True)
@@ -220,7 +218,7 @@ class PagefindProcess:
         # unused UIs included (860 KB for any site), which costs 10 ms more
         # per build (16 ms vs 7 ms for a one-page index). The files still
         # become Outputs: Pagefind never writes into the output folder.
-        with tempfile.TemporaryDirectory(prefix="kldigital-pagefind-", dir=_SCRATCH) as out:
+        with scratch_folder() as out:
             await bundle.index.write_files(output_path=out)
             await _wait_until_written(self._service.pid, out)
             files = _read_bundle(Path(out))
