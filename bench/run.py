@@ -15,6 +15,14 @@ it measures the floor: rendering every Markdown body with plain
 Python-Markdown over the same number of processes. It prints each figure's
 ratio to the floor and writes a Markdown table to bench/RESULTS.md.
 
+Every timed figure also has its CPU time (user+sys), the median of the same
+runs: of the build and every process it started (workers, forked children,
+Pagefind), taken one way for all (``_MEASURE``: the rusage of a probe's
+waited-for children); of the floor's processes; of the preview server and its
+processes (bench/serve_latency.py reads it from /proc). The wall time decides
+a target; the CPU time, which leaves out waiting for a core while others run,
+shows whether the code or the machine moved (bench/report.py says more).
+
     python bench/run.py --items 1000 --items 10000 --runs 3
 """
 
@@ -24,6 +32,7 @@ import argparse
 import compileall
 import json
 import os
+import resource
 import shutil
 import statistics
 import subprocess
@@ -59,12 +68,22 @@ def _bodies(content: Path) -> list[str]:
     return bodies
 
 
-def measure_floor(content: Path, jobs: int) -> float:
+def _cpu_seconds(who: int) -> float:
+    usage = resource.getrusage(who)
+    return usage.ru_utime + usage.ru_stime
+
+
+def measure_floor(content: Path, jobs: int) -> tuple[float, float]:
+    """Wall and CPU seconds of the floor (the pool's workers are waited for as it closes,
+    so their CPU time is this process's children's by then)."""
     bodies = _bodies(content)
     started = time.perf_counter()
+    cpu_before = _cpu_seconds(resource.RUSAGE_SELF) + _cpu_seconds(resource.RUSAGE_CHILDREN)
     with Pool(jobs) as pool:
         pool.map(_render_one, bodies, chunksize=64)
-    return time.perf_counter() - started
+    wall = time.perf_counter() - started
+    cpu = _cpu_seconds(resource.RUSAGE_SELF) + _cpu_seconds(resource.RUSAGE_CHILDREN)
+    return wall, cpu - cpu_before
 
 
 # Runs the command line in this process and, as it exits, writes its own peak RSS and
@@ -85,6 +104,78 @@ _PEAK_WRAPPER = textwrap.dedent(
 )
 
 
+# Runs a command (the rest of its arguments) and writes, as JSON to the file named by its
+# first, the command's wall time, and the CPU time (user+sys) and largest peak RSS of it
+# and all its descendants. Both come from this probe's rusage of its waited-for children:
+# a process is counted once its parent has waited for it, and this probe waits for the
+# command. As a subreaper (Linux) it also adopts and waits for any process the command
+# left running, so that its CPU time is not lost with it (none should be left).
+_MEASURE = textwrap.dedent(
+    """
+    import ctypes, json, os, resource, subprocess, sys, time
+    PR_SET_CHILD_SUBREAPER = 36
+    if sys.platform == "linux":
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
+    started = time.perf_counter()
+    done = subprocess.run(sys.argv[2:], stderr=subprocess.PIPE)
+    elapsed = time.perf_counter() - started
+    left = 0
+    deadline = time.monotonic() + 30.0
+    while time.monotonic() < deadline:
+        try:
+            pid, _ = os.waitpid(-1, os.WNOHANG)
+        except ChildProcessError:
+            break
+        if pid == 0:
+            time.sleep(0.01)
+        else:
+            left += 1
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    with open(sys.argv[1], "w") as out:
+        json.dump({
+            "wall": elapsed,
+            "cpu": usage.ru_utime + usage.ru_stime,
+            "peak_kb": usage.ru_maxrss,
+            "left_running": left,
+        }, out)
+    if done.returncode != 0:
+        sys.stderr.write(done.stderr.decode()[-2000:])
+        sys.exit(done.returncode)
+    """
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Measured:
+    """One run of a command under ``_MEASURE``: wall and CPU seconds, peak RSS (KB) of
+    its largest process, and how many processes it left running (adopted and waited for)."""
+
+    wall: float
+    cpu: float
+    peak_kb: int
+    left_running: int
+
+
+def measure_command(
+    command: list[str], cwd: Path, env: dict[str, str] | None = None
+) -> tuple[Measured, str]:
+    """Run ``command`` under ``_MEASURE``; its measurement and its standard output."""
+    with tempfile.TemporaryDirectory(prefix="kldigital-bench-") as scratch:
+        report = Path(scratch) / "measured"
+        done = subprocess.run(
+            [sys.executable, "-c", _MEASURE, str(report), *command],
+            capture_output=True,
+            text=True,
+            check=True,
+            cwd=cwd,
+            env=env,
+        )
+        measured = Measured(**json.loads(report.read_text(encoding="utf-8")))
+    if measured.left_running:
+        print(f"   ({measured.left_running} Prozess(e) nach dem Build noch gelaufen)", flush=True)
+    return measured, done.stdout
+
+
 @dataclass(frozen=True, slots=True)
 class Peak:
     """Peak RSS (MB) of one build: its main process, and the largest other process of it
@@ -94,24 +185,18 @@ class Peak:
     others: float
 
 
-def run_build(site: Path, templates: Path, output: Path, jobs: int) -> tuple[float, Peak]:
-    """Wall time and peak RSS of one build in a fresh process."""
-    probe = textwrap.dedent(
-        """
-        import resource, subprocess, sys, time
-        started = time.perf_counter()
-        done = subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-        elapsed = time.perf_counter() - started
-        if done.returncode != 0:
-            sys.stderr.write(done.stderr.decode()[-2000:])
-            sys.exit(done.returncode)
-        print(elapsed, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)
-        """
-    )
+@dataclass(frozen=True, slots=True)
+class Run:
+    """One timed build: wall and CPU seconds (all its processes), and its peak memory."""
+
+    wall: float
+    cpu: float
+    peak: Peak
+
+
+def run_build(site: Path, templates: Path, output: Path, jobs: int) -> Run:
+    """Wall time, CPU time and peak RSS of one build in a fresh process."""
     command = [
-        sys.executable,
-        "-c",
-        probe,
         sys.executable,
         "-c",
         _PEAK_WRAPPER,
@@ -128,15 +213,12 @@ def run_build(site: Path, templates: Path, output: Path, jobs: int) -> tuple[flo
     with tempfile.TemporaryDirectory(prefix="kldigital-bench-") as scratch:
         report = Path(scratch) / "peak"
         env = {**os.environ, "KLDIGITAL_BENCH_PEAK": str(report)}
-        done = subprocess.run(
-            command, capture_output=True, text=True, check=True, cwd=site, env=env
-        )
+        measured, _ = measure_command(command, site, env)
         own_kb, children_kb = (int(n) for n in report.read_text(encoding="utf-8").split())
-    elapsed, largest_kb = done.stdout.split()
     # The largest of all (the probe's children) bounds the others too: a process the
     # main one did not wait for (none should be left) is counted there.
-    others_kb = max(children_kb, int(largest_kb)) if int(largest_kb) > own_kb else children_kb
-    return float(elapsed), Peak(own_kb / 1024, others_kb / 1024)
+    others_kb = max(children_kb, measured.peak_kb) if measured.peak_kb > own_kb else children_kb
+    return Run(measured.wall, measured.cpu, Peak(own_kb / 1024, others_kb / 1024))
 
 
 _PROFILE_PROBE = textwrap.dedent(
@@ -166,7 +248,9 @@ _PROFILE_PROBE = textwrap.dedent(
 
 
 def profile_build(site: Path, templates: Path, output: Path, jobs: int) -> dict[str, float]:
-    """Stage timings and CPU time of one build in a fresh process (as the command line does)."""
+    """Stage timings and CPU time of one build in a fresh process (as the command line
+    does): the split between the main process and the others from within, the whole
+    as for every timed figure (``measure_command``)."""
     command = [
         sys.executable,
         "-c",
@@ -176,8 +260,9 @@ def profile_build(site: Path, templates: Path, output: Path, jobs: int) -> dict[
         str(output),
         str(jobs),
     ]
-    done = subprocess.run(command, capture_output=True, text=True, check=True, cwd=site)
-    profile: dict[str, float] = json.loads(done.stdout.strip().splitlines()[-1])
+    measured, stdout = measure_command(command, site)
+    profile: dict[str, float] = json.loads(stdout.strip().splitlines()[-1])
+    profile["cpu"] = measured.cpu
     return profile
 
 
@@ -219,21 +304,27 @@ def bench_size(items: int, runs: int, jobs: int, workdir: Path) -> Figures:
     figures = Figures(items)
 
     floors = [measure_floor(site / "content", jobs) for _ in range(runs)]
-    figures.floor = statistics.median(floors)
-    print(f"   Untergrenze (nur Markdown, {jobs} Prozesse): {figures.floor:.2f} s", flush=True)
+    figures.floor = statistics.median(wall for wall, _ in floors)
+    figures.floor_cpu = statistics.median(cpu for _, cpu in floors)
+    print(
+        f"   Untergrenze (nur Markdown, {jobs} Prozesse): {figures.floor:.2f} s, "
+        f"{figures.floor_cpu:.2f} CPU-s",
+        flush=True,
+    )
 
     preparations: dict[str, Callable[[int], None]] = {}
 
-    def timed(name: str, prepare: list, count: int) -> None:
+    def timed(name: str, prepare: list[Callable[[int], None]], count: int) -> None:
         preparations[name] = prepare[0]
-        samples = []
+        runs_of_it = []
         for i in range(count):
             prepare[0](i)
-            elapsed, peak = run_build(site, templates, output, jobs)
-            samples.append(elapsed)
-            figures.note_memory(name, peak.main, peak.others)
-        figures.times[name] = statistics.median(samples)
-        print(f"   {name}: {figures.times[name]:.2f} s", flush=True)
+            run = run_build(site, templates, output, jobs)
+            runs_of_it.append(run)
+            figures.note_memory(name, run.peak.main, run.peak.others)
+        figures.times[name] = statistics.median(run.wall for run in runs_of_it)
+        figures.cpu[name] = statistics.median(run.cpu for run in runs_of_it)
+        print(f"   {name}: {figures.times[name]:.2f} s, {figures.cpu[name]:.2f} CPU-s", flush=True)
 
     def cold(_: int) -> None:
         set_aside(output, workdir)
@@ -266,11 +357,20 @@ def bench_size(items: int, runs: int, jobs: int, workdir: Path) -> Figures:
     # (bench/serve_latency.py; the server keeps running between saves).
     preview = measure_preview(items, max(runs, 3), jobs, workdir)
     figures.times[PREVIEW] = preview.median
-    print(f"   {PREVIEW}: {figures.times[PREVIEW]:.2f} s", flush=True)
+    if preview.cpu_median is not None:
+        figures.cpu[PREVIEW] = preview.cpu_median
+    print(
+        f"   {PREVIEW}: {figures.times[PREVIEW]:.2f} s, {_cpu_text(preview.cpu_median)}", flush=True
+    )
     # The preview started again after it built the unchanged corpus: a no-op build.
     if preview.restart is not None:
         figures.times[PREVIEW_START] = preview.restart
-        print(f"   {PREVIEW_START}: {preview.restart:.2f} s", flush=True)
+        if preview.restart_cpu is not None:
+            figures.cpu[PREVIEW_START] = preview.restart_cpu
+        print(
+            f"   {PREVIEW_START}: {preview.restart:.2f} s, {_cpu_text(preview.restart_cpu)}",
+            flush=True,
+        )
     # The server process with its resident state counts like any build process: after
     # its first build, and at its highest over the saves and search index builds.
     figures.server_memory = (preview.start_rss_mb or 0.0, preview.peak_rss_mb or 0.0)
@@ -292,6 +392,10 @@ def bench_size(items: int, runs: int, jobs: int, workdir: Path) -> Figures:
         stages = ", ".join(f"{k} {v:.2f}" for k, v in figures.profiles[name].items())
         print(f"   Profil {name}: {stages}", flush=True)
     return figures
+
+
+def _cpu_text(seconds: float | None) -> str:
+    return "CPU-Zeit unbekannt" if seconds is None else f"{seconds:.2f} CPU-s"
 
 
 def main() -> None:
@@ -322,6 +426,8 @@ def main() -> None:
                 f.items: {
                     "floor": f.floor,
                     **f.times,
+                    "floor_cpu": f.floor_cpu,
+                    "cpu": f.cpu,
                     "memory_mb": f.memory_mb,
                     "memory_by_build_mb": f.memory,
                     "server_memory_mb": f.server_memory,

@@ -30,6 +30,12 @@ that interval, without a browser, on the deterministic corpus of
    server's memory (peak RSS, resident state included) is read from /proc
    once the first build is served and before each stop.
 
+Beside each time, the CPU time (user+sys) the server and its processes
+(render workers, Pagefind) spent in it, read from /proc (``tree_cpu``): from
+just before the save to the "reload" answer, and from the second start to its
+first page. On a machine others use too, the wall time of a run grows with
+their load; the CPU time, which leaves out waiting for a core, far less.
+
     python bench/serve_latency.py --items 1000 --runs 5
 
 Prints every sample, a German summary line like the rest of ``bench/`` and a
@@ -99,6 +105,9 @@ class Measurement:
     # filled (the server does that while idle), and the memory that takes counts too.
     restart_save: float | None = None
     samples: list[float] = field(default_factory=list)  # save → "reload" answer
+    # CPU seconds of the server's processes in each of those runs (None: no /proc)
+    cpu_samples: list[float | None] = field(default_factory=list)
+    restart_cpu: float | None = None  # the same for the second start, until its first page
     rebuilds: list[float | None] = field(default_factory=list)  # the server's own figure
     index_rebuilds: list[float | None] = field(default_factory=list)  # deferred "Suchindex"
     disturbed: list[float] = field(default_factory=list)  # other changes built in between
@@ -106,6 +115,14 @@ class Measurement:
     @property
     def median(self) -> float:
         return statistics.median(self.samples)
+
+    @property
+    def cpu_median(self) -> float | None:
+        """The median CPU time of the runs in ``samples`` (None if one could not be read)."""
+        known = [cpu for cpu in self.cpu_samples if cpu is not None]
+        if not known or len(known) < len(self.samples):
+            return None
+        return statistics.median(known)
 
 
 # --- the corpus ------------------------------------------------------------------------
@@ -242,9 +259,10 @@ class _Outcome:
     seconds: float  # save → the first "reload" answer
     site: int  # version of the first build whose page shows the edit
     exact: bool  # that first reload already showed the edit
+    cpu: float | None  # CPU seconds of the server's processes in that interval
 
 
-def _measure_one(port: int, path: Path, marker: str) -> _Outcome:
+def _measure_one(port: int, server_pid: int, path: Path, marker: str) -> _Outcome:
     """One save → reload interval, driven like the reload script drives a tab."""
     url = _release_url(path)
     tab = _open_tab(port, url)
@@ -253,15 +271,22 @@ def _measure_one(port: int, path: Path, marker: str) -> _Outcome:
     text = path.read_text(encoding="utf-8")
     conn = _send_poll(port, tab.state)
     time.sleep(POLL_HEAD_START)
+    cpu_before = tree_cpu(server_pid)  # the server idles: read before, not in, the interval
     # A full rewrite, as bench/run.py's body_edit and editors that save in place do.
     path.write_text(f"{text}\n{marker}\n", encoding="utf-8")
     saved = time.perf_counter()
     first: float | None = None
+    cpu: float | None = None
     exact = False
     while time.perf_counter() - saved < RUN_TIMEOUT:
         data = _answer(conn)
         if data["site"] != tab.site:  # exactly the script's test before location.reload()
             elapsed = time.perf_counter() - saved
+            if first is None:
+                # Before the page is loaded again: that is the tab's work, not the save's.
+                cpu_after = tree_cpu(server_pid)
+                if cpu_before is not None and cpu_after is not None:
+                    cpu = cpu_after - cpu_before
             tab = _open_tab(port, url)
             shown = marker.encode() in tab.html
             if first is None:
@@ -270,7 +295,7 @@ def _measure_one(port: int, path: Path, marker: str) -> _Outcome:
                 # build than the answer; then the answer's build may not hold the edit.
                 exact = shown and tab.site == data["site"]
             if shown:
-                return _Outcome(first, tab.site, exact)
+                return _Outcome(first, tab.site, exact, cpu)
             # Some other change was built first: the tab reloads and goes on waiting.
             conn = _send_poll(port, tab.state)
         else:
@@ -367,6 +392,48 @@ def _peak_rss_mb(server: subprocess.Popen[bytes]) -> float | None:
     return int(match.group(1)) / 1024 if match else None
 
 
+_CLOCK_TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+
+
+def tree_cpu(pid: int) -> float | None:
+    """CPU seconds (user+sys) so far of process ``pid`` and all its descendants, those
+    that ended included (Linux: /proc; None elsewhere or if ``pid`` has ended).
+
+    Fields 14 to 17 of a process's stat file are its own time and that of the children
+    it has waited for; a child still running is counted by its own file, and moves into
+    its parent's fields once waited for, so each second counts once. Resolution: a
+    clock tick (10 ms) per process.
+    """
+    parents: dict[int, int] = {}
+    ticks: dict[int, int] = {}
+    try:
+        names = os.listdir("/proc")
+    except OSError:
+        return None
+    for name in names:
+        if not name.isdigit():
+            continue
+        try:
+            with open(f"/proc/{name}/stat", "rb") as stat:
+                line = stat.read()
+        except OSError:  # ended meanwhile: its parent has counted it, or will
+            continue
+        fields = line[line.rindex(b")") + 2 :].split()  # the name may hold spaces
+        parents[int(name)] = int(fields[1])  # field 4: the parent
+        ticks[int(name)] = sum(int(n) for n in fields[11:15])  # fields 14-17
+    if pid not in ticks:
+        return None
+    children: dict[int, list[int]] = {}
+    for child, parent in parents.items():
+        children.setdefault(parent, []).append(child)
+    total, todo = 0, [pid]
+    while todo:
+        current = todo.pop()
+        total += ticks[current]
+        todo += children.get(current, [])
+    return total / _CLOCK_TICKS
+
+
 def _stop_server(server: subprocess.Popen[bytes]) -> None:
     if server.poll() is not None:
         return
@@ -458,7 +525,7 @@ def run_measurement(
             originals.setdefault(path, path.read_text(encoding="utf-8"))
             marker = f"Nachtrag Vorschaumessung {attempt} {secrets.token_hex(4)}."
             attempt += 1
-            outcome = _measure_one(port, path, marker)
+            outcome = _measure_one(port, server.pid, path, marker)
             if not _wait_idle(port, outcome.site):
                 print(f"   ({INDEX_REASON} kam nicht; der nächste Lauf ist womöglich gestört)")
             time.sleep(SETTLE)
@@ -475,10 +542,12 @@ def run_measurement(
             index = [s for reason, s in builds if reason == INDEX_REASON]
             if outcome.exact and not foreign:
                 result.samples.append(outcome.seconds)
+                result.cpu_samples.append(outcome.cpu)
                 result.rebuilds.append(own[-1] if own else None)
                 result.index_rebuilds.append(index[-1] if index else None)
                 print(
-                    f"   Lauf {attempt}: {_german(outcome.seconds)} s "
+                    f"   Lauf {attempt}: {_german(outcome.seconds)} s, "
+                    f"{_german(outcome.cpu)} CPU-s "
                     f"(Server: Neuaufbau {_german(result.rebuilds[-1], 1)} s, "
                     f"danach {INDEX_REASON} {_german(result.index_rebuilds[-1], 1)} s)",
                     flush=True,
@@ -507,14 +576,16 @@ def run_measurement(
             server = _start_server(site, templates, port, jobs, log.with_suffix(".restart.log"))
             _wait_ready(server, port, log.with_suffix(".restart.log"))
             result.restart = time.perf_counter() - started
+            result.restart_cpu = tree_cpu(server.pid)  # all of it: the process is new
             print(
-                f"   Neustart ohne Änderung: bereit nach {_german(result.restart, 2)} s",
+                f"   Neustart ohne Änderung: bereit nach {_german(result.restart, 2)} s, "
+                f"{_german(result.restart_cpu)} CPU-s",
                 flush=True,
             )
             path = releases[4099 % len(releases)]
             originals.setdefault(path, path.read_text(encoding="utf-8"))
             marker = f"Nachtrag nach Neustart {secrets.token_hex(4)}."
-            result.restart_save = _measure_one(port, path, marker).seconds
+            result.restart_save = _measure_one(port, server.pid, path, marker).seconds
             print(
                 f"   Erste Speicherung nach dem Neustart: {_german(result.restart_save)} s",
                 flush=True,
@@ -567,7 +638,8 @@ def main() -> None:
         parser.error("--items must be at least 5 (one release) and --runs at least 1")
     result = run_measurement(args.items, args.runs, args.jobs, args.workdir, port=args.port)
     print(
-        f"Vorschau: Speichern → Neuladen: {_german(result.median)} s "
+        f"Vorschau: Speichern → Neuladen: {_german(result.median)} s, "
+        f"{_german(result.cpu_median)} CPU-s "
         f"(Median von {len(result.samples)}, {_number(args.items)} Einträge)"
     )
     print(
@@ -582,11 +654,13 @@ def main() -> None:
                 "jobs": result.jobs,
                 "save_to_reload_median_s": round(result.median, 4),
                 "save_to_reload_s": [round(s, 4) for s in result.samples],
+                "save_to_reload_cpu_s": result.cpu_samples,
                 "server_rebuild_s": result.rebuilds,
                 "search_index_rebuild_s": result.index_rebuilds,
                 "disturbed_s": [round(s, 4) for s in result.disturbed],
                 "startup_s": round(result.startup, 2),
                 "restart_unchanged_s": None if result.restart is None else round(result.restart, 2),
+                "restart_unchanged_cpu_s": result.restart_cpu,
                 "restart_first_save_s": result.restart_save,
                 "server_start_rss_mb": result.start_rss_mb,
                 "server_peak_rss_mb": result.peak_rss_mb,

@@ -1,0 +1,78 @@
+"""``make bench``'s CPU time: taken for every process of a command, even one it left
+running, and shown beside the wall time (bench/run.py, bench/serve_latency.py,
+bench/report.py)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+from bench.report import PREVIEW, Figures, write_results
+from bench.run import measure_command
+from bench.serve_latency import tree_cpu
+
+# Spends ``seconds`` of CPU time, then exits.
+_BURN = "import time\nt = time.process_time()\nwhile time.process_time() - t < {seconds}: pass\n"
+
+
+def test_the_cpu_time_of_a_process_left_running_is_counted(tmp_path: Path) -> None:
+    # The command starts a child that burns 0.4 s of CPU and exits before it: the
+    # child is nobody's to wait for but the probe's (a subreaper).
+    command = textwrap.dedent(
+        f"""
+        import subprocess, sys
+        subprocess.Popen([sys.executable, "-c", {_BURN.format(seconds=0.4)!r}])
+        """
+    )
+    measured, _ = measure_command([sys.executable, "-c", command], tmp_path)
+    assert measured.left_running == 1
+    assert measured.cpu >= 0.4
+    assert measured.wall < 0.4 + 1.0  # the command itself did not wait
+
+
+def test_the_cpu_time_of_a_process_tree_includes_ended_children() -> None:
+    script = textwrap.dedent(
+        f"""
+        import subprocess, sys, time
+        subprocess.run([sys.executable, "-c", {_BURN.format(seconds=0.3)!r}])  # waited for
+        running = subprocess.Popen([sys.executable, "-c", {_BURN.format(seconds=0.3)!r}])
+        running.wait()
+        print("done", flush=True)
+        time.sleep(30)
+        """
+    )
+    process = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE)
+    try:
+        assert process.stdout is not None
+        assert process.stdout.readline() == b"done\n"
+        cpu = tree_cpu(process.pid)
+        assert cpu is not None and 0.6 <= cpu < 0.6 + 2.0
+    finally:
+        process.kill()
+        process.wait()
+    time.sleep(0.05)
+    assert tree_cpu(process.pid) is None
+
+
+def test_the_report_shows_cpu_beside_wall_time(tmp_path: Path) -> None:
+    figures = Figures(1000, floor=1.0, floor_cpu=1.8)
+    figures.times = {"kalt": 6.4, "Text geändert": 1.6, PREVIEW: 0.08}
+    figures.cpu = {"kalt": 10.6, "Text geändert": 1.45}  # the preview's could not be read
+    figures.profiles["kalt"] = {"total": 5.8, "cpu": 10.7}
+    text = write_results([figures], 2, tmp_path / "RESULTS.md")
+
+    lines = text.splitlines()
+    assert "| items | figure | seconds | CPU-s | × floor | target | |" in lines
+    assert "| 1000 | floor (Markdown only) | 1.00 | 1.80 | 1.00 | | |" in lines
+    assert "| 1000 | kalt | 6.40 | 10.60 | 6.40 | ≤ 2.0× floor (2.00 s) | **verfehlt** |" in lines
+    assert "| 1000 | Text geändert | 1.60 | 1.45 | 1.60 | ≤ 1.5 s | **verfehlt** |" in lines
+    assert f"| 1000 | {PREVIEW} | 0.08 | – | 0.08 | ≤ 0.3 s | erreicht |" in lines
+    assert "### 1000 · kalt: 6.40 s (10.60 CPU-s), Ziel ≤ 2.0× floor (2.00 s)" in lines
+    # Every row of the table has as many cells as its head.
+    head = lines.index("| items | figure | seconds | CPU-s | × floor | target | |")
+    table = lines[head : lines.index("", head)]
+    assert len(table) == 7  # head, rule, floor, three figures, peak memory
+    assert all(line.count("|") == 8 for line in table)
