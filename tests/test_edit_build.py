@@ -618,3 +618,39 @@ def test_a_wrong_guess_costs_time_not_a_wrong_index(
     assert "zitronenfalter" in words_of(indexed_pages(site.output)["/" + RELEASE_PAGE[:-10]])
     assert "kohlweisling" not in words_of(indexed_pages(site.output)["/" + RELEASE_PAGE[:-10]])
     _same_as_clean(site, tmp_path)
+
+
+def test_after_a_guess_the_shard_goes_to_pagefind_as_the_child_reads_it(
+    tmp_path: Path, small_shards: int, fed: Fed, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Once the edited page is handed over as a guess, the head start does not read every
+    # other page of the shard first: Pagefind gets them a few at a time as they come.
+    monkeypatch.setattr(head_starts, "STREAM", 1)
+    parts: list[int] = []
+    feed_marked = head_starts.HeadStart._feed_marked
+
+    def noting_parts(self: head_starts.HeadStart, started: Any, batch: list[Any]) -> None:
+        parts.append(len(batch))
+        feed_marked(self, started, batch)
+
+    monkeypatch.setattr(head_starts.HeadStart, "_feed_marked", noting_parts)
+    feed = head_starts.HeadStart._feed
+
+    def after_the_guess(self: head_starts.HeadStart) -> None:
+        # On a slow machine the guess can come after the child has read the shard.
+        with self._offers:
+            self._offers.wait_for(lambda: bool(self._offered), timeout=10)
+        feed(self)
+
+    monkeypatch.setattr(head_starts.HeadStart, "_feed", after_the_guess)
+    site = Site(tmp_path)
+    first = site.build()
+    assert first.site is not None
+    releases = sorted(first.site.items[k].url for k in first.site.items if k.startswith("presse/"))
+    # The first release in URL order has pages after it in its shard.
+    key = next(k for k, item in first.site.items.items() if item.url == releases[0])
+    site.edit(f"content/{key}", _new_paragraph)
+    site.build()
+    assert fed.written, "the head start wrote the shard"
+    assert len([n for n in parts if n]) >= 2, parts
+    _same_as_clean(site, tmp_path)

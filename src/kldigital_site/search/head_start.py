@@ -68,6 +68,9 @@ MAX_EDITED = 8
 # Pages sent to Pagefind at a time (a round trip each): a fork waits for at most one
 # batch to be answered, about 20 ms.
 BATCH = 16
+# Published pages sent at a time once the edited ones are handed over and the others come
+# from the child as Pagefind works (``_go_on``): a round trip each, about 10 ms.
+STREAM = 48
 _INDEX_FILE = "index.html"
 
 # The head starts of this process that may be running, for the fork hook (``_before_fork``).
@@ -314,18 +317,19 @@ class HeadStart:
                 rests.append((number, pages[first:]))
         # The shards' other pages, as Pagefind will get them once the edited ones have
         # rendered: then the build's thread is busy, and each page read, reduced and
-        # marked in the indexer's thread waited for it (GIL) longer than it took.
-        for _, rest in rests:
-            for url, path in rest:
-                if self._stop.is_set():
-                    return
-                if path in suspects:
-                    continue
-                marked = self._published_page(path)
-                if marked is not None:
-                    self._ready[url] = (self._previous[path].search, marked)
-        if self._marking is not None:
-            self._marking.close()  # done with
+        # marked in the indexer's thread waited for it (GIL) longer than it took. Not
+        # once the edited ones are handed over (a guess, search/guess.py): Pagefind
+        # then gets the others as they come (``_go_on``).
+        for url, path in (page for _, rest in rests for page in rest):
+            if self._stop.is_set():
+                return
+            if self._all_handed_over(suspects):
+                break
+            if path in suspects:
+                continue
+            marked = self._published_page(path)
+            if marked is not None:
+                self._ready[url] = (self._previous[path].search, marked)
         for number, rest in rests:
             if not self._go_on(number, rest, suspects):
                 break
@@ -346,6 +350,15 @@ class HeadStart:
                 batch = []
                 offered = self._handed_over(path, wait=True)
             ready = None if suspect else self._ready.get(url)
+            if ready is None and offered is None and not suspect:
+                # Not made ready while waiting (``_feed``): Pagefind works on those
+                # before while the child reads on.
+                if len(batch) >= STREAM:
+                    self._feed_marked(started, batch)
+                    batch = []
+                marked = self._published_page(path)
+                if marked is not None:
+                    ready = (self._previous[path].search, marked)
             if offered is not None and (ready is None or ready[0] != offered.digest):
                 page = self._marked_offer(offered)
             else:  # as published, made so by the child already (the same digest: the same)
@@ -362,6 +375,10 @@ class HeadStart:
         started.files = self._pagefind().write(started.bundle)
         log.debug("search shard %d written by the head start", number)
         return True
+
+    def _all_handed_over(self, paths: Collection[str]) -> bool:
+        with self._offers:
+            return all(path in self._offered for path in paths)
 
     def _halted(self, number: int) -> bool:
         """Whether to feed shard ``number`` no further: the head start is stopped, or was
