@@ -3,11 +3,18 @@
 from __future__ import annotations
 
 import datetime as dt
+from zoneinfo import ZoneInfo
 
-from babel.dates import format_date
+from babel.dates import format_date, format_time
 
 from kldigital_site.content.schema import PartialDate
-from kldigital_site.render.dates import date_long, period_text
+from kldigital_site.render.dates import (
+    date_long,
+    date_short,
+    date_time_long,
+    month_year,
+    period_text,
+)
 from kldigital_site.render.views import shorten
 
 
@@ -21,6 +28,32 @@ def test_long_dates_match_babel_for_every_month() -> None:
     for day in days:
         assert date_long(day) == format_date(day, "d. MMMM y", locale="de_DE")
     assert date_long(dt.datetime(2021, 3, 5, 23, 30)) == "5. März 2021"
+
+
+def test_short_dates_months_and_times_match_babel() -> None:
+    """The patterns are written out (render/dates.py says why); Babel is the reference."""
+    days = [
+        dt.date(year, month, day)
+        for year in (987, 2021, 2027)
+        for month in range(1, 13)
+        for day in (1, 9, 28)
+    ]
+    for day in days:
+        assert date_short(day) == format_date(day, "dd.MM.y", locale="de_DE")
+        assert month_year(day) == format_date(day, "MMMM y", locale="de_DE")
+    berlin = ZoneInfo("Europe/Berlin")
+    moments = [
+        dt.datetime(2027, month, 1, hour, minute, tzinfo=zone)
+        for month in (1, 3, 7, 10, 12)
+        for hour, minute in ((0, 0), (9, 5), (10, 0), (23, 59))
+        for zone in (None, berlin, dt.UTC)
+    ]
+    for moment in moments:
+        babel = f"{date_long(moment)}, {format_time(moment, 'HH:mm', locale='de_DE')} Uhr"
+        assert date_time_long(moment) == babel
+        assert date_short(moment) == format_date(moment.date(), "dd.MM.y", locale="de_DE")
+    opening = dt.datetime(2027, 3, 1, 10, 0, tzinfo=berlin)
+    assert date_time_long(opening) == "1. März 2027, 10:00 Uhr"
 
 
 def test_a_project_not_yet_started_reads_ab_then_seit() -> None:

@@ -11,8 +11,6 @@ from __future__ import annotations
 import re
 from functools import cache
 
-from babel import Locale, UnknownLocaleError
-
 _FORM = re.compile(r"[A-Za-z]{2,3}(-[A-Za-z]{4})?(-(?:[A-Za-z]{2}|\d{3}))?")
 
 
@@ -23,6 +21,10 @@ def language_problem(tag: str) -> str | None:
             f"Sprachangabe lang=„{tag}“ ist kein Sprachkürzel "
             "(z. B. en, fr, en-GB; mit Bindestrich, ohne Leerzeichen)"
         )
+    # Imported here: Babel costs a command-line build ~10 ms, and few pages have a
+    # passage in another language (issue 15).
+    from babel import Locale, UnknownLocaleError
+
     try:
         Locale.parse(tag, sep="-")
     except (UnknownLocaleError, ValueError):

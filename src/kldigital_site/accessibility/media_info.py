@@ -10,8 +10,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from babel.numbers import format_decimal
-
 # Files a link announces with type and size (issue 13: downloads announce themselves).
 DOWNLOAD_TYPES = frozenset(
     [
@@ -43,6 +41,10 @@ def size_text(size: int) -> str:
     """1234567 → "1,2 MB"; decimal units, as file managers show them."""
     if size < 1000:
         return f"{size} Byte"
+    # Imported here: Babel and its locale data cost a command-line build ~25 ms, and
+    # most builds announce no download (issue 15).
+    from babel.numbers import format_decimal
+
     if size < 1_000_000:
         return f"{format_decimal(round(size / 1000), locale='de_DE')} kB"
     return f"{format_decimal(round(size / 1_000_000, 1), format='#,##0.0', locale='de_DE')} MB"
