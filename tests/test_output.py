@@ -935,7 +935,11 @@ def test_an_edit_build_compares_only_what_it_added_and_left_out(
 
 
 @pytest.mark.parametrize(
-    "unsafe", ["..", "../x", "a/..", "a/../b", ".", "./a", "a/./b", "a/.", "", "/a", "a//b", "a/"]
+    "unsafe",
+    [
+        *("..", "../x", "a/..", "a/../b", ".", "./a", "a/./b", "a/.", "", "/a", "a//b", "a/"),
+        *("a\\b", "a\x00b", "a/..\n", "a/\n", "..\n"),
+    ],
 )
 def test_every_unsafe_path_among_many_is_found(unsafe: str) -> None:
     # Issue 15: the searches for "." and ".." parts run only where a part starts with a
@@ -945,6 +949,8 @@ def test_every_unsafe_path_among_many_is_found(unsafe: str) -> None:
     assert output_module._all_plain_paths([*plain, "a/.well-known/x", "..c", "d/e."])
     assert not output_module._all_plain_paths([*plain, unsafe])
     assert not output_module._all_plain_paths([unsafe, *plain, ".well-known/x"])
+    # A newline in a name is plain unless the path by path test says otherwise.
+    assert output_module._all_plain_paths([*plain, "a\nb/c", "a\n/b"])
 
 
 def _written(out: Path, work: Path, files: Mapping[str, bytes]) -> output_module.TreeWriter:
