@@ -464,7 +464,7 @@ def test_a_cms_block_builds_admin_with_the_git_backend(minimal_site: Path) -> No
 def test_a_cms_block_without_the_bundle_is_an_error(
     minimal_site: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr("kldigital_site.cms.publish.bundle_dir", lambda root: None)
+    monkeypatch.setattr("kldigital_site.cms.page.bundle_dir", lambda root: None)
     _with_cms(minimal_site)
     line = minimal_site.joinpath("content/site.yaml").read_text().splitlines().index("cms:") + 1
     with pytest.raises(BuildFailed) as failed:

@@ -12,20 +12,15 @@ allows the CMS to talk to the Git host and to nothing else.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
-from kldigital_site.cms.config import GitBackend, cms_config, config_yaml
-from kldigital_site.cms.page import (
-    ADMIN_SCRIPT,
-    BUNDLE_SCRIPT,
-    OWN_SCRIPT,
-    admin_page,
-    bundle_dir,
-    content_security_policy,
-)
 from kldigital_site.config import CmsSettings, SiteConfig
 from kldigital_site.errors import SiteError, Staged
 from kldigital_site.output import Output
+
+if TYPE_CHECKING:
+    from kldigital_site.cms.config import GitBackend
 
 ADMIN_DIR = "admin"
 # Where the hosted services are when site.yaml names no instance of its own.
@@ -36,6 +31,8 @@ _API_PATH = {"gitlab": "/api/v4", "gitea": "/api/v1"}
 def git_backend(cms: CmsSettings) -> GitBackend:
     """The backend of Decap's configuration; a self-hosted GitLab or Gitea needs
     its API address, which follows from its base address unless given."""
+    from kldigital_site.cms.config import GitBackend  # as in ``cms_outputs``
+
     api_root = cms.api_root
     if api_root is None and cms.base_url and cms.backend in _API_PATH:
         api_root = cms.base_url.rstrip("/") + _API_PATH[cms.backend]
@@ -60,6 +57,18 @@ def cms_outputs(config: SiteConfig) -> Staged[tuple[Output, ...]]:
     cms = config.cms
     if cms is None:
         return Staged(())
+    # Imported here: every build asks, few sites have a CMS, and the forms and the
+    # page cost a command-line build ~3.5 ms to import (issue 15).
+    from kldigital_site.cms.config import cms_config, config_yaml
+    from kldigital_site.cms.page import (
+        ADMIN_SCRIPT,
+        BUNDLE_SCRIPT,
+        OWN_SCRIPT,
+        admin_page,
+        bundle_dir,
+        content_security_policy,
+    )
+
     bundle = bundle_dir(config.root)
     if bundle is None:
         missing = SiteError(
