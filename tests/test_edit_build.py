@@ -29,7 +29,7 @@ from kldigital_site.render import pages as pages_module
 from kldigital_site.search import head_start as head_starts
 from kldigital_site.search import shards as shards_module
 from kldigital_site.search.extract import search_digest
-from tests.conftest import build_site_at
+from tests.conftest import build_site_at, copy_fixture_site
 from tests.test_incremental import RELEASE, RELEASE_PAGE, Site, _pages, tree
 from tests.test_search import _bundle, indexed_pages, small_shards, words_of
 from tests.test_search_head_start import (
@@ -654,3 +654,21 @@ def test_after_a_guess_the_shard_goes_to_pagefind_as_the_child_reads_it(
     assert fed.written, "the head start wrote the shard"
     assert len([n for n in parts if n]) >= 2, parts
     _same_as_clean(site, tmp_path)
+
+
+def test_the_guess_holds_for_pages_not_minified(
+    tmp_path: Path, small_shards: int, fed: Fed, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # build --no-minify: the bodies stand in the page as the renderer wrote them.
+    root = copy_fixture_site("full", tmp_path / "site")
+    out = tmp_path / "out"
+    build_site_at(root, output=out, minify=False)
+    offers = Offers(monkeypatch)
+    release = root / "content/presse/2023-09-12-mobilitaetstag.md"
+    release.write_text(_new_paragraph(release.read_text(encoding="utf-8")), encoding="utf-8")
+    result = build_site_at(root, output=out, minify=False)
+    assert result.site is not None
+    page = result.site.items["presse/2023-09-12-mobilitaetstag.md"].url + "index.html"
+    assert offers.before_model() == {page: search_digest((out / page).read_bytes())}
+    assert fed.written
+    assert tree(out) == tree(_clean_build(root, tmp_path))
