@@ -13,6 +13,8 @@ import email
 import email.policy
 import re
 import shutil
+import subprocess
+import sys
 from collections.abc import Callable, Mapping
 from email.message import EmailMessage, MIMEPart
 from email.policy import SMTP
@@ -551,3 +553,19 @@ def test_newsroom_files_are_byte_identical_across_builds(full: Built, tmp_path: 
             assert (tmp_path / "again" / path).read_bytes() == (full.out / path).read_bytes()
     for path in full.routes(RouteKind.TOPIC_FEED) + full.routes(RouteKind.PROJECT_FEED):
         assert (tmp_path / "again" / path).read_bytes() == (full.out / path).read_bytes()
+
+
+def test_the_email_package_is_imported_only_where_an_email_is_written() -> None:
+    # Issue 15: an edit of a project or a page writes no e-mail and need not import the
+    # e-mail package (render/newsroom.py); the folding limit is the one it uses.
+    from kldigital_site.render.newsroom import HEADER_LINE_LIMIT
+
+    assert SMTP.max_line_length == HEADER_LINE_LIMIT
+    code = (
+        "import sys\nimport kldigital_site.render.pages\n"
+        "print(sorted(m for m in sys.modules if m.startswith('email')))"
+    )
+    imported = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout
+    assert imported.strip() == "[]"

@@ -28,8 +28,6 @@ import datetime as dt
 import functools
 import re
 from collections.abc import Callable, Mapping, Sequence
-from email.policy import SMTP
-from email.utils import format_datetime, formataddr
 from typing import Any
 from urllib.parse import urljoin
 
@@ -49,8 +47,11 @@ _BOUNDARY = EMAIL_BOUNDARY.encode("ascii")
 _POSTCODE_TOWN = re.compile(r"(\d{4,5})\s+(.+)")
 # An address the e-mail package accepts as a sender; anything else is left out.
 _ADDRESS = re.compile(r"[^@\s<>()\[\]\\,;:\"]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}")
-# The e-mail package's SMTP policy folds header lines longer than this (RFC 5322 2.1.1).
-_HEADER_LINE_LIMIT = SMTP.max_line_length or 78
+# The e-mail package's SMTP policy folds header lines longer than this (RFC 5322 2.1.1):
+# its ``max_line_length``. The package itself is imported where an e-mail is written: it
+# costs a command-line build ~12 ms, and an edit of a project or a page writes none
+# (issue 15).
+HEADER_LINE_LIMIT = 78
 # A date as ``format_datetime`` writes it with a whole-minute offset (or "-0000").
 _RFC_DATE = re.compile(r"[A-Z][a-z]{2}, \d{2} [A-Z][a-z]{2} \d{4} \d{2}:\d{2}:\d{2} [+-]\d{4}")
 _SITE_LINK = re.compile(r'(\s(?:href|src)=")([^"#][^"]*)(")')
@@ -184,6 +185,8 @@ def press_email(release: Mapping[str, Any], render_html: RenderHtml, text: str) 
     # refolded each of its 15 headers through the header registry, 4.6 ms a release. The
     # headers that carry editors' text still go through the e-mail package (_header)
     # where it would do more than write them as they are.
+    from email.utils import formataddr  # imported here: see HEADER_LINE_LIMIT
+
     sender = next((c for c in release["contacts"] if _ADDRESS.fullmatch(c["email"] or "")), None)
     head = [
         _header("From", formataddr((_one_line(sender["name"]), sender["email"])))
@@ -211,6 +214,8 @@ def press_email(release: Mapping[str, Any], render_html: RenderHtml, text: str) 
 def _header(name: str, value: str) -> bytes:
     """One header line as the e-mail package writes it: non-ASCII words as RFC 2047
     encoded-words, folded at 78 characters. Memoised: most releases share their sender."""
+    from email.policy import SMTP  # imported here: see HEADER_LINE_LIMIT
+
     return SMTP.fold_binary(name, SMTP.header_store_parse(name, value)[1])
 
 
@@ -223,7 +228,7 @@ def _unstructured_header(name: str, value: str) -> bytes:
         value
         and value.isascii()
         and "=?" not in value
-        and len(name) + 2 + len(value) <= _HEADER_LINE_LIMIT
+        and len(name) + 2 + len(value) <= HEADER_LINE_LIMIT
     ):
         return f"{name}: {value}\r\n".encode("ascii")
     return _header(name, value)
@@ -233,6 +238,8 @@ def _date_header(date: dt.datetime) -> bytes:
     """``_header("Date", format_datetime(date))``: the e-mail package reads the date back
     (``parsedate_to_datetime``) and writes it again, the same text for a four-digit
     offset and a year it reads as written (two digits would be taken as 19xx/20xx)."""
+    from email.utils import format_datetime  # imported here: see HEADER_LINE_LIMIT
+
     value = format_datetime(date)
     if date.year >= 100 and _RFC_DATE.fullmatch(value):
         return f"Date: {value}\r\n".encode("ascii")
