@@ -28,9 +28,9 @@ feed), the edited items' own pages first, as soon as the bodies are known
 (``_render_edited``: the search's head start goes on with their shard meanwhile, or
 from the parsed edit on where it was handed a guess of their search text,
 ``offer_guesses``); the search shards whose pages now read differently are indexed
-again, each whole: its other pages are read from the output folder as published (a whole build
-reads them from staging, build.py ``_render_pages``); the other 50,000 files are
-carried over in one step (``TreeWriter.add_unchanged``). A whole build at 10,000
+again, each whole: its other pages are read from the output folder as published (a
+whole build reads them from staging, build.py ``_render_pages``); the other 50,000
+files are carried over in one step (``TreeWriter.add_unchanged``). A whole build at 10,000
 items decodes 30,000 page records, examines as many routes and adds each file on its
 own to find the same. The stages before rendering run as in every build, so every
 warning and error is the whole build's; an error, a template failure, --strict,

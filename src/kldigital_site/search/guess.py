@@ -3,10 +3,10 @@
 Input: the edited Markdown file's body as it is now, the HTML and the cached summary
 its body had at the last build, its title before and after where only that changed in
 the front matter, the pages that showed the body then (output path → the digest of what
-the search read of them, ``PageRecord.search``), the published folder and the cache.
-Output: for each of those pages whose search text can be guessed, its output path, the
-digest of the guessed text and the text itself as search/extract.py ``search_extract``
-makes it: what ``HeadStart.offer`` takes.
+the search read of them, ``PageRecord.search``) and the published folder (edit_build.py
+``offer_guesses`` gathers them). Output: for each of those pages whose search text
+can be guessed, its output path, the digest of the guessed text and the text itself as
+search/extract.py ``search_extract`` makes it: what ``HeadStart.offer`` takes.
 
 Why (issue 15): the search's head start (search/head_start.py) feeds the shard of an
 edited page up to that page while the build parses, then waits for the page to render:
