@@ -17,28 +17,24 @@ from kldigital_site.render.dates import (
 )
 from kldigital_site.render.views import shorten
 
+# Every month, at the start, middle and end, in a three-digit year and two others.
+DAYS = [
+    dt.date(year, month, day)
+    for year in (987, 2021, 2027)
+    for month in range(1, 13)
+    for day in (1, 9, 28)
+]
+
 
 def test_long_dates_match_babel_for_every_month() -> None:
-    days = [
-        dt.date(year, month, day)
-        for year in (987, 2021, 2027)
-        for month in range(1, 13)
-        for day in (1, 9, 28)
-    ]
-    for day in days:
+    for day in DAYS:
         assert date_long(day) == format_date(day, "d. MMMM y", locale="de_DE")
     assert date_long(dt.datetime(2021, 3, 5, 23, 30)) == "5. März 2021"
 
 
 def test_short_dates_months_and_times_match_babel() -> None:
     """The patterns are written out (render/dates.py says why); Babel is the reference."""
-    days = [
-        dt.date(year, month, day)
-        for year in (987, 2021, 2027)
-        for month in range(1, 13)
-        for day in (1, 9, 28)
-    ]
-    for day in days:
+    for day in DAYS:
         assert date_short(day) == format_date(day, "dd.MM.y", locale="de_DE")
         assert month_year(day) == format_date(day, "MMMM y", locale="de_DE")
     berlin = ZoneInfo("Europe/Berlin")
