@@ -33,7 +33,7 @@ def test_long_dates_match_babel_for_every_month() -> None:
 
 
 def test_short_dates_months_and_times_match_babel() -> None:
-    """The patterns are written out (render/dates.py says why); Babel is the reference."""
+    """What the pages show is what Babel makes of each pattern, in every month."""
     for day in DAYS:
         assert date_short(day) == format_date(day, "dd.MM.y", locale="de_DE")
         assert month_year(day) == format_date(day, "MMMM y", locale="de_DE")

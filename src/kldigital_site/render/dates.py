@@ -1,36 +1,36 @@
-"""German dates in the patterns of Babel's (CLDR's) "de_DE", independent of the
-machine's locale.
+"""German dates via Babel, independent of the machine's locale.
 
-Written out here rather than asked of Babel at each call: ``babel.dates`` costs
-every command-line build ~13 ms to import (it finds the machine's time zone as it
-loads, ``babel.localtime``) and the German locale data ~10 ms more, for four
-patterns of digits and twelve month names (issue 15). tests/test_dates.py checks
-every function against Babel's own formatting.
+Babel is imported at the first date a build formats, not with this module: loading
+``babel.dates`` finds the machine's time zone (``babel.localtime``) and the German
+locale data, ~20 ms that a build which renders no page (nothing changed) need not
+pay (issue 15).
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import functools
+from types import ModuleType
 
 from kldigital_site.content.schema import PartialDate
 
-# CLDR "de", months in the format context, wide: Babel's
-# ``Locale.parse("de_DE").months["format"]["wide"]``.
-_MONTHS = (
-    "",
-    "Januar",
-    "Februar",
-    "März",
-    "April",
-    "Mai",
-    "Juni",
-    "Juli",
-    "August",
-    "September",
-    "Oktober",
-    "November",
-    "Dezember",
-)
+_LOCALE = "de_DE"
+
+
+@functools.cache
+def _babel_dates() -> ModuleType:
+    import babel.dates
+
+    return babel.dates
+
+
+# Babel's month names, looked up once: format_date parses its pattern and locale on
+# every call (~60 µs), and a site with 10,000 releases asks for 10,000 dates.
+@functools.cache
+def _months() -> dict[int, str]:
+    from babel import Locale
+
+    return dict(Locale.parse(_LOCALE).months["format"]["wide"].items())
 
 
 def _as_date(value: dt.date | dt.datetime) -> dt.date:
@@ -40,25 +40,23 @@ def _as_date(value: dt.date | dt.datetime) -> dt.date:
 def date_long(value: dt.date | dt.datetime) -> str:
     """25. Juni 2021 (Babel's "d. MMMM y")"""
     day = _as_date(value)
-    return f"{day.day}. {_MONTHS[day.month]} {day.year}"
+    return f"{day.day}. {_months()[day.month]} {day.year}"
 
 
 def date_short(value: dt.date | dt.datetime) -> str:
-    """25.06.2021 (Babel's "dd.MM.y")"""
-    day = _as_date(value)
-    return f"{day.day:02d}.{day.month:02d}.{day.year}"
+    """25.06.2021"""
+    return str(_babel_dates().format_date(_as_date(value), "dd.MM.y", locale=_LOCALE))
 
 
 def month_year(value: dt.date | dt.datetime) -> str:
-    """Juni 2021 (Babel's "MMMM y")"""
-    day = _as_date(value)
-    return f"{_MONTHS[day.month]} {day.year}"
+    """Juni 2021"""
+    return str(_babel_dates().format_date(_as_date(value), "MMMM y", locale=_LOCALE))
 
 
 def date_time_long(value: dt.datetime) -> str:
-    """1. März 2027, 10:00 Uhr (Babel's "HH:mm" of the time as given: Babel converts
-    only to a zone it is passed, and it is passed none)"""
-    return f"{date_long(value)}, {value.hour:02d}:{value.minute:02d} Uhr"
+    """1. März 2027, 10:00 Uhr"""
+    time = _babel_dates().format_time(value, "HH:mm", locale=_LOCALE)
+    return f"{date_long(value)}, {time} Uhr"
 
 
 def iso(value: dt.date | dt.datetime) -> str:
