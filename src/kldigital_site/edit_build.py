@@ -119,15 +119,13 @@ def edit_candidate(
     return Edit(inputs.last, key, frozenset(before), before, _last_documents(cache, before))
 
 
-# More edited files than this get no guess of their pages' search texts: the search's
-# head start takes no more (search/head_start.py ``MAX_EDITED``).
-_MAX_GUESSED = 8
-
-
 def _last_documents(cache: BuildCache, before: Mapping[str, str]) -> dict[str, Document]:
     """The edited files' documents as the last build parsed them, read before parsing
-    stores the new ones; none for more than a few files."""
-    if len(before) > _MAX_GUESSED:
+    stores the new ones; none for more files than the search's head start takes (their
+    pages get no guess then, ``offer_guesses``)."""
+    from kldigital_site.search.head_start import MAX_EDITED
+
+    if len(before) > MAX_EDITED:
         return {}
     documents = {}
     for path, digest in before.items():
