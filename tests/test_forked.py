@@ -52,3 +52,16 @@ def test_close_ends_a_child_still_at_work(tmp_path: Path) -> None:
     with pytest.raises(ChildProcessError):
         os.waitpid(pid, os.WNOHANG)  # reaped: no zombie left
     assert not marker.exists()
+
+
+def test_a_child_started_nicer_runs_at_lower_priority() -> None:
+    # The tree checker yields the core to the search indexing the build waits for
+    # (output.py ``CHECK_NICENESS``).
+    own = os.nice(0)
+    child = Forked.start(lambda: iter([os.nice(0)]), nice=3)
+    plain = Forked.start(lambda: iter([os.nice(0)]))
+    assert child is not None and plain is not None
+    assert child.part() == (min(own + 3, 19),)
+    assert plain.part() == (own,)
+    child.close()
+    plain.close()

@@ -498,7 +498,7 @@ def _swap_in(path: Path, data: bytes) -> None:
 
 def _check_trees_in_process(monkeypatch: pytest.MonkeyPatch) -> None:
     """As on a system without ``fork``: the build checks both trees itself."""
-    monkeypatch.setattr(output_module.Forked, "start", classmethod(lambda cls, parts: None))
+    monkeypatch.setattr(output_module.Forked, "start", classmethod(lambda cls, parts, **_: None))
 
 
 def _check_staging_in_process(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -594,6 +594,30 @@ def test_an_edit_build_leaves_checking_both_trees_to_a_child(
         reference = tmp_path / f"reference-{n}"
         assert build_cli(root, reference, "--now", NOW, "--no-cache").exit_code == 0
         assert file_tree(out) == file_tree(reference)
+
+
+def test_the_child_checking_the_trees_runs_at_lower_priority(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Issue 15: its ~0.7 s of CPU at 10,000 items is needed only at the end, and it
+    # would take the core from Pagefind, whose end an edit build waits for.
+    root = copy_fixture_site("full", tmp_path / "site")
+    out = tmp_path / "out"
+    assert build_cli(root, out, "--now", NOW).exit_code == 0
+    start = output_module.Forked.start
+    niceness: dict[str, int] = {}
+
+    def recording(parts: Any, *, nice: int = 0) -> Any:
+        niceness[parts.__name__] = nice
+        return start(parts, nice=nice)
+
+    monkeypatch.setattr(output_module.Forked, "start", recording)
+    page = root / "content/seiten/impressum.md"
+    page.write_text(page.read_text(encoding="utf-8") + "\nNachtrag.\n", "utf-8")
+    assert build_cli(root, out, "--now", NOW).exit_code == 0
+    assert niceness["_check_trees"] == output_module.CHECK_NICENESS
+    assert niceness["_marked_published"] == 0, "the search head start is waited for"
+    assert 0 < output_module.CHECK_NICENESS < 19, "lower, but not starved behind workers"
 
 
 def _records(root: Path, out: Path) -> tuple[list[Path], list[Path]]:

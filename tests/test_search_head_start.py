@@ -304,7 +304,7 @@ def test_the_published_pages_are_marked_by_a_child_or_else_here(
 
     monkeypatch.setattr(head_starts.HeadStart, "_marked", noting_marked)
     if marking == "no fork":
-        monkeypatch.setattr(head_starts.Forked, "start", lambda parts: None)
+        monkeypatch.setattr(head_starts.Forked, "start", lambda parts, **_: None)
     elif marking == "child fails":
         made = head_starts.HeadStart._marked_published
 

@@ -38,8 +38,9 @@ class Forked:
         self._failed = False
 
     @classmethod
-    def start(cls, parts: Callable[[], Iterable[Any]]) -> Forked | None:
-        """Run ``parts`` in a forked child; None when this system cannot fork."""
+    def start(cls, parts: Callable[[], Iterable[Any]], *, nice: int = 0) -> Forked | None:
+        """Run ``parts`` in a forked child, ``nice`` steps lower in CPU priority than this
+        process; None when this system cannot fork."""
         if not hasattr(os, "fork"):
             return None
         read_end, write_end = os.pipe()
@@ -50,7 +51,7 @@ class Forked:
             os.close(write_end)
             return None
         if pid == 0:  # pragma: no cover - the child; its parts are checked by the parent
-            _run_child(parts, read_end, write_end)
+            _run_child(parts, read_end, write_end, nice)
         os.close(write_end)
         return cls(pid, os.fdopen(read_end, "r", encoding="utf-8"))
 
@@ -78,12 +79,17 @@ class Forked:
         self._stream.close()
 
 
-def _run_child(parts: Callable[[], Iterable[Any]], read_end: int, write_end: int) -> None:
+def _run_child(
+    parts: Callable[[], Iterable[Any]], read_end: int, write_end: int, nice: int
+) -> None:
     status = 1
     # Whatever goes wrong, the parent sees the missing part and does that work itself.
     try:
         with contextlib.suppress(BaseException):
             os.close(read_end)
+            if nice:
+                with contextlib.suppress(OSError):  # only a preference: work on without
+                    os.nice(nice)
             for part in parts():
                 data = (json.dumps(part) + "\n").encode()
                 while data:
