@@ -531,7 +531,9 @@ def _unchanged_result(
     problems.add(SiteError(p, ln, m, Severity(s)) for p, ln, m, s in last.get("warnings", []))
     problems.go_on()
     unchanged = tuple(sorted(writer.previous_digests))
-    pages = sum(1 for p in unchanged if p.endswith(".html"))
+    pages = last.get("pages")
+    if type(pages) is not int:  # a cache of an older version
+        pages = sum(1 for p in unchanged if p.endswith(".html"))
     until = last.get("next_change")
     return BuildResult(
         None,
@@ -817,6 +819,9 @@ def _store_build(
             "tree": published,
             "indexed": search_index,
             "left_out": [site.left_out.drafts, site.left_out.embargoed],
+            # Reported again by a build that changes nothing: the tree alone does not
+            # tell a page from a redirect's HTML file.
+            "pages": pages.html_pages,
             # Replayed by a build that changes nothing (``_unchanged_result``).
             "warnings": [
                 [w.path, w.line, w.message, w.severity.value]
