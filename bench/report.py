@@ -28,6 +28,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from bench.roles import ROLES
+
 PREVIEW = "Vorschau: Speichern → Neuladen"
 PREVIEW_START = "Vorschau: Start, nichts geändert"  # bench/serve_latency.py, second start
 MEMORY_MB = 300.0  # peak memory of the largest process of any build or of the preview
@@ -126,6 +128,13 @@ _STAGES = {
     "cpu_main": "CPU-Zeit des Hauptprozesses (user+sys)",
     "cpu_children": "CPU-Zeit der Worker- und Pagefind-Prozesse (user+sys)",
     "cpu": "CPU-Zeit aller Prozesse (user+sys, gemessen wie in der Tabelle oben)",
+    # By role (bench/roles.py): what ran beside what, in CPU seconds.
+    "cpu_main_thread": "CPU nach Rolle: Haupt-Thread (lesen, Modell, rendern, schreiben)",
+    "cpu_other_threads": "CPU nach Rolle: weitere Threads (Such-Vorlauf, Pagefind steuern)",
+    "cpu_tree_check": "CPU nach Rolle: Kindprozess, der Ausgabe und Staging prüft (nice 10)",
+    "cpu_search_marking": "CPU nach Rolle: Kindprozess, der Seiten für den Such-Vorlauf liest",
+    "cpu_pagefind": "CPU nach Rolle: Pagefind-Prozesse",
+    "cpu_workers": "CPU nach Rolle: übrige Kindprozesse (Worker)",
     "total": "Gesamt (Wanduhr, ohne Python-Start)",
 }
 
@@ -134,7 +143,7 @@ def _cpu_cell(seconds: float | None) -> str:
     return "–" if seconds is None else f"{seconds:.2f}"
 
 
-def _profile_lines(figures: Figures, name: str) -> list[str]:
+def _profile_lines(figures: Figures, name: str, cores: int | None) -> list[str]:
     profile = figures.profiles.get(name)
     seconds = figures.times[name]
     cpu = figures.cpu.get(name)
@@ -147,6 +156,14 @@ def _profile_lines(figures: Figures, name: str) -> list[str]:
     lines += ["| Stufe | Sekunden | was |", "|---|---:|---|"]
     for stage, value in profile.items():
         lines.append(f"| {stage} | {value:.2f} | {_STAGES.get(stage, '')} |")
+    by_role = [value for stage, value in profile.items() if stage in ROLES]
+    if by_role and cores:
+        lines += [
+            "",
+            f"CPU nach Rolle zusammen {sum(by_role):.2f} CPU-s: auf {cores} Kernen "
+            f"braucht dieser Build mindestens {sum(by_role) / cores:.2f} s, "
+            f"gebraucht hat er {profile.get('total', 0.0):.2f} s (ohne Python-Start).",
+        ]
     return lines
 
 
@@ -234,7 +251,7 @@ def write_results(all_figures: list[Figures], jobs: int, path: Path) -> str:
             "Stages overlap: Pagefind indexes while the lists render.",
         ]
         for f, name in missed:
-            lines += _profile_lines(f, name)
+            lines += _profile_lines(f, name, os.cpu_count())
     text = "\n".join(lines) + "\n"
     path.write_text(text, encoding="utf-8")
     return text

@@ -8,11 +8,16 @@ import subprocess
 import sys
 import textwrap
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 from bench.report import PREVIEW, Figures, write_results
-from bench.run import measure_command
+from bench.roles import ROLES, CpuRoles
+from bench.run import measure_command, profile_build
 from bench.serve_latency import tree_cpu
+
+from kldigital_site.forked import Forked
+from tests.conftest import TEMPLATES, copy_fixture_site
 
 # Spends ``seconds`` of CPU time, then exits.
 _BURN = "import time\nt = time.process_time()\nwhile time.process_time() - t < {seconds}: pass\n"
@@ -76,3 +81,41 @@ def test_the_report_shows_cpu_beside_wall_time(tmp_path: Path) -> None:
     table = lines[head : lines.index("", head)]
     assert len(table) == 7  # head, rule, floor, three figures, peak memory
     assert all(line.count("|") == 8 for line in table)
+
+
+def test_the_profile_of_a_build_splits_its_cpu_time_by_role(tmp_path: Path) -> None:
+    # What bounds an edit build (bench/roles.py): the probe of a missed figure counts its
+    # main thread, the tree checker, the search head start's reader and Pagefind apart.
+    root = copy_fixture_site("full", tmp_path / "site")
+    out = tmp_path / "out"
+    first = profile_build(root, TEMPLATES, out, 2)
+    assert first["cpu_pagefind"] > 0, "a first build indexes every shard"
+    release = sorted((root / "content/presse").glob("*.md"))[0]
+    release.write_text(release.read_text(encoding="utf-8") + "\nNachtrag.\n", "utf-8")
+    edit = profile_build(root, TEMPLATES, out, 2)
+    assert edit["cpu_main_thread"] > 0
+    for profile in (first, edit):
+        assert all(profile[role] >= 0 for role in ROLES)
+        by_role = sum(profile[role] for role in ROLES)
+        assert abs(by_role - (profile["cpu_main"] + profile["cpu_children"])) < 0.05
+
+
+def test_a_forked_childs_cpu_time_counts_for_its_role() -> None:
+    # The fixture's children take less than a clock tick; this one takes 0.2 s.
+    roles = CpuRoles()
+    start, close = Forked.__dict__["start"], Forked.__dict__["close"]
+    try:
+        roles.install()
+
+        def _check_trees() -> Iterator[object]:
+            exec(_BURN.format(seconds=0.2))
+            yield "fertig"
+
+        child = Forked.start(_check_trees, nice=1)
+        assert child is not None
+        assert child.part() == ("fertig",)
+        child.close()
+    finally:
+        Forked.start, Forked.close = start, close
+    assert 0.15 <= roles.seconds["cpu_tree_check"] < 1.0
+    assert roles.seconds["cpu_search_marking"] == 0
