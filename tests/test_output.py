@@ -577,33 +577,8 @@ def test_an_edit_build_leaves_checking_both_trees_to_a_child(
         return untrusted(folder, manifest, *vouched)
 
     monkeypatch.setattr(output_module, "_untrusted", counting)
-    page = root / "content/seiten/impressum.md"
-    start = output_module.Forked.__dict__["start"]
-    for n, forked in enumerate((True, False, True)):
-        if not forked:
-            _check_trees_in_process(monkeypatch)
-        looked_at.clear()
-        published = read_manifest(out, root / CACHE_DIR_NAME) or {}
-        page.write_text(page.read_text(encoding="utf-8") + f"\nNachtrag {n}.\n", "utf-8")
-        assert build_cli(root, out, "--now", NOW).exit_code == 0
-        if forked:
-            assert looked_at == [], "the child checked them"
-        else:
-            assert set(published) <= set(looked_at), "checked here, without a child"
-            monkeypatch.setattr(output_module.Forked, "start", start)
-        reference = tmp_path / f"reference-{n}"
-        assert build_cli(root, reference, "--now", NOW, "--no-cache").exit_code == 0
-        assert file_tree(out) == file_tree(reference)
-
-
-def test_the_child_checking_the_trees_runs_at_lower_priority(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    # Issue 15: its ~0.7 s of CPU at 10,000 items is needed only at the end, and it
-    # would take the core from Pagefind, whose end an edit build waits for.
-    root = copy_fixture_site("full", tmp_path / "site")
-    out = tmp_path / "out"
-    assert build_cli(root, out, "--now", NOW).exit_code == 0
+    # Its ~0.7 s of CPU at 10,000 items is needed only at the end: it runs at a lower
+    # priority than the search's head start and Pagefind, whose end the build waits for.
     start = output_module.Forked.start
     niceness: dict[str, int] = {}
 
@@ -613,11 +588,24 @@ def test_the_child_checking_the_trees_runs_at_lower_priority(
 
     monkeypatch.setattr(output_module.Forked, "start", recording)
     page = root / "content/seiten/impressum.md"
-    page.write_text(page.read_text(encoding="utf-8") + "\nNachtrag.\n", "utf-8")
-    assert build_cli(root, out, "--now", NOW).exit_code == 0
-    assert niceness["_check_trees"] == output_module.CHECK_NICENESS
-    assert niceness["_marked_published"] == 0, "the search head start is waited for"
-    assert 0 < output_module.CHECK_NICENESS < 19, "lower, but not starved behind workers"
+    for n, forked in enumerate((True, False, True)):
+        if not forked:
+            _check_trees_in_process(monkeypatch)
+        looked_at.clear()
+        niceness.clear()
+        published = read_manifest(out, root / CACHE_DIR_NAME) or {}
+        page.write_text(page.read_text(encoding="utf-8") + f"\nNachtrag {n}.\n", "utf-8")
+        assert build_cli(root, out, "--now", NOW).exit_code == 0
+        if forked:
+            assert looked_at == [], "the child checked them"
+            assert niceness["_check_trees"] == output_module.CHECK_NICENESS > 0
+            assert niceness["_marked_published"] == 0, "the search head start is waited for"
+        else:
+            assert set(published) <= set(looked_at), "checked here, without a child"
+            monkeypatch.setattr(output_module.Forked, "start", recording)
+        reference = tmp_path / f"reference-{n}"
+        assert build_cli(root, reference, "--now", NOW, "--no-cache").exit_code == 0
+        assert file_tree(out) == file_tree(reference)
 
 
 def _records(root: Path, out: Path) -> tuple[list[Path], list[Path]]:
