@@ -136,6 +136,7 @@ _STAGES = {
     "cpu_pagefind": "CPU nach Rolle: Pagefind-Prozesse",
     "cpu_workers": "CPU nach Rolle: übrige Kindprozesse (Worker)",
     "total": "Gesamt (Wanduhr, ohne Python-Start)",
+    "gc_collections": "Läufe des Garbage Collectors während des Builds (wie im CLI: keine)",
 }
 
 
@@ -155,7 +156,8 @@ def _profile_lines(figures: Figures, name: str, cores: int | None) -> list[str]:
         return lines
     lines += ["| Stufe | Sekunden | was |", "|---|---:|---|"]
     for stage, value in profile.items():
-        lines.append(f"| {stage} | {value:.2f} | {_STAGES.get(stage, '')} |")
+        cell = f"{value:.2f}" if isinstance(value, float) else str(value)
+        lines.append(f"| {stage} | {cell} | {_STAGES.get(stage, '')} |")
     by_role = [value for stage, value in profile.items() if stage in ROLES]
     if by_role and cores:
         lines += [

@@ -94,6 +94,8 @@ def test_the_profile_of_a_build_splits_its_cpu_time_by_role(tmp_path: Path) -> N
     release.write_text(release.read_text(encoding="utf-8") + "\nNachtrag.\n", "utf-8")
     edit = profile_build(root, TEMPLATES, out, 2)
     assert edit["cpu_main_thread"] > 0
+    # Built as the command line builds, with the collector off (cli.py).
+    assert first["gc_collections"] == edit["gc_collections"] == 0
     for profile in (first, edit):
         assert all(profile[role] >= 0 for role in ROLES)
         by_role = sum(profile[role] for role in ROLES)
