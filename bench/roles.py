@@ -30,6 +30,8 @@ _FORKED_ROLES = {
     "_check_trees": "cpu_tree_check",
     "_marked_published": "cpu_search_marking",
 }
+# Children whose CPU time is read as they end; the rest of the children's is workers'.
+_CHILD_ROLES = ("cpu_tree_check", "cpu_search_marking", "cpu_pagefind")
 ROLES = (
     "cpu_main_thread",
     "cpu_other_threads",
@@ -95,14 +97,13 @@ class CpuRoles:
         own = resource.getrusage(resource.RUSAGE_SELF)
         children = resource.getrusage(resource.RUSAGE_CHILDREN)
         main_thread = time.thread_time()
-        counted = sum(self.seconds.values())
+        named = {role: self.seconds.get(role, 0.0) for role in _CHILD_ROLES}
+        children_cpu = children.ru_utime + children.ru_stime
         figures = {
             "cpu_main_thread": main_thread,
             "cpu_other_threads": max(0.0, own.ru_utime + own.ru_stime - main_thread),
-            **{role: self.seconds.get(role, 0.0) for role in ROLES[2:5]},
-            "cpu_workers": max(
-                0.0,
-                children.ru_utime + children.ru_stime - counted + self.seconds["cpu_workers"],
-            ),
+            **named,
+            # Every child not named above: render and parse workers, untagged forks.
+            "cpu_workers": max(0.0, children_cpu - sum(named.values())),
         }
         return {role: figures[role] for role in ROLES}

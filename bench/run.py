@@ -239,7 +239,7 @@ _PROFILE_PROBE = textwrap.dedent(
     config = load_config(Path(content), Path(templates), Path(output))
     collections = sum(generation["collections"] for generation in gc.get_stats())
     # As the command line builds (cli.py): without it, the collector walked the 10,000
-    # documents again and again, and the profile of a 1.5 s edit took 2.3 s.
+    # documents again and again, ~640 times in a body edit (+0.23 s, +0.46 CPU-s).
     with _few_collections():
         result = build(config, now=dt.datetime.now(dt.timezone.utc), jobs=int(jobs))
     collections = sum(generation["collections"] for generation in gc.get_stats()) - collections
