@@ -383,6 +383,10 @@ def _build(
         if links:
             infos = (*bodies.items.values(), *bodies.boilerplates.values())
             keep_bodies(cache, links, infos, last_bodies)
+        if folder is not None and cache.writable:
+            from kldigital_site.media.prune import prune_media
+
+            prune_media(folder, images.files, options.now)
         if kept is not None and kept.site is site:
             discovered = kept.sources.problems if kept.sources is not None else ()
             fixed = (*discovered, *model.problems, *staged_admin.problems)

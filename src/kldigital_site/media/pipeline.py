@@ -54,6 +54,8 @@ from kldigital_site.workers import run_parallel
 # Bump when what this stage writes changes in a way the parameters do not show.
 _VERSION = "1"
 _FACTS_FILE = "facts.json"
+# Beside each original and ZIP made: its digest and size (``_write_atomically``).
+INFO_SUFFIX = ".json"
 
 CREDIT_EXAMPLE = "„Foto: Stadt Kaiserslautern / Jana Beispiel“"
 
@@ -206,7 +208,7 @@ def _write_atomically(target: Path, data: bytes) -> None:
     temporary = target.with_name(f".{target.name}.{os.getpid()}.tmp")
     temporary.write_bytes(data)
     os.replace(temporary, target)
-    target.with_name(target.name + ".json").write_text(
+    target.with_name(target.name + INFO_SUFFIX).write_text(
         json.dumps({"digest": hashlib.sha256(data).hexdigest(), "size": len(data)}),
         encoding="utf-8",
     )
@@ -214,7 +216,7 @@ def _write_atomically(target: Path, data: bytes) -> None:
 
 def _read_original(target: Path) -> dict[str, Any] | None:
     try:
-        info = json.loads(target.with_name(target.name + ".json").read_text(encoding="utf-8"))
+        info = json.loads(target.with_name(target.name + INFO_SUFFIX).read_text(encoding="utf-8"))
         if target.stat().st_size != info["size"]:
             return None
         return {"digest": str(info["digest"]), "size": int(info["size"])}
