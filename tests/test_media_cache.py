@@ -10,7 +10,9 @@ from pathlib import Path
 
 import pytest
 
+from kldigital_site.build import BuildResult
 from kldigital_site.errors import BuildFailed
+from kldigital_site.media import prune
 from kldigital_site.media.prune import KEEP_DAYS, RECORD
 from tests.conftest import NOW, build_site_at
 from tests.test_media import MakeSite, _release_site, jpeg
@@ -40,19 +42,37 @@ def _append(root: Path, text: str) -> None:
     path.write_text(path.read_text(encoding="utf-8") + text, encoding="utf-8")
 
 
-def _days(n: int) -> dt.datetime:
-    return NOW + dt.timedelta(days=n)
+class Clock:
+    """The computer's date as media/prune.py reads it: ``day`` days after ``NOW``'s."""
+
+    day = 0
+
+    def today(self) -> dt.date:
+        return NOW.date() + dt.timedelta(days=self.day)
+
+
+@pytest.fixture
+def clock(monkeypatch: pytest.MonkeyPatch) -> Clock:
+    clock = Clock()
+    monkeypatch.setattr(prune, "_today", clock.today)
+    return clock
+
+
+def _build(root: Path, out: Path, clock: Clock, day: int) -> BuildResult:
+    """A build on the ``day``-th day; the site's own "now" stays ``NOW``."""
+    clock.day = day
+    return build_site_at(root, output=out)
 
 
 def test_a_replaced_photo_leaves_the_cache_a_month_after_its_last_use(
-    make_site: MakeSite, tmp_path: Path
+    make_site: MakeSite, tmp_path: Path, clock: Clock
 ) -> None:
     root = _release_site(make_site)
     out = tmp_path / "out"
-    build_site_at(root, output=out)
+    _build(root, out, clock, 0)
     first = _entries(root)
     (root / PHOTO).write_bytes(jpeg((600, 800), "#2288aa"))
-    replaced = build_site_at(root, output=out, now=_days(1))
+    replaced = _build(root, out, clock, 1)
     assert replaced.decoded == {"medien/presse/zwei.jpg"}
     second = _entries(root)
     # The old photo's variants and original, and the ZIP that held it, are kept for now.
@@ -61,11 +81,11 @@ def test_a_replaced_photo_leaves_the_cache_a_month_after_its_last_use(
     assert sorted(e.split("/")[0] for e in new) == ["originals", "variants", "zips"]
 
     _append(root, "Ein Satz.\n")
-    build_site_at(root, output=out, now=_days(KEEP_DAYS))
+    _build(root, out, clock, KEEP_DAYS)
     assert _entries(root) == second  # not yet: a month to the day after its last use
 
     _append(root, "Noch ein Satz.\n")
-    later = build_site_at(root, output=out, now=_days(1 + KEEP_DAYS))
+    later = _build(root, out, clock, 1 + KEEP_DAYS)
     assert later.decoded == frozenset()  # nothing still used was made again
     left = _entries(root)
     stale = second - left
@@ -75,7 +95,7 @@ def test_a_replaced_photo_leaves_the_cache_a_month_after_its_last_use(
     assert set(record) == left
     # The published site is the same as a clean build's.
     clean = tmp_path / "clean"
-    build_site_at(root, output=clean, now=_days(1 + KEEP_DAYS), use_cache=False)
+    build_site_at(root, output=clean, use_cache=False)
     assert _files(out) == _files(clean)
 
 
@@ -86,11 +106,11 @@ def _files(folder: Path) -> dict[str, bytes]:
 
 
 def test_a_photo_put_back_within_the_month_is_not_processed_again(
-    make_site: MakeSite, tmp_path: Path
+    make_site: MakeSite, tmp_path: Path, clock: Clock
 ) -> None:
     root = _release_site(make_site)
     out = tmp_path / "out"
-    build_site_at(root, output=out)
+    _build(root, out, clock, 0)
     path = root / RELEASE
     text = path.read_text(encoding="utf-8")
     without = text.replace(
@@ -100,40 +120,71 @@ def test_a_photo_put_back_within_the_month_is_not_processed_again(
     )
     assert without != text
     path.write_text(without, encoding="utf-8")
-    build_site_at(root, output=out, now=_days(10))
+    _build(root, out, clock, 10)
     path.write_text(text, encoding="utf-8")
-    back = build_site_at(root, output=out, now=_days(20))
+    back = _build(root, out, clock, 20)
     assert back.decoded == frozenset()
     assert (out / "medien/presse/zwei.jpg").is_file()
 
 
 def test_a_damaged_record_keeps_every_entry_for_another_month(
-    make_site: MakeSite, tmp_path: Path
+    make_site: MakeSite, tmp_path: Path, clock: Clock
 ) -> None:
     root = _release_site(make_site)
     out = tmp_path / "out"
-    build_site_at(root, output=out)
+    _build(root, out, clock, 0)
     first = _entries(root)
     (root / PHOTO).write_bytes(jpeg((600, 800), "#2288aa"))
-    build_site_at(root, output=out, now=_days(1))
+    _build(root, out, clock, 1)
     (root / ".kldigital-cache" / "media" / RECORD).write_text("{kaputt", encoding="utf-8")
     _append(root, "Ein Satz.\n")
-    build_site_at(root, output=out, now=_days(100))
+    _build(root, out, clock, 100)
     everything = _entries(root)
     assert first <= everything  # counted as used on day 100: never removed too early
     _append(root, "Noch ein Satz.\n")
-    build_site_at(root, output=out, now=_days(101 + KEEP_DAYS))
+    _build(root, out, clock, 101 + KEEP_DAYS)
     assert not first <= _entries(root)
 
 
-def test_a_failed_build_removes_nothing(make_site: MakeSite, tmp_path: Path) -> None:
+def test_a_failed_build_removes_nothing(make_site: MakeSite, tmp_path: Path, clock: Clock) -> None:
     root = _release_site(make_site)
     out = tmp_path / "out"
-    build_site_at(root, output=out)
+    _build(root, out, clock, 0)
     first = _entries(root)
     (root / PHOTO).write_bytes(jpeg((600, 800), "#2288aa"))
-    build_site_at(root, output=out, now=_days(1))
+    _build(root, out, clock, 1)
     _append(root, "\n![Ein Bild](../medien/presse/fehlt.jpg)\n")
     with pytest.raises(BuildFailed):
-        build_site_at(root, output=out, now=_days(100))
+        _build(root, out, clock, 100)
     assert first <= _entries(root)
+
+
+def test_the_site_s_now_does_not_count_as_time_passed(
+    make_site: MakeSite, tmp_path: Path, clock: Clock
+) -> None:
+    # ``--now`` shows the site as it will be; the photos replaced today stay cached.
+    root = _release_site(make_site)
+    out = tmp_path / "out"
+    _build(root, out, clock, 0)
+    first = _entries(root)
+    (root / PHOTO).write_bytes(jpeg((600, 800), "#2288aa"))
+    _build(root, out, clock, 0)
+    _append(root, "Ein Satz.\n")
+    build_site_at(root, output=out, now=NOW + dt.timedelta(days=365))
+    assert first <= _entries(root)
+
+
+def test_a_clock_set_back_does_not_move_a_last_use_back(
+    make_site: MakeSite, tmp_path: Path, clock: Clock
+) -> None:
+    root = _release_site(make_site)
+    out = tmp_path / "out"
+    _build(root, out, clock, 0)
+    _append(root, "Ein Satz.\n")
+    _build(root, out, clock, 50)
+    used = json.loads((root / ".kldigital-cache/media" / RECORD).read_text("utf-8"))
+    _append(root, "Noch ein Satz.\n")
+    _build(root, out, clock, 10)  # the clock set back
+    again = json.loads((root / ".kldigital-cache/media" / RECORD).read_text("utf-8"))
+    assert again == used
+    assert set(used.values()) == {(NOW.date() + dt.timedelta(days=50)).isoformat()}

@@ -386,7 +386,7 @@ def _build(
         if folder is not None and cache.writable:
             from kldigital_site.media.prune import prune_media
 
-            prune_media(folder, images.files, options.now)
+            prune_media(folder, images.files)
         if kept is not None and kept.site is site:
             discovered = kept.sources.problems if kept.sources is not None else ()
             fixed = (*discovered, *model.problems, *staged_admin.problems)

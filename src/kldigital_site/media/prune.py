@@ -1,7 +1,7 @@
 """The media cache without what no build has used for ``KEEP_DAYS`` days.
 
-Input: the media folder (pipeline.py ``media_folder``), the files a build that went
-through published (``Media.files``) and its "now". Output: the folder without the
+Input: the media folder (pipeline.py ``media_folder``) and the files a build that went
+through published (``Media.files``). Output: the folder without the
 variants, originals and press-photo ZIPs that no build used in that time, and its
 record of when each entry was last used (``RECORD``).
 
@@ -12,6 +12,10 @@ and saved again on each run (docs/deployment.md). An entry is kept for a while a
 its last use, not dropped at once: a photo taken out of a release and put back, or a
 draft's photo that the preview (``serve`` shows drafts) and a build from the command
 line (it does not) take turns to use, is not processed again.
+
+Days are counted by the computer's clock, not by the build's "now": ``--now`` and
+``SOURCE_DATE_EPOCH`` say what the site shows, not how long a file lay unused. A
+day of last use never moves back (a clock set back), so nothing goes too early.
 """
 
 from __future__ import annotations
@@ -32,18 +36,19 @@ RECORD = "used.json"
 _ENTRY_FOLDERS = ("variants", "originals", "zips")
 
 
-def prune_media(folder: Path, published: Iterable[PublishedFile], now: dt.datetime) -> None:
+def prune_media(folder: Path, published: Iterable[PublishedFile]) -> None:
     """Note today as the last use of each entry ``published`` comes from; remove those
     last used more than ``KEEP_DAYS`` ago. A damaged record counts every entry as used
     today: the worst it does is keep an entry longer."""
-    today = now.date()
+    today = _today()
     record = _read_record(folder / RECORD)
     used = {name for name in map(_EntryOf(folder), published) if name is not None}
     kept: dict[str, str] = {}
     stale: list[Path] = []
     for name, paths in _entries(folder).items():
         # One the record does not know yet (made by an older version) starts today.
-        last = today if name in used else _day(record.get(name)) or today
+        recorded = _day(record.get(name)) or today
+        last = max(today, recorded) if name in used else recorded
         if (today - last).days > KEEP_DAYS:
             stale.extend(paths)
         else:
@@ -88,6 +93,10 @@ def _entries(folder: Path) -> dict[str, list[Path]]:
                 name = name.removesuffix(INFO_SUFFIX)
             entries.setdefault(f"{kind}/{name}", []).append(path)
     return entries
+
+
+def _today() -> dt.date:
+    return dt.datetime.now(dt.UTC).date()
 
 
 def _day(value: object) -> dt.date | None:
