@@ -12,7 +12,7 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from urllib.parse import unquote, urlsplit
+from urllib.parse import quote, unquote, urlsplit
 
 #: Where the gates write what they build and show (gitignored).
 DEFAULT_OUTPUT = Path("output-gates")
@@ -140,7 +140,8 @@ class Site:
             rel = ""
         elif rel.endswith("/index.html"):
             rel = rel[: -len("index.html")]
-        return self.base_path + rel
+        # As a browser sends it: an old address with umlauts (``aliases:``) %-escaped.
+        return self.base_path + quote(rel, safe="/~+")
 
     def file_for_path(self, url_path: str) -> Path | None:
         """The file in the tree that serves a URL path (None: not in the tree)."""

@@ -8,6 +8,7 @@ import datetime as dt
 from collections.abc import Callable, Mapping
 from pathlib import Path
 
+from kldigital_site.errors import BuildFailed
 from kldigital_site.render.views import content_security_policy
 from tests.conftest import build_site_at
 
@@ -153,3 +154,61 @@ def test_a_drafts_aliases_only_in_the_preview(make_site: MakeSite) -> None:
     assert not (root / "output/presse/alte-mitteilung").exists()
     build_site_at(root, output=root / "vorschau", drafts=True)
     assert (root / "vorschau/presse/alte-mitteilung/index.html").is_file()
+
+
+UMLAUTS = """\
+---
+title: Bürgerbüro
+date: 2024-05-02
+aliases: [/aktuelles/bürgerbüro/, /stra%C3%9Fen/sperrung.html]
+---
+Text der Mitteilung.
+"""
+
+
+def test_an_old_address_with_umlauts_redirects_as_servers_compare_it(
+    make_site: MakeSite,
+) -> None:
+    # Written as the old site showed it, or %-escaped as copied from the address bar.
+    root = make_site({RELEASE: UMLAUTS})
+    out = root / "output"
+    build_site_at(root, output=out)
+    page = out / "aktuelles" / "bürgerbüro" / "index.html"
+    assert "url=/presse/erste-mitteilung/" in page.read_text(encoding="utf-8")
+    assert (out / "straßen" / "sperrung.html").is_file()
+    # Servers decode the path and compare its UTF-8 bytes with the rule's.
+    nginx = (out / NGINX).read_bytes()
+    assert (
+        "location = /aktuelles/bürgerbüro/ { return 301 /presse/erste-mitteilung/; }".encode()
+        in (nginx)
+    )
+    assert "location = /straßen/sperrung.html { return 301".encode() in nginx
+    apache = (out / APACHE).read_bytes()
+    assert 'RedirectMatch permanent "^/aktuelles/bürgerbüro/?$"'.encode() in apache
+
+
+def test_one_old_address_in_both_spellings_is_named_twice(make_site: MakeSite) -> None:
+    twice = UMLAUTS.replace("/stra%C3%9Fen/sperrung.html", "/aktuelles/b%C3%BCrgerb%C3%BCro/")
+    root = make_site({RELEASE: twice})
+    result = _problems(root)
+    assert result == [
+        f"{RELEASE}:4: „aliases“: „/aktuelles/bürgerbüro/“ steht schon weiter oben in der Liste."
+    ]
+
+
+def test_an_old_address_in_latin_1_is_refused_with_what_is_allowed(make_site: MakeSite) -> None:
+    # %FC is "ü" in Latin-1, as some very old servers sent it: no UTF-8, no file name.
+    latin = UMLAUTS.replace("/stra%C3%9Fen/sperrung.html", "/b%FCrger/")
+    root = make_site({RELEASE: latin})
+    assert _problems(root) == [
+        f"{RELEASE}:4: „aliases“: „/b%FCrger/“ enthält Zeichen, die eine Weiterleitung nicht "
+        "kann; erlaubt sind Buchstaben (auch ä, ö, ü, ß), Ziffern und - _ . ~ +"
+    ]
+
+
+def _problems(root: Path) -> list[str]:
+    try:
+        build_site_at(root, output=root / "output")
+    except BuildFailed as failed:
+        return [str(p) for p in failed.problems]
+    return []

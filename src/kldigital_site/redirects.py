@@ -23,7 +23,6 @@ paths are refused (issue 14).
 
 from __future__ import annotations
 
-import re
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -40,9 +39,12 @@ NGINX_RULES_FILE = f"{SERVER_DIR}/redirects.nginx.conf"
 APACHE_RULES_FILE = f"{SERVER_DIR}/redirects.apache.conf"
 # Folders the tool fills itself: an alias there would be overwritten or never served.
 _RESERVED_FOLDERS = ("assets/", "medien/", "pagefind/", "admin/", f"{SERVER_DIR}/")
-# What an alias may consist of once %-escapes are decoded: the characters that need
-# no quoting in an nginx location, an Apache regular expression or a file name.
-_ALIAS_CHARACTERS = re.compile(r"[A-Za-z0-9._~+/-]+")
+# What an alias may consist of once %-escapes are decoded: letters and digits of any
+# script (German sites' old addresses often have umlauts: /bürgerservice/) and . _ ~ + -
+# between slashes, which need no quoting in an nginx location, an Apache regular
+# expression or a file name. Servers compare the decoded path byte for byte, so the
+# rules and the redirect page's folder name carry the letters as UTF-8 (issue 14).
+_ALIAS_PUNCTUATION = frozenset("._~+/-")
 _FILE_SUFFIXES = (".html", ".htm")
 EXAMPLE = "/presse/alter-name/"
 
@@ -76,10 +78,10 @@ def form_problem(written: str) -> str | None:
         return "„/“ ist die Startseite; sie kann nicht umgeleitet werden."
     if any(segment in ("", ".", "..") for segment in segments):
         return f"„{written}“: Teile wie //, ./ oder ../ sind nicht erlaubt."
-    if not _ALIAS_CHARACTERS.fullmatch(decoded):
+    if not all(char.isalnum() or char in _ALIAS_PUNCTUATION for char in decoded):
         return (
             f"„{written}“ enthält Zeichen, die eine Weiterleitung nicht kann; "
-            "erlaubt sind a–z, A–Z, Ziffern und - _ . ~ +"
+            "erlaubt sind Buchstaben (auch ä, ö, ü, ß), Ziffern und - _ . ~ +"
         )
     last = segments[-1]
     if not decoded.endswith("/") and "." in last and not last.endswith(_FILE_SUFFIXES):
