@@ -202,7 +202,9 @@ def write_results(all_figures: list[Figures], jobs: int, path: Path) -> str:
         "or of the preview server (which one: the table after this one). "
         "Targets: issue 15 (set for 10,000 items; smaller corpora are held to the same). "
         "Cold builds start without output and cache, as in a fresh clone: the last run's "
-        "are moved aside, not deleted, until the end (`set_aside` in bench/run.py says why).",
+        "are moved aside, not deleted, until the end (`set_aside` in bench/run.py says why). "
+        "Before each timed build the kernel writes out what the earlier ones left it "
+        "(`settle`, not timed): each figure measures its own build.",
         "Seconds: wall time, the median of the runs; CPU-s: user+sys time of all the "
         "processes of the same runs (build, workers, Pagefind; for the preview the "
         "server's), their median. Wall time decides the target; CPU time, which leaves "
