@@ -64,15 +64,29 @@ def _build(root: Path, out: Path, clock: Clock, day: int) -> BuildResult:
     return build_site_at(root, output=out)
 
 
+def _built(make_site: MakeSite, out: Path, clock: Clock) -> Path:
+    """The site of a release with four photos, built on day 0 into ``out``."""
+    root = _release_site(make_site)
+    _build(root, out, clock, 0)
+    return root
+
+
+def _photo_replaced(
+    make_site: MakeSite, out: Path, clock: Clock, day: int
+) -> tuple[Path, set[str], BuildResult]:
+    """The release site built on day 0, and again on ``day`` with one photo replaced:
+    its root, the cache entries after the first build, the second build."""
+    root = _built(make_site, out, clock)
+    first = _entries(root)
+    (root / PHOTO).write_bytes(jpeg((600, 800), "#2288aa"))
+    return root, first, _build(root, out, clock, day)
+
+
 def test_a_replaced_photo_leaves_the_cache_a_month_after_its_last_use(
     make_site: MakeSite, tmp_path: Path, clock: Clock
 ) -> None:
-    root = _release_site(make_site)
     out = tmp_path / "out"
-    _build(root, out, clock, 0)
-    first = _entries(root)
-    (root / PHOTO).write_bytes(jpeg((600, 800), "#2288aa"))
-    replaced = _build(root, out, clock, 1)
+    root, first, replaced = _photo_replaced(make_site, out, clock, 1)
     assert replaced.decoded == {"medien/presse/zwei.jpg"}
     second = _entries(root)
     # The old photo's variants and original, and the ZIP that held it, are kept for now.
@@ -108,9 +122,8 @@ def _files(folder: Path) -> dict[str, bytes]:
 def test_a_photo_put_back_within_the_month_is_not_processed_again(
     make_site: MakeSite, tmp_path: Path, clock: Clock
 ) -> None:
-    root = _release_site(make_site)
     out = tmp_path / "out"
-    _build(root, out, clock, 0)
+    root = _built(make_site, out, clock)
     path = root / RELEASE
     text = path.read_text(encoding="utf-8")
     without = text.replace(
@@ -130,12 +143,8 @@ def test_a_photo_put_back_within_the_month_is_not_processed_again(
 def test_a_damaged_record_keeps_every_entry_for_another_month(
     make_site: MakeSite, tmp_path: Path, clock: Clock
 ) -> None:
-    root = _release_site(make_site)
     out = tmp_path / "out"
-    _build(root, out, clock, 0)
-    first = _entries(root)
-    (root / PHOTO).write_bytes(jpeg((600, 800), "#2288aa"))
-    _build(root, out, clock, 1)
+    root, first, _ = _photo_replaced(make_site, out, clock, 1)
     (root / ".kldigital-cache" / "media" / RECORD).write_text("{kaputt", encoding="utf-8")
     _append(root, "Ein Satz.\n")
     _build(root, out, clock, 100)
@@ -147,12 +156,8 @@ def test_a_damaged_record_keeps_every_entry_for_another_month(
 
 
 def test_a_failed_build_removes_nothing(make_site: MakeSite, tmp_path: Path, clock: Clock) -> None:
-    root = _release_site(make_site)
     out = tmp_path / "out"
-    _build(root, out, clock, 0)
-    first = _entries(root)
-    (root / PHOTO).write_bytes(jpeg((600, 800), "#2288aa"))
-    _build(root, out, clock, 1)
+    root, first, _ = _photo_replaced(make_site, out, clock, 1)
     _append(root, "\n![Ein Bild](../medien/presse/fehlt.jpg)\n")
     with pytest.raises(BuildFailed):
         _build(root, out, clock, 100)
@@ -163,12 +168,8 @@ def test_the_site_s_now_does_not_count_as_time_passed(
     make_site: MakeSite, tmp_path: Path, clock: Clock
 ) -> None:
     # ``--now`` shows the site as it will be; the photos replaced today stay cached.
-    root = _release_site(make_site)
     out = tmp_path / "out"
-    _build(root, out, clock, 0)
-    first = _entries(root)
-    (root / PHOTO).write_bytes(jpeg((600, 800), "#2288aa"))
-    _build(root, out, clock, 0)
+    root, first, _ = _photo_replaced(make_site, out, clock, 0)
     _append(root, "Ein Satz.\n")
     build_site_at(root, output=out, now=NOW + dt.timedelta(days=365))
     assert first <= _entries(root)
@@ -177,9 +178,8 @@ def test_the_site_s_now_does_not_count_as_time_passed(
 def test_a_clock_set_back_does_not_move_a_last_use_back(
     make_site: MakeSite, tmp_path: Path, clock: Clock
 ) -> None:
-    root = _release_site(make_site)
     out = tmp_path / "out"
-    _build(root, out, clock, 0)
+    root = _built(make_site, out, clock)
     _append(root, "Ein Satz.\n")
     _build(root, out, clock, 50)
     used = json.loads((root / ".kldigital-cache/media" / RECORD).read_text("utf-8"))
