@@ -314,13 +314,14 @@ def settle() -> None:
     """Let the kernel write out what earlier builds left it to write, before a timed one.
 
     A cold build of 10,000 items writes ~800 MB that the kernel writes out over the
-    next minute; the figures timed after three of them paid for that. In one run the
-    body edits timed right after the cold builds took 2.13 s (3.65 CPU-s), the same
-    edit profiled minutes later in that run 1.69 s (3.20 CPU-s); alternating on the
-    10,000-item corpus after a cold build each, with 0.4–0.7 GB still to write, 1.70 s
-    (median of 6), after ``sync`` 1.59 s. An editor's build does not follow three cold
-    builds: each figure measures its build alone. Not timed; the build's own writes
-    are left to the kernel, as in use.
+    next minute, and the edit figures are timed right after three of them. Alternating
+    on the 10,000-item corpus, each time right after a cold build with 0.4–0.7 GB still
+    to write: a body edit took 1.70 s (median of 6), after ``sync`` 1.59 s. In one
+    whole run the body edits timed there took 2.13 s (3.65 CPU-s) and the same edit
+    profiled minutes later 1.69 s (3.20 CPU-s); the next run, with this, 1.56 s (2.72
+    CPU-s). The machine varies too, so that is no measure of this alone. An editor's
+    build does not follow three cold builds: each figure measures its build alone.
+    Not timed; the build's own writes are left to the kernel, as in use.
     """
     os.sync()
 
