@@ -8,6 +8,8 @@ import datetime as dt
 from collections.abc import Callable, Mapping
 from pathlib import Path
 
+import pytest
+
 from kldigital_site.errors import BuildFailed
 from kldigital_site.render.views import content_security_policy
 from tests.conftest import build_site_at
@@ -178,10 +180,8 @@ def test_an_old_address_with_umlauts_redirects_as_servers_compare_it(
     assert (out / "straßen" / "sperrung.html").is_file()
     # Servers decode the path and compare its UTF-8 bytes with the rule's.
     nginx = (out / NGINX).read_bytes()
-    assert (
-        "location = /aktuelles/bürgerbüro/ { return 301 /presse/erste-mitteilung/; }".encode()
-        in (nginx)
-    )
+    rule = "location = /aktuelles/bürgerbüro/ { return 301 /presse/erste-mitteilung/; }"
+    assert rule.encode() in nginx
     assert "location = /straßen/sperrung.html { return 301".encode() in nginx
     apache = (out / APACHE).read_bytes()
     assert 'RedirectMatch permanent "^/aktuelles/bürgerbüro/?$"'.encode() in apache
@@ -207,8 +207,6 @@ def test_an_old_address_in_latin_1_is_refused_with_what_is_allowed(make_site: Ma
 
 
 def _problems(root: Path) -> list[str]:
-    try:
+    with pytest.raises(BuildFailed) as failed:
         build_site_at(root, output=root / "output")
-    except BuildFailed as failed:
-        return [str(p) for p in failed.problems]
-    return []
+    return [str(p) for p in failed.value.problems]
