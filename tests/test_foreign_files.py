@@ -8,6 +8,7 @@ from typing import Any
 
 from kldigital_site import foreign_files
 from kldigital_site.foreign_files import brought_up_to_date, look
+from kldigital_site.tree_listing import list_tree
 from tests.conftest import write_files
 
 OURS = frozenset({"index.html", "presse/a/index.html", "presse/b/index.html"})
@@ -27,7 +28,7 @@ def _long_ago(seen: dict[str, Any]) -> None:
 
 def test_the_look_finds_what_a_walk_finds(tmp_path: Path) -> None:
     out = _folder(tmp_path)
-    seen = look(out, OURS, {"robots.txt"})
+    seen = look(list_tree(out), OURS, {"robots.txt"})
     assert sorted(seen["foreign"]) == ["presse/a/anhang.pdf"]
     _long_ago(seen)
     assert brought_up_to_date(out, seen, OURS, ()) == {"presse/a/anhang.pdf"}
@@ -37,7 +38,7 @@ def test_every_change_since_the_look_is_found(
     tmp_path: Path, folders_listed_again: list[str]
 ) -> None:
     out = _folder(tmp_path)
-    seen = look(out, OURS, ())
+    seen = look(list_tree(out), OURS, ())
     _long_ago(seen)
     listed = folders_listed_again
     write_files(out, {"presse/b/neu.txt": "neu", "neu/tief/unten/x.txt": "x"})
@@ -56,7 +57,7 @@ def test_every_change_since_the_look_is_found(
 
 def test_a_folder_replaced_or_removed_since_the_look_is_listed_anew(tmp_path: Path) -> None:
     out = _folder(tmp_path)
-    seen = look(out, OURS, ())
+    seen = look(list_tree(out), OURS, ())
     _long_ago(seen)
     for rel in ("presse/a/anhang.pdf", "presse/a/index.html"):
         (out / rel).unlink()
@@ -77,7 +78,7 @@ def test_a_folder_changed_in_the_tick_of_the_look_is_listed_again(tmp_path: Path
     # of ``presse/b`` is its change time after the new file came. A folder changed that
     # shortly before the look counts as changed, whatever its stat says.
     out = _folder(tmp_path)
-    seen = look(out, OURS, ())
+    seen = look(list_tree(out), OURS, ())
     write_files(out, {"presse/b/neu.txt": "neu"})
     at = seen["folders"].index("presse/b")
     seen["stamps"][2 * at + 1] = os.lstat(out / "presse/b").st_ctime_ns

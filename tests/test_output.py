@@ -6,6 +6,7 @@ import hashlib
 import json
 import os
 import shutil
+import time
 from collections import deque
 from collections.abc import Callable, Mapping
 from html.parser import HTMLParser
@@ -855,6 +856,65 @@ def test_files_put_into_output_while_a_build_runs_are_kept(
         # The child's look was used: only the changed folders were listed again.
         assert set(listed) <= {"", "presse", "neu"}, listed
         assert listed, "the changes after the look were seen"
+
+
+def test_files_put_into_either_tree_between_builds_are_seen_in_the_kept_listings(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Issue 15: each build keeps its listings of both trees, and the next lists again
+    # only the folders changed since (tree_listing.py). A user's file put into a folder
+    # of output/ that no build touched must still be carried over, and a file slipped
+    # into staging must not be published with the next exchange.
+    from kldigital_site import foreign_files, tree_listing
+
+    # The builds here follow each other within a second: a shorter racy window, kept
+    # well apart from the folders' last changes by a pause before each build. (The
+    # same for the build's last look, which would otherwise list the changed folders
+    # again whatever the child found.)
+    monkeypatch.setattr(tree_listing, "RACY_NS", 50_000_000)
+    monkeypatch.setattr(foreign_files, "RACY_NS", 50_000_000)
+    log = tmp_path / "listed.log"
+    entries = tree_listing._entries
+
+    def logged(path: str) -> tuple[str, bytes, str]:
+        # By file: the forked child does the listing.
+        with log.open("a", encoding="utf-8") as stream:
+            stream.write(f"{path}\n")
+        return entries(path)
+
+    monkeypatch.setattr(tree_listing, "_entries", logged)
+    root = copy_fixture_site("full", tmp_path / "site")
+    out = tmp_path / "out"
+    page = root / "content/seiten/impressum.md"
+
+    def edit_and_build(n: int) -> list[str]:
+        page.write_text(page.read_text(encoding="utf-8") + f"\nNachtrag {n}.\n", "utf-8")
+        time.sleep(0.1)
+        log.unlink(missing_ok=True)
+        assert build_cli(root, out, "--now", NOW).exit_code == 0
+        return log.read_text(encoding="utf-8").splitlines() if log.exists() else []
+
+    assert build_cli(root, out, "--now", NOW).exit_code == 0
+    for n in range(2):  # then both trees have a listing kept
+        edit_and_build(n)
+    staging = next((root / CACHE_DIR_NAME).glob("staging-*"))
+    project = sorted(path.parent for path in out.glob("projekte/*/index.html"))[0]
+    folder = project.relative_to(out).as_posix()
+    write_files(out, {f"{folder}/anhang.pdf": "%PDF"})
+    write_files(staging, {f"{folder}/untergeschoben.html": "<p>fremd</p>"})
+
+    listed = edit_and_build(2)
+
+    reference = tmp_path / "reference"
+    assert build_cli(root, reference, "--now", NOW, "--no-cache").exit_code == 0
+    assert file_tree(out) == {**file_tree(reference), f"{folder}/anhang.pdf": b"%PDF"}
+    assert f"{out}/{folder}" in listed and f"{staging}/{folder}" in listed
+    folders = sum(1 for path in out.rglob("*") if path.is_dir())
+    assert len(listed) < folders, "the kept listings were used, not both trees listed whole"
+    # And the next build, with the trees swapped, keeps the user's file too.
+    edit_and_build(3)
+    assert (out / folder / "anhang.pdf").read_bytes() == b"%PDF"
+    assert not (out / folder / "untergeschoben.html").exists()
 
 
 def test_the_tree_key_of_a_record_stands_only_for_the_tree_it_was_written_with(

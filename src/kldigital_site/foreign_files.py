@@ -6,14 +6,15 @@ build carries over into the new tree (output.py ``TreeWriter.find_foreign``).
 
 Why two steps: listing the whole folder (12,000 folders, 67,000 files at 10,000
 items) cost the main process 0.2 s of every edit build (issue 15). The forked
-child that checks the trees (forked.py) now ``look``s while the build parses,
-noting each folder's inode and change time (``st_ctime_ns``) before listing it.
-When the build needs the answer, after its pages are rendered, ``brought_up_to_date``
-takes a stat of each folder and lists again only those that changed since: a
-file added, removed or renamed in a folder changes that folder's change time,
-and nobody can set a change time back by hand (``touch`` and ``rsync -a`` set
-the modification time, and change the change time doing it). So a file put
-into output/ after the look is still found, as when the build looked only then.
+child that checks the trees (forked.py) now ``look``s while the build parses, in
+its listing of output/, which notes each folder's inode and change time
+(``st_ctime_ns``) before listing it (tree_listing.py). When the build needs the
+answer, after its pages are rendered, ``brought_up_to_date`` takes a stat of
+each folder and lists again only those that changed since: a file added,
+removed or renamed in a folder changes that folder's change time, and nobody
+can set a change time back by hand (``touch`` and ``rsync -a`` set the
+modification time, and change the change time doing it). So a file put into
+output/ after the look is still found, as when the build looked only then.
 
 Racy folders (git's "racy clean" entries): a folder changed within the clock
 tick of its stat may change again in that same tick with an unchanged change
@@ -25,10 +26,12 @@ from __future__ import annotations
 
 import os
 import stat
-import time
 from collections.abc import Collection, Iterable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from kldigital_site.tree_listing import Listing
 
 # Longer than any file system's timestamp granularity (FAT: 2 s) plus the coarse
 # clock's lag behind ``time.time_ns``: folders changed this shortly before the look
@@ -56,31 +59,24 @@ def _parent(rel: str) -> str:
     return rel.rpartition("/")[0]
 
 
-def look(folder: Path, ours: Collection[str], left_out: Collection[str]) -> dict[str, Any]:
-    """The files below ``folder`` that are neither ``ours`` nor ``left_out``, with what
-    ``brought_up_to_date`` needs to tell which folders changed since: JSON-able, for
-    the forked child to send."""
-    taken = time.time_ns()
-    folders: list[str] = []
-    stamps: list[int] = []
+def look(listing: Listing, ours: Collection[str], left_out: Collection[str]) -> dict[str, Any]:
+    """The files of the tree ``listing`` lists (tree_listing.py) that are neither ``ours``
+    nor ``left_out``, with what ``brought_up_to_date`` needs to tell which folders
+    changed since: JSON-able, for the forked child to send."""
     foreign: list[str] = []
-    pending = [""]
-    root = os.fspath(folder)
-    while pending:
-        rel = pending.pop()
-        path = f"{root}/{rel}" if rel else root
-        info = os.lstat(path)  # before the listing: a change during it shows later
-        folders.append(rel)
-        stamps += (info.st_ino, info.st_ctime_ns)
-        prefix = f"{rel}/" if rel else ""
-        with os.scandir(path) as entries:
-            for entry in entries:
-                name = prefix + entry.name
-                if entry.is_dir(follow_symlinks=False):
-                    pending.append(name)
-                elif name not in ours and name not in left_out:
-                    foreign.append(name)
-    return {"taken": taken, "folders": folders, "stamps": stamps, "foreign": foreign}
+    for rel, joined in zip(listing.folders, listing.names, strict=True):
+        if joined:
+            prefix = f"{rel}/" if rel else ""
+            for name in joined.split("/"):
+                path = prefix + name
+                if path not in ours and path not in left_out:
+                    foreign.append(path)
+    return {
+        "taken": listing.taken,
+        "folders": listing.folders,
+        "stamps": listing.stamps,
+        "foreign": foreign,
+    }
 
 
 def brought_up_to_date(

@@ -1,4 +1,4 @@
-"""Work done beside the build: a read-only function run in a forked child process.
+"""Work done beside the build: a function run in a forked child process.
 
 Input: a function that yields JSON-able parts, one after another. Output: those
 parts, read in order by the parent when it needs each of them, or None for a
@@ -13,8 +13,10 @@ it on the other core while the build parses. It inherits the manifests, so
 nothing is handed over but the few paths it finds wanting. The tool's render
 workers are forked the same way (workers.py).
 
-The child only reads: it changes no file, so a build that ends early just
-kills it, and one that is killed leaves nothing for the next build to repair.
+The child changes nothing the build depends on. It only reads, but for the
+listings of the two trees it keeps for the next build (tree_listing.py), each
+written whole or not at all. So a build that ends early just kills it, and one
+that is killed leaves nothing for the next build to repair.
 It ends with ``os._exit``: none of the parent's cleanup (the cache's SQLite
 connection, open files, ``atexit``) runs in it.
 """

@@ -34,10 +34,12 @@ Files the tool did not write survive every build; a non-empty folder the tool
 did not create is refused.
 
 A build from the command line leaves the check of both trees (a stat of every
-published file, a walk of staging) to a forked child that runs while the build
+published file, a listing of staging) to a forked child that runs while the build
 parses (forked.py); only the paths found wanting come back. The child also looks
 for the user's files in output/, and the build lists again only the folders
 changed since (foreign_files.py). Without ``fork`` the build does both itself.
+Each tree's listing is kept for the next build, which lists again only the
+folders changed since (tree_listing.py).
 
 A long-running process that alone writes one folder (the preview, serve/) hands
 each of its writers the same ``TreeMemory``: the manifests of the published
@@ -68,6 +70,9 @@ from kldigital_site import manifest_base
 from kldigital_site.errors import BuildFailed, SiteError
 from kldigital_site.foreign_files import brought_up_to_date, look, walk
 from kldigital_site.forked import Forked
+from kldigital_site.tree_listing import Listing, files_with_inodes, list_tree
+from kldigital_site.tree_listing import load as load_listing
+from kldigital_site.tree_listing import store as store_listing
 
 # Kept inside output/ by versions before 0.x; read once so an existing output/ stays
 # the tool's, and left out of the next tree.
@@ -396,6 +401,11 @@ class Bookkeeping:
         stem = self._stem(tree)
         return None if stem is None else self.folder / f"{stem}.journal"
 
+    def listing_file(self, tree: Path) -> Path | None:
+        """Where the listing of the tree now at ``tree`` is kept (tree_listing.py)."""
+        stem = self._stem(tree)
+        return None if stem is None else self.folder / f"{stem}.listing"
+
     def _base_file(self, name: str, suffix: str = manifest_base.SUFFIX) -> Path:
         return self.folder / f"{self.prefix}-base-{name}{suffix}"
 
@@ -479,7 +489,7 @@ class Bookkeeping:
         )
 
     def forget(self, tree: Path) -> None:
-        for path in (self.manifest_file(tree), self.journal_file(tree)):
+        for path in (self.manifest_file(tree), self.journal_file(tree), self.listing_file(tree)):
             if path is not None:
                 path.unlink(missing_ok=True)
 
@@ -763,15 +773,25 @@ class TreeWriter:
         return record is not None and len(self.published.files) == len(record.files)
 
     def _check_trees(self) -> Iterator[object]:
-        """Run by the forked child (forked.py), reading only: the published files no
-        longer as written (``_untrusted``), then what ``_examine_staging`` finds, then
-        a first look for the user's files (foreign_files.py)."""
+        """Run by the forked child (forked.py), reading only but for the trees' listings
+        (``_listed``): the published files no longer as written (``_untrusted``), then
+        what ``_examine_staging`` finds, then a first look for the user's files
+        (foreign_files.py)."""
         record = self._published_record
         assert record is not None, "only a published tree is checked"
         dropped = _untrusted(self.out_dir, record)
         yield dropped
         yield self._staging_checked(record, dropped)
-        yield look(self.out_dir, self._ours, _LEGACY_NAMES)
+        yield look(self._listed(self.out_dir), self._ours, _LEGACY_NAMES)
+
+    def _listed(self, tree: Path) -> Listing:
+        """``tree`` listed in proportion to what changed since the last build listed it,
+        and that listing kept for the next (tree_listing.py)."""
+        where = self.book.listing_file(tree)
+        assert where is not None, "only a tree that exists is listed"
+        listing = list_tree(tree, load_listing(where))
+        store_listing(listing, where)
+        return listing
 
     def _staging_checked(
         self, record: Manifest, dropped: list[str]
@@ -800,7 +820,7 @@ class TreeWriter:
     ) -> tuple[list[str], list[str]]:
         """The paths of staging's record not to trust, and the files in staging to remove:
         the files its record does not vouch for."""
-        present = walk(self.staging)
+        present = files_with_inodes(self._listed(self.staging))
         untrusted = _untrusted(
             self.staging, manifest, self._shared_with_published(present, published)
         )
