@@ -53,12 +53,12 @@ check: install
 	$(BIN)/kldigital-site check $(SITE_ARGS)
 
 test: install-test system-deps cms
-	$(BIN)/ruff check src tests
+	$(BIN)/ruff check src tests bench gates
 	$(BIN)/pytest -q
 
 lint: install-test
-	$(BIN)/ruff check src tests
-	$(BIN)/ruff format --check src tests
+	$(BIN)/ruff check src tests bench gates
+	$(BIN)/ruff format --check src tests bench gates
 	$(BIN)/mypy
 
 # Build, then copy output/ to the server. --delete removes pages that no longer

@@ -11,25 +11,100 @@ seed always give the same bytes.
 from __future__ import annotations
 
 import argparse
-import json
 import datetime as dt
+import json
 import random
 import shutil
 from pathlib import Path
 
-WORDS = (
-    "Stadt Digitalisierung Bürgerinnen Bürger Projekt Verwaltung Innenstadt Mobilität Daten "
-    "Beteiligung Quartier Energie Straßenbeleuchtung Sensoren Plattform Handel Lieferung "
-    "Nachhaltigkeit Gesellschaft Zukunft Werkstatt Austausch Netzwerk Förderung Kommune "
-    "Dienstleistung Angebot Veranstaltung Bildung Schule Kultur Freizeit Umwelt Klima Wasser "
-    "Parken Verkehr Radweg Bus Bahnhof Markt Platz Park Bibliothek Rathaus Service Termin "
-    "entwickelt gestaltet verbessert erprobt vernetzt öffentlich gemeinsam digital offen "
-    "nachhaltig schnell einfach sicher barrierefrei lebendig modern regional städtisch"
-).split()
+WORDS = [
+    "Stadt",
+    "Digitalisierung",
+    "Bürgerinnen",
+    "Bürger",
+    "Projekt",
+    "Verwaltung",
+    "Innenstadt",
+    "Mobilität",
+    "Daten",
+    "Beteiligung",
+    "Quartier",
+    "Energie",
+    "Straßenbeleuchtung",
+    "Sensoren",
+    "Plattform",
+    "Handel",
+    "Lieferung",
+    "Nachhaltigkeit",
+    "Gesellschaft",
+    "Zukunft",
+    "Werkstatt",
+    "Austausch",
+    "Netzwerk",
+    "Förderung",
+    "Kommune",
+    "Dienstleistung",
+    "Angebot",
+    "Veranstaltung",
+    "Bildung",
+    "Schule",
+    "Kultur",
+    "Freizeit",
+    "Umwelt",
+    "Klima",
+    "Wasser",
+    "Parken",
+    "Verkehr",
+    "Radweg",
+    "Bus",
+    "Bahnhof",
+    "Markt",
+    "Platz",
+    "Park",
+    "Bibliothek",
+    "Rathaus",
+    "Service",
+    "Termin",
+    "entwickelt",
+    "gestaltet",
+    "verbessert",
+    "erprobt",
+    "vernetzt",
+    "öffentlich",
+    "gemeinsam",
+    "digital",
+    "offen",
+    "nachhaltig",
+    "schnell",
+    "einfach",
+    "sicher",
+    "barrierefrei",
+    "lebendig",
+    "modern",
+    "regional",
+    "städtisch",
+]
 TAGS = (
-    "Mobilität", "Beteiligung", "Innenstadt", "Handel", "Energie", "Verwaltung", "Bildung",
-    "Kultur", "Umwelt", "Daten", "Stadtentwicklung", "Gesundheit", "Tourismus", "Sicherheit",
-    "Wirtschaft", "Wohnen", "Sport", "Soziales", "Klima", "Smart City",
+    "Mobilität",
+    "Beteiligung",
+    "Innenstadt",
+    "Handel",
+    "Energie",
+    "Verwaltung",
+    "Bildung",
+    "Kultur",
+    "Umwelt",
+    "Daten",
+    "Stadtentwicklung",
+    "Gesundheit",
+    "Tourismus",
+    "Sicherheit",
+    "Wirtschaft",
+    "Wohnen",
+    "Sport",
+    "Soziales",
+    "Klima",
+    "Smart City",
 )
 
 SITE_YAML = """\
@@ -128,8 +203,7 @@ def generate(items: int, out: Path, seed: int = 20211) -> Path:
             f"summary: {_quoted(_sentence(rng))}\nsmart_city: {smart}\n"
             f"status: {rng.choice(['geplant', 'laufend', 'abgeschlossen'])}\n"
             f"tags: [{', '.join(tags)}]\nstart: {start:%Y-%m}\n"
-            f"partners: [Stadt Kaiserslautern, {rng.choice(WORDS)} e. V.]\n---\n"
-            + _body(rng, []),
+            f"partners: [Stadt Kaiserslautern, {rng.choice(WORDS)} e. V.]\n---\n" + _body(rng, []),
             encoding="utf-8",
         )
     first_day = dt.date(2000, 1, 1)
@@ -137,7 +211,9 @@ def generate(items: int, out: Path, seed: int = 20211) -> Path:
         day = first_day + dt.timedelta(days=(i * 9_490) // max(1, items - n_projects))
         slug = f"mitteilung-{i:05d}"
         tags = sorted(set(rng.sample(TAGS, rng.randint(1, 3))))
-        projects = sorted(set(rng.sample(project_slugs, min(len(project_slugs), rng.randint(0, 2)))))
+        projects = sorted(
+            set(rng.sample(project_slugs, min(len(project_slugs), rng.randint(0, 2))))
+        )
         (content / "presse" / f"{day.isoformat()}-{slug}.md").write_text(
             f"---\ntitle: {_quoted(f'Mitteilung {i}: {rng.choice(WORDS)} {rng.choice(WORDS)}')}\n"
             f"subtitle: {_quoted(_sentence(rng))}\ndate: {day.isoformat()}\n"
