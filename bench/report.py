@@ -34,6 +34,8 @@ PREVIEW = "Vorschau: Speichern → Neuladen"
 PREVIEW_START = "Vorschau: Start, nichts geändert"  # bench/serve_latency.py, second start
 MEMORY_MB = 300.0  # peak memory of the largest process of any build or of the preview
 SERVER = "Vorschau-Server"
+# The key of the floor's runs in ``Figures.walls``.
+FLOOR = "floor"
 SCALING = 11.0  # 10,000 items may take at most 11× as long as 1,000
 
 
@@ -85,6 +87,8 @@ class Figures:
     server_memory: tuple[float, float] = (0.0, 0.0)
     # Per missed figure: stage → seconds of one more build of it (bench/run.py ``profile_build``)
     profiles: dict[str, dict[str, float]] = field(default_factory=dict)
+    # Per figure (and "floor"): the wall times of its runs, of which ``times`` is the median.
+    walls: dict[str, list[float]] = field(default_factory=dict)
 
     def note_memory(self, name: str, main: float, others: float) -> None:
         known = self.memory.get(name, (0.0, 0.0))
@@ -109,6 +113,13 @@ class Figures:
             for name, seconds in self.times.items()
             if name in TARGETS and seconds > TARGETS[name].limit(self.floor)
         ]
+
+
+def _runs_cell(walls: list[float] | None) -> str:
+    """How many runs the median is of, and their range: how far the machine moved."""
+    if not walls:
+        return "–"
+    return f"{len(walls)}: {min(walls):.2f}–{max(walls):.2f}"
 
 
 def _verdict(met: bool) -> str:
@@ -205,18 +216,20 @@ def write_results(all_figures: list[Figures], jobs: int, path: Path) -> str:
         "are moved aside, not deleted, until the end (`set_aside` in bench/run.py says why). "
         "Before each timed build the kernel writes out what the earlier ones left it "
         "(`settle`, not timed): each figure measures its own build.",
-        "Seconds: wall time, the median of the runs; CPU-s: user+sys time of all the "
+        "Seconds: wall time, the median of the runs (runs: how many, and the fastest and "
+        "slowest of them); CPU-s: user+sys time of all the "
         "processes of the same runs (build, workers, Pagefind; for the preview the "
         "server's), their median. Wall time decides the target; CPU time, which leaves "
         "out waiting for a core while other work runs and so moves far less with the "
         "machine's load, shows whether the code or the machine moved.",
         "",
-        "| items | figure | seconds | CPU-s | × floor | target | |",
-        "|---:|---|---:|---:|---:|---|---|",
+        "| items | figure | seconds | runs | CPU-s | × floor | target | |",
+        "|---:|---|---:|---:|---:|---:|---|---|",
     ]
     for f in all_figures:
         lines.append(
-            f"| {f.items} | floor (Markdown only) | {f.floor:.2f} | {f.floor_cpu:.2f} | 1.00 | | |"
+            f"| {f.items} | floor (Markdown only) | {f.floor:.2f} | "
+            f"{_runs_cell(f.walls.get(FLOOR))} | {f.floor_cpu:.2f} | 1.00 | | |"
         )
         for name in names:
             seconds = f.times[name]
@@ -224,12 +237,13 @@ def write_results(all_figures: list[Figures], jobs: int, path: Path) -> str:
             goal = target.text(f.floor) if target else ""
             verdict = _verdict(seconds <= target.limit(f.floor)) if target else ""
             lines.append(
-                f"| {f.items} | {name} | {seconds:.2f} | {_cpu_cell(f.cpu.get(name))} "
+                f"| {f.items} | {name} | {seconds:.2f} | {_runs_cell(f.walls.get(name))} "
+                f"| {_cpu_cell(f.cpu.get(name))} "
                 f"| {seconds / f.floor:.2f} | {goal} | {verdict} |"
             )
         where, peak = f.largest_memory()
         lines.append(
-            f"| {f.items} | peak memory ({where}) | {peak:.0f} MB | | | < {MEMORY_MB:.0f} MB "
+            f"| {f.items} | peak memory ({where}) | {peak:.0f} MB | | | | < {MEMORY_MB:.0f} MB "
             f"| {_verdict(peak < MEMORY_MB)} |"
         )
     lines += _memory_lines(all_figures)

@@ -50,7 +50,7 @@ REPO = HERE.parent
 sys.path.insert(0, str(REPO))
 
 from bench.corpus import generate  # noqa: E402
-from bench.report import PREVIEW, PREVIEW_START, Figures, write_results  # noqa: E402
+from bench.report import FLOOR, PREVIEW, PREVIEW_START, Figures, write_results  # noqa: E402
 from bench.serve_latency import run_measurement as measure_preview  # noqa: E402
 
 
@@ -286,6 +286,11 @@ def _edit(path: Path, old: str, new: str) -> None:
 
 # Profiled runs of a missed figure other than the cold build, of which the median is shown.
 PROFILE_RUNS = 3
+# Runs of the figures an editor waits for all day, a second or two each. Their median of
+# three moved by up to 0.3 s from one whole run to the next at 10,000 items (a title
+# change: 1.60 s, then 1.91 s, with a change between that was faster in an alternating
+# comparison): from one side of a target to the other. The runs' range is reported too.
+EDIT_RUNS = 7
 
 
 # Where the trees of cold runs wait until the last figure is measured (``set_aside``).
@@ -337,6 +342,7 @@ def bench_size(items: int, runs: int, jobs: int, workdir: Path) -> Figures:
     figures = Figures(items)
 
     floors = [measure_floor(site / "content", jobs) for _ in range(runs)]
+    figures.walls[FLOOR] = [wall for wall, _ in floors]
     figures.floor = statistics.median(wall for wall, _ in floors)
     figures.floor_cpu = statistics.median(cpu for _, cpu in floors)
     print(
@@ -356,6 +362,7 @@ def bench_size(items: int, runs: int, jobs: int, workdir: Path) -> Figures:
             run = run_build(site, templates, output, jobs)
             runs_of_it.append(run)
             figures.note_memory(name, run.peak.main, run.peak.others)
+        figures.walls[name] = [run.wall for run in runs_of_it]
         figures.times[name] = statistics.median(run.wall for run in runs_of_it)
         figures.cpu[name] = statistics.median(run.cpu for run in runs_of_it)
         print(f"   {name}: {figures.times[name]:.2f} s, {figures.cpu[name]:.2f} CPU-s", flush=True)
@@ -383,14 +390,15 @@ def bench_size(items: int, runs: int, jobs: int, workdir: Path) -> Figures:
     # changed. Reported on its own so that the steady-state figures below are the
     # ones an editor sees all day.
     timed("erste Änderung nach kaltem Build", [lambda i: body_edit(100 + i)], 1)
-    timed("unverändert", [lambda i: None], max(runs, 3))
-    timed("Text geändert", [body_edit], max(runs, 3))
-    timed("Titel geändert", [title_edit], max(runs, 3))
+    timed("unverändert", [lambda i: None], max(runs, EDIT_RUNS))
+    timed("Text geändert", [body_edit], max(runs, EDIT_RUNS))
+    timed("Titel geändert", [title_edit], max(runs, EDIT_RUNS))
     timed("Basis-Template geändert", [template_edit], runs)
     # What an editor waits for in the preview: save → the open tab reloads
     # (bench/serve_latency.py; the server keeps running between saves).
     preview = measure_preview(items, max(runs, 3), jobs, workdir)
     figures.times[PREVIEW] = preview.median
+    figures.walls[PREVIEW] = list(preview.samples)
     if preview.cpu_median is not None:
         figures.cpu[PREVIEW] = preview.cpu_median
     print(
@@ -399,6 +407,7 @@ def bench_size(items: int, runs: int, jobs: int, workdir: Path) -> Figures:
     # The preview started again after it built the unchanged corpus: a no-op build.
     if preview.restart is not None:
         figures.times[PREVIEW_START] = preview.restart
+        figures.walls[PREVIEW_START] = [preview.restart]
         if preview.restart_cpu is not None:
             figures.cpu[PREVIEW_START] = preview.restart_cpu
         print(

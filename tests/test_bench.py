@@ -66,21 +66,29 @@ def test_the_report_shows_cpu_beside_wall_time(tmp_path: Path) -> None:
     figures = Figures(1000, floor=1.0, floor_cpu=1.8)
     figures.times = {"kalt": 6.4, "Text geändert": 1.6, PREVIEW: 0.08}
     figures.cpu = {"kalt": 10.6, "Text geändert": 1.45}  # the preview's could not be read
+    figures.walls = {"floor": [1.0, 0.9, 1.2], "Text geändert": [1.55, 1.6, 2.31, 1.62]}
     figures.profiles["kalt"] = {"total": 5.8, "cpu": 10.7}
     text = write_results([figures], 2, tmp_path / "RESULTS.md")
 
     lines = text.splitlines()
-    assert "| items | figure | seconds | CPU-s | × floor | target | |" in lines
-    assert "| 1000 | floor (Markdown only) | 1.00 | 1.80 | 1.00 | | |" in lines
-    assert "| 1000 | kalt | 6.40 | 10.60 | 6.40 | ≤ 2.0× floor (2.00 s) | **verfehlt** |" in lines
-    assert "| 1000 | Text geändert | 1.60 | 1.45 | 1.60 | ≤ 1.5 s | **verfehlt** |" in lines
-    assert f"| 1000 | {PREVIEW} | 0.08 | – | 0.08 | ≤ 0.3 s | erreicht |" in lines
+    head_line = "| items | figure | seconds | runs | CPU-s | × floor | target | |"
+    assert head_line in lines
+    assert "| 1000 | floor (Markdown only) | 1.00 | 3: 0.90–1.20 | 1.80 | 1.00 | | |" in lines
+    assert (
+        "| 1000 | kalt | 6.40 | – | 10.60 | 6.40 | ≤ 2.0× floor (2.00 s) | **verfehlt** |" in lines
+    )
+    # How many runs the median is of, and how far they lay apart.
+    assert (
+        "| 1000 | Text geändert | 1.60 | 4: 1.55–2.31 | 1.45 | 1.60 | ≤ 1.5 s | **verfehlt** |"
+        in lines
+    )
+    assert f"| 1000 | {PREVIEW} | 0.08 | – | – | 0.08 | ≤ 0.3 s | erreicht |" in lines
     assert "### 1000 · kalt: 6.40 s (10.60 CPU-s), Ziel ≤ 2.0× floor (2.00 s)" in lines
     # Every row of the table has as many cells as its head.
-    head = lines.index("| items | figure | seconds | CPU-s | × floor | target | |")
+    head = lines.index(head_line)
     table = lines[head : lines.index("", head)]
     assert len(table) == 7  # head, rule, floor, three figures, peak memory
-    assert all(line.count("|") == 8 for line in table)
+    assert all(line.count("|") == 9 for line in table)
 
 
 def test_the_profile_of_a_build_splits_its_cpu_time_by_role(tmp_path: Path) -> None:
