@@ -28,15 +28,11 @@ import os
 import stat
 from collections.abc import Collection, Iterable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-if TYPE_CHECKING:
-    from kldigital_site.tree_listing import Listing
-
-# Longer than any file system's timestamp granularity (FAT: 2 s) plus the coarse
-# clock's lag behind ``time.time_ns``: folders changed this shortly before the look
-# are listed again when the answer is needed.
-RACY_NS = 3_000_000_000
+# Folders changed less than this before the look are listed again when the answer is
+# needed (tree_listing.py says why the value).
+from kldigital_site.tree_listing import RACY_NS, Listing, file_paths
 
 
 def walk(folder: Path) -> dict[str, int]:
@@ -63,19 +59,12 @@ def look(listing: Listing, ours: Collection[str], left_out: Collection[str]) -> 
     """The files of the tree ``listing`` lists (tree_listing.py) that are neither ``ours``
     nor ``left_out``, with what ``brought_up_to_date`` needs to tell which folders
     changed since: JSON-able, for the forked child to send."""
-    foreign: list[str] = []
-    for rel, joined in zip(listing.folders, listing.names, strict=True):
-        if joined:
-            prefix = f"{rel}/" if rel else ""
-            for name in joined.split("/"):
-                path = prefix + name
-                if path not in ours and path not in left_out:
-                    foreign.append(path)
+    paths = file_paths(listing)
     return {
         "taken": listing.taken,
         "folders": listing.folders,
         "stamps": listing.stamps,
-        "foreign": foreign,
+        "foreign": [path for path in paths if path not in ours and path not in left_out],
     }
 
 

@@ -30,7 +30,10 @@ from array import array
 from pathlib import Path
 from typing import NamedTuple
 
-from kldigital_site.foreign_files import RACY_NS
+# Longer than any file system's timestamp granularity (FAT: 2 s) plus the coarse
+# clock's lag behind ``time.time_ns``: a folder changed this shortly before a listing
+# (or foreign_files.py's look) is listed again whatever its stat says.
+RACY_NS = 3_000_000_000
 
 # The stored form; another number (an older or newer version's listing) is not read.
 _VERSION = 1
@@ -119,15 +122,20 @@ def _entries(path: str) -> tuple[str, bytes, str]:
     return "/".join(files), numbers.tobytes(), "/".join(folders)
 
 
-def files_with_inodes(listing: Listing) -> dict[str, int]:
-    """Every file of the tree, as a relative POSIX path, with its inode number."""
-    found: dict[str, int] = {}
-    for rel, joined, numbers in zip(listing.folders, listing.names, listing.inodes, strict=True):
+def file_paths(listing: Listing) -> list[str]:
+    """Every file of the tree, as a relative POSIX path, folder by folder."""
+    paths: list[str] = []
+    for rel, joined in zip(listing.folders, listing.names, strict=True):
         if joined:
             prefix = f"{rel}/" if rel else ""
-            paths = [prefix + name for name in joined.split("/")]
-            found.update(zip(paths, array(_INODE, numbers), strict=True))
-    return found
+            paths += [prefix + name for name in joined.split("/")]
+    return paths
+
+
+def files_with_inodes(listing: Listing) -> dict[str, int]:
+    """Every file of the tree, as a relative POSIX path, with its inode number."""
+    numbers = array(_INODE, b"".join(listing.inodes))
+    return dict(zip(file_paths(listing), numbers, strict=True))
 
 
 def load(path: Path) -> Listing | None:
